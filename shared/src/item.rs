@@ -1,0 +1,643 @@
+//! AWS Config configuration items, and the decoded view of them that rules see.
+//!
+//! Config speaks two dialects. Change notifications and the snapshot/history files in S3 use
+//! `awsAccountId`, `ARN`, `configurationItemVersion` and an object `configuration`; the API
+//! (`get-resource-config-history`, `batch-get-resource-config`) uses `accountId`, `arn`,
+//! `version` and a JSON-string `configuration` and `supplementaryConfiguration` values. Both
+//! are read here, once, so no rule ever sees the difference.
+//!
+//! [`Resource`] is what a rule evaluates: the item's identity plus typed [`Details`] for the
+//! five resource types the rules cover. Policy documents are parsed here and kept as
+//! `Result`s: a document that does not parse is a verdict (fail closed), not an input error.
+//! A structural gap (no `resourceType`, an IAM item without its name) is an [`ItemError`].
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::policy::decode::json_type;
+use crate::policy::{parse_policy, DocumentError, Policy, PolicyKind};
+
+/// The resource types the rules evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceType {
+    /// `AWS::IAM::Policy`: a customer managed policy.
+    IamPolicy,
+    /// `AWS::IAM::User`
+    IamUser,
+    /// `AWS::IAM::Role`
+    IamRole,
+    /// `AWS::IAM::Group`
+    IamGroup,
+    /// `AWS::KMS::Key`
+    KmsKey,
+}
+
+impl ResourceType {
+    /// Every type, in a fixed order.
+    pub const ALL: [ResourceType; 5] = [
+        ResourceType::IamPolicy,
+        ResourceType::IamUser,
+        ResourceType::IamRole,
+        ResourceType::IamGroup,
+        ResourceType::KmsKey,
+    ];
+
+    /// The Config type name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::IamPolicy => "AWS::IAM::Policy",
+            ResourceType::IamUser => "AWS::IAM::User",
+            ResourceType::IamRole => "AWS::IAM::Role",
+            ResourceType::IamGroup => "AWS::IAM::Group",
+            ResourceType::KmsKey => "AWS::KMS::Key",
+        }
+    }
+
+    /// Parses a Config type name.
+    pub fn from_name(name: &str) -> Option<ResourceType> {
+        ResourceType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `configurationItemStatus`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemStatus {
+    /// `OK`
+    Ok,
+    /// `ResourceDiscovered`
+    Discovered,
+    /// `ResourceNotRecorded`
+    NotRecorded,
+    /// `ResourceDeleted`
+    Deleted,
+    /// `ResourceDeletedNotRecorded`
+    DeletedNotRecorded,
+    /// Absent, or a value Config may add later: treated as present.
+    Other(String),
+}
+
+impl ItemStatus {
+    fn parse(value: Option<&str>) -> ItemStatus {
+        match value {
+            Some("OK") => ItemStatus::Ok,
+            Some("ResourceDiscovered") => ItemStatus::Discovered,
+            Some("ResourceNotRecorded") => ItemStatus::NotRecorded,
+            Some("ResourceDeleted") => ItemStatus::Deleted,
+            Some("ResourceDeletedNotRecorded") => ItemStatus::DeletedNotRecorded,
+            other => ItemStatus::Other(other.unwrap_or_default().to_owned()),
+        }
+    }
+
+    /// The resource no longer exists.
+    pub fn is_deleted(&self) -> bool {
+        matches!(self, ItemStatus::Deleted | ItemStatus::DeletedNotRecorded)
+    }
+}
+
+/// Why an item cannot be read. Says which item (where known) and which field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{item}: field `{field}` {problem}")]
+pub struct ItemError {
+    /// `resourceType/resourceId`, or `item` when those are unknown.
+    pub item: String,
+    /// The field, as a dotted path (`configuration.roleName`).
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// A configuration item in either dialect, with `configuration` decoded to JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigItem {
+    /// `resourceType`
+    pub resource_type: String,
+    /// `resourceId`: the IAM unique id, the KMS key id.
+    pub resource_id: String,
+    /// `resourceName`
+    pub resource_name: Option<String>,
+    /// `ARN` / `arn`
+    pub arn: Option<String>,
+    /// `awsAccountId` / `accountId`
+    pub account_id: Option<String>,
+    /// `awsRegion`
+    pub region: Option<String>,
+    /// `configurationItemStatus`
+    pub status: ItemStatus,
+    /// `configurationItemCaptureTime`, as RFC 3339 (epoch seconds are converted).
+    pub capture_time: Option<String>,
+    /// `configuration`, decoded when it was a JSON string; `None` when absent or null.
+    pub configuration: Option<Value>,
+    /// `supplementaryConfiguration`, as recorded (values may be JSON strings).
+    pub supplementary: Map<String, Value>,
+}
+
+impl ConfigItem {
+    /// Reads an item in either dialect.
+    pub fn from_value(value: &Value) -> Result<ConfigItem, ItemError> {
+        let object = value.as_object().ok_or_else(|| ItemError {
+            item: "item".into(),
+            field: "(item)".into(),
+            problem: format!("is {}, expected an object", json_type(value)),
+        })?;
+        let text =
+            |names: &[&str]| names.iter().find_map(|n| object.get(*n)).and_then(Value::as_str).map(str::to_owned);
+        let required = |name: &str, item: &str| -> Result<String, ItemError> {
+            match object.get(name) {
+                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+                Some(Value::String(_)) => {
+                    Err(ItemError { item: item.into(), field: name.into(), problem: "is empty".into() })
+                }
+                Some(other) => Err(ItemError {
+                    item: item.into(),
+                    field: name.into(),
+                    problem: format!("is {}, expected a string", json_type(other)),
+                }),
+                None => Err(ItemError { item: item.into(), field: name.into(), problem: "is missing".into() }),
+            }
+        };
+        let resource_type = required("resourceType", "item")?;
+        let resource_id = required("resourceId", &resource_type)?;
+        let label = format!("{resource_type}/{resource_id}");
+        let configuration = match object.get("configuration") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() || s == "null" => None,
+            Some(Value::String(s)) => Some(serde_json::from_str(s).map_err(|e| ItemError {
+                item: label.clone(),
+                field: "configuration".into(),
+                problem: format!("is a string that is not JSON: {e}"),
+            })?),
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(other) => {
+                return Err(ItemError {
+                    item: label,
+                    field: "configuration".into(),
+                    problem: format!("is {}, expected an object or a JSON string", json_type(other)),
+                })
+            }
+        };
+        let supplementary = match object.get("supplementaryConfiguration") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(Value::Object(map)) => map,
+                _ => {
+                    return Err(ItemError {
+                        item: label,
+                        field: "supplementaryConfiguration".into(),
+                        problem: "is a string that is not a JSON object".into(),
+                    })
+                }
+            },
+            Some(other) => {
+                return Err(ItemError {
+                    item: label,
+                    field: "supplementaryConfiguration".into(),
+                    problem: format!("is {}, expected an object", json_type(other)),
+                })
+            }
+        };
+        let capture_time = match object.get("configurationItemCaptureTime") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => n.as_f64().map(epoch_to_rfc3339),
+            _ => None,
+        };
+        Ok(ConfigItem {
+            resource_type,
+            resource_id,
+            resource_name: text(&["resourceName"]),
+            arn: text(&["ARN", "arn"]),
+            account_id: text(&["awsAccountId", "accountId"]),
+            region: text(&["awsRegion"]),
+            status: ItemStatus::parse(object.get("configurationItemStatus").and_then(Value::as_str)),
+            capture_time,
+            configuration,
+            supplementary,
+        })
+    }
+
+    /// `resourceType/resourceId`, for messages.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.resource_type, self.resource_id)
+    }
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 UTC (millisecond precision).
+pub fn epoch_to_rfc3339(seconds: f64) -> String {
+    let millis_total = (seconds * 1000.0).round() as i64;
+    let (secs, millis) = (millis_total.div_euclid(1000), millis_total.rem_euclid(1000));
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// A policy document: checked, or the reason it is not (a fail-closed verdict).
+pub type Document = Result<Policy, DocumentError>;
+
+/// A named policy document held by an identity (inline policies).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedDocument {
+    /// The inline policy's name.
+    pub name: String,
+    /// Its document.
+    pub document: Document,
+}
+
+/// A managed policy attached to an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedPolicy {
+    /// `policyName`
+    pub name: String,
+    /// `policyArn`
+    pub arn: String,
+}
+
+/// `AWS::IAM::Policy`: a customer managed policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedPolicy {
+    /// `policyName`
+    pub name: String,
+    /// The default version's document.
+    pub document: Document,
+    /// `attachmentCount`
+    pub attachment_count: Option<u64>,
+    /// `permissionsBoundaryUsageCount`
+    pub permissions_boundary_usage_count: Option<u64>,
+}
+
+/// An IAM user, role or group: its inline and attached policies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// `userName` / `roleName` / `groupName`
+    pub name: String,
+    /// `path`
+    pub path: String,
+    /// Inline policies.
+    pub inline: Vec<NamedDocument>,
+    /// Attached managed policies.
+    pub attached: Vec<AttachedPolicy>,
+}
+
+/// `AWS::IAM::Role`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    /// Name, path and policies.
+    pub identity: Identity,
+    /// `assumeRolePolicyDocument`.
+    pub trust: Option<Document>,
+}
+
+/// `AWS::IAM::User`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Name, path and policies.
+    pub identity: Identity,
+    /// `groupList`: the names of its groups.
+    pub groups: Vec<String>,
+}
+
+/// Who manages a KMS key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyManager {
+    /// A customer managed key.
+    Customer,
+    /// An AWS managed key (`aws/s3`, ...): its policy is AWS's, not ours to judge.
+    Aws,
+}
+
+/// The key policy as the item gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyPolicy {
+    /// Parsed.
+    Parsed(Policy),
+    /// Present but not a valid policy.
+    Invalid(DocumentError),
+    /// `supplementaryConfiguration.Policy` is absent: Lambda fetches it with GetKeyPolicy; in
+    /// an export it is a fail-closed verdict.
+    Absent,
+    /// The policy could not be read from KMS (e.g. AccessDenied): a fail-closed verdict.
+    Unreadable(String),
+}
+
+/// `AWS::KMS::Key`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    /// `keyId`
+    pub key_id: String,
+    /// `keyManager`
+    pub manager: KeyManager,
+    /// `keyState` (`Enabled`, `Disabled`, `PendingDeletion`, ...).
+    pub state: Option<String>,
+    /// `keySpec`, or the older `customerMasterKeySpec`.
+    pub spec: Option<String>,
+    /// `keyUsage`
+    pub usage: Option<String>,
+    /// `multiRegion`
+    pub multi_region: Option<bool>,
+    /// The key policy.
+    pub policy: KeyPolicy,
+}
+
+impl Key {
+    /// Pending deletion (or pending replica deletion).
+    pub fn is_pending_deletion(&self) -> bool {
+        matches!(self.state.as_deref(), Some("PendingDeletion" | "PendingReplicaDeletion"))
+    }
+}
+
+/// What a rule sees of one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Details {
+    /// `AWS::IAM::Policy`
+    Policy(ManagedPolicy),
+    /// `AWS::IAM::Role`
+    Role(Role),
+    /// `AWS::IAM::User`
+    User(User),
+    /// `AWS::IAM::Group`
+    Group(Identity),
+    /// `AWS::KMS::Key`
+    Key(Key),
+    /// Deleted, or a type no rule evaluates: nothing to read.
+    Absent,
+}
+
+/// One resource, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// The Config type name as recorded.
+    pub type_name: String,
+    /// The type, when it is one the rules know.
+    pub resource_type: Option<ResourceType>,
+    /// `resourceId`
+    pub resource_id: String,
+    /// The resource's ARN (empty when the item has none).
+    pub arn: String,
+    /// The owning account (from the item, else from the ARN; empty when neither has one).
+    pub account_id: String,
+    /// `configurationItemStatus`
+    pub status: ItemStatus,
+    /// `configurationItemCaptureTime`
+    pub capture_time: Option<String>,
+    /// What the rules read.
+    pub details: Details,
+}
+
+impl Resource {
+    /// Decodes an item. Deleted items and unknown types need no configuration.
+    pub fn from_item(item: &ConfigItem) -> Result<Resource, ItemError> {
+        let resource_type = ResourceType::from_name(&item.resource_type);
+        let reader = Reader { item, config: item.configuration.as_ref().and_then(Value::as_object) };
+        let arn = item.arn.clone().or_else(|| reader.opt_text("arn")).unwrap_or_default();
+        let account_id = item
+            .account_id
+            .clone()
+            .filter(|a| !a.is_empty())
+            .or_else(|| arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned))
+            .unwrap_or_default();
+        let details = match resource_type {
+            _ if item.status.is_deleted() => Details::Absent,
+            None => Details::Absent,
+            Some(t) => {
+                if reader.config.is_none() {
+                    return Err(reader.error("configuration", "is missing"));
+                }
+                match t {
+                    ResourceType::IamPolicy => Details::Policy(reader.managed_policy()?),
+                    ResourceType::IamRole => Details::Role(Role {
+                        identity: reader.identity("roleName", "rolePolicyList")?,
+                        trust: reader
+                            .config_value("assumeRolePolicyDocument")
+                            .map(|v| parse_policy(v, PolicyKind::Trust)),
+                    }),
+                    ResourceType::IamUser => Details::User(User {
+                        identity: reader.identity("userName", "userPolicyList")?,
+                        groups: reader.string_list("groupList")?,
+                    }),
+                    ResourceType::IamGroup => Details::Group(reader.identity("groupName", "groupPolicyList")?),
+                    ResourceType::KmsKey => Details::Key(reader.key()?),
+                }
+            }
+        };
+        Ok(Resource {
+            type_name: item.resource_type.clone(),
+            resource_type,
+            resource_id: item.resource_id.clone(),
+            arn,
+            account_id,
+            status: item.status.clone(),
+            capture_time: item.capture_time.clone(),
+            details,
+        })
+    }
+
+    /// Reads and decodes a configuration item from JSON in either dialect.
+    pub fn from_json(value: &Value) -> Result<Resource, ItemError> {
+        Resource::from_item(&ConfigItem::from_value(value)?)
+    }
+
+    /// `resourceType/resourceId`, for messages.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.type_name, self.resource_id)
+    }
+}
+
+/// Field access with errors that name the item and the field.
+struct Reader<'a> {
+    item: &'a ConfigItem,
+    config: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> Reader<'a> {
+    fn error(&self, field: &str, problem: impl Into<String>) -> ItemError {
+        ItemError { item: self.item.label(), field: field.into(), problem: problem.into() }
+    }
+
+    fn config_value(&self, name: &str) -> Option<&'a Value> {
+        self.config.and_then(|c| c.get(name)).filter(|v| !v.is_null())
+    }
+
+    fn opt_text(&self, name: &str) -> Option<String> {
+        self.config_value(name).and_then(Value::as_str).map(str::to_owned)
+    }
+
+    fn text(&self, name: &str) -> Result<String, ItemError> {
+        match self.config_value(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => {
+                Err(self.error(&format!("configuration.{name}"), format!("is {}, expected a string", json_type(other))))
+            }
+            None => Err(self.error(&format!("configuration.{name}"), "is missing")),
+        }
+    }
+
+    fn count(&self, name: &str) -> Option<u64> {
+        self.config_value(name).and_then(Value::as_u64)
+    }
+
+    fn array(&self, name: &str) -> Result<&'a [Value], ItemError> {
+        match self.config_value(name) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => {
+                Err(self.error(&format!("configuration.{name}"), format!("is {}, expected an array", json_type(other))))
+            }
+        }
+    }
+
+    fn string_list(&self, name: &str) -> Result<Vec<String>, ItemError> {
+        self.array(name)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    self.error(&format!("configuration.{name}[{i}]"), format!("is {}, expected a string", json_type(v)))
+                })
+            })
+            .collect()
+    }
+
+    fn field_text(&self, object: &Value, path: &str, name: &str) -> Result<String, ItemError> {
+        match object.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => {
+                Err(self.error(&format!("{path}.{name}"), format!("is {}, expected a string", json_type(other))))
+            }
+            None => Err(self.error(&format!("{path}.{name}"), "is missing")),
+        }
+    }
+
+    fn managed_policy(&self) -> Result<ManagedPolicy, ItemError> {
+        let name = self.text("policyName")?;
+        let versions = self.array("policyVersionList")?;
+        let default_id = self.opt_text("defaultVersionId");
+        let default =
+            versions.iter().find(|v| v.get("isDefaultVersion").and_then(Value::as_bool) == Some(true)).or_else(|| {
+                versions.iter().find(|v| {
+                    default_id.is_some() && v.get("versionId").and_then(Value::as_str) == default_id.as_deref()
+                })
+            });
+        let document = match default.and_then(|v| v.get("document")).filter(|d| !d.is_null()) {
+            Some(doc) => parse_policy(doc, PolicyKind::Identity),
+            None => Err(DocumentError::Missing("no default version in `configuration.policyVersionList`".into())),
+        };
+        Ok(ManagedPolicy {
+            name,
+            document,
+            attachment_count: self.count("attachmentCount"),
+            permissions_boundary_usage_count: self.count("permissionsBoundaryUsageCount"),
+        })
+    }
+
+    fn identity(&self, name_field: &str, inline_field: &str) -> Result<Identity, ItemError> {
+        let name = self.text(name_field)?;
+        let path = self.opt_text("path").unwrap_or_else(|| "/".into());
+        let mut inline = Vec::new();
+        for (i, entry) in self.array(inline_field)?.iter().enumerate() {
+            let at = format!("configuration.{inline_field}[{i}]");
+            let policy_name = self.field_text(entry, &at, "policyName")?;
+            let document = match entry.get("policyDocument").filter(|d| !d.is_null()) {
+                Some(doc) => parse_policy(doc, PolicyKind::Identity),
+                None => Err(DocumentError::Missing(format!("`{at}.policyDocument` is absent"))),
+            };
+            inline.push(NamedDocument { name: policy_name, document });
+        }
+        let mut attached = Vec::new();
+        for (i, entry) in self.array("attachedManagedPolicies")?.iter().enumerate() {
+            let at = format!("configuration.attachedManagedPolicies[{i}]");
+            attached.push(AttachedPolicy {
+                name: self.field_text(entry, &at, "policyName")?,
+                arn: self.field_text(entry, &at, "policyArn")?,
+            });
+        }
+        Ok(Identity { name, path, inline, attached })
+    }
+
+    fn key(&self) -> Result<Key, ItemError> {
+        let key_id = self.opt_text("keyId").unwrap_or_else(|| self.item.resource_id.clone());
+        let manager = match self.opt_text("keyManager").as_deref() {
+            Some("AWS") => KeyManager::Aws,
+            _ => KeyManager::Customer,
+        };
+        let policy = match self.item.supplementary.get("Policy").filter(|v| !v.is_null()) {
+            None => KeyPolicy::Absent,
+            Some(raw) => match parse_policy(raw, PolicyKind::KeyPolicy) {
+                Ok(policy) => KeyPolicy::Parsed(policy),
+                Err(e) => KeyPolicy::Invalid(e),
+            },
+        };
+        Ok(Key {
+            key_id,
+            manager,
+            state: self.opt_text("keyState"),
+            spec: self.opt_text("keySpec").or_else(|| self.opt_text("customerMasterKeySpec")),
+            usage: self.opt_text("keyUsage"),
+            multi_region: self.config_value("multiRegion").and_then(Value::as_bool),
+            policy,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn both_dialects_read_the_same() {
+        let event = json!({"resourceType":"AWS::KMS::Key","resourceId":"k1","ARN":"arn:aws:kms:us-east-1:111122223333:key/k1",
+            "awsAccountId":"111122223333","configurationItemStatus":"OK","configurationItemCaptureTime":"2026-01-01T00:00:00.000Z",
+            "configuration":{"keyId":"k1","keyManager":"CUSTOMER","keyState":"Enabled"},
+            "supplementaryConfiguration":{"Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[]}"}});
+        let api = json!({"resourceType":"AWS::KMS::Key","resourceId":"k1","arn":"arn:aws:kms:us-east-1:111122223333:key/k1",
+            "accountId":"111122223333","configurationItemStatus":"OK","configurationItemCaptureTime":1767225600.0,
+            "configuration":"{\"keyId\":\"k1\",\"keyManager\":\"CUSTOMER\",\"keyState\":\"Enabled\"}",
+            "supplementaryConfiguration":{"Policy":"\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[]}\""}});
+        let a = Resource::from_json(&event);
+        let b = Resource::from_json(&api);
+        assert!(a.is_ok(), "{a:?}");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn epoch_seconds_become_rfc3339() {
+        assert_eq!(epoch_to_rfc3339(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(epoch_to_rfc3339(1_767_225_600.5), "2026-01-01T00:00:00.500Z");
+        assert_eq!(epoch_to_rfc3339(951_782_400.0), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn errors_name_item_and_field() {
+        let missing =
+            Resource::from_json(&json!({"resourceType":"AWS::IAM::Role","resourceId":"AROA1","configuration":{}}));
+        assert_eq!(
+            missing.err().map(|e| e.to_string()),
+            Some("AWS::IAM::Role/AROA1: field `configuration.roleName` is missing".into())
+        );
+        let no_type = Resource::from_json(&json!({"resourceId":"x"}));
+        assert_eq!(no_type.err().map(|e| e.to_string()), Some("item: field `resourceType` is missing".into()));
+    }
+
+    #[test]
+    fn deleted_items_need_no_configuration() {
+        let deleted = Resource::from_json(
+            &json!({"resourceType":"AWS::IAM::Role","resourceId":"AROA1","configurationItemStatus":"ResourceDeleted","configuration":null}),
+        );
+        assert_eq!(deleted.map(|r| r.details), Ok(Details::Absent));
+    }
+}

@@ -1,0 +1,295 @@
+//! Wildcard patterns as IAM writes them: `*` matches any run of characters (including none),
+//! `?` matches exactly one character. Nothing else is special: there are no character classes
+//! and no escapes, so a regex engine would only add ways to be wrong.
+//!
+//! A pattern is parsed once into tokens and matched by one small function, [`Pattern::matches`],
+//! which runs in O(pattern × text) time in the worst case (greedy matching with one
+//! back-tracking point), never exponentially, however many `*` a document holds.
+//!
+//! Case rules differ by what is matched, so they are part of the pattern:
+//! - actions (`kms:Decrypt`) match ASCII case-insensitively, as IAM matches them;
+//! - ARNs match case-sensitively.
+//!
+//! Policy variables (`${aws:username}`) are resolved per request by IAM; a static analysis cannot
+//! know their value. In a `2012-10-17` document a resource pattern holding one matches nothing
+//! here (an Allow through it is not on all keys, a Deny through it removes nothing), while
+//! `${*}`, `${?}` and `${$}` stand for the literal characters. In older documents (`2008-10-17`,
+//! or no `Version`) variables are plain text, which matches no key ARN either.
+
+use std::fmt;
+
+/// How letters compare when a pattern is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseRule {
+    /// `KMS:decrypt` matches `kms:Decrypt` (actions, condition keys).
+    AsciiInsensitive,
+    /// Letters must agree exactly (ARNs).
+    Sensitive,
+}
+
+/// Whether `${...}` is a policy variable or literal text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variables {
+    /// `2012-10-17` documents: `${aws:username}` is a variable, `${*}` a literal `*`.
+    Resolved,
+    /// Actions, condition keys and pre-2012 documents: `${` is text like any other.
+    Literal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    /// One byte of literal text (multi-byte characters are several tokens).
+    Byte(u8),
+    /// `*`: any run of characters.
+    AnyRun,
+    /// `?`: exactly one character.
+    AnyOne,
+}
+
+/// A parsed wildcard pattern. It remembers its source text so that a verdict can say which
+/// pattern matched.
+#[derive(Clone)]
+pub struct Pattern {
+    source: String,
+    tokens: Vec<Token>,
+    case: CaseRule,
+    /// Holds a policy variable: matches nothing we can name.
+    has_variable: bool,
+}
+
+impl Pattern {
+    /// Parses an action pattern (`kms:Decrypt`, `kms:*crypt*`, `*`): ASCII case-insensitive.
+    pub fn action(source: &str) -> Self {
+        Self::new(source, CaseRule::AsciiInsensitive, Variables::Literal)
+    }
+
+    /// Parses an ARN pattern: case-sensitive, with variables as `variables` says.
+    pub fn arn(source: &str, variables: Variables) -> Self {
+        Self::new(source, CaseRule::Sensitive, variables)
+    }
+
+    /// Parses `source` with the given case and variable rules.
+    pub fn new(source: &str, case: CaseRule, variables: Variables) -> Self {
+        let mut tokens = Vec::with_capacity(source.len());
+        let mut has_variable = false;
+        let bytes = source.as_bytes();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'$' && variables == Variables::Resolved && bytes.get(i + 1) == Some(&b'{') {
+                if let Some(len) = bytes.get(i + 2..).and_then(|rest| rest.iter().position(|&c| c == b'}')) {
+                    let name = bytes.get(i + 2..i + 2 + len).unwrap_or_default();
+                    match name {
+                        b"*" => tokens.push(Token::Byte(b'*')),
+                        b"?" => tokens.push(Token::Byte(b'?')),
+                        b"$" => tokens.push(Token::Byte(b'$')),
+                        _ => has_variable = true,
+                    }
+                    i += len + 3;
+                    continue;
+                }
+            }
+            tokens.push(match b {
+                b'*' => Token::AnyRun,
+                b'?' => Token::AnyOne,
+                _ if case == CaseRule::AsciiInsensitive => Token::Byte(b.to_ascii_lowercase()),
+                _ => Token::Byte(b),
+            });
+            i += 1;
+        }
+        // Consecutive `*` mean the same as one; folding them keeps matching linear in practice.
+        tokens.dedup_by(|a, b| *a == Token::AnyRun && *b == Token::AnyRun);
+        Pattern { source: source.to_owned(), tokens, case, has_variable }
+    }
+
+    /// The text the pattern was parsed from, as written in the document.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// True when the pattern holds a policy variable, so that it matches no text we can name.
+    pub fn has_variable(&self) -> bool {
+        self.has_variable
+    }
+
+    /// True when every string matches: the pattern is one or more `*` and nothing else.
+    pub fn matches_everything(&self) -> bool {
+        !self.has_variable && !self.tokens.is_empty() && self.tokens.iter().all(|t| *t == Token::AnyRun)
+    }
+
+    /// True when the pattern is made of wildcards only (`*`, `?`, `*?*`, ...), or is empty.
+    pub fn is_all_wildcards(&self) -> bool {
+        self.tokens.iter().all(|t| matches!(t, Token::AnyRun | Token::AnyOne))
+    }
+
+    /// True when the pattern holds a `*` or `?`.
+    pub fn has_wildcard(&self) -> bool {
+        self.tokens.iter().any(|t| matches!(t, Token::AnyRun | Token::AnyOne))
+    }
+
+    /// Does `text` match the whole pattern?
+    pub fn matches(&self, text: &str) -> bool {
+        if self.has_variable {
+            return false;
+        }
+        glob_match(&self.tokens, text.as_bytes(), self.case)
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pattern({:?})", self.source)
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source && self.case == other.case && self.has_variable == other.has_variable
+    }
+}
+
+impl Eq for Pattern {}
+
+/// The first pattern of `patterns` that matches `text`, so that a cause can name it.
+pub fn first_match<'p>(patterns: &'p [Pattern], text: &str) -> Option<&'p Pattern> {
+    patterns.iter().find(|p| p.matches(text))
+}
+
+/// Length in bytes of the UTF-8 character that starts with `lead`.
+fn char_len(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// Greedy wildcard matching with a single back-tracking point (the last `*` seen). Literal
+/// bytes are compared byte by byte, which is sound for UTF-8 because a valid character
+/// sequence can only match at a character boundary; `?` consumes one whole character.
+fn glob_match(tokens: &[Token], text: &[u8], case: CaseRule) -> bool {
+    let (mut t, mut s) = (0usize, 0usize);
+    // Where to resume after a mismatch: the token after the last `*` and the text position
+    // that `*` will swallow up to next.
+    let mut resume: Option<(usize, usize)> = None;
+    while s < text.len() {
+        let here = text.get(s).copied().unwrap_or_default();
+        match tokens.get(t) {
+            Some(Token::AnyRun) => {
+                resume = Some((t + 1, s));
+                t += 1;
+                continue;
+            }
+            Some(Token::AnyOne) => {
+                t += 1;
+                s += char_len(here);
+                continue;
+            }
+            Some(Token::Byte(b)) if bytes_equal(*b, here, case) => {
+                t += 1;
+                s += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match resume {
+            Some((after_star, swallowed)) => {
+                let next = swallowed + char_len(text.get(swallowed).copied().unwrap_or_default());
+                resume = Some((after_star, next));
+                t = after_star;
+                s = next;
+            }
+            None => return false,
+        }
+    }
+    // `?` may have stepped past the end on a truncated character: that is no match.
+    s == text.len() && tokens.get(t..).unwrap_or_default().iter().all(|tok| *tok == Token::AnyRun)
+}
+
+fn bytes_equal(pattern: u8, text: u8, case: CaseRule) -> bool {
+    match case {
+        CaseRule::Sensitive => pattern == text,
+        // The pattern was lower-cased when parsed.
+        CaseRule::AsciiInsensitive => pattern == text.to_ascii_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(p: &str, name: &str) -> bool {
+        Pattern::action(p).matches(name)
+    }
+
+    #[test]
+    fn actions_match_case_insensitively() {
+        assert!(action("kms:decrypt", "kms:Decrypt"));
+        assert!(action("KMS:DECRYPT", "kms:Decrypt"));
+        assert!(!action("kms:Decrypt", "kms:Encrypt"));
+    }
+
+    #[test]
+    fn star_and_question_mark_anywhere() {
+        assert!(action("*", "kms:Decrypt"));
+        assert!(action("kms:*", "kms:Decrypt"));
+        assert!(action("kms:*crypt*", "kms:Decrypt"));
+        assert!(action("kms:*crypt*", "kms:ReEncryptFrom"));
+        assert!(action("kms:Re?ncrypt*", "kms:ReEncryptTo"));
+        assert!(action("k*:Decrypt", "kms:Decrypt"));
+        assert!(action("?ms:Decrypt", "kms:Decrypt"));
+        assert!(!action("kms:Decrypt?", "kms:Decrypt"));
+        assert!(!action("kms:*Key", "kms:DescribeKeys"));
+        assert!(action("kms:Generate*", "kms:GenerateDataKey"));
+        assert!(!action("s3:*", "kms:Decrypt"));
+    }
+
+    #[test]
+    fn arns_are_case_sensitive() {
+        let p = Pattern::arn("arn:aws:kms:*:111122223333:key/*", Variables::Resolved);
+        assert!(p.matches("arn:aws:kms:us-east-1:111122223333:key/abcd"));
+        assert!(!p.matches("arn:aws:KMS:us-east-1:111122223333:key/abcd"));
+    }
+
+    #[test]
+    fn variables_match_nothing_in_2012_documents() {
+        let p = Pattern::arn("arn:aws:kms:*:*:key/${aws:username}", Variables::Resolved);
+        assert!(p.has_variable());
+        assert!(!p.matches("arn:aws:kms:us-east-1:1:key/${aws:username}"));
+        let literal = Pattern::arn("arn:aws:kms:*:*:key/${aws:username}", Variables::Literal);
+        assert!(literal.matches("arn:aws:kms:us-east-1:1:key/${aws:username}"));
+        let escaped = Pattern::arn("arn:aws:kms:*:*:key/${*}", Variables::Resolved);
+        assert!(!escaped.has_variable());
+        assert!(escaped.matches("arn:aws:kms:r:1:key/*"));
+        assert!(!escaped.matches("arn:aws:kms:r:1:key/abc"));
+    }
+
+    #[test]
+    fn question_mark_takes_one_character_not_one_byte() {
+        assert!(Pattern::arn("a?c", Variables::Literal).matches("aéc"));
+        assert!(!Pattern::arn("a??c", Variables::Literal).matches("aéc"));
+    }
+
+    #[test]
+    fn whole_string_must_match() {
+        assert!(!action("kms:Decrypt", "kms:DecryptX"));
+        assert!(!action("", "kms:Decrypt"));
+        assert!(action("", ""));
+        assert!(action("**", ""));
+    }
+
+    #[test]
+    fn shape_queries() {
+        assert!(Pattern::action("*").matches_everything());
+        assert!(Pattern::action("**").matches_everything());
+        assert!(!Pattern::action("*?").matches_everything());
+        assert!(Pattern::action("*?").is_all_wildcards());
+        assert!(!Pattern::action("kms:*").is_all_wildcards());
+    }
+}

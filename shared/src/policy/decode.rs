@@ -1,0 +1,128 @@
+//! Getting a policy document from the way AWS stores it to a JSON object.
+//!
+//! AWS Config records IAM documents URL-encoded (`%7B%22Version%22...`); the Config API encodes
+//! `supplementaryConfiguration.Policy` as a JSON string, and API shapes of a whole item encode
+//! it again; moto returns some IAM documents decoded and some not. So a document is decoded
+//! tolerantly, one layer at a time, until it is a JSON object: a JSON string is parsed, and
+//! text that is not JSON is percent-decoded (`+` stays a plus: IAM documents are encoded with
+//! `%20` for spaces, and `+` is a real character in policies, e.g. in `ForAnyValue` keys or ARNs).
+
+use serde_json::{Map, Value};
+
+use super::DocumentError;
+
+/// How many layers of encoding are peeled before giving up (AWS uses at most three).
+pub const MAX_LAYERS: usize = 4;
+
+/// Decodes `value` (an object, a JSON string, or URL-encoded text) to a JSON object.
+pub fn document_object(value: &Value) -> Result<Map<String, Value>, DocumentError> {
+    let mut current = value.clone();
+    for _ in 0..MAX_LAYERS {
+        current = match current {
+            Value::Object(map) => return Ok(map),
+            Value::String(text) => decode_text(&text)?,
+            other => return Err(DocumentError::NotObject { found: json_type(&other) }),
+        };
+    }
+    Err(DocumentError::TooManyLayers)
+}
+
+/// Decodes one layer of text: JSON if it is JSON, percent-decoded JSON otherwise.
+pub fn decode_text(text: &str) -> Result<Value, DocumentError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('"') || trimmed.starts_with('[') {
+        return serde_json::from_str(text).map_err(|e| DocumentError::Json(e.to_string()));
+    }
+    if trimmed.is_empty() {
+        return Err(DocumentError::Empty);
+    }
+    let decoded = percent_decode(text)?;
+    let inner = decoded.trim_start();
+    if inner.starts_with('{') || inner.starts_with('"') || inner.starts_with('[') {
+        serde_json::from_str(&decoded).map_err(|e| DocumentError::Json(e.to_string()))
+    } else {
+        Err(DocumentError::Json(format!("expected a JSON document, found text starting `{}`", preview(text))))
+    }
+}
+
+/// Percent-decodes `text` (`%XX` to the byte XX). `+` is left as it is. The result must be UTF-8.
+pub fn percent_decode(text: &str) -> Result<String, DocumentError> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex_value);
+            let lo = bytes.get(i + 2).copied().and_then(hex_value);
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 3;
+                }
+                _ => return Err(DocumentError::PercentEncoding { offset: i }),
+            }
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|e| DocumentError::Utf8 { offset: e.utf8_error().valid_up_to() })
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The JSON type of `value`, for messages.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn preview(text: &str) -> String {
+    text.chars().take(20).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn url_encoded_documents_decode() {
+        let doc = document_object(&json!("%7B%22Version%22%3A%222012-10-17%22%7D"));
+        assert_eq!(doc.ok().and_then(|m| m.get("Version").cloned()), Some(json!("2012-10-17")));
+    }
+
+    #[test]
+    fn plus_is_not_a_space() {
+        assert_eq!(percent_decode("a+b%20c").ok().as_deref(), Some("a+b c"));
+    }
+
+    #[test]
+    fn json_strings_are_unwrapped_until_an_object() {
+        let twice = json!("\"{\\\"Version\\\":\\\"2012-10-17\\\"}\"");
+        assert!(document_object(&twice).is_ok());
+    }
+
+    #[test]
+    fn bad_encodings_are_errors_with_a_position() {
+        assert_eq!(percent_decode("%7B%2"), Err(DocumentError::PercentEncoding { offset: 3 }));
+        assert_eq!(percent_decode("%ZZ"), Err(DocumentError::PercentEncoding { offset: 0 }));
+        assert_eq!(percent_decode("ab%FF"), Err(DocumentError::Utf8 { offset: 2 }));
+        assert_eq!(document_object(&json!(42)), Err(DocumentError::NotObject { found: "a number" }));
+        assert_eq!(document_object(&json!("")), Err(DocumentError::Empty));
+        assert!(matches!(document_object(&json!("{\"a\":")), Err(DocumentError::Json(_))));
+    }
+}

@@ -1,0 +1,112 @@
+//! The other resources a verdict can depend on, behind one interface.
+//!
+//! Separation of duties judges a role by its attached managed policies and a user by its
+//! groups, which Config does not put in the role's or user's item. Rules ask a [`Resolver`]; the
+//! edges decide where answers come from: IAM calls in Lambda, the export and the bundled AWS
+//! managed policies in the dry-run, a [`MemoryResolver`] in tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::item::{Document, Identity};
+use crate::policy::{DocumentError, Policy};
+
+/// Why another resource could not be had. Rules turn this into a fail-closed cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// Neither the export nor IAM has it.
+    #[error("`{0}` was not found")]
+    NotFound(String),
+    /// Found, but its document does not parse.
+    #[error("`{what}` does not parse: {error}")]
+    Invalid {
+        /// The policy ARN or group name.
+        what: String,
+        /// The parse error.
+        error: DocumentError,
+    },
+    /// The lookup failed (AccessDenied, throttling that outlasted retries, ...).
+    #[error("`{what}` could not be read: {reason}")]
+    Unavailable {
+        /// The policy ARN or group name.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Looks up the resources a verdict depends on. Implementations cache; rules may ask twice.
+pub trait Resolver: Sync {
+    /// A managed policy's default version, by ARN.
+    fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError>;
+
+    /// A group (inline and attached policies), by its account and name.
+    fn group(&self, account: &str, name: &str) -> Result<Arc<Identity>, ResolveError>;
+
+    /// The organization's management account id, where known.
+    fn management_account(&self) -> Option<String> {
+        None
+    }
+}
+
+/// An in-memory resolver: what tests and the dry-run fill from fixtures or exports. Unknown
+/// AWS managed policies fall back to the bundled set when the `bundled-policies` feature is on.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryResolver {
+    policies: HashMap<String, Arc<Document>>,
+    groups: HashMap<(String, String), Arc<Identity>>,
+    management_account: Option<String>,
+}
+
+impl MemoryResolver {
+    /// An empty resolver.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a managed policy's default document.
+    pub fn add_policy(&mut self, arn: impl Into<String>, document: Document) {
+        self.policies.insert(arn.into(), Arc::new(document));
+    }
+
+    /// Adds a group.
+    pub fn add_group(&mut self, account: impl Into<String>, group: Identity) {
+        self.groups.insert((account.into(), group.name.clone()), Arc::new(group));
+    }
+
+    /// Sets the organization's management account.
+    pub fn set_management_account(&mut self, account: impl Into<String>) {
+        self.management_account = Some(account.into());
+    }
+}
+
+impl Resolver for MemoryResolver {
+    fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
+        match self.policies.get(arn).map(|d| d.as_ref()) {
+            Some(Ok(policy)) => Ok(Arc::new(policy.clone())),
+            Some(Err(error)) => Err(ResolveError::Invalid { what: arn.into(), error: error.clone() }),
+            None => bundled_fallback(arn),
+        }
+    }
+
+    fn group(&self, account: &str, name: &str) -> Result<Arc<Identity>, ResolveError> {
+        self.groups
+            .get(&(account.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or_else(|| ResolveError::NotFound(format!("group {name}")))
+    }
+
+    fn management_account(&self) -> Option<String> {
+        self.management_account.clone()
+    }
+}
+
+#[cfg(feature = "bundled-policies")]
+fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
+    crate::bundled::aws_managed_policy(arn).ok_or_else(|| ResolveError::NotFound(arn.into()))
+}
+
+#[cfg(not(feature = "bundled-policies"))]
+fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
+    Err(ResolveError::NotFound(arn.into()))
+}

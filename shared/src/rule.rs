@@ -1,0 +1,469 @@
+//! What a rule is (declared metadata plus one pure function), what it takes (parameters) and
+//! what it returns (a [`Verdict`] with its causes).
+//!
+//! Everything every rule would otherwise repeat lives in [`Rule::judge`]: scope, deleted items,
+//! AWS managed keys and keys pending deletion are NOT_APPLICABLE before the rule's own function
+//! runs. A rule's `evaluate` only decides the interesting cases.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::item::{Details, KeyManager, Resource, ResourceType};
+use crate::resolver::Resolver;
+
+/// The compliance values PutEvaluations accepts from a rule (never INSUFFICIENT_DATA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Compliance {
+    /// `COMPLIANT`
+    #[serde(rename = "COMPLIANT")]
+    Compliant,
+    /// `NON_COMPLIANT`
+    #[serde(rename = "NON_COMPLIANT")]
+    NonCompliant,
+    /// `NOT_APPLICABLE`
+    #[serde(rename = "NOT_APPLICABLE")]
+    NotApplicable,
+}
+
+impl Compliance {
+    /// The value Config uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compliance::Compliant => "COMPLIANT",
+            Compliance::NonCompliant => "NON_COMPLIANT",
+            Compliance::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+impl fmt::Display for Compliance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reason for a verdict: which statement, which principal, which action, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    /// The document, where the resource holds several (`policy "Name"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    /// The statement: `"Sid"` or `#index`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    /// The principal the grant reaches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The action (`kms:Decrypt`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// The pattern that matched the action, when it is not the action itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Why this is a finding: `without kms:ViaService`, `on all keys`, a parse error, ...
+    pub reason: String,
+}
+
+impl Cause {
+    /// A cause with only a reason (parse errors, unreadable policies).
+    pub fn because(reason: impl Into<String>) -> Cause {
+        Cause { document: None, statement: None, principal: None, action: None, pattern: None, reason: reason.into() }
+    }
+
+    /// Sets the document.
+    pub fn in_document(mut self, document: Option<&str>) -> Cause {
+        self.document = document.map(str::to_owned);
+        self
+    }
+}
+
+/// `policy "P" stmt "Sid": <principal> may <action> (via "<pattern>") <reason>`.
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut place = Vec::new();
+        if let Some(document) = &self.document {
+            place.push(format!("policy \"{document}\""));
+        }
+        if let Some(statement) = &self.statement {
+            place.push(format!("stmt {statement}"));
+        }
+        if !place.is_empty() {
+            write!(f, "{}: ", place.join(" "))?;
+        }
+        match (&self.principal, &self.action) {
+            (Some(principal), Some(action)) => write!(f, "{principal} may {action}")?,
+            (None, Some(action)) => write!(f, "allows {action}")?,
+            (Some(principal), None) => write!(f, "{principal}")?,
+            (None, None) => {}
+        }
+        if let Some(pattern) = &self.pattern {
+            write!(f, " (via \"{pattern}\")")?;
+        }
+        if self.principal.is_some() || self.action.is_some() {
+            f.write_str(" ")?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
+/// The decision on one resource and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The compliance reported to Config.
+    pub compliance: Compliance,
+    /// Every cause, first the one the annotation names.
+    pub causes: Vec<Cause>,
+}
+
+/// Config's annotation limit, in characters.
+pub const ANNOTATION_LIMIT: usize = 256;
+
+impl Verdict {
+    /// COMPLIANT, no causes.
+    pub fn compliant() -> Verdict {
+        Verdict { compliance: Compliance::Compliant, causes: Vec::new() }
+    }
+
+    /// NOT_APPLICABLE, with the reason.
+    pub fn not_applicable(reason: impl Into<String>) -> Verdict {
+        Verdict { compliance: Compliance::NotApplicable, causes: vec![Cause::because(reason)] }
+    }
+
+    /// NON_COMPLIANT with these causes; COMPLIANT when there are none.
+    pub fn from_causes(causes: Vec<Cause>) -> Verdict {
+        match causes.is_empty() {
+            true => Verdict::compliant(),
+            false => Verdict { compliance: Compliance::NonCompliant, causes },
+        }
+    }
+
+    /// The annotation: the first cause (and how many more), at most 256 characters, cut at a
+    /// character boundary with `…`. COMPLIANT verdicts have none (Config rejects an empty one).
+    pub fn annotation(&self) -> Option<String> {
+        if self.compliance == Compliance::Compliant {
+            return None;
+        }
+        let first = self.causes.first()?.to_string();
+        let more = self.causes.len().saturating_sub(1);
+        let text = match more {
+            0 => first,
+            n => format!("{first} (+{n} more)"),
+        };
+        Some(truncate(&text, ANNOTATION_LIMIT))
+    }
+}
+
+/// Cuts `text` to at most `limit` characters, ending with `…` when cut.
+pub fn truncate(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(limit.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// What values a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Comma list of action patterns (`kms:Decrypt,kms:ReEncrypt*`).
+    ActionPatterns,
+    /// Comma list of ARN patterns (`arn:aws:iam::*:role/Admin*`).
+    ArnPatterns,
+    /// Comma list of condition keys (`kms:ViaService,kms:CallerAccount`).
+    ConditionKeys,
+    /// Comma list of service endpoint patterns (`s3.*.amazonaws.com`).
+    ServicePatterns,
+    /// `true` or `false`, case-insensitive.
+    Bool,
+    /// Free text (an IAM role name).
+    Text,
+}
+
+/// A parameter a rule declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamSpec {
+    /// The name in `ruleParameters`.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: ParamKind,
+    /// The default, as Config would pass it (empty: no value).
+    pub default: &'static str,
+    /// One line for `kms-guardrails rules` and the README.
+    pub description: &'static str,
+}
+
+/// Accepted by every rule: the role to assume in the member account (SPEC section 5).
+pub const EXECUTION_ROLE_NAME: ParamSpec = ParamSpec {
+    name: "executionRoleName",
+    kind: ParamKind::Text,
+    default: "",
+    description: "IAM role name to assume in the evaluated account (organization deployments)",
+};
+
+/// A parsed parameter value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    /// A list (possibly empty).
+    List(Vec<String>),
+    /// A boolean.
+    Bool(bool),
+    /// Text (possibly empty).
+    Text(String),
+}
+
+/// A rule's parameters, checked against its declaration, defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Params {
+    values: BTreeMap<&'static str, ParamValue>,
+}
+
+/// Why parameters were rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// A name the rule does not declare.
+    #[error("rule `{rule}` has no parameter `{name}` (it takes: {known})")]
+    Unknown {
+        /// The rule.
+        rule: &'static str,
+        /// The unknown name.
+        name: String,
+        /// The names it takes.
+        known: String,
+    },
+    /// A value of the wrong shape.
+    #[error("rule `{rule}` parameter `{name}`: `{value}` {problem}")]
+    Invalid {
+        /// The rule.
+        rule: &'static str,
+        /// The parameter.
+        name: &'static str,
+        /// The offending value (one list element, or the whole value).
+        value: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// `ruleParameters` is not a JSON object of strings.
+    #[error("rule parameters must be a JSON object of strings: {0}")]
+    Shape(String),
+}
+
+impl Params {
+    /// A boolean parameter (false when not declared).
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.values.get(name), Some(ParamValue::Bool(true)))
+    }
+
+    /// A list parameter (empty when not declared or not set).
+    pub fn list(&self, name: &str) -> &[String] {
+        match self.values.get(name) {
+            Some(ParamValue::List(items)) => items,
+            _ => &[],
+        }
+    }
+
+    /// A text parameter (`None` when empty or not declared).
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match self.values.get(name) {
+            Some(ParamValue::Text(t)) if !t.is_empty() => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// What a rule may consult besides the resource: its parameters, and a resolver for the other
+/// resources its verdict depends on.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The checked parameters.
+    pub params: &'a Params,
+    /// Resolves attached managed policies and groups.
+    pub resolver: &'a dyn Resolver,
+}
+
+/// A rule: declared metadata plus one pure function.
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule id: crate directory, binary name and default Config rule name.
+    pub id: &'static str,
+    /// One line: what it flags.
+    pub summary: &'static str,
+    /// The resource types it evaluates (its Config scope).
+    pub resource_types: &'static [ResourceType],
+    /// The parameters it declares, with defaults.
+    pub parameters: &'static [ParamSpec],
+    /// Its verdict depends on other resources, so it also runs periodically.
+    pub periodic: bool,
+    /// How it treats AWS managed keys and keys pending deletion.
+    pub inactive_keys: InactiveKeys,
+    /// The pure decision, for resources in scope that exist.
+    pub evaluate: fn(&Resource, &Context<'_>) -> Verdict,
+}
+
+/// How a rule treats AWS managed keys and keys pending deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InactiveKeys {
+    /// NOT_APPLICABLE (every rule but readiness).
+    NotApplicable,
+    /// The rule decides (readiness: a named key that is AWS managed or pending deletion fails).
+    Evaluate,
+}
+
+impl Rule {
+    /// Checks Config `ruleParameters` (a JSON object of strings) against the declaration and
+    /// fills in defaults. Unknown names and malformed values are errors, never ignored.
+    pub fn parse_params(&self, raw: &BTreeMap<String, String>) -> Result<Params, ParamError> {
+        let known =
+            || self.parameters.iter().chain([&EXECUTION_ROLE_NAME]).map(|p| p.name).collect::<Vec<_>>().join(", ");
+        for name in raw.keys() {
+            if !self.parameters.iter().chain([&EXECUTION_ROLE_NAME]).any(|p| p.name == name) {
+                return Err(ParamError::Unknown { rule: self.id, name: name.clone(), known: known() });
+            }
+        }
+        let mut values = BTreeMap::new();
+        for spec in self.parameters.iter().chain([&EXECUTION_ROLE_NAME]) {
+            let given = raw.get(spec.name).map(|v| v.trim()).filter(|v| !v.is_empty());
+            let value = parse_value(self.id, spec, given.unwrap_or(spec.default))?;
+            values.insert(spec.name, value);
+        }
+        Ok(Params { values })
+    }
+
+    /// Parses Config's `ruleParameters` JSON text (absent or empty means no parameters).
+    pub fn parse_params_json(&self, text: Option<&str>) -> Result<Params, ParamError> {
+        let raw: BTreeMap<String, String> = match text.map(str::trim) {
+            None | Some("") => BTreeMap::new(),
+            Some(text) => {
+                let value: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| ParamError::Shape(e.to_string()))?;
+                let object = value.as_object().ok_or_else(|| ParamError::Shape("not an object".into()))?;
+                object
+                    .iter()
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
+                        serde_json::Value::Bool(b) => Ok((k.clone(), b.to_string())),
+                        _ => Err(ParamError::Shape(format!("`{k}` is not a string"))),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        self.parse_params(&raw)
+    }
+
+    /// The defaults, as parameters.
+    pub fn default_params(&self) -> Params {
+        self.parse_params(&BTreeMap::new()).unwrap_or_default()
+    }
+
+    /// The whole decision for one resource: NOT_APPLICABLE outside scope, for deleted
+    /// resources, AWS managed keys and keys pending deletion (unless the rule evaluates those);
+    /// otherwise the rule's own function.
+    pub fn judge(&self, resource: &Resource, ctx: &Context<'_>) -> Verdict {
+        let in_scope = resource.resource_type.is_some_and(|t| self.resource_types.contains(&t));
+        if !in_scope {
+            return Verdict::not_applicable(format!("{} is not evaluated by this rule", resource.type_name));
+        }
+        if resource.status.is_deleted() {
+            return Verdict::not_applicable("resource was deleted");
+        }
+        if let (Details::Key(key), InactiveKeys::NotApplicable) = (&resource.details, self.inactive_keys) {
+            if key.manager == KeyManager::Aws {
+                return Verdict::not_applicable("AWS managed key");
+            }
+            if key.is_pending_deletion() {
+                return Verdict::not_applicable("key is pending deletion");
+            }
+        }
+        (self.evaluate)(resource, ctx)
+    }
+}
+
+fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<ParamValue, ParamError> {
+    let invalid = |value: &str, problem| ParamError::Invalid { rule, name: spec.name, value: value.into(), problem };
+    let list = || text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    match spec.kind {
+        ParamKind::Bool => match text.to_ascii_lowercase().as_str() {
+            "" | "false" => Ok(ParamValue::Bool(false)),
+            "true" => Ok(ParamValue::Bool(true)),
+            _ => Err(invalid(text, "is not `true` or `false`")),
+        },
+        ParamKind::Text => Ok(ParamValue::Text(text.to_owned())),
+        ParamKind::ActionPatterns => {
+            let items = list();
+            for item in &items {
+                let valid_chars = item.bytes().all(|b| b.is_ascii_alphanumeric() || b"*?:-".contains(&b));
+                if item != "*" && (!item.contains(':') || !valid_chars) {
+                    return Err(invalid(item, "is not an action pattern like `kms:Decrypt` or `kms:*`"));
+                }
+            }
+            Ok(ParamValue::List(items))
+        }
+        ParamKind::ArnPatterns => {
+            let items = list();
+            for item in &items {
+                if item != "*" && !item.starts_with("arn:") {
+                    return Err(invalid(item, "is not an ARN pattern (it must start with `arn:`)"));
+                }
+            }
+            Ok(ParamValue::List(items))
+        }
+        ParamKind::ConditionKeys => {
+            let items = list();
+            for item in &items {
+                let ok = item.split_once(':').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+                    && !item.contains(char::is_whitespace);
+                if !ok {
+                    return Err(invalid(item, "is not a condition key like `kms:ViaService`"));
+                }
+            }
+            Ok(ParamValue::List(items))
+        }
+        ParamKind::ServicePatterns => {
+            let items = list();
+            for item in &items {
+                if item.contains(char::is_whitespace) || item.contains(':') {
+                    return Err(invalid(item, "is not a service endpoint pattern like `s3.*.amazonaws.com`"));
+                }
+            }
+            Ok(ParamValue::List(items))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause() -> Cause {
+        Cause {
+            document: None,
+            statement: Some("\"UseKey\"".into()),
+            principal: Some("arn:aws:iam::111122223333:role/App".into()),
+            action: Some("kms:Decrypt".into()),
+            pattern: None,
+            reason: "without kms:ViaService".into(),
+        }
+    }
+
+    #[test]
+    fn annotation_reads_like_the_spec() {
+        let verdict = Verdict::from_causes(vec![cause()]);
+        assert_eq!(
+            verdict.annotation().as_deref(),
+            Some("stmt \"UseKey\": arn:aws:iam::111122223333:role/App may kms:Decrypt without kms:ViaService")
+        );
+        assert_eq!(Verdict::compliant().annotation(), None);
+    }
+
+    #[test]
+    fn annotation_is_cut_at_256_characters() {
+        let mut long = cause();
+        long.reason = "é".repeat(400);
+        let text = Verdict::from_causes(vec![long.clone(), long]).annotation().unwrap_or_default();
+        assert_eq!(text.chars().count(), 256);
+        assert!(text.ends_with('…'));
+    }
+}
