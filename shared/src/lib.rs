@@ -25,6 +25,7 @@ pub mod pattern;
 pub mod policy;
 pub mod resolver;
 pub mod rule;
+pub mod support;
 
 pub use item::{Details, Resource, ResourceType};
 pub use resolver::{MemoryResolver, Resolver};

@@ -1,0 +1,197 @@
+//! Steps several rules take, written once: getting a key's policy or failing closed, deciding
+//! which key-policy grantees a rule judges, gathering the identity policies a principal holds,
+//! and phrasing causes.
+
+use std::sync::Arc;
+
+use crate::access::{Access, IdentityDoc, StatementRef};
+use crate::catalog::ActionId;
+use crate::item::{Details, Document, Key, KeyPolicy, Resource};
+use crate::pattern::{Pattern, Variables};
+use crate::policy::{Policy, Principal};
+use crate::rule::{Cause, Context, Params, Verdict};
+
+/// Parameter: exempt principals (ARN patterns).
+pub const EXEMPT_PRINCIPALS: &str = "exemptPrincipals";
+/// Parameter: treat the key's own account root as a grantee.
+pub const FLAG_ACCOUNT_ROOT: &str = "flagAccountRoot";
+
+/// A key and its parsed policy, or the fail-closed verdict when the policy is invalid, absent
+/// or unreadable. `None` for resources that are not keys.
+pub fn key_and_policy(resource: &Resource) -> Option<Result<(&Key, &Policy), Verdict>> {
+    let Details::Key(key) = &resource.details else { return None };
+    Some(match &key.policy {
+        KeyPolicy::Parsed(policy) => Ok((key, policy)),
+        KeyPolicy::Invalid(error) => {
+            Err(Verdict::from_causes(vec![Cause::because(format!("key policy does not parse: {error}"))]))
+        }
+        KeyPolicy::Absent => Err(Verdict::from_causes(vec![Cause::because(
+            "key policy is absent from the configuration item (supplementaryConfiguration.Policy)",
+        )])),
+        KeyPolicy::Unreadable(reason) => {
+            Err(Verdict::from_causes(vec![Cause::because(format!("key policy unreadable: {reason}"))]))
+        }
+    })
+}
+
+/// The grantees a key-policy rule judges: not the key's own account root (IAM delegation)
+/// unless `flagAccountRoot`, and none that `exemptPrincipals` matches.
+pub struct GranteeFilter {
+    own_account: String,
+    flag_account_root: bool,
+    exempt: Vec<Pattern>,
+}
+
+impl GranteeFilter {
+    /// The filter for a key in `own_account`, with the rule's parameters.
+    pub fn new(own_account: &str, params: &Params) -> Self {
+        GranteeFilter {
+            own_account: own_account.to_owned(),
+            flag_account_root: params.flag(FLAG_ACCOUNT_ROOT),
+            exempt: params.list(EXEMPT_PRINCIPALS).iter().map(|p| Pattern::arn(p, Variables::Literal)).collect(),
+        }
+    }
+
+    /// Does the rule judge this grantee?
+    pub fn judges(&self, grantee: &Principal) -> bool {
+        if let Principal::Account { id, .. } = grantee {
+            if *id == self.own_account && !self.flag_account_root {
+                return false;
+            }
+        }
+        let text = grantee.to_string();
+        !self.exempt.iter().any(|p| p.matches(&text))
+    }
+
+    /// Is an identity with this ARN exempt?
+    pub fn is_exempt(&self, arn: &str) -> bool {
+        self.exempt.iter().any(|p| p.matches(arn))
+    }
+}
+
+/// A cause for `action` granted by `by` to `principal`, naming the statement, the document and
+/// the pattern that matched when it is not the action itself.
+pub fn grant_cause(
+    by: StatementRef<'_>,
+    principal: Option<&str>,
+    action: ActionId,
+    reason: impl Into<String>,
+) -> Cause {
+    let qualified = action.to_string();
+    let pattern = by
+        .statement
+        .pattern_for(&qualified)
+        .map(|p| p.as_str().to_owned())
+        .filter(|p| !p.eq_ignore_ascii_case(&qualified))
+        .or_else(|| match &by.statement.actions {
+            crate::policy::Actions::AllExcept(_) => Some("NotAction".to_owned()),
+            crate::policy::Actions::Only(_) => None,
+        });
+    Cause {
+        document: by.document.map(str::to_owned),
+        statement: Some(by.statement.name.to_string()),
+        principal: principal.map(str::to_owned),
+        action: Some(qualified),
+        pattern,
+        reason: reason.into(),
+    }
+}
+
+/// A cause for `action` in `access`, if it is granted.
+pub fn access_cause(access: &Access<'_>, principal: Option<&str>, action: ActionId, reason: &str) -> Option<Cause> {
+    access.source(action).map(|by| grant_cause(by, principal, action, reason))
+}
+
+/// The identity policies a user or role holds, for rules that judge the principal as a whole:
+/// inline policies, attached managed policies (resolved) and, for a user, its groups' inline
+/// and attached policies. What cannot be parsed or resolved comes back as causes, so that the
+/// rule fails closed rather than judging an incomplete set.
+pub struct HeldPolicies {
+    /// Every document that could be read, with its name.
+    pub documents: Vec<(String, Arc<Policy>)>,
+    /// One cause per document that could not be read.
+    pub unreadable: Vec<Cause>,
+}
+
+impl HeldPolicies {
+    /// Gathers what the resource (a user or role) holds; empty for other resources.
+    pub fn gather(resource: &Resource, ctx: &Context<'_>) -> HeldPolicies {
+        let mut held = HeldPolicies { documents: Vec::new(), unreadable: Vec::new() };
+        let (identity, groups) = match &resource.details {
+            Details::Role(role) => (&role.identity, &[][..]),
+            Details::User(user) => (&user.identity, user.groups.as_slice()),
+            _ => return held,
+        };
+        held.add_identity(identity, "", ctx);
+        for group in groups {
+            match ctx.resolver.group(&resource.account_id, group) {
+                Ok(identity) => held.add_identity(&identity, &format!("group {group} "), ctx),
+                Err(e) => held.unreadable.push(Cause::because(format!("group {group} could not be resolved: {e}"))),
+            }
+        }
+        held
+    }
+
+    fn add_identity(&mut self, identity: &crate::item::Identity, prefix: &str, ctx: &Context<'_>) {
+        for inline in &identity.inline {
+            self.add_document(format!("{prefix}{}", inline.name), &inline.document);
+        }
+        for attached in &identity.attached {
+            match ctx.resolver.managed_policy(&attached.arn) {
+                Ok(policy) => self.documents.push((format!("{prefix}{}", attached.arn), policy)),
+                Err(e) => self.unreadable.push(Cause::because(format!("attached policy could not be resolved: {e}"))),
+            }
+        }
+    }
+
+    fn add_document(&mut self, name: String, document: &Document) {
+        match document {
+            Ok(policy) => self.documents.push((name, Arc::new(policy.clone()))),
+            Err(e) => self.unreadable.push(Cause::because(format!("does not parse: {e}")).in_document(Some(&name))),
+        }
+    }
+
+    /// The documents as [`IdentityDoc`]s for [`crate::access`].
+    pub fn docs(&self) -> Vec<IdentityDoc<'_>> {
+        self.documents.iter().map(|(name, policy)| IdentityDoc { name: Some(name), policy }).collect()
+    }
+}
+
+/// Causes for inline documents that do not parse (fail closed), plus the documents that do.
+pub fn parsed_inline(inline: &[crate::item::NamedDocument]) -> (Vec<IdentityDoc<'_>>, Vec<Cause>) {
+    let mut docs = Vec::new();
+    let mut causes = Vec::new();
+    for named in inline {
+        match &named.document {
+            Ok(policy) => docs.push(IdentityDoc { name: Some(&named.name), policy }),
+            Err(e) => causes.push(Cause::because(format!("does not parse: {e}")).in_document(Some(&named.name))),
+        }
+    }
+    (docs, causes)
+}
+
+/// Parameter: action patterns a blocked-actions rule flags.
+pub const BLOCKED_ACTIONS_PATTERNS: &str = "blockedActionsPatterns";
+/// Parameter: condition keys whose restricting conditions make an Allow not count.
+pub const ACCEPT_CONDITION_KEYS: &str = "acceptConditionKeys";
+
+/// The blocked-actions check on one identity policy, judged alone: a cause for every blocked
+/// action it allows on all keys of the scope's account, after its own unconditional Denies.
+/// Allows restricted by a condition on an accepted key do not count.
+pub fn blocked_actions_causes(doc: IdentityDoc<'_>, scope: &crate::access::KeyScope, params: &Params) -> Vec<Cause> {
+    let blocked_patterns: Vec<Pattern> =
+        params.list(BLOCKED_ACTIONS_PATTERNS).iter().map(|p| Pattern::action(p)).collect();
+    let blocked = crate::catalog::ActionSet::matching(&blocked_patterns);
+    let accepted = params.list(ACCEPT_CONDITION_KEYS);
+    let counts = |s: &crate::policy::Statement| {
+        crate::condition::restricting_where(&s.conditions, |key| accepted.iter().any(|a| a.eq_ignore_ascii_case(key)))
+            .is_none()
+    };
+    let access = crate::access::identity_access_on_all_keys(&[doc], scope, &counts);
+    access
+        .actions()
+        .intersection(blocked)
+        .iter()
+        .filter_map(|action| access_cause(&access, None, action, "on all keys"))
+        .collect()
+}
