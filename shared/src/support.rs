@@ -175,10 +175,16 @@ pub const BLOCKED_ACTIONS_PATTERNS: &str = "blockedActionsPatterns";
 /// Parameter: condition keys whose restricting conditions make an Allow not count.
 pub const ACCEPT_CONDITION_KEYS: &str = "acceptConditionKeys";
 
-/// The blocked-actions check on one identity policy, judged alone: a cause for every blocked
+/// The blocked-actions check on one identity policy, judged alone (`principal` names its
+/// holder in causes, where it has one): a cause for every blocked
 /// action it allows on all keys of the scope's account, after its own unconditional Denies.
 /// Allows restricted by a condition on an accepted key do not count.
-pub fn blocked_actions_causes(doc: IdentityDoc<'_>, scope: &crate::access::KeyScope, params: &Params) -> Vec<Cause> {
+pub fn blocked_actions_causes(
+    doc: IdentityDoc<'_>,
+    principal: Option<&str>,
+    scope: &crate::access::KeyScope,
+    params: &Params,
+) -> Vec<Cause> {
     let blocked_patterns: Vec<Pattern> =
         params.list(BLOCKED_ACTIONS_PATTERNS).iter().map(|p| Pattern::action(p)).collect();
     let blocked = crate::catalog::ActionSet::matching(&blocked_patterns);
@@ -192,6 +198,6 @@ pub fn blocked_actions_causes(doc: IdentityDoc<'_>, scope: &crate::access::KeySc
         .actions()
         .intersection(blocked)
         .iter()
-        .filter_map(|action| access_cause(&access, None, action, "on all keys"))
+        .filter_map(|action| access_cause(&access, principal, action, "on all keys"))
         .collect()
 }

@@ -97,5 +97,5 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         Err(e) => return Verdict::from_causes(vec![Cause::because(format!("policy does not parse: {e}"))]),
     };
     let scope = KeyScope::new(&resource.arn, &resource.account_id);
-    Verdict::from_causes(blocked_actions_causes(IdentityDoc { name: None, policy: document }, &scope, ctx.params))
+    Verdict::from_causes(blocked_actions_causes(IdentityDoc { name: None, policy: document }, None, &scope, ctx.params))
 }

@@ -1,0 +1,135 @@
+//! # kms-admin-use-separation
+//!
+//! - **Identifier**: `kms-admin-use-separation`
+//! - **Description**: no principal may both administer and use the same key.
+//! - **Rationale**: AWS's KMS guidance separates key administrators (who change a key and who
+//!   may use it) from key users (who encrypt and decrypt). A principal with both can grant
+//!   itself whatever the policy withholds and then use it, so no single credential should hold
+//!   both.
+//! - **Trigger**: configuration changes of `AWS::KMS::Key`, `AWS::IAM::User`, `AWS::IAM::Role`,
+//!   and periodic: a role's verdict depends on its attached managed policies and a user's on
+//!   its groups, whose edits change no role or user item.
+//! - **Resource types**: `AWS::KMS::Key`, `AWS::IAM::User`, `AWS::IAM::Role`.
+//! - **Parameters**:
+//!   - `exemptPrincipals` (ARN patterns): grantees (and users/roles) not judged.
+//!   - `flagAccountRoot` (default `false`): judge the key's own account root too.
+//!
+//! Key policy: per grantee (everyone `*` included; service principals are not grantees), the
+//! union of the Allows that cover it (grants to everyone count for every grantee), minus the
+//! unconditional Denies that cover it. Identity: a user or role over its inline policies, its
+//! attached managed policies and, for a user, its groups' policies, minus their unconditional
+//! Denies; checked on all keys and on every key ARN the policies name. `kms:CreateGrant`
+//! counts as admin except in a statement restricting `kms:GrantIsForAWSResource` to true or
+//! restricting `kms:ViaService`. A policy that cannot be resolved or parsed fails the
+//! principal closed.
+//!
+//! ## Scenarios
+//! 1. A key policy giving one role `kms:PutKeyPolicy` and `kms:Decrypt` in two statements:
+//!    NON_COMPLIANT, naming the role, the use action and the admin statement.
+//! 2. The console default key policy (admins and users are different roles): COMPLIANT.
+//! 3. A role granted `kms:CreateGrant` (no condition) and `kms:Encrypt`: NON_COMPLIANT.
+//! 4. A role granted `kms:CreateGrant` under `kms:GrantIsForAWSResource: true` and `kms:Encrypt`:
+//!    COMPLIANT.
+//! 5. Everyone (`*`) granted `kms:Decrypt`, a role granted `kms:DisableKey`: NON_COMPLIANT (what is
+//!    granted to everyone is granted to every grantee).
+//! 6. A role granted `kms:*` with an unconditional Deny of every use action to that role:
+//!    COMPLIANT.
+//! 7. A Deny to the role's account (root ARN) removes its use actions: COMPLIANT.
+//! 8. A role granted admin and use, with `exemptPrincipals` matching it: COMPLIANT.
+//! 9. The own account root with `kms:*`: COMPLIANT by default (IAM delegation).
+//! 10. A role with `AdministratorAccess` attached (bundled AWS managed policy): NON_COMPLIANT.
+//! 11. A role whose inline policy allows admin on all keys and whose attached customer policy
+//!     allows use on all keys: NON_COMPLIANT.
+//! 12. A user whose group's inline policy allows `kms:Decrypt` on all keys and whose own inline
+//!     policy allows `kms:ScheduleKeyDeletion` on all keys: NON_COMPLIANT.
+//! 13. A role allowed admin on one named key and use on another named key: COMPLIANT.
+//! 14. A role allowed admin and use on the same named key: NON_COMPLIANT, naming the key.
+//! 15. A role whose attached policy is not in the export: NON_COMPLIANT (fail closed).
+//! 16. A role with admin only: COMPLIANT.
+//! 17. A role allowed use on all keys with `kms:*` admin removed by an unconditional Deny in
+//!     another attached policy: COMPLIANT.
+
+use shared::access::{
+    every_allow, identity_access_on_all_keys, identity_access_on_key, key_policy_grantees, named_key_arns, Access,
+    KeyScope,
+};
+use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
+use shared::support::{
+    access_cause, key_and_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS, FLAG_ACCOUNT_ROOT,
+};
+use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    id: "kms-admin-use-separation",
+    summary: "no principal may both administer and use the same key",
+    resource_types: &[ResourceType::KmsKey, ResourceType::IamUser, ResourceType::IamRole],
+    parameters: &[
+        ParamSpec {
+            name: EXEMPT_PRINCIPALS,
+            kind: ParamKind::ArnPatterns,
+            default: "",
+            description: "principal ARN patterns that are not judged",
+        },
+        ParamSpec {
+            name: FLAG_ACCOUNT_ROOT,
+            kind: ParamKind::Bool,
+            default: "false",
+            description: "judge the key's own account root as a grantee",
+        },
+    ],
+    periodic: true,
+    inactive_keys: InactiveKeys::NotApplicable,
+    evaluate,
+};
+
+/// A cause when `access` holds both an admin and a use action: names the use action's grant
+/// and, in the reason, the admin action and its statement.
+fn separation_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> Option<Cause> {
+    let admin = access.admin_actions().first()?;
+    let use_action = access.use_actions().first()?;
+    let admin_by = access.source(admin)?;
+    let admin_place = match admin_by.document {
+        Some(doc) => format!("policy \"{doc}\" stmt {}", admin_by.statement.name),
+        None => format!("stmt {}", admin_by.statement.name),
+    };
+    access_cause(access, principal, use_action, &format!("{on}and also {admin} ({admin_place})"))
+}
+
+fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
+    let filter = GranteeFilter::new(&resource.account_id, ctx.params);
+    match &resource.details {
+        Details::Key(_) => {
+            let (_, policy) = match key_and_policy(resource) {
+                Some(Ok(found)) => found,
+                Some(Err(verdict)) => return verdict,
+                None => return Verdict::not_applicable("not a KMS key"),
+            };
+            let causes = key_policy_grantees(policy, &every_allow)
+                .iter()
+                .filter(|g| !g.grantee.is_service() && filter.judges(&g.grantee))
+                .filter_map(|g| separation_cause(&g.access, Some(&g.grantee.to_string()), ""))
+                .collect();
+            Verdict::from_causes(causes)
+        }
+        Details::Role(_) | Details::User(_) => {
+            if filter.is_exempt(&resource.arn) {
+                return Verdict::not_applicable("principal is exempt");
+            }
+            let held = HeldPolicies::gather(resource, ctx);
+            let docs = held.docs();
+            let scope = KeyScope::new(&resource.arn, &resource.account_id);
+            let principal = Some(resource.arn.as_str());
+            let mut causes: Vec<Cause> = Vec::new();
+            let all_keys = identity_access_on_all_keys(&docs, &scope, &every_allow);
+            causes.extend(separation_cause(&all_keys, principal, "on all keys "));
+            for key_arn in named_key_arns(&docs, &scope) {
+                let access = identity_access_on_key(&docs, &key_arn, &every_allow);
+                causes.extend(separation_cause(&access, principal, &format!("on {key_arn} ")));
+            }
+            causes.extend(held.unreadable);
+            Verdict::from_causes(causes)
+        }
+        _ => Verdict::not_applicable("not a KMS key, IAM user or IAM role"),
+    }
+}

@@ -1,0 +1,97 @@
+//! # kms-key-policy-service-principal-conditions
+//!
+//! - **Identifier**: `kms-key-policy-service-principal-conditions`
+//! - **Description**: a key policy that grants a use or admin action to an AWS service
+//!   principal (`cloudtrail.amazonaws.com`, `config.amazonaws.com`, ...) must limit it with a
+//!   restricting confused-deputy condition.
+//! - **Rationale**: a service acts for every AWS account; without `aws:SourceArn`,
+//!   `aws:SourceAccount` or `aws:SourceOrgID` (or, for CloudTrail and other services that set
+//!   one, `kms:EncryptionContext:aws:<service>:arn` limited to named accounts), another
+//!   account's trail or recorder can make the service use this key for them (the confused
+//!   deputy). AWS's CloudTrail, Config and Control Tower key policy guidance carries these
+//!   conditions.
+//! - **Trigger**: configuration changes of `AWS::KMS::Key`.
+//! - **Resource types**: `AWS::KMS::Key`.
+//! - **Parameters**: none.
+//!
+//! `kms:DescribeKey` (and other actions that are neither use nor admin) needs no condition.
+//! Grants to everyone are the public-access rule's concern, not this one's; unconditional
+//! Denies covering the service remove grants before judging.
+//!
+//! ## Scenarios
+//! 1. `cloudtrail.amazonaws.com` granted `kms:GenerateDataKey*` with no condition:
+//!    NON_COMPLIANT, naming statement, service and action.
+//! 2. CloudTrail's documented statement (`kms:EncryptionContext:aws:cloudtrail:arn` with a literal
+//!    account and `aws:SourceArn`): COMPLIANT.
+//! 3. `kms:EncryptionContext:aws:cloudtrail:arn` with `arn:aws:cloudtrail:*:*:trail/*` only:
+//!    NON_COMPLIANT (the account field is a wildcard).
+//! 4. `config.amazonaws.com` granted `kms:Decrypt` and `kms:GenerateDataKey` under
+//!    `aws:SourceAccount`: COMPLIANT.
+//! 5. `config.amazonaws.com` under `StringLike aws:SourceAccount 1111*`: NON_COMPLIANT.
+//! 6. A service granted only `kms:DescribeKey`: COMPLIANT.
+//! 7. A service under `aws:SourceOrgID`: COMPLIANT.
+//! 8. A service under `StringEqualsIfExists aws:SourceAccount`: NON_COMPLIANT.
+//! 9. A service granted `kms:CreateGrant` without a condition: NON_COMPLIANT.
+//! 10. Upper-case condition key (`AWS:SourceAccount`) and operator (`stringequals`): COMPLIANT.
+//! 11. A `kms:EncryptionContext:aws:logs:arn` condition with a literal account for
+//!     `logs.us-east-1.amazonaws.com`: COMPLIANT.
+//! 12. A statement to a service without a condition, with an unconditional Deny of `kms:*` to
+//!     that service: COMPLIANT.
+//! 13. Roles only, no service principals: COMPLIANT.
+//! 14. The Control Tower example policy as AWS prints it (Config statement without a condition):
+//!     NON_COMPLIANT for the Config statement.
+
+use shared::access::key_policy_grantees;
+use shared::catalog::{ActionClass, ActionSet};
+use shared::condition::{is_service_arn_context_key, restricting_where};
+use shared::policy::{Principals, Statement};
+use shared::rule::InactiveKeys;
+use shared::support::{grant_cause, key_and_policy};
+use shared::{Context, Resource, ResourceType, Rule, Verdict};
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    id: "kms-key-policy-service-principal-conditions",
+    summary: "service principals may use or administer a key only under confused-deputy conditions",
+    resource_types: &[ResourceType::KmsKey],
+    parameters: &[],
+    periodic: false,
+    inactive_keys: InactiveKeys::NotApplicable,
+    evaluate,
+};
+
+const DEPUTY_KEYS: [&str; 3] = ["aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"];
+
+/// An Allow that names a service principal and has no restricting confused-deputy condition.
+fn unguarded_service_grant(statement: &Statement) -> bool {
+    let names_service =
+        matches!(&statement.principals, Some(Principals::Only(list)) if list.iter().any(|p| p.is_service()));
+    names_service
+        && restricting_where(&statement.conditions, |key| DEPUTY_KEYS.contains(&key) || is_service_arn_context_key(key))
+            .is_none()
+}
+
+fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
+    let (_, policy) = match key_and_policy(resource) {
+        Some(Ok(found)) => found,
+        Some(Err(verdict)) => return verdict,
+        None => return Verdict::not_applicable("not a KMS key"),
+    };
+    let guarded_classes =
+        ActionSet::use_actions().union(ActionSet::admin_actions()).union(ActionSet::of_class(ActionClass::Grant));
+    let causes = key_policy_grantees(policy, &unguarded_service_grant)
+        .into_iter()
+        .filter(|g| g.grantee.is_service())
+        .filter_map(|g| {
+            let action = g.access.actions().intersection(guarded_classes).first()?;
+            let by = g.access.source(action)?;
+            Some(grant_cause(
+                by,
+                Some(&g.grantee.to_string()),
+                action,
+                "without aws:SourceArn, aws:SourceAccount or aws:SourceOrgID",
+            ))
+        })
+        .collect();
+    Verdict::from_causes(causes)
+}

@@ -1,0 +1,127 @@
+//! # kms-key-policy-via-service-required
+//!
+//! - **Identifier**: `kms-key-policy-via-service-required`
+//! - **Description**: every key-policy grant of a **use** action (Decrypt, Encrypt,
+//!   GenerateDataKey*, ReEncrypt*, Sign, Verify, GenerateMac, VerifyMac, DeriveSharedSecret) to a
+//!   principal that is not a service principal must carry a restricting `kms:ViaService`
+//!   condition.
+//! - **Rationale**: AWS's KMS guidance limits key use to named AWS services, so that a
+//!   principal can decrypt only through S3, RDS, ... on a resource it may read, never by
+//!   calling KMS directly with a stolen ciphertext.
+//! - **Trigger**: configuration changes of `AWS::KMS::Key`.
+//! - **Resource types**: `AWS::KMS::Key`.
+//! - **Parameters**:
+//!   - `allowedServices` (optional): endpoint patterns; every `kms:ViaService` value must match
+//!     one (e.g. `s3.*.amazonaws.com,rds.*.amazonaws.com`).
+//!   - `exemptPrincipals` (ARN patterns): grantees not judged.
+//!   - `flagAccountRoot` (default `false`): judge the key's own account root too (by default it
+//!     is IAM delegation, judged by the IAM-side rules).
+//!
+//! Unconditional Denies that cover a grantee remove its grants before judging (SPEC section 2).
+//!
+//! ## Scenarios
+//! 1. A role granted `kms:Decrypt` without a condition: NON_COMPLIANT, naming statement, role
+//!    and action.
+//! 2. The same grant with `StringEquals kms:ViaService s3.us-east-1.amazonaws.com`: COMPLIANT.
+//! 3. The console default key policy (root, admins, users without ViaService): NON_COMPLIANT
+//!    for the key users' statement.
+//! 4. Only the own account root with `kms:*`: COMPLIANT (IAM delegation).
+//! 5. The same with `flagAccountRoot=true`: NON_COMPLIANT.
+//! 6. Another account's root granted `kms:Decrypt`: NON_COMPLIANT (cross-account root is a grantee).
+//! 7. A service principal granted `kms:GenerateDataKey*`: COMPLIANT (not this rule's concern).
+//! 8. A role granted only admin actions: COMPLIANT.
+//! 9. `kms:ViaService` with `StringLike "*"`: NON_COMPLIANT (a wildcard value does not restrict).
+//! 10. `kms:ViaService` under `StringEqualsIfExists`: NON_COMPLIANT.
+//! 11. `allowedServices=s3.*.amazonaws.com` and ViaService `ec2.us-east-1.amazonaws.com`:
+//!     NON_COMPLIANT.
+//! 12. `allowedServices=s3.*.amazonaws.com` and ViaService `s3.us-east-1.amazonaws.com`: COMPLIANT.
+//! 13. An exempt role (`exemptPrincipals=arn:aws:iam::*:role/Break*`): COMPLIANT.
+//! 14. Everyone (`"*"`) granted `kms:Encrypt` without ViaService: NON_COMPLIANT.
+//! 15. An unconditional Deny of use actions to the same role: COMPLIANT.
+//! 16. A key policy that does not parse (statement without `Principal`): NON_COMPLIANT.
+//! 17. A key whose policy is absent from the item: NON_COMPLIANT (fail closed).
+//! 18. An AWS managed key: NOT_APPLICABLE.
+//! 19. A key pending deletion: NOT_APPLICABLE.
+//! 20. `kms:*crypt*` (case-insensitive `KMS:*CRYPT*`) to a role: NON_COMPLIANT via the pattern.
+
+use shared::access::key_policy_grantees;
+use shared::condition::restricting;
+use shared::pattern::{CaseRule, Pattern, Variables};
+use shared::policy::Statement;
+use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
+use shared::support::{grant_cause, key_and_policy, GranteeFilter, EXEMPT_PRINCIPALS, FLAG_ACCOUNT_ROOT};
+use shared::{Context, Resource, ResourceType, Rule, Verdict};
+
+const ALLOWED_SERVICES: &str = "allowedServices";
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    id: "kms-key-policy-via-service-required",
+    summary: "key policies must grant use actions only under a kms:ViaService condition",
+    resource_types: &[ResourceType::KmsKey],
+    parameters: &[
+        ParamSpec {
+            name: ALLOWED_SERVICES,
+            kind: ParamKind::ServicePatterns,
+            default: "",
+            description: "service endpoint patterns every kms:ViaService value must match",
+        },
+        ParamSpec {
+            name: EXEMPT_PRINCIPALS,
+            kind: ParamKind::ArnPatterns,
+            default: "",
+            description: "principal ARN patterns that are not judged",
+        },
+        ParamSpec {
+            name: FLAG_ACCOUNT_ROOT,
+            kind: ParamKind::Bool,
+            default: "false",
+            description: "judge the key's own account root as a grantee",
+        },
+    ],
+    periodic: false,
+    inactive_keys: InactiveKeys::NotApplicable,
+    evaluate,
+};
+
+fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
+    let (_, policy) = match key_and_policy(resource) {
+        Some(Ok(found)) => found,
+        Some(Err(verdict)) => return verdict,
+        None => return Verdict::not_applicable("not a KMS key"),
+    };
+    let allowed: Vec<Pattern> = ctx
+        .params
+        .list(ALLOWED_SERVICES)
+        .iter()
+        .map(|p| Pattern::new(p, CaseRule::AsciiInsensitive, Variables::Literal))
+        .collect();
+    let filter = GranteeFilter::new(&resource.account_id, ctx.params);
+    let lacks_via_service = |s: &Statement| via_service_problem(s, &allowed).is_some();
+    let mut causes = Vec::new();
+    for grantee in key_policy_grantees(policy, &lacks_via_service) {
+        if grantee.grantee.is_service() || !filter.judges(&grantee.grantee) {
+            continue;
+        }
+        let Some(action) = grantee.access.use_actions().first() else { continue };
+        let Some(by) = grantee.access.source(action) else { continue };
+        let reason = via_service_problem(by.statement, &allowed).unwrap_or_default();
+        causes.push(grant_cause(by, Some(&grantee.grantee.to_string()), action, reason));
+    }
+    Verdict::from_causes(causes)
+}
+
+/// Why the statement's `kms:ViaService` restriction is not enough, or `None` when it is.
+fn via_service_problem(statement: &Statement, allowed: &[Pattern]) -> Option<String> {
+    let Some(condition) = restricting(&statement.conditions, &["kms:ViaService"]) else {
+        return Some("without kms:ViaService".into());
+    };
+    if allowed.is_empty() {
+        return None;
+    }
+    condition
+        .values
+        .iter()
+        .find(|value| !allowed.iter().any(|p| p.matches(value)))
+        .map(|value| format!("with kms:ViaService {value} outside allowedServices"))
+}
