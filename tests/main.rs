@@ -2,4 +2,5 @@
 //! run through the same code paths the rules use.
 
 mod cases;
+mod corpus;
 mod rules;

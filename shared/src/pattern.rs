@@ -292,4 +292,51 @@ mod tests {
         assert!(Pattern::action("*?").is_all_wildcards());
         assert!(!Pattern::action("kms:*").is_all_wildcards());
     }
+
+    mod laws {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The reference: a direct recursive reading of the definition, on characters.
+        fn naive(pattern: &[char], text: &[char], insensitive: bool) -> bool {
+            match (pattern.first(), text.first()) {
+                (None, None) => true,
+                (None, Some(_)) => false,
+                (Some('*'), _) => naive(&pattern[1..], text, insensitive) || (!text.is_empty() && naive(pattern, &text[1..], insensitive)),
+                (Some(_), None) => false,
+                (Some('?'), Some(_)) => naive(&pattern[1..], &text[1..], insensitive),
+                (Some(p), Some(t)) => {
+                    let same = if insensitive { p.eq_ignore_ascii_case(t) } else { p == t };
+                    same && naive(&pattern[1..], &text[1..], insensitive)
+                }
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn agrees_with_the_naive_matcher(pattern in "[aAbé:*?]{0,10}", text in "[aAbBé:]{0,12}") {
+                let p: Vec<char> = pattern.chars().collect();
+                let t: Vec<char> = text.chars().collect();
+                prop_assert_eq!(Pattern::action(&pattern).matches(&text), naive(&p, &t, true));
+                prop_assert_eq!(Pattern::arn(&pattern, Variables::Literal).matches(&text), naive(&p, &t, false));
+            }
+
+            #[test]
+            fn star_matches_everything(text in "\\PC{0,40}") {
+                prop_assert!(Pattern::action("*").matches(&text));
+                prop_assert!(Pattern::arn("*", Variables::Resolved).matches(&text));
+            }
+
+            #[test]
+            fn a_literal_matches_itself_under_any_ascii_casing(name in "[a-zA-Z0-9:]{1,30}", flips in proptest::collection::vec(any::<bool>(), 30)) {
+                let recased: String = name
+                    .chars()
+                    .zip(flips.iter().cycle())
+                    .map(|(c, flip)| if *flip { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+                    .collect();
+                prop_assert!(Pattern::action(&name).matches(&recased));
+                prop_assert_eq!(Pattern::arn(&name, Variables::Literal).matches(&recased), name == recased);
+            }
+        }
+    }
 }
