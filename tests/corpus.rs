@@ -126,7 +126,10 @@ fn corpus_copy_matches_shared_corpus() {
     match std::fs::read(&beside) {
         Ok(bytes) => assert!(bytes == shared::bundled::DATA, "shared/data differs from {}", beside.display()),
         Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("note: {} not found ({e}); the copy check runs where shared/ is beside the repository", beside.display())
+            eprintln!(
+                "note: {} not found ({e}); the copy check runs where shared/ is beside the repository",
+                beside.display()
+            )
         }
         Err(e) => panic!("CI must have {} beside the repository: {e}", beside.display()),
     }

@@ -1,16 +1,6 @@
 //! Every rule of the workspace, in SPEC order.
 
-use shared::Rule;
-
-pub static ALL: &[&Rule] = &[
-    &iam_customer_policy_blocked_kms_actions::RULE,
-    &iam_inline_policy_blocked_kms_actions::RULE,
-    &kms_key_policy_via_service_required::RULE,
-    &kms_no_wildcard_admin::RULE,
-    &kms_admin_use_separation::RULE,
-    &kms_key_policy_service_principal_conditions::RULE,
-    &kms_key_policy_no_public_access::RULE,
-];
+pub use kms_guardrails::ALL;
 
 #[test]
 fn rule_ids_are_their_crate_directories() {

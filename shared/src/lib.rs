@@ -13,13 +13,18 @@
 //! - [`item`]: configuration items (both dialects) and the decoded resource;
 //! - [`rule`]: rule metadata, parameters, verdicts and annotations;
 //! - [`resolver`]: the other resources a verdict depends on;
-//! - `bundled` (feature `bundled-policies`): the AWS managed policies, offline.
+//! - [`export`]: export shapes (Config snapshots, CLI output, GAAD) to configuration items;
+//! - `bundled` (feature `bundled-policies`): the AWS managed policies, offline;
+//! - `dryrun` (feature `cli`): the dry-run command line, the one module that does I/O.
 
 pub mod access;
 #[cfg(feature = "bundled-policies")]
 pub mod bundled;
 pub mod catalog;
 pub mod condition;
+#[cfg(feature = "cli")]
+pub mod dryrun;
+pub mod export;
 pub mod item;
 pub mod pattern;
 pub mod policy;

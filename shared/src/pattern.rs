@@ -302,7 +302,10 @@ mod tests {
             match (pattern.first(), text.first()) {
                 (None, None) => true,
                 (None, Some(_)) => false,
-                (Some('*'), _) => naive(&pattern[1..], text, insensitive) || (!text.is_empty() && naive(pattern, &text[1..], insensitive)),
+                (Some('*'), _) => {
+                    naive(&pattern[1..], text, insensitive)
+                        || (!text.is_empty() && naive(pattern, &text[1..], insensitive))
+                }
                 (Some(_), None) => false,
                 (Some('?'), Some(_)) => naive(&pattern[1..], &text[1..], insensitive),
                 (Some(p), Some(t)) => {

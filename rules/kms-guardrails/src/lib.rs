@@ -1,0 +1,15 @@
+//! The registry of every rule in the workspace, in SPEC order: what the all-rules binary runs,
+//! and what the tests iterate over.
+
+use shared::Rule;
+
+/// Every rule.
+pub static ALL: &[&Rule] = &[
+    &iam_customer_policy_blocked_kms_actions::RULE,
+    &iam_inline_policy_blocked_kms_actions::RULE,
+    &kms_key_policy_via_service_required::RULE,
+    &kms_no_wildcard_admin::RULE,
+    &kms_admin_use_separation::RULE,
+    &kms_key_policy_service_principal_conditions::RULE,
+    &kms_key_policy_no_public_access::RULE,
+];
