@@ -67,7 +67,8 @@ struct DryRunArgs {
     /// A rule parameter, as RULE.NAME=VALUE (repeatable).
     #[arg(long = "param", value_name = "RULE.NAME=VALUE")]
     params: Vec<String>,
-    /// Output format [default: table on a terminal, json otherwise].
+    /// Output format: table (people), json (PutEvaluations entries), sarif (2.1.0, for
+    /// code-scanning dashboards) [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Write the report here instead of standard output.
@@ -88,6 +89,7 @@ struct DryRunArgs {
 enum Format {
     Table,
     Json,
+    Sarif,
 }
 
 /// The embedded sample export: a few dozen items on which every rule both passes and fails.
@@ -157,6 +159,9 @@ struct Evaluation {
     annotation: Option<String>,
     ordering_timestamp: String,
     causes: Vec<Cause>,
+    /// Where SARIF locates the result; not part of the JSON report.
+    #[serde(skip)]
+    resource_arn: String,
 }
 
 fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
@@ -227,6 +232,7 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
     let report = match format {
         Format::Json => render_json(&evaluations)?,
         Format::Table => render_table(&rules, &evaluations, errors.len()),
+        Format::Sarif => render_sarif(&rules, &evaluations)?,
     };
     match &args.output {
         Some(path) => std::fs::write(path, report).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -358,6 +364,7 @@ fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation 
             Compliance::Compliant => Vec::new(),
             _ => verdict.causes,
         },
+        resource_arn: resource.arn.clone(),
     }
 }
 
@@ -368,6 +375,57 @@ fn render_json(evaluations: &[Evaluation]) -> Result<String, String> {
         evaluations: &'a [Evaluation],
     }
     serde_json::to_string_pretty(&Report { evaluations }).map(|s| s + "\n").map_err(|e| e.to_string())
+}
+
+/// SARIF 2.1.0: one reporting descriptor per rule, one result per NON_COMPLIANT evaluation,
+/// located by the resource's ARN (a logical location: there is no source file).
+fn render_sarif(rules: &[&Rule], evaluations: &[Evaluation]) -> Result<String, String> {
+    let descriptors: Vec<Value> = rules
+        .iter()
+        .map(|rule| {
+            serde_json::json!({
+                "id": rule.id,
+                "name": rule.id,
+                "shortDescription": {"text": rule.summary},
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"resourceTypes": rule.resource_types.iter().map(|t| t.as_str()).collect::<Vec<_>>()},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = evaluations
+        .iter()
+        .filter(|e| e.compliance_type == Compliance::NonCompliant)
+        .map(|e| {
+            let rule_index = rules.iter().position(|r| r.id == e.config_rule_name);
+            let location =
+                if e.resource_arn.is_empty() { e.compliance_resource_id.clone() } else { e.resource_arn.clone() };
+            serde_json::json!({
+                "ruleId": e.config_rule_name,
+                "ruleIndex": rule_index,
+                "level": "error",
+                "message": {"text": e.annotation.clone().unwrap_or_default()},
+                "locations": [{"logicalLocations": [{
+                    "name": e.compliance_resource_id,
+                    "fullyQualifiedName": location,
+                    "kind": "resource",
+                }]}],
+                "properties": {"resourceType": e.compliance_resource_type, "causes": e.causes},
+            })
+        })
+        .collect();
+    let sarif = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "kms-guardrails",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": descriptors,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&sarif).map(|s| s + "\n").map_err(|e| e.to_string())
 }
 
 /// Per rule: the counts, then every non-compliant resource with its annotation, wrapped to 100

@@ -162,3 +162,77 @@ fn bad_params_are_usage_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("expected RULE.NAME=VALUE"));
 }
+
+#[test]
+fn sarif_has_one_rule_per_rule_id_and_results_located_by_arn() {
+    let output = run(&["dry-run", "--format", "sarif"]);
+    assert_eq!(output.status.code(), Some(1));
+    let sarif = stdout_json(&output);
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let ids: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = kms_guardrails::ALL.iter().map(|r| r.id).collect();
+    assert_eq!(ids, expected);
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        let rule_id = result["ruleId"].as_str().unwrap();
+        assert!(expected.contains(&rule_id));
+        assert_eq!(ids[result["ruleIndex"].as_u64().unwrap() as usize], rule_id);
+        assert!(!result["message"]["text"].as_str().unwrap().is_empty());
+        let location = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].as_str().unwrap();
+        assert!(location.starts_with("arn:aws:"), "{location}");
+    }
+}
+
+#[test]
+fn table_output_snapshot() {
+    let output = run(&["dry-run", "--format", "table"]);
+    insta::assert_snapshot!("sample_table", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn json_output_snapshot() {
+    let output = run(&["dry-run", "--format", "json", "--rule", "kms-admin-use-separation"]);
+    insta::assert_snapshot!("sample_json_separation", String::from_utf8_lossy(&output.stdout));
+}
+
+/// The managed-policy corpus (`../shared/corpus`, bundled in `shared/data/`) as GAAD output.
+fn corpus_gaad() -> Value {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(shared::bundled::DATA).read_to_string(&mut text).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn gaad_corpus_as_is_only_resolves_attachments() {
+    let dir = scratch("gaad-as-is");
+    std::fs::write(dir.join("gaad.json"), corpus_gaad().to_string()).unwrap();
+    let output = run(&["dry-run", "--format", "json", dir.join("gaad.json").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(evaluations(&stdout_json(&output)).is_empty(), "AWS managed policies are never items");
+}
+
+#[test]
+fn gaad_corpus_as_customer_policies_matches_the_core_corpus_count() {
+    let mut gaad = corpus_gaad();
+    for policy in gaad["Policies"].as_array_mut().unwrap() {
+        let arn =
+            policy["Arn"].as_str().unwrap().replace("arn:aws:iam::aws:policy/", "arn:aws:iam::111122223333:policy/");
+        policy["Arn"] = Value::String(arn);
+    }
+    let dir = scratch("gaad-customer");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(gaad.to_string().as_bytes()).unwrap();
+    std::fs::write(dir.join("gaad.json.gz"), gz.finish().unwrap()).unwrap();
+    let rule = "iam-customer-policy-blocked-kms-actions";
+    let output = run(&["dry-run", "--format", "json", "--rule", rule, dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let evals = evaluations(&stdout_json(&output));
+    assert_eq!(evals.len(), 1452);
+    let flagged = evals.iter().filter(|e| e["ComplianceType"] == "NON_COMPLIANT").count();
+    // The same 75 as the core's corpus test (tests/corpus.rs), through GAAD input this time.
+    assert_eq!(flagged, 75);
+}
