@@ -180,54 +180,14 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
     };
     let params = rule_params(&rules, &args.params)?;
 
-    let mut errors: Vec<InputError> = Vec::new();
-    let mut documents: Vec<(String, Value)> = Vec::new();
-    if args.paths.is_empty() {
-        let sample = serde_json::from_str(SAMPLE).map_err(|e| format!("embedded sample: {e}"))?;
-        documents.push(("(embedded sample)".into(), sample));
-    }
-    for file in input_files(&args.paths)? {
-        match read_json(&file) {
-            Ok(value) => documents.push((file.display().to_string(), value)),
-            Err(message) => errors.push(InputError { file: file.display().to_string(), message }),
-        }
-    }
-
-    let mut resolver = MemoryResolver::new();
-    let mut resources: Vec<(String, Resource)> = Vec::new();
-    for (file, document) in documents {
-        let found = match export::items(document) {
-            Ok(found) => found,
-            Err(e) => {
-                errors.push(InputError { file, message: e.to_string() });
-                continue;
-            }
-        };
-        for (arn, document) in found.aws_managed_policies {
-            resolver.add_policy(arn, parse_policy(&document, PolicyKind::Identity));
-        }
-        for (at, item) in found.items {
-            match Resource::from_json(&item) {
-                Ok(resource) => {
-                    match &resource.details {
-                        Details::Policy(policy) => resolver.add_policy(resource.arn.clone(), policy.document.clone()),
-                        Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
-                        _ => {}
-                    }
-                    resources.push((file.clone(), resource));
-                }
-                Err(e) => errors.push(InputError { file: file.clone(), message: format!("{at}: {e}") }),
-            }
-        }
-    }
-    for error in &errors {
-        eprintln!("error: {error}");
-    }
+    let inputs = input_files(&args.paths)?;
+    let run = read_and_judge(&rules, &params, &inputs);
+    let (mut evaluations, errors) = (run.evaluations, run.errors);
     if !errors.is_empty() && !args.keep_going {
         return Err(format!("{} input error(s); use --keep-going to evaluate the rest", errors.len()));
     }
-
-    let evaluations = evaluate_all(&rules, &params, &resolver, &resources);
+    evaluations.sort_by_key(|(order, _)| *order);
+    let evaluations: Vec<Evaluation> = evaluations.into_iter().map(|(_, e)| e).collect();
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     let report = match format {
         Format::Json => render_json(&evaluations)?,
@@ -271,8 +231,11 @@ fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<&'static st
         .collect()
 }
 
-/// Every file below `paths`, sorted within each directory.
-fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// Every file below `paths`, sorted within each directory; the embedded sample without paths.
+fn input_files(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
+    if paths.is_empty() {
+        return Ok(vec![Input::Sample]);
+    }
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -283,7 +246,7 @@ fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             return Err(format!("{}: no such file or directory", path.display()));
         }
     }
-    Ok(files)
+    Ok(files.into_iter().map(Input::File).collect())
 }
 
 fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
@@ -306,49 +269,195 @@ fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads a file as JSON, inflating gzip (told by its magic bytes, not its name).
-fn read_json(path: &Path) -> Result<Value, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(bytes.as_slice())
-            .read_to_string(&mut text)
-            .map_err(|e| format!("gzip data cannot be read: {e}"))?;
-        text
-    } else {
-        String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))?
-    };
-    serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))
+/// Where items come from: a file, or the embedded sample.
+#[derive(Debug, Clone)]
+enum Input {
+    File(PathBuf),
+    Sample,
 }
 
-/// Judges every resource with every rule whose scope includes it, on all cores.
-fn evaluate_all(
+impl Input {
+    fn name(&self) -> String {
+        match self {
+            Input::File(path) => path.display().to_string(),
+            Input::Sample => "(embedded sample)".into(),
+        }
+    }
+}
+
+/// What a run produced: evaluations keyed by (input order, rule order) and input errors.
+struct RunOutput {
+    evaluations: Vec<((usize, usize), Evaluation)>,
+    errors: Vec<InputError>,
+}
+
+/// How many decoded items may wait between the reader and the judges: the bound that keeps
+/// memory flat however large the input.
+const QUEUE_DEPTH: usize = 256;
+
+/// Reads every input as a stream and judges each item as soon as it is decoded, on all cores
+/// (one reader, one judge per core, a bounded queue between them). Rules whose verdict depends
+/// on other resources (`Rule::periodic`: a role's attached policies, a user's groups) judge
+/// users and roles only once every input has been read, so that a role in one file resolves
+/// its policies from another; every other verdict needs nothing but its own item.
+fn read_and_judge(rules: &[&Rule], params: &BTreeMap<&'static str, Params>, inputs: &[Input]) -> RunOutput {
+    let mut errors = Vec::new();
+    let mut resolver = MemoryResolver::new();
+    let mut deferred: Vec<(usize, Resource)> = Vec::new();
+    let progress = progress_bar(inputs);
+    let nothing = MemoryResolver::new();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Resource)>(QUEUE_DEPTH);
+    let receiver = std::sync::Mutex::new(receiver);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+
+    let mut evaluations = std::thread::scope(|scope| {
+        let judges: Vec<_> = (0..workers)
+            .map(|_| {
+                let receiver = &receiver;
+                let nothing = &nothing;
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        let next = receiver.lock().map(|r| r.recv());
+                        let Ok(Ok((order, resource))) = next else { break };
+                        judge(rules, params, nothing, order, &resource, Timing::Now, &mut out);
+                    }
+                    out
+                })
+            })
+            .collect();
+
+        let mut order = 0usize;
+        for input in inputs {
+            let name = input.name();
+            let mut on_found = |found: export::Found| match found {
+                export::Found::Item { at, item } => match Resource::from_json(&item) {
+                    Ok(resource) => {
+                        match &resource.details {
+                            Details::Policy(policy) => {
+                                resolver.add_policy(resource.arn.clone(), policy.document.clone())
+                            }
+                            Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
+                            Details::Role(_) | Details::User(_) => deferred.push((order, resource.clone())),
+                            _ => {}
+                        }
+                        let _ = sender.send((order, resource));
+                        order += 1;
+                    }
+                    Err(e) => errors.push(InputError { file: name.clone(), message: format!("{at}: {e}") }),
+                },
+                export::Found::AwsManagedPolicy { arn, document } => {
+                    resolver.add_policy(arn, parse_policy(&document, PolicyKind::Identity));
+                }
+                export::Found::Error(e) => errors.push(InputError { file: name.clone(), message: e.to_string() }),
+            };
+            let result = match input {
+                Input::Sample => export::stream(SAMPLE.as_bytes(), &mut on_found).map_err(|e| e.to_string()),
+                Input::File(path) => open(path, progress.as_ref())
+                    .and_then(|reader| export::stream(reader, &mut on_found).map_err(|e| e.to_string())),
+            };
+            if let Err(message) = result {
+                errors.push(InputError { file: name, message });
+            }
+        }
+        drop(sender);
+        judges.into_iter().flat_map(|j| j.join().unwrap_or_default()).collect::<Vec<_>>()
+    });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    for error in &errors {
+        eprintln!("error: {error}");
+    }
+
+    // Users and roles under rules that read other resources, now that all are known.
+    let chunk = deferred.len().div_ceil(workers).max(1);
+    let resolver = &resolver;
+    let later: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = deferred
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for (order, resource) in part {
+                        judge(rules, params, resolver, *order, resource, Timing::AfterAllInputs, &mut out);
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    evaluations.extend(later);
+    RunOutput { evaluations, errors }
+}
+
+/// When a judge runs, relative to reading: rules that read other resources judge users and
+/// roles after all inputs (`AfterAllInputs`), everything else as items arrive (`Now`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timing {
+    Now,
+    AfterAllInputs,
+}
+
+fn judge(
     rules: &[&Rule],
     params: &BTreeMap<&'static str, Params>,
     resolver: &MemoryResolver,
-    resources: &[(String, Resource)],
-) -> Vec<Evaluation> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let chunk = resources.len().div_ceil(workers).max(1);
-    let judge_chunk = |part: &[(String, Resource)]| -> Vec<Evaluation> {
-        let mut out = Vec::new();
-        for (_, resource) in part {
-            for rule in rules {
-                let Some(resource_type) = resource.resource_type else { continue };
-                if !rule.resource_types.contains(&resource_type) {
-                    continue;
-                }
-                let empty = Params::default();
-                let params = params.get(rule.id).unwrap_or(&empty);
-                let verdict = rule.judge(resource, &Context { params, resolver });
-                out.push(evaluation(rule, resource, verdict));
-            }
+    order: usize,
+    resource: &Resource,
+    timing: Timing,
+    out: &mut Vec<((usize, usize), Evaluation)>,
+) {
+    let Some(resource_type) = resource.resource_type else { return };
+    let holds_attachments = matches!(resource.details, Details::Role(_) | Details::User(_));
+    for (index, rule) in rules.iter().enumerate() {
+        if !rule.resource_types.contains(&resource_type) {
+            continue;
         }
-        out
+        let wanted = if rule.periodic && holds_attachments { Timing::AfterAllInputs } else { Timing::Now };
+        if wanted != timing {
+            continue;
+        }
+        let empty = Params::default();
+        let params = params.get(rule.id).unwrap_or(&empty);
+        let verdict = rule.judge(resource, &Context { params, resolver });
+        out.push(((order, index), evaluation(rule, resource, verdict)));
+    }
+}
+
+/// A progress bar over the input bytes, on standard error when it is a terminal.
+fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Sample => None,
+        })
+        .sum();
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta} {msg}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// Opens a file for streaming, inflating gzip (told by its magic bytes, not its name).
+fn open(path: &Path, progress: Option<&indicatif::ProgressBar>) -> Result<Box<dyn Read>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let magic = std::io::BufRead::fill_buf(&mut reader).map_err(|e| e.to_string())?;
+    let gzipped = magic.starts_with(&[0x1f, 0x8b]);
+    let counted: Box<dyn Read> = match progress {
+        Some(bar) => Box::new(bar.wrap_read(reader)),
+        None => Box::new(reader),
     };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = resources.chunks(chunk).map(|part| scope.spawn(move || judge_chunk(part))).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    Ok(match gzipped {
+        true => Box::new(std::io::BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(counted))),
+        false => counted,
     })
 }
 

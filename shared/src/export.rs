@@ -16,8 +16,6 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::policy::decode::json_type;
-
 /// The shape of an export document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportShape {
@@ -52,31 +50,6 @@ pub enum ExportError {
     },
 }
 
-/// Tells the shape of `document`.
-pub fn detect(document: &Value) -> Result<ExportShape, ExportError> {
-    let Some(object) = document.as_object() else {
-        return Err(ExportError::UnknownShape { found: json_type(document).into() });
-    };
-    let shape = if object.contains_key("configurationItems") {
-        ExportShape::ConfigurationItems
-    } else if object.contains_key("baseConfigurationItems") {
-        ExportShape::BatchGet
-    } else if object.contains_key("Results") {
-        ExportShape::Select
-    } else if object.contains_key("resourceType") {
-        ExportShape::SingleItem
-    } else if ["UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"]
-        .iter()
-        .any(|k| object.contains_key(*k))
-    {
-        ExportShape::AuthorizationDetails
-    } else {
-        let keys: Vec<&str> = object.keys().map(String::as_str).take(6).collect();
-        return Err(ExportError::UnknownShape { found: format!("keys {keys:?}") });
-    };
-    Ok(shape)
-}
-
 /// What an export holds: configuration items to evaluate, and AWS managed policies (GAAD) that
 /// only resolve attachments, as `(arn, default version document)`.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -87,49 +60,181 @@ pub struct ExportItems {
     pub aws_managed_policies: Vec<(String, Value)>,
 }
 
-/// The items of `document`, whatever its shape.
-pub fn items(document: Value) -> Result<ExportItems, ExportError> {
-    let shape = detect(&document)?;
-    let mut out = ExportItems::default();
-    let mut object = match document {
-        Value::Object(object) => object,
-        _ => return Err(ExportError::UnknownShape { found: "not an object".into() }),
-    };
-    match shape {
-        ExportShape::SingleItem => out.items.push(("item".into(), Value::Object(object))),
-        ExportShape::ConfigurationItems => {
-            out.items = array_items(object.remove("configurationItems"), "configurationItems")?
-        }
-        ExportShape::BatchGet => {
-            out.items = array_items(object.remove("baseConfigurationItems"), "baseConfigurationItems")?
-        }
-        ExportShape::Select => {
-            for (at, result) in array_items(object.remove("Results"), "Results")? {
-                let item = match result {
-                    Value::String(text) => serde_json::from_str(&text).map_err(|e| ExportError::Field {
-                        field: at.clone(),
-                        problem: format!("is not a JSON configuration item: {e}"),
-                    })?,
-                    other => other,
-                };
-                out.items.push((at, item));
-            }
-        }
-        ExportShape::AuthorizationDetails => out = authorization_details(&object)?,
-    }
-    Ok(out)
+/// One thing found in an export, handed out as soon as it is parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// A configuration item, with where it stood (`configurationItems[12]`).
+    Item {
+        /// Its place in the document.
+        at: String,
+        /// The item.
+        item: Value,
+    },
+    /// An AWS managed policy (GAAD input): resolves attachments only.
+    AwsManagedPolicy {
+        /// Its ARN.
+        arn: String,
+        /// Its default version's document.
+        document: Value,
+    },
+    /// One entry that cannot be used; the rest of the document goes on.
+    Error(ExportError),
 }
 
-fn array_items(value: Option<Value>, field: &str) -> Result<Vec<(String, Value)>, ExportError> {
-    match value {
-        Some(Value::Array(items)) => {
-            Ok(items.into_iter().enumerate().map(|(i, v)| (format!("{field}[{i}]"), v)).collect())
+/// Why a document could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// Not JSON (or cut short, or not UTF-8), with serde's line and column.
+    #[error("not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not an export.
+    #[error("{0}")]
+    Shape(#[from] ExportError),
+}
+
+/// Reads an export from `reader` without holding it whole: the item arrays
+/// (`configurationItems`, `baseConfigurationItems`, `Results`, the GAAD lists) are walked
+/// element by element and each element is handed to `sink` as soon as it is parsed; only
+/// the other top-level fields are kept (a single configuration item is one of those).
+/// Returns the shape found.
+pub fn stream<R: std::io::Read>(reader: R, sink: &mut dyn FnMut(Found)) -> Result<ExportShape, StreamError> {
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let shape = top_level(&mut deserializer, sink)?;
+    deserializer.end()?;
+    Ok(shape)
+}
+
+/// The items of an already-parsed `document`, whatever its shape (the same walk as [`stream`]).
+pub fn items(document: Value) -> Result<ExportItems, StreamError> {
+    let mut out = ExportItems::default();
+    let mut first_error = None;
+    top_level(document, &mut |found| match found {
+        Found::Item { at, item } => out.items.push((at, item)),
+        Found::AwsManagedPolicy { arn, document } => out.aws_managed_policies.push((arn, document)),
+        Found::Error(e) => {
+            first_error.get_or_insert(e);
         }
-        Some(other) => Err(ExportError::Field {
-            field: field.into(),
-            problem: format!("is {}, expected an array", json_type(&other)),
-        }),
-        None => Ok(Vec::new()),
+    })?;
+    match first_error {
+        Some(e) => Err(StreamError::Shape(e)),
+        None => Ok(out),
+    }
+}
+
+fn top_level<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    sink: &mut dyn FnMut(Found),
+) -> Result<ExportShape, StreamError>
+where
+    StreamError: From<D::Error>,
+{
+    let (shape, rest) = deserializer.deserialize_map(TopLevel { sink })?;
+    match shape {
+        Some(shape) => Ok(shape),
+        None if rest.contains_key("resourceType") => {
+            sink(Found::Item { at: "item".into(), item: Value::Object(rest) });
+            Ok(ExportShape::SingleItem)
+        }
+        None => {
+            let keys: Vec<&str> = rest.keys().map(String::as_str).take(6).collect();
+            Err(StreamError::Shape(ExportError::UnknownShape { found: format!("keys {keys:?}") }))
+        }
+    }
+}
+
+/// Which array a list holds.
+#[derive(Debug, Clone, Copy)]
+enum ListKind {
+    Items,
+    SelectResults,
+    Gaad(GaadList),
+}
+
+struct TopLevel<'s> {
+    sink: &'s mut dyn FnMut(Found),
+}
+
+impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
+    type Value = (Option<ExportShape>, Map<String, Value>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object (a Config export, AWS CLI output or a configuration item)")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut shape = None;
+        let mut rest = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let (kind, found_shape) = match key.as_str() {
+                "configurationItems" => (ListKind::Items, ExportShape::ConfigurationItems),
+                "baseConfigurationItems" => (ListKind::Items, ExportShape::BatchGet),
+                "Results" => (ListKind::SelectResults, ExportShape::Select),
+                other => match GaadList::from_key(other) {
+                    Some(list) => (ListKind::Gaad(list), ExportShape::AuthorizationDetails),
+                    None => {
+                        let value: Value = map.next_value()?;
+                        rest.insert(key, value);
+                        continue;
+                    }
+                },
+            };
+            map.next_value_seed(List { key: &key, kind, sink: &mut *self.sink })?;
+            shape = Some(found_shape);
+        }
+        Ok((shape, rest))
+    }
+}
+
+struct List<'a> {
+    key: &'a str,
+    kind: ListKind,
+    sink: &'a mut dyn FnMut(Found),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for List<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for List<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` to be an array", self.key)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        while let Some(element) = seq.next_element::<Value>()? {
+            let at = format!("{}[{index}]", self.key);
+            index += 1;
+            let found = match self.kind {
+                ListKind::Items => Found::Item { at, item: element },
+                ListKind::SelectResults => match element {
+                    Value::String(text) => match serde_json::from_str(&text) {
+                        Ok(item) => Found::Item { at, item },
+                        Err(e) => Found::Error(ExportError::Field {
+                            field: at,
+                            problem: format!("is not a JSON configuration item: {e}"),
+                        }),
+                    },
+                    item => Found::Item { at, item },
+                },
+                ListKind::Gaad(list) => match gaad_entry(list, &at, &element) {
+                    Ok(Some(GaadEntry::Item(item))) => Found::Item { at, item },
+                    Ok(Some(GaadEntry::AwsManagedPolicy { arn, document })) => {
+                        Found::AwsManagedPolicy { arn, document }
+                    }
+                    Ok(None) => continue,
+                    Err(e) => Found::Error(e),
+                },
+            };
+            (self.sink)(found);
+        }
+        Ok(())
     }
 }
 
@@ -180,100 +285,150 @@ fn required<'v>(entry: &'v Value, name: &str, at: &str) -> Result<&'v str, Expor
     })
 }
 
-fn list<'v>(object: &'v Map<String, Value>, name: &str) -> Result<&'v [Value], ExportError> {
-    match object.get(name) {
-        None => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        Some(other) => Err(ExportError::Field {
-            field: name.into(),
-            problem: format!("is {}, expected an array", json_type(other)),
-        }),
+/// The four lists of `get-account-authorization-details` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaadList {
+    /// `Policies`
+    Policies,
+    /// `RoleDetailList`
+    Roles,
+    /// `UserDetailList`
+    Users,
+    /// `GroupDetailList`
+    Groups,
+}
+
+impl GaadList {
+    /// The list a top-level GAAD key names.
+    pub fn from_key(key: &str) -> Option<GaadList> {
+        match key {
+            "Policies" => Some(GaadList::Policies),
+            "RoleDetailList" => Some(GaadList::Roles),
+            "UserDetailList" => Some(GaadList::Users),
+            "GroupDetailList" => Some(GaadList::Groups),
+            _ => None,
+        }
     }
 }
 
-fn authorization_details(object: &Map<String, Value>) -> Result<ExportItems, ExportError> {
-    let mut out = ExportItems::default();
-    for (i, policy) in list(object, "Policies")?.iter().enumerate() {
-        let at = format!("Policies[{i}]");
-        let arn = required(policy, "Arn", &at)?;
-        let versions = policy.get("PolicyVersionList").and_then(Value::as_array).cloned().unwrap_or_default();
-        if arn_account(arn) == "aws" {
-            let default = versions.iter().find(|v| v.get("IsDefaultVersion") == Some(&Value::Bool(true)));
-            if let Some(document) = default.and_then(|v| v.get("Document")) {
-                out.aws_managed_policies.push((arn.to_owned(), document.clone()));
+/// One GAAD entry, converted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GaadEntry {
+    /// A configuration item of the matching Config type.
+    Item(Value),
+    /// An AWS managed policy: resolves attachments, never evaluated.
+    AwsManagedPolicy {
+        /// Its ARN.
+        arn: String,
+        /// Its default version's document.
+        document: Value,
+    },
+}
+
+/// Converts one entry of a GAAD list (`at` names it in errors: `RoleDetailList[3]`).
+pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<GaadEntry>, ExportError> {
+    match list {
+        GaadList::Policies => {
+            let arn = required(entry, "Arn", at)?;
+            let versions = entry.get("PolicyVersionList").and_then(Value::as_array).cloned().unwrap_or_default();
+            if arn_account(arn) == "aws" {
+                let default = versions.iter().find(|v| v.get("IsDefaultVersion") == Some(&Value::Bool(true)));
+                return Ok(default
+                    .and_then(|v| v.get("Document"))
+                    .map(|document| GaadEntry::AwsManagedPolicy { arn: arn.to_owned(), document: document.clone() }));
             }
-            continue;
+            let name = required(entry, "PolicyName", at)?;
+            let configuration = json!({
+                "policyName": name,
+                "policyId": entry.get("PolicyId"),
+                "arn": arn,
+                "path": entry.get("Path"),
+                "defaultVersionId": entry.get("DefaultVersionId"),
+                "attachmentCount": entry.get("AttachmentCount"),
+                "permissionsBoundaryUsageCount": entry.get("PermissionsBoundaryUsageCount"),
+                "isAttachable": entry.get("IsAttachable"),
+                "policyVersionList": versions.iter().map(|v| json!({
+                    "document": v.get("Document"),
+                    "versionId": v.get("VersionId"),
+                    "isDefaultVersion": v.get("IsDefaultVersion"),
+                })).collect::<Vec<_>>(),
+            });
+            let id = required(entry, "PolicyId", at)?;
+            Ok(Some(GaadEntry::Item(gaad_item("AWS::IAM::Policy", id, arn, name, configuration))))
         }
-        let name = required(policy, "PolicyName", &at)?;
-        let configuration = json!({
-            "policyName": name,
-            "policyId": policy.get("PolicyId"),
-            "arn": arn,
-            "path": policy.get("Path"),
-            "defaultVersionId": policy.get("DefaultVersionId"),
-            "attachmentCount": policy.get("AttachmentCount"),
-            "permissionsBoundaryUsageCount": policy.get("PermissionsBoundaryUsageCount"),
-            "isAttachable": policy.get("IsAttachable"),
-            "policyVersionList": versions.iter().map(|v| json!({
-                "document": v.get("Document"),
-                "versionId": v.get("VersionId"),
-                "isDefaultVersion": v.get("IsDefaultVersion"),
-            })).collect::<Vec<_>>(),
-        });
-        let id = required(policy, "PolicyId", &at)?;
-        out.items.push((at, gaad_item("AWS::IAM::Policy", id, arn, name, configuration)));
+        GaadList::Roles => {
+            let (arn, name, id) =
+                (required(entry, "Arn", at)?, required(entry, "RoleName", at)?, required(entry, "RoleId", at)?);
+            let configuration = json!({
+                "roleName": name, "roleId": id, "arn": arn, "path": entry.get("Path"),
+                "assumeRolePolicyDocument": entry.get("AssumeRolePolicyDocument"),
+                "rolePolicyList": inline_policies(entry, "RolePolicyList"),
+                "attachedManagedPolicies": attached_policies(entry),
+            });
+            Ok(Some(GaadEntry::Item(gaad_item("AWS::IAM::Role", id, arn, name, configuration))))
+        }
+        GaadList::Users => {
+            let (arn, name, id) =
+                (required(entry, "Arn", at)?, required(entry, "UserName", at)?, required(entry, "UserId", at)?);
+            let configuration = json!({
+                "userName": name, "userId": id, "arn": arn, "path": entry.get("Path"),
+                "groupList": entry.get("GroupList").cloned().unwrap_or_else(|| json!([])),
+                "userPolicyList": inline_policies(entry, "UserPolicyList"),
+                "attachedManagedPolicies": attached_policies(entry),
+            });
+            Ok(Some(GaadEntry::Item(gaad_item("AWS::IAM::User", id, arn, name, configuration))))
+        }
+        GaadList::Groups => {
+            let (arn, name, id) =
+                (required(entry, "Arn", at)?, required(entry, "GroupName", at)?, required(entry, "GroupId", at)?);
+            let configuration = json!({
+                "groupName": name, "groupId": id, "arn": arn, "path": entry.get("Path"),
+                "groupPolicyList": inline_policies(entry, "GroupPolicyList"),
+                "attachedManagedPolicies": attached_policies(entry),
+            });
+            Ok(Some(GaadEntry::Item(gaad_item("AWS::IAM::Group", id, arn, name, configuration))))
+        }
     }
-    for (i, role) in list(object, "RoleDetailList")?.iter().enumerate() {
-        let at = format!("RoleDetailList[{i}]");
-        let (arn, name, id) =
-            (required(role, "Arn", &at)?, required(role, "RoleName", &at)?, required(role, "RoleId", &at)?);
-        let configuration = json!({
-            "roleName": name, "roleId": id, "arn": arn, "path": role.get("Path"),
-            "assumeRolePolicyDocument": role.get("AssumeRolePolicyDocument"),
-            "rolePolicyList": inline_policies(role, "RolePolicyList"),
-            "attachedManagedPolicies": attached_policies(role),
-        });
-        out.items.push((at, gaad_item("AWS::IAM::Role", id, arn, name, configuration)));
-    }
-    for (i, user) in list(object, "UserDetailList")?.iter().enumerate() {
-        let at = format!("UserDetailList[{i}]");
-        let (arn, name, id) =
-            (required(user, "Arn", &at)?, required(user, "UserName", &at)?, required(user, "UserId", &at)?);
-        let configuration = json!({
-            "userName": name, "userId": id, "arn": arn, "path": user.get("Path"),
-            "groupList": user.get("GroupList").cloned().unwrap_or_else(|| json!([])),
-            "userPolicyList": inline_policies(user, "UserPolicyList"),
-            "attachedManagedPolicies": attached_policies(user),
-        });
-        out.items.push((at, gaad_item("AWS::IAM::User", id, arn, name, configuration)));
-    }
-    for (i, group) in list(object, "GroupDetailList")?.iter().enumerate() {
-        let at = format!("GroupDetailList[{i}]");
-        let (arn, name, id) =
-            (required(group, "Arn", &at)?, required(group, "GroupName", &at)?, required(group, "GroupId", &at)?);
-        let configuration = json!({
-            "groupName": name, "groupId": id, "arn": arn, "path": group.get("Path"),
-            "groupPolicyList": inline_policies(group, "GroupPolicyList"),
-            "attachedManagedPolicies": attached_policies(group),
-        });
-        out.items.push((at, gaad_item("AWS::IAM::Group", id, arn, name, configuration)));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn shape(text: &str) -> Result<ExportShape, String> {
+        stream(text.as_bytes(), &mut |_| {}).map_err(|e| e.to_string())
+    }
+
     #[test]
     fn shapes_are_told_by_content() {
-        assert_eq!(detect(&json!({"fileVersion":"1.0","configurationItems":[]})), Ok(ExportShape::ConfigurationItems));
-        assert_eq!(detect(&json!({"baseConfigurationItems":[]})), Ok(ExportShape::BatchGet));
-        assert_eq!(detect(&json!({"Results":[]})), Ok(ExportShape::Select));
-        assert_eq!(detect(&json!({"resourceType":"AWS::KMS::Key"})), Ok(ExportShape::SingleItem));
-        assert_eq!(detect(&json!({"RoleDetailList":[]})), Ok(ExportShape::AuthorizationDetails));
-        assert!(detect(&json!({"foo":1})).is_err());
-        assert!(detect(&json!([1])).is_err());
+        assert_eq!(shape(r#"{"fileVersion":"1.0","configurationItems":[]}"#), Ok(ExportShape::ConfigurationItems));
+        assert_eq!(shape(r#"{"baseConfigurationItems":[]}"#), Ok(ExportShape::BatchGet));
+        assert_eq!(shape(r#"{"Results":[]}"#), Ok(ExportShape::Select));
+        assert_eq!(shape(r#"{"resourceType":"AWS::KMS::Key"}"#), Ok(ExportShape::SingleItem));
+        assert_eq!(shape(r#"{"RoleDetailList":[]}"#), Ok(ExportShape::AuthorizationDetails));
+        assert!(shape(r#"{"foo":1}"#).err().unwrap_or_default().starts_with("not a known export shape"));
+        assert!(shape("[1]")
+            .err()
+            .unwrap_or_default()
+            .starts_with("not valid JSON: invalid type: sequence, expected a JSON object"));
+        assert!(shape(r#"{"configurationItems":3}"#)
+            .err()
+            .unwrap_or_default()
+            .contains("expected `configurationItems` to be an array"));
+        assert!(shape(r#"{"configurationItems":[{"a":1},"#).err().unwrap_or_default().contains("EOF while parsing"));
+    }
+
+    #[test]
+    fn items_are_handed_out_one_by_one_in_order() {
+        let mut seen = Vec::new();
+        let text = r#"{"fileVersion":"1.0","configurationItems":[{"resourceType":"A","resourceId":"1"},{"resourceType":"B","resourceId":"2"}]}"#;
+        let got = stream(text.as_bytes(), &mut |found| {
+            if let Found::Item { at, .. } = found {
+                seen.push(at)
+            }
+        });
+        assert!(got.is_ok());
+        assert_eq!(seen, ["configurationItems[0]", "configurationItems[1]"]);
     }
 
     #[test]
