@@ -189,15 +189,21 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
     evaluations.sort_by_key(|(order, _)| *order);
     let evaluations: Vec<Evaluation> = evaluations.into_iter().map(|(_, e)| e).collect();
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
-    let report = match format {
-        Format::Json => render_json(&evaluations)?,
-        Format::Table => render_table(&rules, &evaluations, errors.len()),
-        Format::Sarif => render_sarif(&rules, &evaluations)?,
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, report).map_err(|e| format!("{}: {e}", path.display()))?,
-        None => std::io::stdout().write_all(report.as_bytes()).map_err(|e| e.to_string())?,
-    }
+    let mut out = std::io::BufWriter::new(&mut sink);
+    let written = match format {
+        Format::Json => write_json(&mut out, &evaluations),
+        Format::Table => {
+            out.write_all(render_table(&rules, &evaluations, errors.len()).as_bytes()).map_err(|e| e.to_string())
+        }
+        Format::Sarif => {
+            render_sarif(&rules, &evaluations).and_then(|s| out.write_all(s.as_bytes()).map_err(|e| e.to_string()))
+        }
+    };
+    written.and_then(|()| out.flush().map_err(|e| e.to_string()))?;
     if !errors.is_empty() {
         eprintln!("{} input error(s) reported and skipped (--keep-going)", errors.len());
     }
@@ -297,9 +303,10 @@ const QUEUE_DEPTH: usize = 256;
 
 /// Reads every input as a stream and judges each item as soon as it is decoded, on all cores
 /// (one reader, one judge per core, a bounded queue between them). Rules whose verdict depends
-/// on other resources (`Rule::periodic`: a role's attached policies, a user's groups) judge
-/// users and roles only once every input has been read, so that a role in one file resolves
-/// its policies from another; every other verdict needs nothing but its own item.
+/// on other resources (`Rule::periodic`: a role's attached policies, a user's groups) need every
+/// input read first, so that a role in one file resolves its policies from another: users and
+/// roles are therefore kept and judged after the inputs (by every rule, so each is held once);
+/// every other item is judged as it arrives and dropped.
 fn read_and_judge(rules: &[&Rule], params: &BTreeMap<&'static str, Params>, inputs: &[Input]) -> RunOutput {
     let mut errors = Vec::new();
     let mut resolver = MemoryResolver::new();
@@ -338,10 +345,14 @@ fn read_and_judge(rules: &[&Rule], params: &BTreeMap<&'static str, Params>, inpu
                                 resolver.add_policy(resource.arn.clone(), policy.document.clone())
                             }
                             Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
-                            Details::Role(_) | Details::User(_) => deferred.push((order, resource.clone())),
                             _ => {}
                         }
-                        let _ = sender.send((order, resource));
+                        match resource.details {
+                            Details::Role(_) | Details::User(_) => deferred.push((order, resource)),
+                            _ => {
+                                let _ = sender.send((order, resource));
+                            }
+                        }
                         order += 1;
                     }
                     Err(e) => errors.push(InputError { file: name.clone(), message: format!("{at}: {e}") }),
@@ -392,8 +403,8 @@ fn read_and_judge(rules: &[&Rule], params: &BTreeMap<&'static str, Params>, inpu
     RunOutput { evaluations, errors }
 }
 
-/// When a judge runs, relative to reading: rules that read other resources judge users and
-/// roles after all inputs (`AfterAllInputs`), everything else as items arrive (`Now`).
+/// When a judge runs, relative to reading: users and roles after all inputs
+/// (`AfterAllInputs`), everything else as items arrive (`Now`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timing {
     Now,
@@ -411,12 +422,12 @@ fn judge(
 ) {
     let Some(resource_type) = resource.resource_type else { return };
     let holds_attachments = matches!(resource.details, Details::Role(_) | Details::User(_));
+    let wanted = if holds_attachments { Timing::AfterAllInputs } else { Timing::Now };
+    if wanted != timing {
+        return;
+    }
     for (index, rule) in rules.iter().enumerate() {
         if !rule.resource_types.contains(&resource_type) {
-            continue;
-        }
-        let wanted = if rule.periodic && holds_attachments { Timing::AfterAllInputs } else { Timing::Now };
-        if wanted != timing {
             continue;
         }
         let empty = Params::default();
@@ -477,13 +488,16 @@ fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation 
     }
 }
 
-fn render_json(evaluations: &[Evaluation]) -> Result<String, String> {
+/// `{"Evaluations": [...]}`, written as it is serialized (the report of a large export is
+/// never held whole as text).
+fn write_json(out: &mut dyn Write, evaluations: &[Evaluation]) -> Result<(), String> {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct Report<'a> {
         evaluations: &'a [Evaluation],
     }
-    serde_json::to_string_pretty(&Report { evaluations }).map(|s| s + "\n").map_err(|e| e.to_string())
+    serde_json::to_writer_pretty(&mut *out, &Report { evaluations }).map_err(|e| e.to_string())?;
+    out.write_all(b"\n").map_err(|e| e.to_string())
 }
 
 /// SARIF 2.1.0: one reporting descriptor per rule, one result per NON_COMPLIANT evaluation,

@@ -64,8 +64,14 @@ impl MemoryResolver {
         Self::default()
     }
 
-    /// Adds a managed policy's default document.
+    /// Adds a managed policy's default document. Statements that cover no KMS action are
+    /// dropped: no rule reads them, and a large export holds many (statement names keep their
+    /// original index, so verdicts still point at the right statement).
     pub fn add_policy(&mut self, arn: impl Into<String>, document: Document) {
+        let document = document.map(|mut policy| {
+            policy.statements.retain(|s| !s.kms_actions.is_empty());
+            policy
+        });
         self.policies.insert(arn.into(), Arc::new(document));
     }
 
