@@ -1,4 +1,5 @@
 //! The end-to-end test binary: every rule's scenario fixtures and the managed-policy corpus,
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // test code: a failed step is a failed test
 //! run through the same code paths the rules use.
 
 mod cases;
