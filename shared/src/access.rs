@@ -345,24 +345,32 @@ pub fn key_policy_grantees<'p>(policy: &'p Policy, counts: Counts<'_>) -> Vec<Gr
     grantees
         .into_iter()
         .map(|grantee| {
-            let mut access = Access::empty();
-            let mut denied = ActionSet::EMPTY;
-            for statement in &policy.statements {
-                let Some(principals) = &statement.principals else { continue };
-                match statement.effect {
-                    Effect::Allow if allow_covers(principals, &grantee) && counts(statement) => {
-                        access.allow(StatementRef { document: None, statement });
-                    }
-                    Effect::Deny if statement.is_unconditional() && deny_covers(principals, &grantee) => {
-                        denied = denied.union(statement.kms_actions);
-                    }
-                    _ => {}
-                }
-            }
-            access.deny(denied);
+            let access = key_policy_access(policy, &grantee, counts);
             GranteeAccess { grantee, access }
         })
         .collect()
+}
+
+/// What `policy` (a key policy) effectively allows `grantee`: the Allows that cover it (those
+/// naming it, to everyone, or `NotPrincipal` without it) that `counts`, minus the unconditional
+/// Denies whose principal covers it.
+pub fn key_policy_access<'p>(policy: &'p Policy, grantee: &Principal, counts: Counts<'_>) -> Access<'p> {
+    let mut access = Access::empty();
+    let mut denied = ActionSet::EMPTY;
+    for statement in &policy.statements {
+        let Some(principals) = &statement.principals else { continue };
+        match statement.effect {
+            Effect::Allow if allow_covers(principals, grantee) && counts(statement) => {
+                access.allow(StatementRef { document: None, statement });
+            }
+            Effect::Deny if statement.is_unconditional() && deny_covers(principals, grantee) => {
+                denied = denied.union(statement.kms_actions);
+            }
+            _ => {}
+        }
+    }
+    access.deny(denied);
+    access
 }
 
 /// Does an Allow with these principals grant to `grantee`?

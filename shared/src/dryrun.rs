@@ -57,6 +57,36 @@ enum Command {
     DryRun(DryRunArgs),
     /// List the rules: ids, resource types, parameters and defaults.
     Rules,
+    /// Check keys against what Control Tower, CloudTrail and Config need, as a checklist.
+    #[command(after_help = EXIT_HELP)]
+    Precheck(PrecheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PrecheckArgs {
+    /// Services whose needs to check: controltower, cloudtrail, config (comma-separated).
+    #[arg(long, value_name = "LIST", default_value = "controltower,cloudtrail,config")]
+    services: String,
+    /// The organization's management account id (for controltower).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    management_account: Option<String>,
+    /// Trail ARN patterns the CloudTrail encryption context must cover (default: every trail
+    /// of the key's account).
+    #[arg(long = "trail", value_name = "ARN")]
+    trails: Vec<String>,
+    /// Key configuration items or exports holding them (.json or .json.gz, files or directories).
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// The checklist view a binary offers as `precheck` (the readiness rule's, in the all-rules
+/// binary).
+#[derive(Debug, Clone, Copy)]
+pub struct Precheck {
+    /// The rule whose parameters the checklist takes.
+    pub rule: &'static Rule,
+    /// The checklist.
+    pub checklist: crate::rule::Checklist,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,9 +125,22 @@ enum Format {
 /// The embedded sample export: a few dozen items on which every rule both passes and fails.
 pub const SAMPLE: &str = include_str!("../data/sample-export.json");
 
+/// Parameters the sample runs with unless `--param` says otherwise (`{"rule": {"name": "value"}}`):
+/// the readiness rule judges only keys it is told about.
+pub const SAMPLE_PARAMETERS: &str = include_str!("../data/sample-parameters.json");
+
 /// Runs the command line for these rules (the all-rules binary passes every rule; a rule's own
 /// binary passes its one rule).
 pub fn main(rules: &[&'static Rule]) -> ExitCode {
+    run_cli(rules, None)
+}
+
+/// As [`main`], with a `precheck` checklist.
+pub fn main_with_precheck(rules: &[&'static Rule], precheck: Precheck) -> ExitCode {
+    run_cli(rules, Some(precheck))
+}
+
+fn run_cli(rules: &[&'static Rule], precheck: Option<Precheck>) -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -111,6 +154,10 @@ pub fn main(rules: &[&'static Rule]) -> ExitCode {
     let result = match cli.command {
         Command::Rules => print_rules(rules).map(|()| Exit::Clean),
         Command::DryRun(args) => dry_run(rules, &args),
+        Command::Precheck(args) => match precheck {
+            Some(precheck) => run_precheck(precheck, &args),
+            None => Err("precheck is offered by the kms-guardrails binary".into()),
+        },
     };
     match result {
         Ok(exit) => exit.into(),
@@ -132,6 +179,72 @@ fn print_rules(rules: &[&Rule]) -> Result<(), String> {
         }
     }
     std::io::stdout().write_all(out.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// Prints every key of the inputs as a checklist. Exit 0 when every key is ready, 1 when one
+/// is not, 2 on input errors.
+fn run_precheck(precheck: Precheck, args: &PrecheckArgs) -> Result<Exit, String> {
+    let mut raw = BTreeMap::new();
+    raw.insert("services".to_owned(), args.services.clone());
+    raw.insert("managementAccountId".to_owned(), args.management_account.clone().unwrap_or_default());
+    raw.insert("trailArns".to_owned(), args.trails.join(","));
+    let params = precheck.rule.parse_params(&raw).map_err(|e| e.to_string())?;
+    let mut keys = Vec::new();
+    let mut errors = Vec::new();
+    for input in input_files(&args.paths)? {
+        let name = input.name();
+        let mut on_found = |found: export::Found| match found {
+            export::Found::Item { at, item } => match Resource::from_json(&item) {
+                Ok(resource) if matches!(resource.details, Details::Key(_)) => keys.push(resource),
+                Ok(_) => {}
+                Err(e) => errors.push(format!("{name}: {at}: {e}")),
+            },
+            export::Found::AwsManagedPolicy { .. } => {}
+            export::Found::Error(e) => errors.push(format!("{name}: {e}")),
+        };
+        let result = match &input {
+            Input::Sample => export::stream(SAMPLE.as_bytes(), &mut on_found).map_err(|e| e.to_string()),
+            Input::File(path) => {
+                open(path, None).and_then(|r| export::stream(r, &mut on_found).map_err(|e| e.to_string()))
+            }
+        };
+        if let Err(e) = result {
+            errors.push(format!("{name}: {e}"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    if keys.is_empty() {
+        return Err("no AWS::KMS::Key configuration item in the inputs".into());
+    }
+    let mut out = String::new();
+    let mut all_ready = true;
+    for key in &keys {
+        let checks = (precheck.checklist)(key, &params);
+        let unmet = checks.iter().filter(|c| !c.met).count();
+        all_ready &= unmet == 0;
+        let verdict = match unmet {
+            0 => "READY".to_owned(),
+            n => format!("NOT READY: {n} of {} requirements unmet", checks.len()),
+        };
+        out.push_str(&format!("{} ({}) for {}: {verdict}\n", key.resource_id, key.account_id, args.services));
+        for c in &checks {
+            let mark = if c.met { "[x]" } else { "[ ]" };
+            out.push_str(&format!("  {mark} {}\n", c.requirement));
+            if let Some(fix) = &c.fix {
+                for line in wrap(fix, 90) {
+                    out.push_str(&format!("        {line}\n"));
+                }
+            }
+            if let Some(example) = &c.example {
+                out.push_str(&format!("        add: {example}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    std::io::stdout().write_all(out.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(if all_ready { Exit::Clean } else { Exit::NonCompliant })
 }
 
 /// One input problem: which file, which item, what.
@@ -178,7 +291,18 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
             })
             .collect::<Result<_, _>>()?
     };
-    let params = rule_params(&rules, &args.params)?;
+    let mut given = Vec::new();
+    if args.paths.is_empty() {
+        let sample: BTreeMap<String, BTreeMap<String, String>> =
+            serde_json::from_str(SAMPLE_PARAMETERS).map_err(|e| format!("embedded sample parameters: {e}"))?;
+        for (rule, values) in sample {
+            if rules.iter().any(|r| r.id == rule) {
+                given.extend(values.into_iter().map(|(name, value)| format!("{rule}.{name}={value}")));
+            }
+        }
+    }
+    given.extend(args.params.iter().cloned());
+    let params = rule_params(&rules, &given)?;
 
     let inputs = input_files(&args.paths)?;
     let run = read_and_judge(&rules, &params, &inputs);

@@ -116,7 +116,39 @@ pub struct Verdict {
     pub compliance: Compliance,
     /// Every cause, first the one the annotation names.
     pub causes: Vec<Cause>,
+    /// How the annotation summarises the causes.
+    #[serde(skip)]
+    pub style: AnnotationStyle,
 }
+
+/// How an annotation summarises a verdict's causes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AnnotationStyle {
+    /// The first cause, and how many more (every rule but readiness).
+    #[default]
+    FirstCause,
+    /// As many causes as fit in 256 characters (readiness: every unmet requirement counts).
+    AsManyAsFit,
+}
+
+/// One line of a rule's checklist (the readiness rule's `precheck` view): a requirement,
+/// whether it is met, and what to change when it is not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What must hold.
+    pub requirement: String,
+    /// Whether it holds.
+    pub met: bool,
+    /// What to add or change when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// A policy statement that would meet it, when it is unmet and a statement can.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+}
+
+/// A rule's checklist view: every requirement for one resource, met or not.
+pub type Checklist = fn(&Resource, &Params) -> Vec<Check>;
 
 /// Config's annotation limit, in characters.
 pub const ANNOTATION_LIMIT: usize = 256;
@@ -124,20 +156,29 @@ pub const ANNOTATION_LIMIT: usize = 256;
 impl Verdict {
     /// COMPLIANT, no causes.
     pub fn compliant() -> Verdict {
-        Verdict { compliance: Compliance::Compliant, causes: Vec::new() }
+        Verdict { compliance: Compliance::Compliant, causes: Vec::new(), style: AnnotationStyle::FirstCause }
     }
 
     /// NOT_APPLICABLE, with the reason.
     pub fn not_applicable(reason: impl Into<String>) -> Verdict {
-        Verdict { compliance: Compliance::NotApplicable, causes: vec![Cause::because(reason)] }
+        Verdict {
+            compliance: Compliance::NotApplicable,
+            causes: vec![Cause::because(reason)],
+            style: AnnotationStyle::FirstCause,
+        }
     }
 
     /// NON_COMPLIANT with these causes; COMPLIANT when there are none.
     pub fn from_causes(causes: Vec<Cause>) -> Verdict {
         match causes.is_empty() {
             true => Verdict::compliant(),
-            false => Verdict { compliance: Compliance::NonCompliant, causes },
+            false => Verdict { compliance: Compliance::NonCompliant, causes, style: AnnotationStyle::FirstCause },
         }
+    }
+
+    /// As [`Verdict::from_causes`], with an annotation listing as many causes as fit.
+    pub fn listing(causes: Vec<Cause>) -> Verdict {
+        Verdict { style: AnnotationStyle::AsManyAsFit, ..Verdict::from_causes(causes) }
     }
 
     /// The annotation: the first cause (and how many more), at most 256 characters, cut at a
@@ -147,6 +188,9 @@ impl Verdict {
             return None;
         }
         let first = self.causes.first()?.to_string();
+        if self.style == AnnotationStyle::AsManyAsFit {
+            return Some(as_many_as_fit(&self.causes));
+        }
         let more = self.causes.len().saturating_sub(1);
         let text = match more {
             0 => first,
@@ -154,6 +198,23 @@ impl Verdict {
         };
         Some(truncate(&text, ANNOTATION_LIMIT))
     }
+}
+
+/// Causes joined with `; ` while they fit in the limit, then `; +N more` for the rest (the
+/// first cause is always there, cut if it alone is too long).
+fn as_many_as_fit(causes: &[Cause]) -> String {
+    let texts: Vec<String> = causes.iter().map(Cause::to_string).collect();
+    for shown in (1..=texts.len()).rev() {
+        let mut text = texts.get(..shown).unwrap_or_default().join("; ");
+        let rest = texts.len() - shown;
+        if rest > 0 {
+            text.push_str(&format!("; +{rest} more"));
+        }
+        if text.chars().count() <= ANNOTATION_LIMIT {
+            return text;
+        }
+    }
+    truncate(texts.first().map(String::as_str).unwrap_or_default(), ANNOTATION_LIMIT)
 }
 
 /// Cuts `text` to at most `limit` characters, ending with `…` when cut.
@@ -181,6 +242,12 @@ pub enum ParamKind {
     Bool,
     /// Free text (an IAM role name).
     Text,
+    /// Comma list of KMS key ids or key ARNs.
+    KeyIds,
+    /// A 12-digit AWS account id (or empty).
+    AccountId,
+    /// Comma list of names from a fixed set.
+    Choices(&'static [&'static str]),
 }
 
 /// A parameter a rule declares.
@@ -421,6 +488,38 @@ fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<Param
             }
             Ok(ParamValue::List(items))
         }
+        ParamKind::KeyIds => {
+            let items = list();
+            for item in &items {
+                let id = match item.strip_prefix("arn:") {
+                    Some(_) if item.split(':').nth(2) == Some("kms") => item.rsplit_once(":key/").map(|(_, id)| id),
+                    Some(_) => None,
+                    None => Some(item.as_str()),
+                };
+                let valid =
+                    id.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                if !valid {
+                    return Err(invalid(item, "is not a KMS key id or key ARN"));
+                }
+            }
+            Ok(ParamValue::List(items))
+        }
+        ParamKind::AccountId => {
+            let is_account = text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit());
+            if !text.is_empty() && !is_account {
+                return Err(invalid(text, "is not a 12-digit AWS account id"));
+            }
+            Ok(ParamValue::Text(text.to_owned()))
+        }
+        ParamKind::Choices(choices) => {
+            let items: Vec<String> = list().into_iter().map(|i| i.to_ascii_lowercase()).collect();
+            for item in &items {
+                if !choices.contains(&item.as_str()) {
+                    return Err(invalid(item, "is not one of the accepted names"));
+                }
+            }
+            Ok(ParamValue::List(items))
+        }
         ParamKind::ServicePatterns => {
             let items = list();
             for item in &items {
@@ -465,5 +564,17 @@ mod tests {
         let text = Verdict::from_causes(vec![long.clone(), long]).annotation().unwrap_or_default();
         assert_eq!(text.chars().count(), 256);
         assert!(text.ends_with('…'));
+    }
+
+    #[test]
+    fn listing_annotations_hold_as_many_causes_as_fit() {
+        let causes: Vec<Cause> =
+            (0..20).map(|i| Cause::because(format!("requirement number {i} is not met"))).collect();
+        let text = Verdict::listing(causes).annotation().unwrap_or_default();
+        assert!(text.chars().count() <= 256, "{text}");
+        assert!(text.starts_with("requirement number 0 is not met; requirement number 1 is not met; "));
+        assert!(text.ends_with(" more"), "{text}");
+        let two = Verdict::listing(vec![Cause::because("a"), Cause::because("b")]);
+        assert_eq!(two.annotation().as_deref(), Some("a; b"));
     }
 }

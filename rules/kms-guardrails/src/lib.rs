@@ -12,4 +12,5 @@ pub static ALL: &[&Rule] = &[
     &kms_admin_use_separation::RULE,
     &kms_key_policy_service_principal_conditions::RULE,
     &kms_key_policy_no_public_access::RULE,
+    &kms_key_service_readiness::RULE,
 ];

@@ -236,3 +236,32 @@ fn gaad_corpus_as_customer_policies_matches_the_core_corpus_count() {
     // The same 75 as the core's corpus test (tests/corpus.rs), through GAAD input this time.
     assert_eq!(flagged, 75);
 }
+
+#[test]
+fn precheck_prints_the_readiness_checklist() {
+    let dir = scratch("precheck");
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../kms-key-service-readiness/cases/02-controltower-example-as-printed.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("key.json"), fixture["item"].to_string()).unwrap();
+    let key = dir.join("key.json");
+    let output =
+        run(&["precheck", "--services", "controltower", "--management-account", "111122223333", key.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("NOT READY: 1 of 13 requirements unmet"), "{text}");
+    assert!(text.contains("[ ] config.amazonaws.com grants carry a confused-deputy condition"), "{text}");
+    assert!(text.contains("[x] cloudtrail.amazonaws.com may kms:DescribeKey"), "{text}");
+    assert!(text.contains("add: {\"Sid\": \"AllowConfigToUseKey\""), "{text}");
+    // Config alone does not need the management account or Control Tower's CloudTrail grants.
+    let output = run(&["precheck", "--services", "config", key.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("management account") && !text.contains("cloudtrail"), "{text}");
+    let output = run(&["precheck", "--services", "nosuch", key.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+}

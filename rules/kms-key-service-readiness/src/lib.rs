@@ -1,0 +1,350 @@
+//! # kms-key-service-readiness
+//!
+//! - **Identifier**: `kms-key-service-readiness`
+//! - **Description**: a KMS key that AWS Control Tower, CloudTrail or Config must use has what
+//!   those services need: it is customer managed, enabled, symmetric, single-Region and in the
+//!   management account (Control Tower), and its policy grants, after Denies,
+//!   `config.amazonaws.com` `kms:Decrypt` and `kms:GenerateDataKey` (Config),
+//!   `cloudtrail.amazonaws.com` `kms:GenerateDataKey*` under a
+//!   `kms:EncryptionContext:aws:cloudtrail:arn` condition covering the account's trails and
+//!   `kms:DescribeKey` (CloudTrail), and both plus `cloudtrail.amazonaws.com` `kms:Decrypt`
+//!   (Control Tower).
+//! - **Rationale**: the inverse of the other rules. When such a key falls short, Control Tower's
+//!   set-up fails its pre-check and CloudTrail stops delivering logs with no error anyone sees.
+//!   Checks are semantic: a grant counts whatever the statement layout (one statement or
+//!   several, `kms:GenerateDataKey*` or exact names, `Resource` `*` or the key ARN). A grant
+//!   that exists without its confused-deputy condition is reported too, as
+//!   `kms-key-policy-service-principal-conditions` would.
+//! - **Trigger**: configuration changes of `AWS::KMS::Key`.
+//! - **Resource types**: `AWS::KMS::Key`.
+//! - **Parameters**:
+//!   - `keyIds` (key ids or key ARNs): the keys to check; any other key is NOT_APPLICABLE.
+//!   - `services` (default `controltower,cloudtrail,config`): which services' needs to check.
+//!   - `managementAccountId`: the organization's management account (for `controltower`);
+//!     when empty, that requirement is reported unmet (it cannot be confirmed).
+//!   - `trailArns` (optional ARN patterns): the trails the encryption context must cover; by
+//!     default, every trail of the key's account.
+//!
+//! Unlike every other rule, a named key that is AWS managed or pending deletion is
+//! NON_COMPLIANT (the services cannot use it), not NOT_APPLICABLE. The verdict lists every
+//! unmet requirement; the annotation holds as many as fit, each with what to change.
+//!
+//! ## Scenarios
+//! 1. The Control Tower example key policy with a confused-deputy condition on its Config
+//!    statement, on an enabled single-Region symmetric key in the management account: COMPLIANT.
+//! 2. The Control Tower example policy as AWS prints it (Config statement without a condition):
+//!    NON_COMPLIANT for the missing confused-deputy condition only.
+//! 3. Without the Config statement: NON_COMPLIANT, `kms:Decrypt` and `kms:GenerateDataKey` unmet.
+//! 4. Without the CloudTrail `GenerateDataKey*` statement: NON_COMPLIANT.
+//! 5. Without the CloudTrail `DescribeKey` statement: NON_COMPLIANT.
+//! 6. Without the CloudTrail `Decrypt` statement (Control Tower needs it): NON_COMPLIANT.
+//! 7. The CloudTrail statement's encryption context names another account's trails:
+//!    NON_COMPLIANT (the account's trails are not covered).
+//! 8. A multi-Region key: NON_COMPLIANT.
+//! 9. An asymmetric key (`ECC_NIST_P256`, `SIGN_VERIFY`): NON_COMPLIANT.
+//! 10. A disabled key: NON_COMPLIANT.
+//! 11. A key in another account than `managementAccountId`: NON_COMPLIANT.
+//! 12. A key pending deletion, named in `keyIds`: NON_COMPLIANT.
+//! 13. An AWS managed key, named in `keyIds`: NON_COMPLIANT.
+//! 14. A key not named in `keyIds`: NOT_APPLICABLE.
+//! 15. `services=config` and a key policy granting Config what it needs in two statements
+//!     (`kms:GenerateDataKey*` and `kms:Decrypt`, `Resource` the key ARN): COMPLIANT.
+//! 16. `services=cloudtrail` and an unconditional Deny of `kms:GenerateDataKey*` to CloudTrail:
+//!     NON_COMPLIANT (Denies remove grants).
+//! 17. A key named by ARN in `keyIds`, with `services=config`, granting Config everything:
+//!     COMPLIANT.
+//! 18. A key policy that does not parse: NON_COMPLIANT with the parse error.
+//! 19. `services=cloudtrail` with `trailArns` naming one trail the context covers: COMPLIANT.
+
+use shared::access::{key_policy_access, Access};
+use shared::catalog::ActionId;
+use shared::condition::{is_service_arn_context_key, restricting_where};
+use shared::item::{Key, KeyManager, KeyPolicy};
+use shared::pattern::{Pattern, Variables};
+use shared::policy::{BaseOperator, Policy, Principal, SetQualifier, Statement};
+use shared::rule::{Check, InactiveKeys, ParamKind, ParamSpec};
+use shared::{Cause, Context, Details, Params, Resource, ResourceType, Rule, Verdict};
+
+const KEY_IDS: &str = "keyIds";
+const SERVICES: &str = "services";
+const MANAGEMENT_ACCOUNT_ID: &str = "managementAccountId";
+const TRAIL_ARNS: &str = "trailArns";
+
+const CONFIG: &str = "config.amazonaws.com";
+const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
+
+/// The rule.
+pub static RULE: Rule = Rule {
+    id: "kms-key-service-readiness",
+    summary: "keys named for Control Tower, CloudTrail and Config have what those services need",
+    resource_types: &[ResourceType::KmsKey],
+    parameters: &[
+        ParamSpec { name: KEY_IDS, kind: ParamKind::KeyIds, default: "", description: "key ids or key ARNs to check" },
+        ParamSpec {
+            name: SERVICES,
+            kind: ParamKind::Choices(&["controltower", "cloudtrail", "config"]),
+            default: "controltower,cloudtrail,config",
+            description: "services whose needs to check: controltower, cloudtrail, config",
+        },
+        ParamSpec {
+            name: MANAGEMENT_ACCOUNT_ID,
+            kind: ParamKind::AccountId,
+            default: "",
+            description: "the organization's management account (for controltower)",
+        },
+        ParamSpec {
+            name: TRAIL_ARNS,
+            kind: ParamKind::ArnPatterns,
+            default: "",
+            description: "trails the CloudTrail encryption context must cover (default: every trail of the account)",
+        },
+    ],
+    periodic: false,
+    inactive_keys: InactiveKeys::Evaluate,
+    evaluate,
+};
+
+fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
+    let Details::Key(key) = &resource.details else {
+        return Verdict::not_applicable("not a KMS key");
+    };
+    if !is_named(key, &resource.arn, ctx.params) {
+        return Verdict::not_applicable("key is not named in keyIds");
+    }
+    let causes = checklist(resource, ctx.params)
+        .into_iter()
+        .filter(|check| !check.met)
+        .map(|check| Cause::because(check.fix.unwrap_or(check.requirement)))
+        .collect();
+    Verdict::listing(causes)
+}
+
+/// Is the key named in `keyIds` (by id or by ARN)?
+fn is_named(key: &Key, arn: &str, params: &Params) -> bool {
+    params.list(KEY_IDS).iter().any(|named| *named == key.key_id || (!arn.is_empty() && *named == arn))
+}
+
+/// Which services' needs the parameters ask for.
+struct Needs {
+    control_tower: bool,
+    cloudtrail: bool,
+    config: bool,
+}
+
+impl Needs {
+    fn from(params: &Params) -> Needs {
+        let services = params.list(SERVICES);
+        let has = |name: &str| services.iter().any(|s| s == name);
+        let control_tower = has("controltower");
+        Needs { control_tower, cloudtrail: control_tower || has("cloudtrail"), config: control_tower || has("config") }
+    }
+}
+
+fn check(requirement: impl Into<String>, met: bool, fix: impl Into<String>) -> Check {
+    Check { requirement: requirement.into(), met, fix: Some(fix.into()).filter(|_| !met), example: None }
+}
+
+/// A grant check, with the statement that would meet it.
+fn grant_check(requirement: String, met: bool, fix: String, example: &str) -> Check {
+    Check { example: Some(example.to_owned()).filter(|_| !met), ..check(requirement, met, fix) }
+}
+
+/// An Allow statement for `service`, as JSON.
+fn statement(sid: &str, service: &str, actions: &[&str], condition: &str) -> String {
+    let actions: Vec<String> = actions.iter().map(|a| format!("\"{a}\"")).collect();
+    let condition = if condition.is_empty() { String::new() } else { format!(", \"Condition\": {condition}") };
+    format!(
+        "{{\"Sid\": \"{sid}\", \"Effect\": \"Allow\", \"Principal\": {{\"Service\": \"{service}\"}}, \"Action\": [{}], \"Resource\": \"*\"{condition}}}",
+        actions.join(", ")
+    )
+}
+
+/// Every requirement for `resource` (a KMS key) under `params`, met or not: the readiness
+/// rule's verdict, and the `precheck` checklist.
+pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
+    let Details::Key(key) = &resource.details else { return Vec::new() };
+    let needs = Needs::from(params);
+    let mut checks = vec![
+        check(
+            "customer managed key",
+            key.manager == KeyManager::Customer,
+            "key is AWS managed: use a customer managed key",
+        ),
+        match key.state.as_deref() {
+            Some("Enabled") => check("key is enabled", true, ""),
+            Some(state @ ("PendingDeletion" | "PendingReplicaDeletion")) => {
+                check("key is enabled", false, format!("key is {state}: cancel its deletion and enable it"))
+            }
+            state => check(
+                "key is enabled",
+                false,
+                format!("key is {}: enable it", state.unwrap_or("in an unrecorded state")),
+            ),
+        },
+    ];
+    let spec = key.spec.as_deref().unwrap_or("unrecorded");
+    let usage = key.usage.as_deref().unwrap_or("unrecorded");
+    checks.push(check(
+        "symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)",
+        spec == "SYMMETRIC_DEFAULT" && usage == "ENCRYPT_DECRYPT",
+        format!("key is {spec}/{usage}: use a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key"),
+    ));
+    if needs.control_tower {
+        checks.push(check(
+            "single-Region key",
+            key.multi_region == Some(false),
+            match key.multi_region {
+                Some(true) => "key is multi-Region: use a single-Region key",
+                _ => "key's Region setting is not recorded: use a single-Region key",
+            },
+        ));
+        let management = params.text(MANAGEMENT_ACCOUNT_ID);
+        checks.push(check(
+            "key is in the management account",
+            management == Some(resource.account_id.as_str()),
+            match management {
+                Some(m) => format!("key is in account {}, not the management account {m}", resource.account_id),
+                None => "management account unknown: set parameter managementAccountId".into(),
+            },
+        ));
+    }
+    match &key.policy {
+        KeyPolicy::Parsed(policy) => checks.extend(policy_checks(policy, resource, params, &needs)),
+        KeyPolicy::Invalid(e) => {
+            checks.push(check("key policy parses", false, format!("key policy does not parse: {e}")))
+        }
+        KeyPolicy::Absent => {
+            checks.push(check("key policy is recorded", false, "key policy is absent from the configuration item"))
+        }
+        KeyPolicy::Unreadable(reason) => {
+            checks.push(check("key policy is readable", false, format!("key policy unreadable: {reason}")))
+        }
+    }
+    checks
+}
+
+fn action(name: &str) -> Option<ActionId> {
+    ActionId::by_name(name)
+}
+
+fn granted(access: &Access<'_>, name: &str) -> bool {
+    action(name).is_some_and(|a| access.actions().contains(a))
+}
+
+const DEPUTY_KEYS: [&str; 3] = ["aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"];
+
+/// The statement restricts a confused-deputy key (as the service-principal rule requires).
+fn has_deputy_condition(statement: &Statement) -> bool {
+    restricting_where(&statement.conditions, |k| DEPUTY_KEYS.contains(&k) || is_service_arn_context_key(k)).is_some()
+}
+
+/// The trail ARNs the CloudTrail encryption context must cover: `trailArns`, or a trail of the
+/// key's account no policy names (standing for every trail of the account).
+fn target_trails(resource: &Resource, params: &Params) -> Vec<String> {
+    let named = params.list(TRAIL_ARNS);
+    if !named.is_empty() {
+        return named.to_vec();
+    }
+    let mut fields = resource.arn.split(':');
+    let partition = fields.nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
+    let region = fields.nth(1).filter(|r| !r.is_empty()).unwrap_or("us-east-1");
+    vec![format!("arn:{partition}:cloudtrail:{region}:{}:trail/any-trail-of-the-account", resource.account_id)]
+}
+
+/// The statement carries a positive `kms:EncryptionContext:aws:cloudtrail:arn` condition whose
+/// values cover every target trail.
+fn context_covers(statement: &Statement, trails: &[String]) -> bool {
+    statement.conditions.iter().any(|c| {
+        let positive = matches!(
+            c.operator.base,
+            BaseOperator::StringEquals | BaseOperator::StringLike | BaseOperator::ArnEquals | BaseOperator::ArnLike
+        ) && c.operator.set != Some(SetQualifier::ForAllValues);
+        let patterns: Vec<Pattern> = c.values.iter().map(|v| Pattern::arn(v, Variables::Literal)).collect();
+        c.key == "kms:encryptioncontext:aws:cloudtrail:arn"
+            && positive
+            && trails.iter().all(|trail| patterns.iter().any(|p| p.matches(trail)))
+    })
+}
+
+fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &Needs) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let account = &resource.account_id;
+    let source_account = format!("{{\"StringEquals\": {{\"aws:SourceAccount\": \"{account}\"}}}}");
+    let trail_context = format!(
+        "{{\"StringLike\": {{\"kms:EncryptionContext:aws:cloudtrail:arn\": \"arn:aws:cloudtrail:*:{account}:trail/*\"}}}}"
+    );
+    let config_statement =
+        statement("AllowConfigToUseKey", CONFIG, &["kms:Decrypt", "kms:GenerateDataKey"], &source_account);
+    let trail_statement =
+        statement("AllowCloudTrailToEncryptLogs", CLOUDTRAIL, &["kms:GenerateDataKey*"], &trail_context);
+    if needs.config {
+        let service = Principal::Service(CONFIG.into());
+        let all = key_policy_access(policy, &service, &|_| true);
+        for name in ["kms:Decrypt", "kms:GenerateDataKey"] {
+            checks.push(grant_check(
+                format!("{CONFIG} may {name}"),
+                granted(&all, name),
+                format!("{CONFIG} lacks {name}: add an Allow for it with aws:SourceAccount"),
+                &config_statement,
+            ));
+        }
+        if granted(&all, "kms:Decrypt") && granted(&all, "kms:GenerateDataKey") {
+            let guarded = key_policy_access(policy, &service, &has_deputy_condition);
+            checks.push(grant_check(
+                format!("{CONFIG} grants carry a confused-deputy condition"),
+                granted(&guarded, "kms:Decrypt") && granted(&guarded, "kms:GenerateDataKey"),
+                format!("{CONFIG} grant lacks a confused-deputy condition: add aws:SourceAccount {account}"),
+                &config_statement,
+            ));
+        }
+    }
+    if needs.cloudtrail {
+        let service = Principal::Service(CLOUDTRAIL.into());
+        let all = key_policy_access(policy, &service, &|_| true);
+        let trails = target_trails(resource, params);
+        let generate = granted(&all, "kms:GenerateDataKey");
+        checks.push(grant_check(
+            format!("{CLOUDTRAIL} may kms:GenerateDataKey*"),
+            generate,
+            format!(
+                "{CLOUDTRAIL} lacks kms:GenerateDataKey*: add an Allow with kms:EncryptionContext:aws:cloudtrail:arn"
+            ),
+            &trail_statement,
+        ));
+        if generate {
+            let covered = key_policy_access(policy, &service, &|s| context_covers(s, &trails));
+            let covers = granted(&covered, "kms:GenerateDataKey");
+            checks.push(grant_check(
+                format!("{CLOUDTRAIL} kms:GenerateDataKey* is limited to the account's trails by encryption context"),
+                covers,
+                format!("{CLOUDTRAIL} kms:GenerateDataKey* lacks an encryption context covering the trails: add kms:EncryptionContext:aws:cloudtrail:arn arn:aws:cloudtrail:*:{account}:trail/*"),
+                &trail_statement,
+            ));
+            if covers {
+                let guarded =
+                    key_policy_access(policy, &service, &|s| context_covers(s, &trails) && has_deputy_condition(s));
+                checks.push(grant_check(
+                    format!("{CLOUDTRAIL} kms:GenerateDataKey* carries a confused-deputy condition"),
+                    granted(&guarded, "kms:GenerateDataKey"),
+                    format!("{CLOUDTRAIL} kms:GenerateDataKey* lacks a confused-deputy condition: limit the encryption context to account {account}"),
+                    &trail_statement,
+                ));
+            }
+        }
+        checks.push(grant_check(
+            format!("{CLOUDTRAIL} may kms:DescribeKey"),
+            granted(&all, "kms:DescribeKey"),
+            format!("{CLOUDTRAIL} lacks kms:DescribeKey: add an Allow for it"),
+            &statement("AllowCloudTrailToDescribeKey", CLOUDTRAIL, &["kms:DescribeKey"], ""),
+        ));
+        if needs.control_tower {
+            checks.push(grant_check(
+                format!("{CLOUDTRAIL} may kms:Decrypt"),
+                granted(&all, "kms:Decrypt"),
+                format!("{CLOUDTRAIL} lacks kms:Decrypt (Control Tower needs it): add an Allow for it"),
+                &statement("AllowCloudTrailToDecrypt", CLOUDTRAIL, &["kms:Decrypt"], &trail_context),
+            ));
+        }
+    }
+    checks
+}
