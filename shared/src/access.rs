@@ -394,3 +394,120 @@ pub fn deny_covers(principals: &Principals, grantee: &Principal) -> bool {
         Principals::AllExcept(list) => !list.contains(grantee),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{parse_policy, PolicyKind};
+    use serde_json::json;
+
+    fn identity(statements: serde_json::Value) -> Policy {
+        parse_policy(&json!({"Version": "2012-10-17", "Statement": statements}), PolicyKind::Identity).unwrap()
+    }
+
+    fn key_policy(statements: serde_json::Value) -> Policy {
+        parse_policy(&json!({"Version": "2012-10-17", "Statement": statements}), PolicyKind::KeyPolicy).unwrap()
+    }
+
+    fn decrypt_on_all_keys(resource: &str, account: &str) -> bool {
+        let policy = identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": resource}]));
+        let scope = KeyScope::new(&format!("arn:aws:iam::{account}:policy/p"), account);
+        let access = identity_access_on_all_keys(&[IdentityDoc { name: None, policy: &policy }], &scope, &every_allow);
+        access.actions().contains(ActionId::by_name("kms:Decrypt").unwrap())
+    }
+
+    #[test]
+    fn all_keys_means_every_key_id_of_the_own_account_in_some_region() {
+        let own = "111122223333";
+        for reaches in [
+            "*",
+            "arn:aws:kms:*:*:key/*",
+            "arn:aws:kms:*:111122223333:*",
+            "arn:aws:kms:us-east-1:*:key/*",
+            "arn:aws:kms:eu-*:*:key/*",
+            "arn:*",
+        ] {
+            assert!(decrypt_on_all_keys(reaches, own), "{reaches}");
+        }
+        for not in [
+            "arn:aws:kms:*:111122223333:alias/*",
+            "arn:aws:kms:*:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:*:111122223333:key/mrk-*",
+            "arn:aws:kms:*:444455556666:key/*",
+            "arn:aws:kms:*:*:key/*a*",
+            "arn:aws:kms:*:*:key/${aws:username}",
+            "arn:aws-cn:kms:*:*:key/*",
+        ] {
+            assert!(!decrypt_on_all_keys(not, own), "{not}");
+        }
+    }
+
+    #[test]
+    fn without_an_own_account_only_account_wildcards_reach_all_keys() {
+        assert!(decrypt_on_all_keys("arn:aws:kms:*:*:key/*", ""));
+        assert!(decrypt_on_all_keys("arn:aws:kms:*:????????????:key/*", ""));
+        assert!(!decrypt_on_all_keys("arn:aws:kms:*:111122223333:key/*", ""));
+    }
+
+    #[test]
+    fn key_policy_denies_cover_by_principal() {
+        let role = Principal::aws("arn:aws:iam::111122223333:role/App");
+        let other = Principal::aws("arn:aws:iam::444455556666:role/App");
+        let decrypt = ActionId::by_name("kms:Decrypt").unwrap();
+        let allowed = |deny_principal: serde_json::Value, grantee: &Principal| {
+            let policy = key_policy(json!([
+                {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+                {"Effect": "Deny", "Principal": deny_principal, "Action": "kms:*", "Resource": "*"}
+            ]));
+            key_policy_access(&policy, grantee, &every_allow).actions().contains(decrypt)
+        };
+        assert!(!allowed(json!({"AWS": "111122223333"}), &role), "an account covers its roles");
+        assert!(allowed(json!({"AWS": "111122223333"}), &other));
+        assert!(!allowed(json!("*"), &other));
+        assert!(allowed(json!({"AWS": "arn:aws:iam::111122223333:role/Other"}), &role));
+        let not_principal = key_policy(json!([
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:*", "Resource": "*"}
+        ]));
+        assert!(key_policy_access(&not_principal, &role, &every_allow).actions().contains(decrypt));
+        assert!(!key_policy_access(&not_principal, &other, &every_allow).actions().contains(decrypt));
+        let conditional = key_policy(json!([
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        ]));
+        assert!(
+            key_policy_access(&conditional, &role, &every_allow).actions().contains(decrypt),
+            "a conditional Deny removes nothing"
+        );
+    }
+
+    #[test]
+    fn create_grant_is_admin_unless_restricted_to_aws_resources_or_via_service() {
+        let grant = |condition: serde_json::Value| {
+            let mut statement = json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:CreateGrant", "Resource": "*"});
+            if !condition.is_null() {
+                statement["Condition"] = condition;
+            }
+            let policy = key_policy(json!([statement]));
+            let role = Principal::aws("arn:aws:iam::111122223333:role/App");
+            !key_policy_access(&policy, &role, &every_allow).admin_actions().is_empty()
+        };
+        assert!(grant(serde_json::Value::Null));
+        assert!(!grant(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})));
+        assert!(!grant(json!({"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}})));
+        assert!(grant(json!({"StringLike": {"kms:ViaService": "*"}})), "a wildcard ViaService restricts nothing");
+    }
+
+    #[test]
+    fn sources_name_the_granting_statement() {
+        let policy = identity(json!([
+            {"Sid": "Narrow", "Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"},
+            {"Sid": "Broad", "Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+        ]));
+        let scope = KeyScope::new("arn:aws:iam::111122223333:role/r", "111122223333");
+        let access = identity_access_on_all_keys(&[IdentityDoc { name: None, policy: &policy }], &scope, &every_allow);
+        let name = |a: &str| access.source(ActionId::by_name(a).unwrap()).map(|s| s.statement.name.to_string());
+        assert_eq!(name("kms:Encrypt").as_deref(), Some("\"Narrow\""));
+        assert_eq!(name("kms:Decrypt").as_deref(), Some("\"Broad\""));
+    }
+}

@@ -19,12 +19,27 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
+/// A fresh directory for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("kms-guardrails-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    Scratch(dir)
 }
 
 fn evaluations(report: &Value) -> Vec<Value> {
@@ -111,7 +126,7 @@ fn keep_going_reports_bad_items_and_evaluates_the_rest() {
         "json",
         "--rule",
         "kms-key-policy-no-public-access",
-        dir.to_str().expect("path"),
+        dir.0.to_str().expect("path"),
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
@@ -144,7 +159,7 @@ fn gzip_directories_and_cross_file_resolution() {
     std::fs::write(dir.join("nested").join("policies.json.gz"), gz.finish().expect("gzip")).expect("write");
 
     let output =
-        run(&["dry-run", "--format", "json", "--rule", "kms-admin-use-separation", dir.to_str().expect("path")]);
+        run(&["dry-run", "--format", "json", "--rule", "kms-admin-use-separation", dir.0.to_str().expect("path")]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let evals = evaluations(&stdout_json(&output));
     let role_eval = evals.iter().find(|e| e["ComplianceResourceId"] == "AROA1").expect("role evaluated");
@@ -228,7 +243,7 @@ fn gaad_corpus_as_customer_policies_matches_the_core_corpus_count() {
     gz.write_all(gaad.to_string().as_bytes()).unwrap();
     std::fs::write(dir.join("gaad.json.gz"), gz.finish().unwrap()).unwrap();
     let rule = "iam-customer-policy-blocked-kms-actions";
-    let output = run(&["dry-run", "--format", "json", "--rule", rule, dir.to_str().unwrap()]);
+    let output = run(&["dry-run", "--format", "json", "--rule", rule, dir.0.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let evals = evaluations(&stdout_json(&output));
     assert_eq!(evals.len(), 1452);
