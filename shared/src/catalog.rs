@@ -223,6 +223,9 @@ impl ActionSet {
             if pattern.matches_everything() {
                 return ActionSet::ALL;
             }
+            if !pattern.may_match_prefix("kms:") {
+                continue;
+            }
             for (i, qualified) in qualified_names().iter().enumerate() {
                 if set.0 & (1u64 << i) == 0 && pattern.matches(qualified) {
                     set.0 |= 1u64 << i;

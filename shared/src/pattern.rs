@@ -126,6 +126,26 @@ impl Pattern {
         self.tokens.iter().any(|t| matches!(t, Token::AnyRun | Token::AnyOne))
     }
 
+    /// Could some text that starts with `prefix` match? A cheap filter before full matching:
+    /// `s3:GetObject` cannot match any `kms:` action, `*:Get*` and `k?s:*` can.
+    pub fn may_match_prefix(&self, prefix: &str) -> bool {
+        if self.has_variable {
+            return false;
+        }
+        let mut text = prefix.as_bytes().iter();
+        for token in &self.tokens {
+            let Some(&next) = text.next() else { return true };
+            match token {
+                Token::AnyRun => return true,
+                Token::AnyOne => {}
+                Token::Byte(b) if bytes_equal(*b, next, self.case) => {}
+                Token::Byte(_) => return false,
+            }
+        }
+        // The pattern ended before the prefix did: only an exact match of a shorter text.
+        text.next().is_none()
+    }
+
     /// Does `text` match the whole pattern?
     pub fn matches(&self, text: &str) -> bool {
         if self.has_variable {
@@ -285,6 +305,16 @@ mod tests {
     }
 
     #[test]
+    fn prefix_filter_never_rejects_a_match() {
+        for p in ["kms:*", "*", "k*", "?ms:Decrypt", "KMS:DECRYPT", "kms", ""] {
+            assert!(Pattern::action(p).may_match_prefix("kms:") || !Pattern::action(p).matches("kms:Decrypt"), "{p}");
+        }
+        assert!(!Pattern::action("s3:GetObject").may_match_prefix("kms:"));
+        assert!(!Pattern::action("kmsx:*").may_match_prefix("kms:"));
+        assert!(Pattern::action("km?:*").may_match_prefix("kms:"));
+    }
+
+    #[test]
     fn shape_queries() {
         assert!(Pattern::action("*").matches_everything());
         assert!(Pattern::action("**").matches_everything());
@@ -322,6 +352,13 @@ mod tests {
                 let t: Vec<char> = text.chars().collect();
                 prop_assert_eq!(Pattern::action(&pattern).matches(&text), naive(&p, &t, true));
                 prop_assert_eq!(Pattern::arn(&pattern, Variables::Literal).matches(&text), naive(&p, &t, false));
+            }
+
+            #[test]
+            fn the_prefix_filter_never_rejects_a_match(pattern in "[kKmMsS:*?a]{0,8}", rest in "[a-zA-Z:]{0,8}") {
+                let text = format!("kms:{rest}");
+                let p = Pattern::action(&pattern);
+                prop_assert!(!p.matches(&text) || p.may_match_prefix("kms:"));
             }
 
             #[test]

@@ -1,0 +1,84 @@
+//! The hot paths of every evaluation: pattern matching, policy parsing, one rule on one item.
+//! Workloads come from the real AWS managed policies of `../shared/corpus` (bundled).
+//!
+//! Run: `cargo bench -p shared --features bundled-policies --bench hot_paths`.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::io::Read;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use serde_json::Value;
+use shared::access::{every_allow, identity_access_on_all_keys, IdentityDoc, KeyScope};
+use shared::catalog::ActionSet;
+use shared::pattern::{Pattern, Variables};
+use shared::policy::{parse_policy, PolicyKind};
+
+fn corpus_documents() -> Vec<Value> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(shared::bundled::DATA).read_to_string(&mut text).unwrap();
+    let gaad: Value = serde_json::from_str(&text).unwrap();
+    gaad["Policies"].as_array().unwrap().iter().map(|p| p["PolicyVersionList"][0]["Document"].clone()).collect()
+}
+
+fn patterns(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pattern");
+    let action = Pattern::action("kms:*crypt*");
+    group.bench_function("action kms:*crypt* vs kms:ReEncryptFrom", |b| {
+        b.iter(|| black_box(&action).matches(black_box("kms:ReEncryptFrom")))
+    });
+    let arn = Pattern::arn("arn:aws:kms:*:111122223333:key/*", Variables::Resolved);
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    group.bench_function("arn account pattern vs key ARN", |b| b.iter(|| black_box(&arn).matches(black_box(key))));
+    // Many stars that almost match: stays linear in the text.
+    let stars = Pattern::arn(&"*a".repeat(50), Variables::Literal);
+    let text = "a".repeat(2000) + "b";
+    group.bench_function("50 stars vs 2,000 characters, no match", |b| {
+        b.iter(|| black_box(&stars).matches(black_box(&text)))
+    });
+    let all: Vec<Pattern> = ["kms:*", "s3:Get*", "kms:Re?ncrypt*", "*"].iter().map(|p| Pattern::action(p)).collect();
+    group.bench_function("expand 4 patterns over the KMS catalog", |b| b.iter(|| ActionSet::matching(black_box(&all))));
+    group.finish();
+}
+
+fn parsing(c: &mut Criterion) {
+    let documents = corpus_documents();
+    let bytes: usize = documents.iter().map(|d| d.to_string().len()).sum();
+    let mut group = c.benchmark_group("policy");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("parse all 1,452 corpus documents", |b| {
+        b.iter(|| {
+            for document in &documents {
+                black_box(parse_policy(document, PolicyKind::Identity).unwrap());
+            }
+        })
+    });
+    let encoded: Vec<Value> =
+        documents.iter().map(|d| Value::String(d.to_string().bytes().map(|b| format!("%{b:02X}")).collect())).collect();
+    group.bench_function("parse all 1,452 corpus documents URL-encoded", |b| {
+        b.iter(|| {
+            for document in &encoded {
+                black_box(parse_policy(document, PolicyKind::Identity).unwrap());
+            }
+        })
+    });
+    group.finish();
+}
+
+fn evaluation(c: &mut Criterion) {
+    let policies: Vec<_> = corpus_documents().iter().map(|d| parse_policy(d, PolicyKind::Identity).unwrap()).collect();
+    let scope = KeyScope::new("arn:aws:iam::111122223333:policy/p", "111122223333");
+    let mut group = c.benchmark_group("evaluate");
+    group.throughput(Throughput::Elements(policies.len() as u64));
+    group.bench_function("all-keys access of every corpus policy", |b| {
+        b.iter(|| {
+            for policy in &policies {
+                black_box(identity_access_on_all_keys(&[IdentityDoc { name: None, policy }], &scope, &every_allow));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, patterns, parsing, evaluation);
+criterion_main!(benches);
