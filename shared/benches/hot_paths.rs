@@ -2,7 +2,7 @@
 //! Workloads come from the real AWS managed policies of `../shared/corpus` (bundled).
 //!
 //! Run: `cargo bench -p shared --features bundled-policies --bench hot_paths`.
-#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
 use std::io::Read;
