@@ -13,6 +13,7 @@
 //! - [`item`]: configuration items (both dialects) and the decoded resource;
 //! - [`rule`]: rule metadata, parameters, verdicts and annotations;
 //! - [`resolver`]: the other resources a verdict depends on;
+//! - [`event`]: the Lambda event Config sends a rule, decoded;
 //! - [`export`]: export shapes (Config snapshots, CLI output, GAAD) to configuration items;
 //! - `bundled` (feature `bundled-policies`): the AWS managed policies, offline;
 //! - `dryrun` (feature `cli`): the dry-run command line, the one module that does I/O.
@@ -24,6 +25,7 @@ pub mod catalog;
 pub mod condition;
 #[cfg(feature = "cli")]
 pub mod dryrun;
+pub mod event;
 pub mod export;
 pub mod item;
 pub mod pattern;
