@@ -16,7 +16,10 @@
 //! - [`event`]: the Lambda event Config sends a rule, decoded;
 //! - [`export`]: export shapes (Config snapshots, CLI output, GAAD) to configuration items;
 //! - `bundled` (feature `bundled-policies`): the AWS managed policies, offline;
-//! - `dryrun` (feature `cli`): the dry-run command line, the one module that does I/O.
+//! - `dryrun` (feature `cli`): the dry-run command line;
+//! - `runtime` (feature `runtime`): the Lambda shell (AWS SDK, Config events, PutEvaluations).
+//!
+//! `dryrun` and `runtime` are the only modules that do I/O, each behind its feature.
 
 pub mod access;
 #[cfg(feature = "bundled-policies")]
@@ -32,8 +35,21 @@ pub mod pattern;
 pub mod policy;
 pub mod resolver;
 pub mod rule;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod support;
 
 pub use item::{Details, Resource, ResourceType};
 pub use resolver::{MemoryResolver, Resolver};
 pub use rule::{Cause, Compliance, Context, Params, Rule, Verdict};
+
+/// A rule binary's `main`: the Lambda function when started by Lambda (the runtime API is in
+/// `AWS_LAMBDA_RUNTIME_API`; feature `runtime`), otherwise a dry-run of this one rule.
+#[cfg(feature = "cli")]
+pub fn rule_main(rule: &'static Rule) -> std::process::ExitCode {
+    #[cfg(feature = "runtime")]
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return runtime::run(rule);
+    }
+    dryrun::main(&[rule])
+}

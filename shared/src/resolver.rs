@@ -55,6 +55,7 @@ pub trait Resolver: Sync {
 pub struct MemoryResolver {
     policies: HashMap<String, Arc<Document>>,
     groups: HashMap<(String, String), Arc<Identity>>,
+    unavailable: HashMap<String, String>,
     management_account: Option<String>,
 }
 
@@ -80,6 +81,12 @@ impl MemoryResolver {
         self.groups.insert((account.into(), group.name.clone()), Arc::new(group));
     }
 
+    /// Records that `what` (a policy ARN, or `group <name>`) could not be read, and why: asking
+    /// for it then fails closed with that reason.
+    pub fn add_unavailable(&mut self, what: impl Into<String>, reason: impl Into<String>) {
+        self.unavailable.insert(what.into(), reason.into());
+    }
+
     /// Sets the organization's management account.
     pub fn set_management_account(&mut self, account: impl Into<String>) {
         self.management_account = Some(account.into());
@@ -88,6 +95,9 @@ impl MemoryResolver {
 
 impl Resolver for MemoryResolver {
     fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
+        if let Some(reason) = self.unavailable.get(arn) {
+            return Err(ResolveError::Unavailable { what: arn.into(), reason: reason.clone() });
+        }
         match self.policies.get(arn).map(|d| d.as_ref()) {
             Some(Ok(policy)) => Ok(Arc::new(policy.clone())),
             Some(Err(error)) => Err(ResolveError::Invalid { what: arn.into(), error: error.clone() }),
@@ -96,6 +106,10 @@ impl Resolver for MemoryResolver {
     }
 
     fn group(&self, account: &str, name: &str) -> Result<Arc<Identity>, ResolveError> {
+        let what = format!("group {name}");
+        if let Some(reason) = self.unavailable.get(&what) {
+            return Err(ResolveError::Unavailable { what, reason: reason.clone() });
+        }
         self.groups
             .get(&(account.to_owned(), name.to_owned()))
             .cloned()

@@ -1,5 +1,6 @@
-//! `iam-customer-policy-blocked-kms-actions`: this rule alone, run as a dry-run over exported configuration items.
+//! `iam-customer-policy-blocked-kms-actions`: the AWS Config rule's Lambda function, or, when not started by Lambda, a dry-run of
+//! this rule alone over exported configuration items.
 
 fn main() -> std::process::ExitCode {
-    shared::dryrun::main(&[&iam_customer_policy_blocked_kms_actions::RULE])
+    shared::rule_main(&iam_customer_policy_blocked_kms_actions::RULE)
 }

@@ -1,5 +1,6 @@
-//! `kms-admin-use-separation`: this rule alone, run as a dry-run over exported configuration items.
+//! `kms-admin-use-separation`: the AWS Config rule's Lambda function, or, when not started by Lambda, a dry-run of
+//! this rule alone over exported configuration items.
 
 fn main() -> std::process::ExitCode {
-    shared::dryrun::main(&[&kms_admin_use_separation::RULE])
+    shared::rule_main(&kms_admin_use_separation::RULE)
 }

@@ -1,5 +1,6 @@
-//! `kms-key-policy-via-service-required`: this rule alone, run as a dry-run over exported configuration items.
+//! `kms-key-policy-via-service-required`: the AWS Config rule's Lambda function, or, when not started by Lambda, a dry-run of
+//! this rule alone over exported configuration items.
 
 fn main() -> std::process::ExitCode {
-    shared::dryrun::main(&[&kms_key_policy_via_service_required::RULE])
+    shared::rule_main(&kms_key_policy_via_service_required::RULE)
 }

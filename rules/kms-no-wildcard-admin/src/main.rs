@@ -1,5 +1,6 @@
-//! `kms-no-wildcard-admin`: this rule alone, run as a dry-run over exported configuration items.
+//! `kms-no-wildcard-admin`: the AWS Config rule's Lambda function, or, when not started by Lambda, a dry-run of
+//! this rule alone over exported configuration items.
 
 fn main() -> std::process::ExitCode {
-    shared::dryrun::main(&[&kms_no_wildcard_admin::RULE])
+    shared::rule_main(&kms_no_wildcard_admin::RULE)
 }
