@@ -121,7 +121,10 @@ impl Clients {
 /// Loads the standard SDK configuration (environment, profile, `AWS_ENDPOINT_URL`), with
 /// retries in standard mode (exponential backoff with jitter on throttling).
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::standard().with_max_attempts(5)).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .load()
+        .await
 }
 
 /// The clients an event's calls use: the function's own credentials, or, with
@@ -177,7 +180,8 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_current_span(false)
         .without_time()
@@ -329,7 +333,8 @@ async fn managed_policy(clients: &Clients, cache: &Cache, arn: &str) -> Result<c
     }
     let fetched = async {
         let policy = clients.iam.get_policy().policy_arn(arn).send().await.map_err(|e| describe("iam:GetPolicy", e))?;
-        let version = policy.policy().and_then(|p| p.default_version_id()).ok_or("iam:GetPolicy returned no default version")?;
+        let version =
+            policy.policy().and_then(|p| p.default_version_id()).ok_or("iam:GetPolicy returned no default version")?;
         let output = clients
             .iam
             .get_policy_version()
@@ -338,7 +343,8 @@ async fn managed_policy(clients: &Clients, cache: &Cache, arn: &str) -> Result<c
             .send()
             .await
             .map_err(|e| describe("iam:GetPolicyVersion", e))?;
-        let document = output.policy_version().and_then(|v| v.document()).ok_or("iam:GetPolicyVersion returned no document")?;
+        let document =
+            output.policy_version().and_then(|v| v.document()).ok_or("iam:GetPolicyVersion returned no document")?;
         Ok::<_, String>(parse_policy(&Value::String(document.to_owned()), PolicyKind::Identity))
     }
     .await;
@@ -351,7 +357,13 @@ async fn group(clients: &Clients, cache: &Cache, name: &str) -> Result<Identity,
         return found.clone();
     }
     let fetched = async {
-        let names = clients.iam.list_group_policies().group_name(name).send().await.map_err(|e| describe("iam:ListGroupPolicies", e))?;
+        let names = clients
+            .iam
+            .list_group_policies()
+            .group_name(name)
+            .send()
+            .await
+            .map_err(|e| describe("iam:ListGroupPolicies", e))?;
         let mut inline = Vec::new();
         for policy_name in names.policy_names() {
             let output = clients
@@ -526,11 +538,17 @@ async fn scheduled(
 
     // Resources this rule evaluated before that are no longer recorded: NOT_APPLICABLE.
     let current: BTreeSet<(String, String)> = out.iter().map(|(key, _, _)| key.clone()).collect();
-    let mut pages = clients.config.get_compliance_details_by_config_rule().config_rule_name(&event.config_rule_name).into_paginator().send();
+    let mut pages = clients
+        .config
+        .get_compliance_details_by_config_rule()
+        .config_rule_name(&event.config_rule_name)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("config:GetComplianceDetailsByConfigRule", e))?;
         for result in page.evaluation_results() {
-            let Some(qualifier) = result.evaluation_result_identifier().and_then(|i| i.evaluation_result_qualifier()) else {
+            let Some(qualifier) = result.evaluation_result_identifier().and_then(|i| i.evaluation_result_qualifier())
+            else {
                 continue;
             };
             let key = (
@@ -572,8 +590,10 @@ pub async fn report(clients: &Clients, result_token: &str, judged: &[Judged]) ->
         }
         round += 1;
         if round >= FAILED_EVALUATION_ROUNDS {
-            let resources: Vec<String> =
-                failed.iter().map(|e| format!("{}/{}", e.compliance_resource_type(), e.compliance_resource_id())).collect();
+            let resources: Vec<String> = failed
+                .iter()
+                .map(|e| format!("{}/{}", e.compliance_resource_type(), e.compliance_resource_id()))
+                .collect();
             return Err(RuleError::Unreported { count: failed.len(), resources: resources.join(", ") });
         }
         tracing::warn!(failed = failed.len(), round, "PutEvaluations reported failed evaluations; retrying");
@@ -586,7 +606,8 @@ pub async fn report(clients: &Clients, result_token: &str, judged: &[Judged]) ->
 /// Exponential backoff with jitter: 100 ms × 2^round, plus up to as much again.
 fn backoff(round: u32) -> Duration {
     let base = 100u64.saturating_mul(1 << round.min(6));
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     Duration::from_millis(base + u64::from(nanos) % base.max(1))
 }
 

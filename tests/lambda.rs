@@ -1,0 +1,204 @@
+//! The rules' Lambda shell against real AWS APIs: moto's server (with the Config extension in
+//! `moto_config_ext.py`) on 127.0.0.1, reached by the real aws-sdk-rust clients through an
+//! endpoint override. Events are Config's; resources are created through the real APIs; the
+//! verdicts are read back from the Config API.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::{json, Value};
+use shared::runtime::{handle, RuleError};
+use shared::Rule;
+
+/// moto's own account id.
+const ACCOUNT: &str = "123456789012";
+
+struct Moto {
+    endpoint: String,
+    _child: Child,
+}
+
+/// One moto server for this test binary (it exits when the test process does).
+fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/moto_config_ext.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs tests/moto_config_ext.py (pip install 'moto[server]')");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("moto starts");
+        assert_eq!(line.trim(), "ready", "moto did not start: {line}");
+        Moto { endpoint: format!("http://127.0.0.1:{port}"), _child: child }
+    })
+}
+
+async fn sdk() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&moto().endpoint)
+        .credentials_provider(aws_credential_types::Credentials::for_tests())
+        .load()
+        .await
+}
+
+fn enc(document: &Value) -> String {
+    document.to_string().bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// A Config change notification for `item`, with the rule name as the result token (the
+/// extension files evaluations under it).
+fn change_event(rule: &str, item: Value, parameters: Option<&str>, left_scope: bool) -> Value {
+    json!({
+        "version": "1.0",
+        "invokingEvent": json!({
+            "configurationItem": item,
+            "messageType": "ConfigurationItemChangeNotification",
+            "notificationCreationTime": "2026-11-23T06:00:00.000Z",
+            "recordVersion": "1.3"
+        }).to_string(),
+        "ruleParameters": parameters,
+        "resultToken": rule,
+        "eventLeftScope": left_scope,
+        "executionRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/config-role"),
+        "configRuleArn": format!("arn:aws:config:us-east-1:{ACCOUNT}:config-rule/config-rule-1"),
+        "configRuleName": rule,
+        "configRuleId": "config-rule-1",
+        "accountId": ACCOUNT
+    })
+}
+
+/// The latest evaluation Config holds for `rule` and resource `id`: (compliance, annotation).
+async fn evaluation(sdk: &SdkConfig, token: &str, id: &str) -> Option<(String, Option<String>)> {
+    let config = aws_sdk_config::Client::new(sdk);
+    let out = config.get_compliance_details_by_config_rule().config_rule_name(token).send().await.expect("read back");
+    out.evaluation_results().iter().find_map(|r| {
+        let qualifier = r.evaluation_result_identifier()?.evaluation_result_qualifier()?;
+        (qualifier.resource_id() == Some(id)).then(|| {
+            (r.compliance_type().map(|c| c.as_str().to_owned()).unwrap_or_default(), r.annotation().map(str::to_owned))
+        })
+    })
+}
+
+fn key_item(key_id: &str, policy: Option<&Value>) -> Value {
+    let supplementary = match policy {
+        Some(p) => json!({"Policy": p.to_string()}),
+        None => json!({}),
+    };
+    json!({"configurationItemVersion": "1.3", "configurationItemCaptureTime": "2026-11-23T05:59:00.000Z",
+        "configurationItemStatus": "OK", "awsAccountId": ACCOUNT, "resourceType": "AWS::KMS::Key", "resourceId": key_id,
+        "ARN": format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}"), "awsRegion": "us-east-1",
+        "configuration": {"keyId": key_id, "keyManager": "CUSTOMER", "keyState": "Enabled", "keySpec": "SYMMETRIC_DEFAULT",
+            "keyUsage": "ENCRYPT_DECRYPT", "multiRegion": false},
+        "supplementaryConfiguration": supplementary})
+}
+
+fn rule(id: &str) -> &'static Rule {
+    kms_guardrails::ALL.iter().copied().find(|r| r.id == id).expect("rule")
+}
+
+/// A key whose item lacks its policy: the rule reads it with kms:GetKeyPolicy (moto needs the
+/// policy name `default`) and reports the verdict through PutEvaluations.
+#[tokio::test(flavor = "multi_thread")]
+async fn key_policy_is_fetched_when_the_item_lacks_it() {
+    let sdk = sdk().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let public = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let key = kms.create_key().policy(public.to_string()).send().await.expect("create key");
+    let key_id = key.key_metadata().map(|m| m.key_id().to_owned()).expect("key id");
+
+    let rule = rule("kms-key-policy-no-public-access");
+    let summary = handle(rule, &sdk, &change_event(rule.id, key_item(&key_id, None), None, false)).await;
+    assert_eq!(summary.expect("invocation")["reported"]["NON_COMPLIANT"], 1);
+    let (compliance, annotation) = evaluation(&sdk, rule.id, &key_id).await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    assert_eq!(
+        annotation.as_deref(),
+        Some("stmt \"Public\": everyone (*) may kms:Decrypt without a condition limiting the caller's account or organization")
+    );
+}
+
+/// A role's attached customer managed policy comes from IAM (iam:GetPolicy +
+/// iam:GetPolicyVersion); an attached policy IAM does not have fails the role closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn attached_policies_are_fetched_from_iam() {
+    let sdk = sdk().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let use_keys = json!({"Version": "2012-10-17", "Statement": [{"Sid": "UseAll", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let created = iam
+        .create_policy()
+        .policy_name("LambdaTestUseKeys")
+        .policy_document(use_keys.to_string())
+        .send()
+        .await
+        .expect("policy");
+    let policy_arn = created.policy().and_then(|p| p.arn()).expect("arn").to_owned();
+    let admin = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Admin", "Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "*"}]});
+    let role = |id: &str, attached: &str| {
+        json!({"configurationItemStatus": "OK", "configurationItemCaptureTime": "2026-11-23T05:59:00.000Z", "awsAccountId": ACCOUNT,
+            "resourceType": "AWS::IAM::Role", "resourceId": id, "ARN": format!("arn:aws:iam::{ACCOUNT}:role/{id}"), "awsRegion": "global",
+            "configuration": {"roleName": id, "roleId": id, "path": "/", "arn": format!("arn:aws:iam::{ACCOUNT}:role/{id}"),
+                "rolePolicyList": [{"policyName": "admin", "policyDocument": enc(&admin)}],
+                "attachedManagedPolicies": [{"policyName": "attached", "policyArn": attached}]}})
+    };
+    let rule = rule("kms-admin-use-separation");
+    let token = "separation-iam";
+    let mut event = change_event(token, role("AROALAMBDATEST1", &policy_arn), None, false);
+    event["configRuleName"] = json!(token);
+    handle(rule, &sdk, &event).await.expect("invocation");
+    let (compliance, annotation) = evaluation(&sdk, token, "AROALAMBDATEST1").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    let annotation = annotation.unwrap_or_default();
+    assert!(annotation.starts_with(&format!("policy \"{policy_arn}\" stmt \"UseAll\"")), "{annotation}");
+    assert!(annotation.contains("kms:Decrypt on all keys and also kms:PutKeyPolicy"), "{annotation}");
+
+    let missing = format!("arn:aws:iam::{ACCOUNT}:policy/DoesNotExist");
+    let mut event = change_event(token, role("AROALAMBDATEST2", &missing), None, false);
+    event["configRuleName"] = json!(token);
+    handle(rule, &sdk, &event).await.expect("invocation");
+    let (compliance, annotation) = evaluation(&sdk, token, "AROALAMBDATEST2").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    assert!(annotation.unwrap_or_default().contains("iam:GetPolicy"), "fails closed naming the call");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn left_scope_is_not_applicable() {
+    let sdk = sdk().await;
+    let rule = rule("kms-no-wildcard-admin");
+    let token = "left-scope";
+    let mut event = change_event(token, key_item("left-scope-key", Some(&json!({"Statement": []}))), None, true);
+    event["configRuleName"] = json!(token);
+    handle(rule, &sdk, &event).await.expect("invocation");
+    let (compliance, annotation) = evaluation(&sdk, token, "left-scope-key").await.expect("an evaluation");
+    assert_eq!(
+        (compliance.as_str(), annotation.as_deref()),
+        ("NOT_APPLICABLE", Some("resource left the rule's scope"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_events_and_parameters_fail_with_stable_error_types() {
+    let sdk = sdk().await;
+    let rule = rule("kms-no-wildcard-admin");
+    let err = handle(rule, &sdk, &json!({"invokingEvent": "{}"})).await.expect_err("an error");
+    assert_eq!(err.error_type(), "KmsGuardrails.InvalidEvent");
+    let event = change_event(rule.id, key_item("k", None), Some("{\"flagAccountRoot\":\"maybe\"}"), false);
+    let err = handle(rule, &sdk, &event).await.expect_err("an error");
+    assert!(matches!(err, RuleError::Parameters(_)));
+    assert_eq!(
+        err.to_string(),
+        "rule `kms-no-wildcard-admin` parameter `flagAccountRoot`: `maybe` is not `true` or `false`"
+    );
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, "KmsGuardrails.InvalidParameters");
+}
