@@ -15,4 +15,10 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole workspace (cargo prints one per test binary, many of them
+# empty doc-test runs).
+awk '/^test result:/ { passed += $4; failed += $6; ignored += $8 }
+     END { printf "\nworkspace: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' "$log"

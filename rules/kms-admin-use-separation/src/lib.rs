@@ -89,7 +89,10 @@ fn separation_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> O
     let admin = access.admin_actions().first()?;
     let use_action = access.use_actions().first()?;
     let admin_by = access.source(admin)?;
+    let use_by = access.source(use_action)?;
+    let same_statement = std::ptr::eq(admin_by.statement, use_by.statement);
     let admin_place = match admin_by.document {
+        _ if same_statement => "same statement".to_owned(),
         Some(doc) => format!("policy \"{doc}\" stmt {}", admin_by.statement.name),
         None => format!("stmt {}", admin_by.statement.name),
     };
