@@ -202,3 +202,105 @@ async fn bad_events_and_parameters_fail_with_stable_error_types() {
     let diagnostic: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diagnostic.error_type, "KmsGuardrails.InvalidParameters");
 }
+
+fn event_of(token: &str, invoking: Value) -> Value {
+    json!({
+        "version": "1.0",
+        "invokingEvent": invoking.to_string(),
+        "resultToken": token,
+        "eventLeftScope": false,
+        "configRuleName": token,
+        "accountId": ACCOUNT
+    })
+}
+
+async fn create_role(iam: &aws_sdk_iam::Client, name: &str, inline: &Value) -> String {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let role = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("create role");
+    iam.put_role_policy()
+        .role_name(name)
+        .policy_name("inline")
+        .policy_document(inline.to_string())
+        .send()
+        .await
+        .expect("inline");
+    role.role().map(|r| r.role_id().to_owned()).expect("role id")
+}
+
+/// An oversized notification carries only a summary: the item comes from
+/// GetResourceConfigHistory (limit 1), in the API dialect.
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_items_are_fetched_from_config_history() {
+    let sdk = sdk().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let both = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Both", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DisableKey"], "Resource": "*"}]});
+    let role_id = create_role(&iam, "OversizedRole", &both).await;
+    let token = "oversized";
+    let event = event_of(
+        token,
+        json!({
+            "configurationItemSummary": {"resourceType": "AWS::IAM::Role", "resourceId": role_id, "awsAccountId": ACCOUNT},
+            "messageType": "OversizedConfigurationItemChangeNotification",
+            "notificationCreationTime": "2026-11-23T06:00:00.000Z"
+        }),
+    );
+    handle(rule("kms-admin-use-separation"), &sdk, &event).await.expect("invocation");
+    // moto's IAM items use the role name as resourceId (AWS uses the role id).
+    let (compliance, annotation) = evaluation(&sdk, token, "OversizedRole").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    assert!(annotation.unwrap_or_default().contains("stmt \"Both\""));
+}
+
+/// A scheduled run evaluates every recorded resource of the rule's types (ListDiscoveredResources,
+/// BatchGetResourceConfig in batches of 100), reports them all, and on the next run reports
+/// NOT_APPLICABLE for a resource that is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_runs_evaluate_every_resource_and_retire_deleted_ones() {
+    let sdk = sdk().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let inline =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    const ROLES: usize = 1000;
+    let mut names = Vec::new();
+    for i in 0..ROLES {
+        let name = format!("Scheduled{i:04}");
+        create_role(&iam, &name, &inline).await;
+        names.push(name);
+    }
+    let token = "scheduled";
+    let scheduled = event_of(
+        token,
+        json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-23T06:00:00.000Z"}),
+    );
+    let rule = rule("iam-inline-policy-blocked-kms-actions");
+    let summary = handle(rule, &sdk, &scheduled).await.expect("invocation");
+    let config = aws_sdk_config::Client::new(&sdk);
+    let results =
+        config.get_compliance_details_by_config_rule().config_rule_name(token).send().await.expect("read back");
+    let evaluated: std::collections::BTreeSet<String> = results
+        .evaluation_results()
+        .iter()
+        .filter_map(|r| {
+            r.evaluation_result_identifier()?.evaluation_result_qualifier()?.resource_id().map(str::to_owned)
+        })
+        .collect();
+    for name in &names {
+        assert!(evaluated.contains(name), "{name} has no evaluation");
+    }
+    assert!(summary["reported"]["NON_COMPLIANT"].as_u64().unwrap_or(0) >= ROLES as u64);
+
+    iam.delete_role_policy().role_name("Scheduled0000").policy_name("inline").send().await.expect("detach");
+    iam.delete_role().role_name("Scheduled0000").send().await.expect("delete");
+    handle(rule, &sdk, &scheduled).await.expect("second run");
+    let (compliance, annotation) = evaluation(&sdk, token, "Scheduled0000").await.expect("an evaluation");
+    assert_eq!(
+        (compliance.as_str(), annotation.as_deref()),
+        ("NOT_APPLICABLE", Some("resource is no longer recorded"))
+    );
+}
