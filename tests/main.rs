@@ -4,5 +4,6 @@
 
 mod cases;
 mod corpus;
+mod faults;
 mod lambda;
 mod rules;

@@ -1,0 +1,197 @@
+//! What moto cannot show: throttling, partial PutEvaluations failures, AccessDenied, a role
+//! that cannot be assumed. Faults are injected at the SDK's HTTP layer (aws-smithy-mocks: the
+//! real generated clients, with responses supplied in place of the network); everything above
+//! that layer is the code that runs in Lambda. Each test says what the rule reports and checks
+//! that no resource is lost.
+
+use aws_config::retry::RetryConfig;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use serde_json::{json, Value};
+use shared::event;
+use shared::runtime::{evaluate_event, report, Clients, Judged, RuleError};
+use shared::{Compliance, Rule};
+
+fn rule(id: &str) -> &'static Rule {
+    kms_guardrails::ALL.iter().copied().find(|r| r.id == id).expect("rule")
+}
+
+fn retrying(conf: aws_sdk_config::config::Builder) -> aws_sdk_config::config::Builder {
+    conf.retry_config(
+        RetryConfig::standard().with_max_attempts(5).with_initial_backoff(std::time::Duration::from_millis(1)),
+    )
+}
+
+/// Clients whose calls all fail loudly unless a test mocks them.
+fn clients(config: aws_sdk_config::Client, iam: aws_sdk_iam::Client, kms: aws_sdk_kms::Client) -> Clients {
+    Clients { config, iam, kms }
+}
+
+fn unused_iam() -> aws_sdk_iam::Client {
+    mock_client!(aws_sdk_iam, [])
+}
+
+fn unused_kms() -> aws_sdk_kms::Client {
+    mock_client!(aws_sdk_kms, [])
+}
+
+fn judged(n: usize) -> Vec<Judged> {
+    (0..n)
+        .map(|i| {
+            let verdict = shared::Verdict::from_causes(vec![shared::Cause::because("reason")]);
+            (("AWS::KMS::Key".to_owned(), format!("key-{i}")), verdict, "2026-11-23T06:00:00.000Z".to_owned())
+        })
+        .collect()
+}
+
+/// Throttled PutEvaluations calls are retried (the SDK's standard retry: backoff with jitter);
+/// all 250 evaluations arrive, in three calls of at most 100.
+#[tokio::test]
+async fn throttled_put_evaluations_are_retried() {
+    let throttled = mock!(aws_sdk_config::Client::put_evaluations)
+        .sequence()
+        .http_status(400, Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()))
+        .times(2)
+        .output(|| aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&throttled], retrying);
+    let result = report(&clients(config, unused_iam(), unused_kms()), "token", &judged(250)).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(throttled.num_calls(), 5, "two throttled attempts, then three batches");
+}
+
+/// FailedEvaluations are sent again; what keeps failing fails the invocation, naming each
+/// resource that was not reported.
+#[tokio::test]
+async fn failed_evaluations_are_retried_then_reported_as_an_error() {
+    let failing_once = mock!(aws_sdk_config::Client::put_evaluations)
+        .sequence()
+        .output(|| {
+            let failed = aws_sdk_config::types::Evaluation::builder()
+                .compliance_resource_type("AWS::KMS::Key")
+                .compliance_resource_id("key-1")
+                .compliance_type(aws_sdk_config::types::ComplianceType::NonCompliant)
+                .ordering_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .expect("evaluation");
+            aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput::builder()
+                .failed_evaluations(failed)
+                .build()
+        })
+        .output(|| aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput::builder().build())
+        .build();
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&failing_once]);
+    assert!(report(&clients(config, unused_iam(), unused_kms()), "token", &judged(3)).await.is_ok());
+    assert_eq!(failing_once.num_calls(), 2);
+
+    let always_failing = mock!(aws_sdk_config::Client::put_evaluations).then_compute_output(|input| {
+        aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput::builder()
+            .set_failed_evaluations(Some(input.evaluations().to_vec()))
+            .build()
+    });
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&always_failing]);
+    let err = report(&clients(config, unused_iam(), unused_kms()), "token", &judged(2)).await.expect_err("unreported");
+    assert_eq!(err.error_type(), "KmsGuardrails.PutEvaluationsFailed");
+    assert_eq!(err.to_string(), "PutEvaluations failed for 2 evaluation(s): AWS::KMS::Key/key-0, AWS::KMS::Key/key-1");
+}
+
+fn change_event(item: Value) -> event::ConfigEvent {
+    event::decode(&json!({
+        "invokingEvent": json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification",
+            "notificationCreationTime": "2026-11-23T06:00:00.000Z"}).to_string(),
+        "resultToken": "token", "accountId": "111122223333", "configRuleName": "rule"
+    }))
+    .expect("event")
+}
+
+/// AccessDenied on kms:GetKeyPolicy is the key's verdict (NON_COMPLIANT, "key policy
+/// unreadable"), not a crashed invocation.
+#[tokio::test]
+async fn access_denied_on_get_key_policy_is_the_verdict() {
+    let denied = mock!(aws_sdk_kms::Client::get_key_policy).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).expect("status"),
+            aws_smithy_types::body::SdkBody::from(r#"{"__type":"AccessDeniedException","message":"not allowed"}"#),
+        )
+    });
+    let kms = mock_client!(aws_sdk_kms, [&denied]);
+    let item = json!({"resourceType": "AWS::KMS::Key", "resourceId": "k1", "awsAccountId": "111122223333",
+        "ARN": "arn:aws:kms:us-east-1:111122223333:key/k1", "configurationItemStatus": "OK",
+        "configuration": {"keyId": "k1", "keyManager": "CUSTOMER", "keyState": "Enabled"}, "supplementaryConfiguration": {}});
+    let rule = rule("kms-key-policy-no-public-access");
+    let params = rule.default_params();
+    let clients = clients(mock_client!(aws_sdk_config, []), unused_iam(), kms);
+    let out = evaluate_event(rule, &clients, &params, &change_event(item)).await.expect("a verdict, not an error");
+    let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
+    assert_eq!(verdict.compliance, Compliance::NonCompliant);
+    assert_eq!(
+        verdict.annotation().as_deref(),
+        Some("key policy unreadable: kms:GetKeyPolicy was denied (AccessDeniedException)")
+    );
+}
+
+/// AccessDenied on iam:GetPolicyVersion fails the role closed, naming the policy and the call.
+#[tokio::test]
+async fn access_denied_on_get_policy_version_fails_the_role_closed() {
+    let get_policy = mock!(aws_sdk_iam::Client::get_policy).then_output(|| {
+        aws_sdk_iam::operation::get_policy::GetPolicyOutput::builder()
+            .policy(aws_sdk_iam::types::Policy::builder().default_version_id("v1").build())
+            .build()
+    });
+    let denied = mock!(aws_sdk_iam::Client::get_policy_version).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(403).expect("status"),
+            aws_smithy_types::body::SdkBody::from(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+            ),
+        )
+    });
+    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get_policy, &denied]);
+    let item = json!({"resourceType": "AWS::IAM::Role", "resourceId": "AROA1", "awsAccountId": "111122223333",
+        "ARN": "arn:aws:iam::111122223333:role/App", "configurationItemStatus": "OK",
+        "configuration": {"roleName": "App", "path": "/", "rolePolicyList": [],
+            "attachedManagedPolicies": [{"policyName": "P", "policyArn": "arn:aws:iam::111122223333:policy/P"}]}});
+    let rule = rule("kms-admin-use-separation");
+    let clients = clients(mock_client!(aws_sdk_config, []), iam, unused_kms());
+    let out = evaluate_event(rule, &clients, &rule.default_params(), &change_event(item)).await.expect("a verdict");
+    let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
+    assert_eq!(verdict.compliance, Compliance::NonCompliant);
+    let annotation = verdict.annotation().unwrap_or_default();
+    assert!(annotation.starts_with("attached policy could not be resolved: `arn:aws:iam::111122223333:policy/P` could not be read: iam:GetPolicyVersion"), "{annotation}");
+    assert!(annotation.contains("AccessDenied"), "{annotation}");
+}
+
+/// With `executionRoleName`, every call runs as that role; when STS refuses it, the
+/// invocation fails with a stable error naming the call, and nothing is reported as COMPLIANT.
+#[tokio::test]
+async fn a_role_that_cannot_be_assumed_fails_the_invocation() {
+    let refusing = aws_smithy_http_client::test_util::infallible_client_fn(|_request| {
+        http::Response::builder()
+            .status(403)
+            .body(aws_smithy_types::body::SdkBody::from(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+            ))
+            .expect("response")
+    });
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::for_tests())
+        .http_client(refusing)
+        .load()
+        .await;
+    let item = json!({"resourceType": "AWS::KMS::Key", "resourceId": "k1", "awsAccountId": "444455556666",
+        "configurationItemStatus": "OK", "configuration": {"keyId": "k1", "keyManager": "CUSTOMER", "keyState": "Enabled"},
+        "supplementaryConfiguration": {"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}});
+    let payload = json!({
+        "invokingEvent": json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification"}).to_string(),
+        "ruleParameters": "{\"executionRoleName\":\"KmsGuardrailsMember\"}",
+        "resultToken": "token", "accountId": "444455556666", "configRuleName": "rule"
+    });
+    let err =
+        shared::runtime::handle(rule("kms-key-policy-no-public-access"), &base, &payload).await.expect_err("fails");
+    assert!(matches!(err, RuleError::Aws { call: "config:PutEvaluations", .. }), "{err}");
+    assert_eq!(err.error_type(), "KmsGuardrails.AwsCallFailed");
+    let message = err.to_string();
+    assert!(message.contains("an error occurred while loading credentials"), "{message}");
+    assert!(message.contains("not authorized to perform sts:AssumeRole"), "{message}");
+}
