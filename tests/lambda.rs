@@ -304,3 +304,140 @@ async fn scheduled_runs_evaluate_every_resource_and_retire_deleted_ones() {
         ("NOT_APPLICABLE", Some("resource is no longer recorded"))
     );
 }
+
+/// `cargo lambda watch`: the Lambda runtime API emulator, serving every function binary of
+/// the workspace by name, with the AWS endpoint pointing at moto.
+struct Emulator {
+    port: u16,
+    _child: Child,
+}
+
+fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let env = format!(
+            "AWS_ENDPOINT_URL={},AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing",
+            moto().endpoint
+        );
+        // In its own session, stopped with every function it started when this test process
+        // ends (a static is never dropped).
+        let watchdog = format!(
+            "setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port {port} --env-var {env} & \
+             child=$!; while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -TERM -- -$child 2>/dev/null; wait",
+            me = std::process::id()
+        );
+        let child = Command::new("bash")
+            .args(["-c", &watchdog])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cargo lambda runs (pip install cargo-lambda)");
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Emulator { port, _child: child };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("cargo lambda watch did not listen on {port} within 60 s");
+    })
+}
+
+/// Invokes `function` through the emulator's Lambda Invoke API; returns the payload.
+fn invoke(function: &str, payload: &Value) -> Value {
+    use std::io::{Read, Write};
+    let port = emulator().port;
+    let body = payload.to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(600))).expect("timeout");
+    write!(
+        stream,
+        "POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            out.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {head}\n{body}"))
+}
+
+/// The real rule binaries, run by the Lambda runtime (cargo-lambda's emulator) for each kind of
+/// Config event; the verdicts are read back from the Config API.
+#[tokio::test(flavor = "multi_thread")]
+async fn rule_binaries_under_the_lambda_emulator() {
+    let sdk = sdk().await;
+    let public = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*"}]});
+    let function = "kms-key-policy-no-public-access";
+    let token = "emulator-change";
+    let mut event = change_event(token, key_item("emulator-key", Some(&public)), None, false);
+    event["configRuleName"] = json!(token);
+    assert_eq!(invoke(function, &event), json!({"reported": {"NON_COMPLIANT": 1}}));
+    let (compliance, annotation) = evaluation(&sdk, token, "emulator-key").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    assert!(annotation.unwrap_or_default().starts_with("stmt \"Open\": everyone (*) may kms:Encrypt"));
+
+    // Left scope and deleted: NOT_APPLICABLE.
+    let mut left = change_event(token, key_item("emulator-left", Some(&public)), None, true);
+    left["configRuleName"] = json!(token);
+    assert_eq!(invoke(function, &left), json!({"reported": {"NOT_APPLICABLE": 1}}));
+    let mut deleted_item = key_item("emulator-deleted", None);
+    deleted_item["configurationItemStatus"] = json!("ResourceDeleted");
+    deleted_item["configuration"] = Value::Null;
+    let mut deleted = change_event(token, deleted_item, None, false);
+    deleted["configRuleName"] = json!(token);
+    assert_eq!(invoke(function, &deleted), json!({"reported": {"NOT_APPLICABLE": 1}}));
+
+    // A malformed event is an invocation error with a stable type; nothing is reported.
+    let error = invoke(function, &json!({"invokingEvent": "not json", "resultToken": "x"}));
+    assert_eq!(error["errorType"], "KmsGuardrails.InvalidEvent", "{error}");
+
+    // Oversized (history) and scheduled runs go through the same binary.
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let both = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Both", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:PutKeyPolicy"], "Resource": "*"}]});
+    let role_id = create_role(&iam, "EmulatorRole", &both).await;
+    let oversized = event_of(
+        "emulator-oversized",
+        json!({
+        "configurationItemSummary": {"resourceType": "AWS::IAM::Role", "resourceId": role_id},
+        "messageType": "OversizedConfigurationItemChangeNotification", "notificationCreationTime": "2026-11-23T06:00:00.000Z"}),
+    );
+    assert_eq!(invoke("kms-admin-use-separation", &oversized)["reported"]["NON_COMPLIANT"], 1);
+    let scheduled = event_of(
+        "emulator-scheduled",
+        json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-23T06:00:00.000Z"}),
+    );
+    let summary = invoke("iam-inline-policy-blocked-kms-actions", &scheduled);
+    assert!(summary["reported"]["NON_COMPLIANT"].as_u64().unwrap_or(0) >= 1, "{summary}");
+    let (compliance, _) = evaluation(&sdk, "emulator-scheduled", "EmulatorRole").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+}
+
+/// A panic inside a rule becomes an invocation error (the functions unwind), and the release
+/// profile keeps unwinding whatever cargo-lambda's release preset would set.
+#[test]
+fn a_panic_is_an_invocation_error() {
+    let event = change_event("panic", key_item("panic-key", Some(&json!({"Statement": []}))), None, false);
+    let error = invoke("panicking-rule", &event);
+    assert_eq!(error["errorMessage"], "Lambda panicked: deliberate panic in a rule", "{error}");
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")).expect("manifest");
+    let release = manifest.split("[profile.release]").nth(1).expect("a release profile");
+    assert!(release.lines().any(|l| l.trim() == "panic = \"unwind\""), "release profile must set panic = \"unwind\"");
+}
