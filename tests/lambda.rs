@@ -312,6 +312,8 @@ struct Emulator {
     _child: Child,
 }
 
+// The emulator lives as long as the test process; its watchdog script ends it.
+#[allow(clippy::zombie_processes)]
 fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
     EMULATOR.get_or_init(|| {
