@@ -11,6 +11,9 @@ python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== cfn-lint"
+cfn-lint cloudformation/*.yaml
+
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -7,3 +7,4 @@ mod corpus;
 mod faults;
 mod lambda;
 mod rules;
+mod templates;

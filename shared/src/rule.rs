@@ -420,6 +420,32 @@ impl Rule {
         self.parse_params(&raw)
     }
 
+    /// The AWS API calls this rule's Lambda function makes (`runtime`), for its least-privilege
+    /// role: reporting and reading Config for every rule, the key policy for rules that judge
+    /// keys, IAM reads for rules that read other resources (`periodic`).
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        let mut calls = vec![
+            "config:BatchGetResourceConfig",
+            "config:GetComplianceDetailsByConfigRule",
+            "config:GetResourceConfigHistory",
+            "config:ListDiscoveredResources",
+            "config:PutEvaluations",
+        ];
+        if self.resource_types.contains(&ResourceType::KmsKey) {
+            calls.push("kms:GetKeyPolicy");
+        }
+        if self.periodic {
+            calls.extend([
+                "iam:GetGroupPolicy",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListAttachedGroupPolicies",
+                "iam:ListGroupPolicies",
+            ]);
+        }
+        calls
+    }
+
     /// The defaults, as parameters.
     pub fn default_params(&self) -> Params {
         self.parse_params(&BTreeMap::new()).unwrap_or_default()

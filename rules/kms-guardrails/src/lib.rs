@@ -14,3 +14,5 @@ pub static ALL: &[&Rule] = &[
     &kms_key_policy_no_public_access::RULE,
     &kms_key_service_readiness::RULE,
 ];
+
+pub mod templates;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds every rule's Lambda zip (provided.al2023, arm64) into dist/<rule-id>.zip, the S3 keys
+# the templates expect under their CodeKeyPrefix. Needs cargo-lambda and ziglang (pip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rules=$(ls -d rules/*/ | xargs -n1 basename | grep -v '^kms-guardrails$')
+mkdir -p dist
+for rule in $rules; do
+  cargo lambda build --release --arm64 --output-format zip -p "$rule" --bin "$rule"
+  cp "target/lambda/$rule/bootstrap.zip" "dist/$rule.zip"
+  echo "dist/$rule.zip $(stat -c %s "dist/$rule.zip") bytes"
+done

@@ -1,0 +1,123 @@
+//! The CloudFormation templates against the code: the committed files are what the rules'
+//! metadata generates, every rule has its Config rule with its scope, parameters and defaults,
+//! every function's role grants exactly the calls its rule makes (no `*` actions), and the
+//! conformance pack fits Config's template limit. (cfn-lint checks the same files in
+//! `scripts/test.sh`.)
+
+use std::collections::BTreeSet;
+
+use kms_guardrails::templates::{self, parameter_name, pascal};
+use kms_guardrails::ALL;
+use serde_json::Value;
+
+const CLOUDFORMATION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../cloudformation");
+
+#[test]
+fn committed_templates_are_the_generated_ones() {
+    for template in templates::all(ALL) {
+        let path = format!("{CLOUDFORMATION}/{}", template.name);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == template.text,
+            "{path} is stale: run `cargo run -p kms-guardrails --bin generate-templates`"
+        );
+    }
+}
+
+fn actions(role: &Value) -> BTreeSet<String> {
+    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(list) => list.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn every_rule_has_its_config_rule_scope_parameters_and_exact_permissions() {
+    let stack = templates::rules_stack(ALL);
+    let pack = templates::conformance_pack(ALL);
+    for rule in ALL {
+        let p = pascal(rule.id);
+        for template in [&stack, &pack] {
+            let config_rule = &template["Resources"][format!("{p}ConfigRule")];
+            assert_eq!(config_rule["Type"], "AWS::Config::ConfigRule", "{}", rule.id);
+            let props = &config_rule["Properties"];
+            assert_eq!(props["ConfigRuleName"]["Fn::Sub"], format!("${{RuleNamePrefix}}{}", rule.id));
+            let scope: Vec<&str> = props["Scope"]["ComplianceResourceTypes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            let types: Vec<&str> = rule.resource_types.iter().map(|t| t.as_str()).collect();
+            assert_eq!(scope, types, "{}", rule.id);
+            let messages: Vec<&str> = props["Source"]["SourceDetails"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["MessageType"].as_str().unwrap())
+                .collect();
+            assert!(
+                messages.contains(&"ConfigurationItemChangeNotification")
+                    && messages.contains(&"OversizedConfigurationItemChangeNotification")
+            );
+            assert_eq!(messages.contains(&"ScheduledNotification"), rule.periodic, "{}", rule.id);
+            for spec in rule.parameters {
+                let name = parameter_name(rule, spec.name);
+                assert_eq!(props["InputParameters"][spec.name]["Ref"], name, "{}", rule.id);
+                assert_eq!(template["Parameters"][&name]["Default"], spec.default, "{name}");
+            }
+        }
+        let role = &stack["Resources"][format!("{p}Role")];
+        let mut expected: BTreeSet<String> = rule.api_calls().into_iter().map(str::to_owned).collect();
+        expected.extend(["logs:CreateLogStream".to_owned(), "logs:PutLogEvents".to_owned()]);
+        assert_eq!(actions(role), expected, "{}", rule.id);
+        assert!(actions(role).iter().all(|a| !a.contains('*')), "{}", rule.id);
+        let function = &stack["Resources"][format!("{p}Function")]["Properties"];
+        assert_eq!(
+            (function["Runtime"].as_str(), function["Handler"].as_str()),
+            (Some("provided.al2023"), Some("bootstrap"))
+        );
+        assert_eq!(function["Architectures"][0], "arm64");
+        let permission = &stack["Resources"][format!("{p}Permission")]["Properties"];
+        assert_eq!(permission["Principal"], "config.amazonaws.com");
+        assert_eq!(permission["SourceAccount"]["Ref"], "AWS::AccountId");
+        let central_role = &templates::central_functions(ALL)["Resources"][format!("{p}Role")];
+        expected.insert("sts:AssumeRole".into());
+        assert_eq!(actions(central_role), expected, "{}", rule.id);
+    }
+}
+
+/// The union of the rules' declared calls is exactly what the Lambda shell calls.
+#[test]
+fn declared_api_calls_are_the_calls_the_runtime_makes() {
+    // Whitespace removed, so that calls split across lines (`clients\n.iam\n.get_policy()`) read whole.
+    let source: String = include_str!("../shared/src/runtime.rs").split_whitespace().collect();
+    let mut called = BTreeSet::new();
+    for service in ["config", "iam", "kms"] {
+        let needle = format!("clients.{service}.");
+        for (i, _) in source.match_indices(&needle) {
+            let op: String =
+                source[i + needle.len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            let pascal_op: String = op.split('_').map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect();
+            called.insert(format!("{service}:{pascal_op}"));
+        }
+    }
+    let declared: BTreeSet<String> = ALL.iter().flat_map(|r| r.api_calls()).map(str::to_owned).collect();
+    assert_eq!(called, declared);
+}
+
+#[test]
+fn the_conformance_pack_fits_configs_template_limit() {
+    let text = std::fs::read_to_string(format!("{CLOUDFORMATION}/conformance-pack.yaml")).unwrap();
+    assert!(text.len() < 51_200, "conformance pack is {} bytes; Config accepts at most 51,200", text.len());
+    let pack = templates::conformance_pack(ALL);
+    let types: BTreeSet<&str> =
+        pack["Resources"].as_object().unwrap().values().map(|r| r["Type"].as_str().unwrap()).collect();
+    assert_eq!(types, BTreeSet::from(["AWS::Config::ConfigRule"]), "ConfigRule resources only");
+}
