@@ -443,3 +443,44 @@ fn a_panic_is_an_invocation_error() {
     let release = manifest.split("[profile.release]").nth(1).expect("a release profile");
     assert!(release.lines().any(|l| l.trim() == "panic = \"unwind\""), "release profile must set panic = \"unwind\"");
 }
+
+/// A user's groups come from IAM (ListGroupPolicies, GetGroupPolicy,
+/// ListAttachedGroupPolicies, then the attached policy itself): a group's inline use and the
+/// user's own admin make the user NON_COMPLIANT, naming the group's policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_users_groups_are_fetched_from_iam() {
+    let sdk = sdk().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let decrypt = json!({"Version": "2012-10-17", "Statement": [{"Sid": "GroupDecrypt", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    iam.create_group().group_name("LambdaTestDecrypters").send().await.expect("group");
+    iam.put_group_policy()
+        .group_name("LambdaTestDecrypters")
+        .policy_name("decrypt")
+        .policy_document(decrypt.to_string())
+        .send()
+        .await
+        .expect("group policy");
+    iam.create_user().user_name("lambda-test-user").send().await.expect("user");
+    iam.add_user_to_group()
+        .group_name("LambdaTestDecrypters")
+        .user_name("lambda-test-user")
+        .send()
+        .await
+        .expect("membership");
+    let admin = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Delete", "Effect": "Allow", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}]});
+    let user = json!({"configurationItemStatus": "OK", "configurationItemCaptureTime": "2026-11-23T05:59:00.000Z", "awsAccountId": ACCOUNT,
+        "resourceType": "AWS::IAM::User", "resourceId": "AIDALAMBDATEST1", "ARN": format!("arn:aws:iam::{ACCOUNT}:user/lambda-test-user"),
+        "awsRegion": "global", "configuration": {"userName": "lambda-test-user", "path": "/",
+            "userPolicyList": [{"policyName": "admin", "policyDocument": enc(&admin)}],
+            "groupList": ["LambdaTestDecrypters"], "attachedManagedPolicies": []}});
+    let token = "separation-groups";
+    let mut event = change_event(token, user, None, false);
+    event["configRuleName"] = json!(token);
+    handle(rule("kms-admin-use-separation"), &sdk, &event).await.expect("invocation");
+    let (compliance, annotation) = evaluation(&sdk, token, "AIDALAMBDATEST1").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    assert_eq!(
+        annotation.as_deref(),
+        Some(format!("policy \"group LambdaTestDecrypters decrypt\" stmt \"GroupDecrypt\": arn:aws:iam::{ACCOUNT}:user/lambda-test-user may kms:Decrypt on all keys and also kms:ScheduleKeyDeletion (policy \"admin\" stmt \"Delete\")").as_str())
+    );
+}

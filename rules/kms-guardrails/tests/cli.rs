@@ -280,3 +280,58 @@ fn precheck_prints_the_readiness_checklist() {
     let output = run(&["precheck", "--services", "nosuch", key.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// Every AWS CLI output shape, in its own dialect (API field names, `configuration` and
+/// supplementary values as JSON strings), gives the same verdict for the same key.
+#[test]
+fn every_export_shape_reads_the_same() {
+    let dir = scratch("shapes");
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"}]});
+    // The API dialect: accountId, arn, epoch capture time, configuration and Policy as strings
+    // (the Policy encoded twice, as batch-get-resource-config prints it).
+    let api_item = json!({"version": "1.3", "accountId": "111122223333", "configurationItemCaptureTime": 1_763_877_600.0,
+        "configurationItemStatus": "OK", "arn": "arn:aws:kms:us-east-1:111122223333:key/k1", "resourceType": "AWS::KMS::Key",
+        "resourceId": "k1", "awsRegion": "us-east-1",
+        "configuration": json!({"keyId": "k1", "keyManager": "CUSTOMER", "keyState": "Enabled"}).to_string(),
+        "supplementaryConfiguration": {"Policy": Value::String(policy.to_string()).to_string()}});
+    let shapes = [
+        ("history.json", json!({"configurationItems": [api_item.clone()]})),
+        ("batch.json", json!({"baseConfigurationItems": [api_item.clone()], "unprocessedResourceKeys": []})),
+        ("select.json", json!({"Results": [api_item.to_string()], "QueryInfo": {"SelectFields": [{"Name": "*"}]}})),
+        ("single.json", key_item("k1", &policy)),
+    ];
+    for (name, document) in shapes {
+        std::fs::write(dir.join(name), document.to_string()).unwrap();
+        let output = run(&[
+            "dry-run",
+            "--format",
+            "json",
+            "--rule",
+            "kms-key-policy-no-public-access",
+            dir.join(name).to_str().unwrap(),
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{name}: {}", stderr(&output));
+        let evals = evaluations(&stdout_json(&output));
+        assert_eq!(evals.len(), 1, "{name}");
+        assert_eq!(evals[0]["ComplianceResourceId"], "k1", "{name}");
+        assert_eq!(evals[0]["ComplianceType"], "NON_COMPLIANT", "{name}");
+        assert_eq!(
+            evals[0]["Annotation"],
+            "stmt \"Open\": everyone (*) may kms:Decrypt without a condition limiting the caller's account or organization",
+            "{name}"
+        );
+    }
+    let output = run(&[
+        "dry-run",
+        "--format",
+        "json",
+        "--rule",
+        "kms-key-policy-no-public-access",
+        dir.join("history.json").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        evaluations(&stdout_json(&output))[0]["OrderingTimestamp"],
+        "2025-11-23T06:00:00.000Z",
+        "epoch capture times become RFC 3339"
+    );
+}
