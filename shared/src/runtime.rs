@@ -403,6 +403,26 @@ fn describe(call: &str, error: impl std::error::Error) -> String {
     format!("{call}: {}", aws_smithy_types::error::display::DisplayErrorContext(error))
 }
 
+/// The API-dialect item of an SDK `ConfigurationItem` or `BaseConfigurationItem`: two types
+/// with the same accessors.
+macro_rules! api_item_of {
+    ($item:expr) => {{
+        let item = $item;
+        api_item(
+            item.resource_type().map(|t| t.as_str()),
+            item.resource_id(),
+            item.resource_name(),
+            item.arn(),
+            item.account_id(),
+            item.aws_region(),
+            item.configuration_item_status().map(|s| s.as_str()),
+            item.configuration_item_capture_time(),
+            item.configuration(),
+            item.supplementary_configuration(),
+        )
+    }};
+}
+
 /// The item of an oversized notification, from GetResourceConfigHistory (limit 1).
 async fn fetch_history_item(clients: &Clients, resource_type: &str, resource_id: &str) -> Result<Value, RuleError> {
     let output = clients
@@ -418,18 +438,7 @@ async fn fetch_history_item(clients: &Clients, resource_type: &str, resource_id:
         call: "config:GetResourceConfigHistory",
         message: format!("no configuration item for {resource_type}/{resource_id}"),
     })?;
-    Ok(api_item(
-        item.resource_type().map(|t| t.as_str()),
-        item.resource_id(),
-        item.resource_name(),
-        item.arn(),
-        item.account_id(),
-        item.aws_region(),
-        item.configuration_item_status().map(|s| s.as_str()),
-        item.configuration_item_capture_time(),
-        item.configuration(),
-        item.supplementary_configuration(),
-    ))
+    Ok(api_item_of!(item))
 }
 
 /// A configuration item in the API dialect, from the SDK's fields.
@@ -512,18 +521,7 @@ async fn scheduled(
             .await
             .map_err(|e| aws_error("config:BatchGetResourceConfig", e))?;
         for item in output.base_configuration_items() {
-            items.push(api_item(
-                item.resource_type().map(|t| t.as_str()),
-                item.resource_id(),
-                item.resource_name(),
-                item.arn(),
-                item.account_id(),
-                item.aws_region(),
-                item.configuration_item_status().map(|s| s.as_str()),
-                item.configuration_item_capture_time(),
-                item.configuration(),
-                item.supplementary_configuration(),
-            ));
+            items.push(api_item_of!(item));
         }
     }
     let ordering = Some(event.notification_time.as_str()).filter(|t| !t.is_empty());

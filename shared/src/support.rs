@@ -9,12 +9,28 @@ use crate::catalog::ActionId;
 use crate::item::{Details, Document, Key, KeyPolicy, Resource};
 use crate::pattern::{Pattern, Variables};
 use crate::policy::{Policy, Principal};
-use crate::rule::{Cause, Context, Params, Verdict};
+use crate::rule::{Cause, Context, ParamKind, ParamSpec, Params, Verdict};
 
 /// Parameter: exempt principals (ARN patterns).
 pub const EXEMPT_PRINCIPALS: &str = "exemptPrincipals";
 /// Parameter: treat the key's own account root as a grantee.
 pub const FLAG_ACCOUNT_ROOT: &str = "flagAccountRoot";
+
+/// The declaration of `exemptPrincipals`, as the key-policy rules take it.
+pub const EXEMPT_PRINCIPALS_PARAM: ParamSpec = ParamSpec {
+    name: EXEMPT_PRINCIPALS,
+    kind: ParamKind::ArnPatterns,
+    default: "",
+    description: "principal ARN patterns that are not judged",
+};
+
+/// The declaration of `flagAccountRoot`.
+pub const FLAG_ACCOUNT_ROOT_PARAM: ParamSpec = ParamSpec {
+    name: FLAG_ACCOUNT_ROOT,
+    kind: ParamKind::Bool,
+    default: "false",
+    description: "judge the key's own account root as a grantee",
+};
 
 /// A key and its parsed policy, or the fail-closed verdict when the policy is invalid, absent
 /// or unreadable. `None` for resources that are not keys.
@@ -174,6 +190,22 @@ pub fn parsed_inline(inline: &[crate::item::NamedDocument]) -> (Vec<IdentityDoc<
 pub const BLOCKED_ACTIONS_PATTERNS: &str = "blockedActionsPatterns";
 /// Parameter: condition keys whose restricting conditions make an Allow not count.
 pub const ACCEPT_CONDITION_KEYS: &str = "acceptConditionKeys";
+
+/// The declaration of `blockedActionsPatterns` (Security Hub KMS.1/KMS.2's defaults).
+pub const BLOCKED_ACTIONS_PARAM: ParamSpec = ParamSpec {
+    name: BLOCKED_ACTIONS_PATTERNS,
+    kind: ParamKind::ActionPatterns,
+    default: "kms:Decrypt,kms:ReEncryptFrom",
+    description: "KMS action patterns that must not be allowed on all keys",
+};
+
+/// The declaration of `acceptConditionKeys`.
+pub const ACCEPT_CONDITION_KEYS_PARAM: ParamSpec = ParamSpec {
+    name: ACCEPT_CONDITION_KEYS,
+    kind: ParamKind::ConditionKeys,
+    default: "",
+    description: "condition keys whose restricting conditions make an Allow acceptable",
+};
 
 /// The blocked-actions check on one identity policy, judged alone (`principal` names its
 /// holder in causes, where it has one): a cause for every blocked

@@ -48,7 +48,7 @@
 
 use shared::access::{IdentityDoc, KeyScope};
 use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
-use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS, BLOCKED_ACTIONS_PATTERNS};
+use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM};
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
 const EXCLUDE_BOUNDARY: &str = "excludePermissionBoundaryPolicy";
@@ -59,18 +59,8 @@ pub static RULE: Rule = Rule {
     summary: "customer managed IAM policies must not allow blocked KMS actions on all keys",
     resource_types: &[ResourceType::IamPolicy],
     parameters: &[
-        ParamSpec {
-            name: BLOCKED_ACTIONS_PATTERNS,
-            kind: ParamKind::ActionPatterns,
-            default: "kms:Decrypt,kms:ReEncryptFrom",
-            description: "KMS action patterns that must not be allowed on all keys",
-        },
-        ParamSpec {
-            name: ACCEPT_CONDITION_KEYS,
-            kind: ParamKind::ConditionKeys,
-            default: "",
-            description: "condition keys whose restricting conditions make an Allow acceptable",
-        },
+        BLOCKED_ACTIONS_PARAM,
+        ACCEPT_CONDITION_KEYS_PARAM,
         ParamSpec {
             name: EXCLUDE_BOUNDARY,
             kind: ParamKind::Bool,

@@ -43,7 +43,7 @@ use shared::access::{IdentityDoc, KeyScope};
 use shared::item::Document;
 use shared::policy::{Effect, Principal, Principals};
 use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
-use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS, BLOCKED_ACTIONS_PATTERNS};
+use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM};
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
 const EXCLUDE_MANAGEMENT_ROLES: &str = "excludeRoleByManagementAccount";
@@ -54,18 +54,8 @@ pub static RULE: Rule = Rule {
     summary: "inline policies of IAM users, roles and groups must not allow blocked KMS actions on all keys",
     resource_types: &[ResourceType::IamUser, ResourceType::IamRole, ResourceType::IamGroup],
     parameters: &[
-        ParamSpec {
-            name: BLOCKED_ACTIONS_PATTERNS,
-            kind: ParamKind::ActionPatterns,
-            default: "kms:Decrypt,kms:ReEncryptFrom",
-            description: "KMS action patterns that must not be allowed on all keys",
-        },
-        ParamSpec {
-            name: ACCEPT_CONDITION_KEYS,
-            kind: ParamKind::ConditionKeys,
-            default: "",
-            description: "condition keys whose restricting conditions make an Allow acceptable",
-        },
+        BLOCKED_ACTIONS_PARAM,
+        ACCEPT_CONDITION_KEYS_PARAM,
         ParamSpec {
             name: EXCLUDE_MANAGEMENT_ROLES,
             kind: ParamKind::Bool,

@@ -53,9 +53,9 @@ use shared::access::{
     every_allow, identity_access_on_all_keys, identity_access_on_key, key_policy_grantees, named_key_arns, Access,
     KeyScope,
 };
-use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
+use shared::rule::InactiveKeys;
 use shared::support::{
-    access_cause, key_and_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS, FLAG_ACCOUNT_ROOT,
+    access_cause, key_and_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
@@ -64,20 +64,7 @@ pub static RULE: Rule = Rule {
     id: "kms-admin-use-separation",
     summary: "no principal may both administer and use the same key",
     resource_types: &[ResourceType::KmsKey, ResourceType::IamUser, ResourceType::IamRole],
-    parameters: &[
-        ParamSpec {
-            name: EXEMPT_PRINCIPALS,
-            kind: ParamKind::ArnPatterns,
-            default: "",
-            description: "principal ARN patterns that are not judged",
-        },
-        ParamSpec {
-            name: FLAG_ACCOUNT_ROOT,
-            kind: ParamKind::Bool,
-            default: "false",
-            description: "judge the key's own account root as a grantee",
-        },
-    ],
+    parameters: &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
     periodic: true,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,

@@ -49,7 +49,7 @@ use shared::condition::restricting;
 use shared::pattern::{CaseRule, Pattern, Variables};
 use shared::policy::Statement;
 use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
-use shared::support::{grant_cause, key_and_policy, GranteeFilter, EXEMPT_PRINCIPALS, FLAG_ACCOUNT_ROOT};
+use shared::support::{grant_cause, key_and_policy, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
 const ALLOWED_SERVICES: &str = "allowedServices";
@@ -66,18 +66,8 @@ pub static RULE: Rule = Rule {
             default: "",
             description: "service endpoint patterns every kms:ViaService value must match",
         },
-        ParamSpec {
-            name: EXEMPT_PRINCIPALS,
-            kind: ParamKind::ArnPatterns,
-            default: "",
-            description: "principal ARN patterns that are not judged",
-        },
-        ParamSpec {
-            name: FLAG_ACCOUNT_ROOT,
-            kind: ParamKind::Bool,
-            default: "false",
-            description: "judge the key's own account root as a grantee",
-        },
+        EXEMPT_PRINCIPALS_PARAM,
+        FLAG_ACCOUNT_ROOT_PARAM,
     ],
     periodic: false,
     inactive_keys: InactiveKeys::NotApplicable,

@@ -45,9 +45,9 @@
 
 use shared::access::{every_allow, identity_access_on_all_keys, key_policy_grantees, Access, IdentityDoc, KeyScope};
 use shared::catalog::ActionSet;
-use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
+use shared::rule::InactiveKeys;
 use shared::support::{
-    access_cause, key_and_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS, FLAG_ACCOUNT_ROOT,
+    access_cause, key_and_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
@@ -62,20 +62,7 @@ pub static RULE: Rule = Rule {
         ResourceType::IamRole,
         ResourceType::IamGroup,
     ],
-    parameters: &[
-        ParamSpec {
-            name: EXEMPT_PRINCIPALS,
-            kind: ParamKind::ArnPatterns,
-            default: "",
-            description: "principal ARN patterns that are not judged",
-        },
-        ParamSpec {
-            name: FLAG_ACCOUNT_ROOT,
-            kind: ParamKind::Bool,
-            default: "false",
-            description: "judge the key's own account root as a grantee",
-        },
-    ],
+    parameters: &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
     periodic: false,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
