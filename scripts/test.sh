@@ -17,6 +17,9 @@ cfn-lint cloudformation/*.yaml
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== cargo build (every binary: the tests run the rule binaries themselves)"
+cargo build --workspace --bins --locked
+
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -264,7 +264,7 @@ impl std::fmt::Display for InputError {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct Evaluation {
-    config_rule_name: String,
+    config_rule_name: &'static str,
     compliance_resource_type: String,
     compliance_resource_id: String,
     compliance_type: Compliance,
@@ -305,34 +305,35 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
     let params = rule_params(&rules, &given)?;
 
     let inputs = input_files(&args.paths)?;
-    let run = read_and_judge(&rules, &params, &inputs);
-    let (mut evaluations, errors) = (run.evaluations, run.errors);
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
+    // The table and SARIF list every finding; the JSON report is copied from the spool.
+    let keep_findings = format != Format::Json;
+    let run =
+        read_and_judge(&rules, &params, &inputs, keep_findings).map_err(|e| format!("writing the report: {e}"))?;
+    let errors = run.errors;
     if !errors.is_empty() && !args.keep_going {
         return Err(format!("{} input error(s); use --keep-going to evaluate the rest", errors.len()));
     }
-    evaluations.sort_by_key(|(order, _)| *order);
-    let evaluations: Vec<Evaluation> = evaluations.into_iter().map(|(_, e)| e).collect();
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     let mut sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(&mut sink);
     let written = match format {
-        Format::Json => write_json(&mut out, &evaluations),
-        Format::Table => {
-            out.write_all(render_table(&rules, &evaluations, errors.len()).as_bytes()).map_err(|e| e.to_string())
-        }
+        Format::Json => write_json(&mut out, run.spool).map_err(|e| e.to_string()),
+        Format::Table => out
+            .write_all(render_table(&rules, &run.counts, &run.findings, errors.len()).as_bytes())
+            .map_err(|e| e.to_string()),
         Format::Sarif => {
-            render_sarif(&rules, &evaluations).and_then(|s| out.write_all(s.as_bytes()).map_err(|e| e.to_string()))
+            render_sarif(&rules, &run.findings).and_then(|s| out.write_all(s.as_bytes()).map_err(|e| e.to_string()))
         }
     };
     written.and_then(|()| out.flush().map_err(|e| e.to_string()))?;
     if !errors.is_empty() {
         eprintln!("{} input error(s) reported and skipped (--keep-going)", errors.len());
     }
-    let any_non_compliant = evaluations.iter().any(|e| e.compliance_type == Compliance::NonCompliant);
-    Ok(match (any_non_compliant, errors.is_empty()) {
+    let non_compliant = run.counts.values().any(|[_, non_compliant, _]| *non_compliant > 0);
+    Ok(match (non_compliant, errors.is_empty()) {
         (_, false) => Exit::Error,
         (true, true) => Exit::NonCompliant,
         (false, true) => Exit::Clean,
@@ -415,9 +416,13 @@ impl Input {
     }
 }
 
-/// What a run produced: evaluations keyed by (input order, rule order) and input errors.
+/// What a run produced. Memory holds only what the reports need: per-rule counts and, for the
+/// table and SARIF, the NON_COMPLIANT evaluations; every evaluation is spooled, in order, to a temporary file from
+/// which the JSON report is copied.
 struct RunOutput {
-    evaluations: Vec<((usize, usize), Evaluation)>,
+    spool: std::fs::File,
+    counts: BTreeMap<&'static str, [usize; 3]>,
+    findings: Vec<Evaluation>,
     errors: Vec<InputError>,
 }
 
@@ -425,38 +430,140 @@ struct RunOutput {
 /// memory flat however large the input.
 const QUEUE_DEPTH: usize = 256;
 
+/// The result of one item, by input order: its evaluations, or a mark that it waits for every
+/// input to be read (a user or role whose attached policies or groups are not known yet).
+enum Slot {
+    Judged(Vec<Evaluation>),
+    Deferred,
+}
+
+/// Receives evaluations in input order (a reorder buffer over what the judges finish out of
+/// order: at most the queue depth apart) and writes them out.
+struct Collector {
+    keep_findings: bool,
+    spool: std::io::BufWriter<std::fs::File>,
+    spooled: usize,
+    counts: BTreeMap<&'static str, [usize; 3]>,
+    findings: Vec<Evaluation>,
+    next: usize,
+    pending: BTreeMap<usize, Slot>,
+}
+
+impl Collector {
+    fn new(keep_findings: bool) -> std::io::Result<Collector> {
+        Ok(Collector {
+            keep_findings,
+            spool: std::io::BufWriter::new(tempfile()?),
+            spooled: 0,
+            counts: BTreeMap::new(),
+            findings: Vec::new(),
+            next: 0,
+            pending: BTreeMap::new(),
+        })
+    }
+
+    /// Takes the slot of item `order`; writes every slot that is now next in line.
+    fn take(&mut self, order: usize, slot: Slot) -> std::io::Result<()> {
+        self.pending.insert(order, slot);
+        while let Some(slot) = self.pending.remove(&self.next) {
+            if let Slot::Judged(evaluations) = slot {
+                for evaluation in evaluations {
+                    self.write(evaluation)?;
+                }
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, evaluation: Evaluation) -> std::io::Result<()> {
+        let index = match evaluation.compliance_type {
+            Compliance::Compliant => 0,
+            Compliance::NonCompliant => 1,
+            Compliance::NotApplicable => 2,
+        };
+        if let Some(count) = self.counts.entry(evaluation.config_rule_name).or_default().get_mut(index) {
+            *count += 1;
+        }
+        if self.spooled > 0 {
+            self.spool.write_all(b",\n")?;
+        }
+        let text = serde_json::to_string_pretty(&evaluation)?;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                self.spool.write_all(b"\n")?;
+            }
+            self.spool.write_all(b"    ")?;
+            self.spool.write_all(line.as_bytes())?;
+        }
+        self.spooled += 1;
+        if self.keep_findings && evaluation.compliance_type == Compliance::NonCompliant {
+            self.findings.push(evaluation);
+        }
+        Ok(())
+    }
+}
+
+/// An anonymous temporary file (removed as soon as it is created; the handle keeps it).
+fn tempfile() -> std::io::Result<std::fs::File> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "kms-guardrails-{}-{}.spool",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(file)
+}
+
 /// Reads every input as a stream and judges each item as soon as it is decoded, on all cores
-/// (one reader, one judge per core, a bounded queue between them). Rules whose verdict depends
-/// on other resources (`Rule::periodic`: a role's attached policies, a user's groups) need every
-/// input read first, so that a role in one file resolves its policies from another: users and
-/// roles are therefore kept and judged after the inputs (by every rule, so each is held once);
-/// every other item is judged as it arrives and dropped.
-fn read_and_judge(rules: &[&Rule], params: &BTreeMap<&'static str, Params>, inputs: &[Input]) -> RunOutput {
+/// (one reader, one judge per core, a bounded queue between them, a reorder buffer after).
+/// Users and roles are judged on arrival when every attached policy and group they name is
+/// already known (or bundled); the others wait until every input has been read, so that a role
+/// in one file resolves its policies from another. Memory therefore grows with the customer
+/// managed policies and groups (the resolver keeps their KMS statements), with the users and
+/// roles whose attachments come later in the input, and with the NON_COMPLIANT findings; not
+/// with the size of the input.
+fn read_and_judge(
+    rules: &[&Rule],
+    params: &BTreeMap<&'static str, Params>,
+    inputs: &[Input],
+    keep_findings: bool,
+) -> std::io::Result<RunOutput> {
     let mut errors = Vec::new();
-    let mut resolver = MemoryResolver::new();
+    let resolver = std::sync::RwLock::new(MemoryResolver::new());
     let mut deferred: Vec<(usize, Resource)> = Vec::new();
     let progress = progress_bar(inputs);
-    let nothing = MemoryResolver::new();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Resource)>(QUEUE_DEPTH);
     let receiver = std::sync::Mutex::new(receiver);
+    let (results, collected) = std::sync::mpsc::channel::<(usize, Slot)>();
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut collector = Collector::new(keep_findings)?;
+    let mut output = None;
 
-    let mut evaluations = std::thread::scope(|scope| {
-        let judges: Vec<_> = (0..workers)
-            .map(|_| {
-                let receiver = &receiver;
-                let nothing = &nothing;
-                scope.spawn(move || {
-                    let mut out = Vec::new();
-                    loop {
-                        let next = receiver.lock().map(|r| r.recv());
-                        let Ok(Ok((order, resource))) = next else { break };
-                        judge(rules, params, nothing, order, &resource, Timing::Now, &mut out);
-                    }
-                    out
-                })
-            })
-            .collect();
+    std::thread::scope(|scope| -> std::io::Result<()> {
+        let collecting = scope.spawn(move || -> std::io::Result<Collector> {
+            for (order, slot) in collected {
+                collector.take(order, slot)?;
+            }
+            Ok(collector)
+        });
+        for _ in 0..workers {
+            let (receiver, resolver, results) = (&receiver, &resolver, results.clone());
+            scope.spawn(move || loop {
+                let next = receiver.lock().map(|r| r.recv());
+                let Ok(Ok((order, resource))) = next else { break };
+                let evaluations = match resolver.read() {
+                    Ok(resolver) => judge(rules, params, &resolver, &resource),
+                    Err(_) => break,
+                };
+                if results.send((order, Slot::Judged(evaluations))).is_err() {
+                    break;
+                }
+            });
+        }
 
         let mut order = 0usize;
         for input in inputs {
@@ -464,25 +571,30 @@ fn read_and_judge(rules: &[&Rule], params: &BTreeMap<&'static str, Params>, inpu
             let mut on_found = |found: export::Found| match found {
                 export::Found::Item { at, item } => match Resource::from_json(&item) {
                     Ok(resource) => {
-                        match &resource.details {
-                            Details::Policy(policy) => {
-                                resolver.add_policy(resource.arn.clone(), policy.document.clone())
+                        if let Ok(mut resolver) = resolver.write() {
+                            match &resource.details {
+                                Details::Policy(policy) => {
+                                    resolver.add_policy(resource.arn.clone(), policy.document.clone())
+                                }
+                                Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
+                                _ => {}
                             }
-                            Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
-                            _ => {}
                         }
-                        match resource.details {
-                            Details::Role(_) | Details::User(_) => deferred.push((order, resource)),
-                            _ => {
-                                let _ = sender.send((order, resource));
-                            }
+                        let waits = resolver.read().map(|r| !attachments_known(&resource, &r)).unwrap_or(true);
+                        if waits {
+                            let _ = results.send((order, Slot::Deferred));
+                            deferred.push((order, resource));
+                        } else {
+                            let _ = sender.send((order, resource));
                         }
                         order += 1;
                     }
                     Err(e) => errors.push(InputError { file: name.clone(), message: format!("{at}: {e}") }),
                 },
                 export::Found::AwsManagedPolicy { arn, document } => {
-                    resolver.add_policy(arn, parse_policy(&document, PolicyKind::Identity));
+                    if let Ok(mut resolver) = resolver.write() {
+                        resolver.add_policy(arn, parse_policy(&document, PolicyKind::Identity));
+                    }
                 }
                 export::Found::Error(e) => errors.push(InputError { file: name.clone(), message: e.to_string() }),
             };
@@ -496,69 +608,80 @@ fn read_and_judge(rules: &[&Rule], params: &BTreeMap<&'static str, Params>, inpu
             }
         }
         drop(sender);
-        judges.into_iter().flat_map(|j| j.join().unwrap_or_default()).collect::<Vec<_>>()
-    });
+        drop(results);
+        let mut collector = collecting.join().map_err(|_| std::io::Error::other("the report writer stopped"))??;
+
+        // What waited for every input: judged now, after everything else, in input order.
+        let resolver = resolver.read().map_err(|_| std::io::Error::other("resolver poisoned"))?;
+        let chunk = deferred.len().div_ceil(workers).max(1);
+        let later: Vec<Vec<Evaluation>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = deferred
+                .chunks(chunk)
+                .map(|part| {
+                    let resolver = &*resolver;
+                    scope.spawn(move || part.iter().flat_map(|(_, r)| judge(rules, params, resolver, r)).collect())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        });
+        for evaluation in later.into_iter().flatten() {
+            collector.write(evaluation)?;
+        }
+        collector.spool.flush()?;
+        let spool = collector.spool.into_inner().map_err(|e| e.into_error())?;
+        output = Some(RunOutput { spool, counts: collector.counts, findings: collector.findings, errors: Vec::new() });
+        Ok(())
+    })?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
     for error in &errors {
         eprintln!("error: {error}");
     }
-
-    // Users and roles under rules that read other resources, now that all are known.
-    let chunk = deferred.len().div_ceil(workers).max(1);
-    let resolver = &resolver;
-    let later: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = deferred
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut out = Vec::new();
-                    for (order, resource) in part {
-                        judge(rules, params, resolver, *order, resource, Timing::AfterAllInputs, &mut out);
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
-    evaluations.extend(later);
-    RunOutput { evaluations, errors }
+    let mut run = output.ok_or_else(|| std::io::Error::other("no report"))?;
+    run.errors = errors;
+    Ok(run)
 }
 
-/// When a judge runs, relative to reading: users and roles after all inputs
-/// (`AfterAllInputs`), everything else as items arrive (`Now`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Timing {
-    Now,
-    AfterAllInputs,
+/// Are the attached policies and groups a user or role names all known now (from the inputs so
+/// far or the bundled AWS managed policies)? Other items need nothing else.
+fn attachments_known(resource: &Resource, resolver: &MemoryResolver) -> bool {
+    use crate::resolver::Resolver;
+    let (identity, groups) = match &resource.details {
+        Details::Role(role) => (&role.identity, &[][..]),
+        Details::User(user) => (&user.identity, user.groups.as_slice()),
+        _ => return true,
+    };
+    let attached_known = |identity: &crate::item::Identity| {
+        identity
+            .attached
+            .iter()
+            .all(|a| !matches!(resolver.managed_policy(&a.arn), Err(crate::resolver::ResolveError::NotFound(_))))
+    };
+    attached_known(identity)
+        && groups.iter().all(|g| match resolver.group(&resource.account_id, g) {
+            Ok(group) => attached_known(&group),
+            Err(_) => false,
+        })
 }
 
+/// Every rule whose scope includes the resource, judged, in rule order.
 fn judge(
     rules: &[&Rule],
     params: &BTreeMap<&'static str, Params>,
     resolver: &MemoryResolver,
-    order: usize,
     resource: &Resource,
-    timing: Timing,
-    out: &mut Vec<((usize, usize), Evaluation)>,
-) {
-    let Some(resource_type) = resource.resource_type else { return };
-    let holds_attachments = matches!(resource.details, Details::Role(_) | Details::User(_));
-    let wanted = if holds_attachments { Timing::AfterAllInputs } else { Timing::Now };
-    if wanted != timing {
-        return;
-    }
-    for (index, rule) in rules.iter().enumerate() {
-        if !rule.resource_types.contains(&resource_type) {
-            continue;
-        }
-        let empty = Params::default();
-        let params = params.get(rule.id).unwrap_or(&empty);
-        let verdict = rule.judge(resource, &Context { params, resolver });
-        out.push(((order, index), evaluation(rule, resource, verdict)));
-    }
+) -> Vec<Evaluation> {
+    let Some(resource_type) = resource.resource_type else { return Vec::new() };
+    let empty = Params::default();
+    rules
+        .iter()
+        .filter(|rule| rule.resource_types.contains(&resource_type))
+        .map(|rule| {
+            let params = params.get(rule.id).unwrap_or(&empty);
+            evaluation(rule, resource, rule.judge(resource, &Context { params, resolver }))
+        })
+        .collect()
 }
 
 /// A progress bar over the input bytes, on standard error when it is a terminal.
@@ -598,7 +721,7 @@ fn open(path: &Path, progress: Option<&indicatif::ProgressBar>) -> Result<Box<dy
 
 fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation {
     Evaluation {
-        config_rule_name: rule.id.to_owned(),
+        config_rule_name: rule.id,
         compliance_resource_type: resource.type_name.clone(),
         compliance_resource_id: resource.resource_id.clone(),
         compliance_type: verdict.compliance,
@@ -612,21 +735,19 @@ fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation 
     }
 }
 
-/// `{"Evaluations": [...]}`, written as it is serialized (the report of a large export is
-/// never held whole as text).
-fn write_json(out: &mut dyn Write, evaluations: &[Evaluation]) -> Result<(), String> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Report<'a> {
-        evaluations: &'a [Evaluation],
-    }
-    serde_json::to_writer_pretty(&mut *out, &Report { evaluations }).map_err(|e| e.to_string())?;
-    out.write_all(b"\n").map_err(|e| e.to_string())
+/// `{"Evaluations": [...]}`, copied from the spool the evaluations were written to.
+fn write_json(out: &mut dyn Write, mut spool: std::fs::File) -> std::io::Result<()> {
+    use std::io::Seek;
+    spool.rewind()?;
+    let empty = spool.metadata()?.len() == 0;
+    out.write_all(if empty { b"{\n  \"Evaluations\": []" } else { b"{\n  \"Evaluations\": [\n" })?;
+    std::io::copy(&mut spool, out)?;
+    out.write_all(if empty { b"\n}\n" } else { b"\n  ]\n}\n" })
 }
 
 /// SARIF 2.1.0: one reporting descriptor per rule, one result per NON_COMPLIANT evaluation,
 /// located by the resource's ARN (a logical location: there is no source file).
-fn render_sarif(rules: &[&Rule], evaluations: &[Evaluation]) -> Result<String, String> {
+fn render_sarif(rules: &[&Rule], findings: &[Evaluation]) -> Result<String, String> {
     let descriptors: Vec<Value> = rules
         .iter()
         .map(|rule| {
@@ -639,9 +760,8 @@ fn render_sarif(rules: &[&Rule], evaluations: &[Evaluation]) -> Result<String, S
             })
         })
         .collect();
-    let results: Vec<Value> = evaluations
+    let results: Vec<Value> = findings
         .iter()
-        .filter(|e| e.compliance_type == Compliance::NonCompliant)
         .map(|e| {
             let rule_index = rules.iter().position(|r| r.id == e.config_rule_name);
             let location =
@@ -677,19 +797,24 @@ fn render_sarif(rules: &[&Rule], evaluations: &[Evaluation]) -> Result<String, S
 
 /// Per rule: the counts, then every non-compliant resource with its annotation, wrapped to 100
 /// columns.
-fn render_table(rules: &[&Rule], evaluations: &[Evaluation], input_errors: usize) -> String {
+fn render_table(
+    rules: &[&Rule],
+    counts: &BTreeMap<&'static str, [usize; 3]>,
+    findings: &[Evaluation],
+    input_errors: usize,
+) -> String {
     let mut out = String::new();
+    let mut totals = [0usize; 3];
     for rule in rules {
-        let mine: Vec<&Evaluation> = evaluations.iter().filter(|e| e.config_rule_name == rule.id).collect();
-        let count = |c: Compliance| mine.iter().filter(|e| e.compliance_type == c).count();
+        let [compliant, non_compliant, not_applicable] = counts.get(rule.id).copied().unwrap_or_default();
+        for (total, n) in totals.iter_mut().zip([compliant, non_compliant, not_applicable]) {
+            *total += n;
+        }
         out.push_str(&format!(
-            "{}\n  {} compliant, {} non-compliant, {} not applicable\n",
-            rule.id,
-            count(Compliance::Compliant),
-            count(Compliance::NonCompliant),
-            count(Compliance::NotApplicable)
+            "{}\n  {compliant} compliant, {non_compliant} non-compliant, {not_applicable} not applicable\n",
+            rule.id
         ));
-        for e in mine.iter().filter(|e| e.compliance_type == Compliance::NonCompliant) {
+        for e in findings.iter().filter(|e| e.config_rule_name == rule.id) {
             out.push_str(&format!("  ✗ {} {}\n", e.compliance_resource_type, e.compliance_resource_id));
             for line in wrap(e.annotation.as_deref().unwrap_or_default(), 94) {
                 out.push_str(&format!("      {line}\n"));
@@ -697,13 +822,10 @@ fn render_table(rules: &[&Rule], evaluations: &[Evaluation], input_errors: usize
         }
         out.push('\n');
     }
-    let total = |c: Compliance| evaluations.iter().filter(|e| e.compliance_type == c).count();
+    let [compliant, non_compliant, not_applicable] = totals;
     out.push_str(&format!(
-        "{} evaluations: {} compliant, {} non-compliant, {} not applicable",
-        evaluations.len(),
-        total(Compliance::Compliant),
-        total(Compliance::NonCompliant),
-        total(Compliance::NotApplicable)
+        "{} evaluations: {compliant} compliant, {non_compliant} non-compliant, {not_applicable} not applicable",
+        compliant + non_compliant + not_applicable
     ));
     if input_errors > 0 {
         out.push_str(&format!(", {input_errors} input errors"));
