@@ -555,13 +555,11 @@ fn read_and_judge(
             scope.spawn(move || loop {
                 let next = receiver.lock().map(|r| r.recv());
                 let Ok(Ok((order, resource))) = next else { break };
-                let evaluations = match resolver.read() {
-                    Ok(resolver) => judge(rules, params, &resolver, &resource),
-                    Err(_) => break,
-                };
-                if results.send((order, Slot::Judged(evaluations))).is_err() {
-                    break;
-                }
+                let resolver = resolver.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let evaluations = judge(rules, params, &resolver, &resource);
+                // If the report writer failed, keep draining the queue so that the reader is
+                // never left blocked; the writer's error is reported when it is joined.
+                let _ = results.send((order, Slot::Judged(evaluations)));
             });
         }
 
