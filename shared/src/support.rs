@@ -32,11 +32,12 @@ pub const FLAG_ACCOUNT_ROOT_PARAM: ParamSpec = ParamSpec {
     description: "judge the key's own account root as a grantee",
 };
 
-/// A key and its parsed policy, or the fail-closed verdict when the policy is invalid, absent
-/// or unreadable. `None` for resources that are not keys.
-pub fn key_and_policy(resource: &Resource) -> Option<Result<(&Key, &Policy), Verdict>> {
-    let Details::Key(key) = &resource.details else { return None };
-    Some(match &key.policy {
+/// A key and its parsed policy, or the verdict to return instead: NON_COMPLIANT (fail closed)
+/// when the policy is invalid, absent or unreadable; NOT_APPLICABLE for a resource that is not
+/// a key.
+pub fn key_and_policy(resource: &Resource) -> Result<(&Key, &Policy), Verdict> {
+    let Details::Key(key) = &resource.details else { return Err(Verdict::not_applicable("not a KMS key")) };
+    match &key.policy {
         KeyPolicy::Parsed(policy) => Ok((key, policy)),
         KeyPolicy::Invalid(error) => {
             Err(Verdict::from_causes(vec![Cause::because(format!("key policy does not parse: {error}"))]))
@@ -47,7 +48,7 @@ pub fn key_and_policy(resource: &Resource) -> Option<Result<(&Key, &Policy), Ver
         KeyPolicy::Unreadable(reason) => {
             Err(Verdict::from_causes(vec![Cause::because(format!("key policy unreadable: {reason}"))]))
         }
-    })
+    }
 }
 
 /// The grantees a key-policy rule judges: not the key's own account root (IAM delegation)

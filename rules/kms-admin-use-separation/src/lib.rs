@@ -91,9 +91,8 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     match &resource.details {
         Details::Key(_) => {
             let (_, policy) = match key_and_policy(resource) {
-                Some(Ok(found)) => found,
-                Some(Err(verdict)) => return verdict,
-                None => return Verdict::not_applicable("not a KMS key"),
+                Ok(found) => found,
+                Err(verdict) => return verdict,
             };
             let causes = key_policy_grantees(policy, &every_allow)
                 .iter()

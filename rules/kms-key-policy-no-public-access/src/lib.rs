@@ -62,9 +62,8 @@ pub static RULE: Rule = Rule {
 
 fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
     let (_, policy) = match key_and_policy(resource) {
-        Some(Ok(found)) => found,
-        Some(Err(verdict)) => return verdict,
-        None => return Verdict::not_applicable("not a KMS key"),
+        Ok(found) => found,
+        Err(verdict) => return verdict,
     };
     let unlimited = |s: &Statement| restricting(&s.conditions, &LIMITING_KEYS).is_none();
     let causes = key_policy_grantees(policy, &unlimited)

@@ -73,9 +73,8 @@ fn unguarded_service_grant(statement: &Statement) -> bool {
 
 fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
     let (_, policy) = match key_and_policy(resource) {
-        Some(Ok(found)) => found,
-        Some(Err(verdict)) => return verdict,
-        None => return Verdict::not_applicable("not a KMS key"),
+        Ok(found) => found,
+        Err(verdict) => return verdict,
     };
     let guarded_classes =
         ActionSet::use_actions().union(ActionSet::admin_actions()).union(ActionSet::of_class(ActionClass::Grant));

@@ -76,9 +76,8 @@ pub static RULE: Rule = Rule {
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let (_, policy) = match key_and_policy(resource) {
-        Some(Ok(found)) => found,
-        Some(Err(verdict)) => return verdict,
-        None => return Verdict::not_applicable("not a KMS key"),
+        Ok(found) => found,
+        Err(verdict) => return verdict,
     };
     let allowed: Vec<Pattern> = ctx
         .params
