@@ -6,5 +6,6 @@ mod cases;
 mod corpus;
 mod faults;
 mod lambda;
+mod malformed;
 mod rules;
 mod templates;

@@ -335,3 +335,27 @@ fn every_export_shape_reads_the_same() {
         "epoch capture times become RFC 3339"
     );
 }
+
+/// A gzip cut short and bytes that are not UTF-8 are input errors naming the file, never a
+/// crash and never a partial pass.
+#[test]
+fn truncated_gzip_and_invalid_utf8_are_input_errors() {
+    let dir = scratch("broken-bytes");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(json!({"configurationItems": [key_item("k1", &json!({"Statement": []}))]}).to_string().as_bytes())
+        .unwrap();
+    let bytes = gz.finish().unwrap();
+    std::fs::write(dir.join("cut.json.gz"), &bytes[..bytes.len() / 2]).unwrap();
+    let output = run(&["dry-run", "--format", "json", dir.join("cut.json.gz").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cut.json.gz: not valid JSON"), "{}", stderr(&output));
+
+    std::fs::write(
+        dir.join("latin1.json"),
+        b"{\"configurationItems\": [{\"resourceType\": \"AWS::KMS::Key\", \"resourceId\": \"k\xe9\"}]}",
+    )
+    .unwrap();
+    let output = run(&["dry-run", "--format", "json", dir.join("latin1.json").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("latin1.json: not valid JSON"), "{}", stderr(&output));
+}
