@@ -195,3 +195,11 @@ async fn a_role_that_cannot_be_assumed_fails_the_invocation() {
     assert!(message.contains("an error occurred while loading credentials"), "{message}");
     assert!(message.contains("not authorized to perform sts:AssumeRole"), "{message}");
 }
+
+#[test]
+fn member_role_arns_use_the_regions_partition() {
+    use shared::runtime::partition_of;
+    assert_eq!(partition_of("us-east-1"), "aws");
+    assert_eq!(partition_of("cn-north-1"), "aws-cn");
+    assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+}

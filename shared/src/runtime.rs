@@ -133,7 +133,8 @@ pub async fn clients_for(base: &SdkConfig, params: &Params, account_id: &str) ->
     match params.text(EXECUTION_ROLE_NAME.name) {
         None => Clients::new(base),
         Some(role_name) => {
-            let partition = "aws";
+            let region = base.region().map(|r| r.as_ref().to_owned()).unwrap_or_default();
+            let partition = partition_of(&region);
             let role_arn = format!("arn:{partition}:iam::{account_id}:role/{role_name}");
             let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
                 .session_name("kms-guardrails")
@@ -146,6 +147,17 @@ pub async fn clients_for(base: &SdkConfig, params: &Params, account_id: &str) ->
                 .build();
             Clients::new(&sdk)
         }
+    }
+}
+
+/// The ARN partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws` otherwise.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 
