@@ -2,6 +2,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // test code: a failed step is a failed test
 //! run through the same code paths the rules use.
 
+mod aws_docs;
 mod cases;
 mod corpus;
 mod faults;

@@ -8,7 +8,11 @@
 //!   `cloudtrail.amazonaws.com` `kms:GenerateDataKey*` under a
 //!   `kms:EncryptionContext:aws:cloudtrail:arn` condition covering the account's trails and
 //!   `kms:DescribeKey` (CloudTrail), and both plus `cloudtrail.amazonaws.com` `kms:Decrypt`
-//!   (Control Tower).
+//!   (Control Tower), except CloudTrail's `kms:DescribeKey`: Control Tower's documented key
+//!   policy does not grant it and its set-up accepts that policy, and issue 5 (newer than SPEC)
+//!   says that policy passes once Config's statement has a confused-deputy condition. So
+//!   `DescribeKey` is required when `cloudtrail` is named in `services`, not for `controltower`
+//!   alone.
 //! - **Rationale**: the inverse of the other rules. When such a key falls short, Control Tower's
 //!   set-up fails its pre-check and CloudTrail stops delivering logs with no error anyone sees.
 //!   Checks are semantic: a grant counts whatever the statement layout (one statement or
@@ -30,13 +34,16 @@
 //! unmet requirement; the annotation holds as many as fit, each with what to change.
 //!
 //! ## Scenarios
-//! 1. The Control Tower example key policy with a confused-deputy condition on its Config
-//!    statement, on an enabled single-Region symmetric key in the management account: COMPLIANT.
+//! 1. `services=controltower`: the Control Tower example key policy
+//!    (`tests/fixtures/aws-docs/controltower-key-policy.json`) with a confused-deputy condition on
+//!    its Config statement, on an enabled single-Region symmetric key in the management account:
+//!    COMPLIANT.
 //! 2. The Control Tower example policy as AWS prints it (Config statement without a condition):
 //!    NON_COMPLIANT for the missing confused-deputy condition only.
 //! 3. Without the Config statement: NON_COMPLIANT, `kms:Decrypt` and `kms:GenerateDataKey` unmet.
 //! 4. Without the CloudTrail `GenerateDataKey*` statement: NON_COMPLIANT.
-//! 5. Without the CloudTrail `DescribeKey` statement: NON_COMPLIANT.
+//! 5. `services=cloudtrail` and the Control Tower policy, which grants CloudTrail no
+//!    `DescribeKey`: NON_COMPLIANT for that.
 //! 6. Without the CloudTrail `Decrypt` statement (Control Tower needs it): NON_COMPLIANT.
 //! 7. The CloudTrail statement's encryption context names another account's trails:
 //!    NON_COMPLIANT (the account's trails are not covered).
@@ -54,7 +61,8 @@
 //! 17. A key named by ARN in `keyIds`, with `services=config`, granting Config everything:
 //!     COMPLIANT.
 //! 18. A key policy that does not parse: NON_COMPLIANT with the parse error.
-//! 19. `services=cloudtrail` with `trailArns` naming one trail the context covers: COMPLIANT.
+//! 19. `services=cloudtrail` with `trailArns` naming one trail the context covers, and
+//!     `DescribeKey` granted: COMPLIANT.
 
 use shared::access::{key_policy_access, Access};
 use shared::catalog::ActionId;
@@ -129,6 +137,10 @@ struct Needs {
     control_tower: bool,
     cloudtrail: bool,
     config: bool,
+    /// `kms:DescribeKey` for CloudTrail: CloudTrail's own guidance asks for it; Control Tower's
+    /// documented key policy (which its set-up accepts) does not grant it, so it is required only
+    /// when `cloudtrail` itself is named.
+    cloudtrail_describe: bool,
 }
 
 impl Needs {
@@ -136,7 +148,12 @@ impl Needs {
         let services = params.list(SERVICES);
         let has = |name: &str| services.iter().any(|s| s == name);
         let control_tower = has("controltower");
-        Needs { control_tower, cloudtrail: control_tower || has("cloudtrail"), config: control_tower || has("config") }
+        Needs {
+            control_tower,
+            cloudtrail: control_tower || has("cloudtrail"),
+            config: control_tower || has("config"),
+            cloudtrail_describe: has("cloudtrail"),
+        }
     }
 }
 
@@ -331,12 +348,14 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
                 ));
             }
         }
-        checks.push(grant_check(
-            format!("{CLOUDTRAIL} may kms:DescribeKey"),
-            granted(&all, "kms:DescribeKey"),
-            format!("{CLOUDTRAIL} lacks kms:DescribeKey: add an Allow for it"),
-            &statement("AllowCloudTrailToDescribeKey", CLOUDTRAIL, &["kms:DescribeKey"], ""),
-        ));
+        if needs.cloudtrail_describe {
+            checks.push(grant_check(
+                format!("{CLOUDTRAIL} may kms:DescribeKey"),
+                granted(&all, "kms:DescribeKey"),
+                format!("{CLOUDTRAIL} lacks kms:DescribeKey: add an Allow for it"),
+                &statement("AllowCloudTrailToDescribeKey", CLOUDTRAIL, &["kms:DescribeKey"], ""),
+            ));
+        }
         if needs.control_tower {
             checks.push(grant_check(
                 format!("{CLOUDTRAIL} may kms:Decrypt"),
