@@ -269,9 +269,10 @@ fn precheck_prints_the_readiness_checklist() {
         run(&["precheck", "--services", "controltower", "--management-account", "111122223333", key.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("NOT READY: 1 of 13 requirements unmet"), "{text}");
+    assert!(text.contains("NOT READY: 1 of 12 requirements unmet"), "{text}");
     assert!(text.contains("[ ] config.amazonaws.com grants carry a confused-deputy condition"), "{text}");
-    assert!(text.contains("[x] cloudtrail.amazonaws.com may kms:DescribeKey"), "{text}");
+    assert!(text.contains("[x] cloudtrail.amazonaws.com may kms:Decrypt"), "{text}");
+    assert!(!text.contains("kms:DescribeKey"), "Control Tower alone does not need CloudTrail's DescribeKey: {text}");
     assert!(text.contains("add: {\"Sid\": \"AllowConfigToUseKey\""), "{text}");
     // Config alone does not need the management account or Control Tower's CloudTrail grants.
     let output = run(&["precheck", "--services", "config", key.to_str().unwrap()]);
