@@ -88,7 +88,7 @@ fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
                 by,
                 Some(&g.grantee.to_string()),
                 action,
-                "without aws:SourceArn, aws:SourceAccount or aws:SourceOrgID",
+                "without a restricting aws:SourceArn, aws:SourceAccount or aws:SourceOrgID condition",
             ))
         })
         .collect();
