@@ -12,7 +12,8 @@
 //! - **Resource types**: `AWS::KMS::Key`.
 //! - **Parameters**:
 //!   - `allowedServices` (optional): endpoint patterns; every `kms:ViaService` value must match
-//!     one (e.g. `s3.*.amazonaws.com,rds.*.amazonaws.com`).
+//!     one (e.g. `s3.*.amazonaws.com,rds.*.amazonaws.com`). Conditions are ANDed, so a statement
+//!     with several restricting `kms:ViaService` conditions passes when one of them does.
 //!   - `exemptPrincipals` (ARN patterns): grantees not judged.
 //!   - `flagAccountRoot` (default `false`): judge the key's own account root too (by default it
 //!     is IAM delegation, judged by the IAM-side rules).
@@ -43,9 +44,11 @@
 //! 18. An AWS managed key: NOT_APPLICABLE.
 //! 19. A key pending deletion: NOT_APPLICABLE.
 //! 20. `kms:*crypt*` (case-insensitive `KMS:*CRYPT*`) to a role: NON_COMPLIANT via the pattern.
+//! 21. `allowedServices=s3.*.amazonaws.com` and two restricting `kms:ViaService` conditions,
+//!     `StringEquals ec2.us-east-1.amazonaws.com` and `StringLike s3.*.amazonaws.com`: COMPLIANT
+//!     (conditions are ANDed; the `StringLike` one keeps every use inside S3).
 
 use shared::access::key_policy_grantees;
-use shared::condition::restricting;
 use shared::pattern::{CaseRule, Pattern, Variables};
 use shared::policy::Statement;
 use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
@@ -101,16 +104,28 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
 }
 
 /// Why the statement's `kms:ViaService` restriction is not enough, or `None` when it is.
+/// Conditions are ANDed: one restricting `kms:ViaService` condition whose values all match
+/// `allowedServices` bounds the grant, whatever the others say (their order does not matter).
 fn via_service_problem(statement: &Statement, allowed: &[Pattern]) -> Option<String> {
-    let Some(condition) = restricting(&statement.conditions, &["kms:ViaService"]) else {
+    let mut conditions = statement
+        .conditions
+        .iter()
+        .filter(|c| c.key.eq_ignore_ascii_case("kms:ViaService") && c.restricts())
+        .peekable();
+    if conditions.peek().is_none() {
         return Some("without kms:ViaService".into());
-    };
+    }
     if allowed.is_empty() {
         return None;
     }
-    condition
-        .values
-        .iter()
-        .find(|value| !allowed.iter().any(|p| p.matches(value)))
-        .map(|value| format!("with kms:ViaService {value} outside allowedServices"))
+    let mut outside = None;
+    for condition in conditions {
+        match condition.values.iter().find(|value| !allowed.iter().any(|p| p.matches(value))) {
+            None => return None,
+            Some(value) => {
+                outside.get_or_insert(value);
+            }
+        }
+    }
+    outside.map(|value| format!("with kms:ViaService {value} outside allowedServices"))
 }
