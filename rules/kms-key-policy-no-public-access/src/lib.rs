@@ -25,7 +25,8 @@
 //! 6. `"*"` under `StringLike kms:CallerAccount "*"`: NON_COMPLIANT (wildcard value).
 //! 7. `"*"` under `StringNotEquals aws:PrincipalAccount`: NON_COMPLIANT (negated operator).
 //! 8. `"*"` under `ArnLike aws:PrincipalArn arn:aws:iam::*:role/X`: NON_COMPLIANT (account wildcard).
-//! 9. An Allow with `NotPrincipal` naming one role: NON_COMPLIANT (everyone else is granted).
+//! 9. An Allow with `NotPrincipal` naming one role: NON_COMPLIANT (everyone else is granted),
+//!    naming the grantee as `everyone but <role> (NotPrincipal)`.
 //! 10. Grants to named roles and the account root only: COMPLIANT.
 //! 11. `"*"` allowed `kms:Decrypt`, with an unconditional Deny of `kms:*` to `"*"`: COMPLIANT.
 //! 12. `"*"` with a `ForAllValues:StringEquals aws:PrincipalOrgID` condition: NON_COMPLIANT.
@@ -34,7 +35,7 @@
 
 use shared::access::key_policy_grantees;
 use shared::condition::restricting;
-use shared::policy::{Principal, Statement};
+use shared::policy::{Principal, Principals, Statement};
 use shared::rule::InactiveKeys;
 use shared::support::{grant_cause, key_and_policy};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
@@ -72,9 +73,16 @@ fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
         .filter_map(|g| {
             let action = g.access.actions().first()?;
             let by = g.access.source(action)?;
+            let everyone = match &by.statement.principals {
+                Some(Principals::AllExcept(named)) => {
+                    let named: Vec<String> = named.iter().map(ToString::to_string).collect();
+                    format!("everyone but {} (NotPrincipal)", named.join(", "))
+                }
+                _ => "everyone (*)".to_owned(),
+            };
             Some(grant_cause(
                 by,
-                Some("everyone (*)"),
+                Some(&everyone),
                 action,
                 "without a condition limiting the caller's account or organization",
             ))

@@ -21,13 +21,17 @@
 //! version, or a user's, role's or group's inline policies together (attached policies are
 //! judged as their own items).
 //!
+//! The annotation names the statement granting the first admin action and, when that statement
+//! lacks a use action, the statement that grants it; an Allow with `NotPrincipal` is named as
+//! `everyone but <the named> (NotPrincipal)`.
+//!
 //! ## Scenarios
 //! 1. A key policy granting a role `kms:*`: NON_COMPLIANT, naming statement, role and pattern.
 //! 2. The console default key policy (root `kms:*`, admins without use, users without admin):
 //!    COMPLIANT.
 //! 3. The same with `flagAccountRoot=true`: NON_COMPLIANT for the root.
 //! 4. A role granted every admin action and every use action by name, across two statements:
-//!    NON_COMPLIANT.
+//!    NON_COMPLIANT, naming both statements.
 //! 5. A role granted `kms:*` with an unconditional Deny of `kms:ScheduleKeyDeletion`: COMPLIANT.
 //! 6. A role granted `kms:*` with a conditional Deny of `kms:*`: NON_COMPLIANT.
 //! 7. A service principal granted `kms:*`: NON_COMPLIANT.
@@ -37,17 +41,20 @@
 //! 11. A role's inline policy with `NotAction: "s3:*"` on `*`: NON_COMPLIANT.
 //! 12. A group's inline policy allowing only admin actions on `*`: COMPLIANT.
 //! 13. A user's two inline policies, one with every admin action, one with every use action:
-//!     NON_COMPLIANT (the user holds both).
+//!     NON_COMPLIANT (the user holds both), naming both policies and statements.
 //! 14. `Action: "*"` to everyone (`"*"`) in a key policy: NON_COMPLIANT.
 //! 15. A customer managed policy that does not parse: NON_COMPLIANT with the error.
 //! 16. A role with `kms:*` attached through a managed policy only: COMPLIANT (attachments are
 //!     judged as their own items).
 
-use shared::access::{every_allow, identity_access_on_all_keys, key_policy_grantees, Access, IdentityDoc, KeyScope};
+use shared::access::{
+    every_allow, identity_access_on_all_keys, key_policy_grantees, Access, IdentityDoc, KeyScope, StatementRef,
+};
 use shared::catalog::ActionSet;
+use shared::policy::{Principal, Principals};
 use shared::rule::InactiveKeys;
 use shared::support::{
-    access_cause, key_and_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
+    grant_cause, key_and_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
@@ -70,15 +77,46 @@ pub static RULE: Rule = Rule {
 
 const REASON: &str = "and every other KMS admin and use action";
 
-/// A cause when `access` holds every admin and every use action.
-fn wildcard_cause(access: &Access<'_>, principal: Option<&str>) -> Option<Cause> {
+/// How a cause names a statement: `policy "Name" stmt "Sid"`, or `stmt #1`.
+fn place(by: StatementRef<'_>) -> String {
+    match by.document {
+        Some(document) => format!("policy \"{document}\" stmt {}", by.statement.name),
+        None => format!("stmt {}", by.statement.name),
+    }
+}
+
+/// How a cause names a key-policy grantee: `NotPrincipal` grants reach everyone but the named.
+fn grantee_text(grantee: &Principal, by: StatementRef<'_>) -> String {
+    match (grantee, &by.statement.principals) {
+        (Principal::Everyone, Some(Principals::AllExcept(named))) => {
+            let named: Vec<String> = named.iter().map(ToString::to_string).collect();
+            format!("everyone but {} (NotPrincipal)", named.join(", "))
+        }
+        _ => grantee.to_string(),
+    }
+}
+
+/// A cause when `access` holds every admin and every use action. It names the statement that
+/// grants the first admin action and, when that statement lacks a use action, the statement
+/// granting it too (two statements together make the finding).
+fn wildcard_cause(access: &Access<'_>, grantee: Option<&Principal>, holder: Option<&str>) -> Option<Cause> {
     let all_admin = access.actions().contains_all(ActionSet::admin_actions());
     let all_use = access.actions().contains_all(ActionSet::use_actions());
     if !(all_admin && all_use) {
         return None;
     }
     let first_admin = ActionSet::admin_actions().first()?;
-    access_cause(access, principal, first_admin, REASON)
+    let admin_by = access.source(first_admin)?;
+    let elsewhere = ActionSet::use_actions().minus(admin_by.statement.kms_actions).first();
+    let reason = match elsewhere.and_then(|action| access.source(action)) {
+        Some(use_by) => format!("and every other KMS admin action, and use actions through {}", place(use_by)),
+        None => REASON.to_owned(),
+    };
+    let principal = match grantee {
+        Some(grantee) => Some(grantee_text(grantee, admin_by)),
+        None => holder.map(str::to_owned),
+    };
+    Some(grant_cause(admin_by, principal.as_deref(), first_admin, reason))
 }
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
@@ -93,7 +131,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
             let causes = key_policy_grantees(policy, &every_allow)
                 .iter()
                 .filter(|g| filter.judges(&g.grantee))
-                .filter_map(|g| wildcard_cause(&g.access, Some(&g.grantee.to_string())))
+                .filter_map(|g| wildcard_cause(&g.access, Some(&g.grantee), None))
                 .collect();
             return Verdict::from_causes(causes);
         }
@@ -101,7 +139,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
             Ok(document) => {
                 let access =
                     identity_access_on_all_keys(&[IdentityDoc { name: None, policy: document }], &scope, &every_allow);
-                return Verdict::from_causes(wildcard_cause(&access, None).into_iter().collect());
+                return Verdict::from_causes(wildcard_cause(&access, None, None).into_iter().collect());
             }
             Err(e) => return Verdict::from_causes(vec![Cause::because(format!("policy does not parse: {e}"))]),
         },
@@ -115,6 +153,6 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     }
     let (parsed, mut causes) = parsed_inline(docs);
     let access = identity_access_on_all_keys(&parsed, &scope, &every_allow);
-    causes.splice(0..0, wildcard_cause(&access, Some(&resource.arn)));
+    causes.splice(0..0, wildcard_cause(&access, None, Some(&resource.arn)));
     Verdict::from_causes(causes)
 }
