@@ -435,6 +435,8 @@ const QUEUE_DEPTH: usize = 256;
 enum Slot {
     Judged(Vec<Evaluation>),
     Deferred,
+    /// Not an item (an AWS managed policy, an entry in error).
+    Nothing,
 }
 
 /// Receives evaluations in input order (a reorder buffer over what the judges finish out of
@@ -518,149 +520,328 @@ fn tempfile() -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
-/// Reads every input as a stream and judges each item as soon as it is decoded, on all cores
-/// (one reader, one judge per core, a bounded queue between them, a reorder buffer after).
-/// Users and roles are judged on arrival when every attached policy and group they name is
-/// already known (or bundled); the others wait until every input has been read, so that a role
-/// in one file resolves its policies from another. Memory therefore grows with the customer
-/// managed policies and groups (the resolver keeps their KMS statements), with the users and
-/// roles whose attachments come later in the input, and with the NON_COMPLIANT findings; not
-/// with the size of the input.
+/// Reads every input as a stream and judges each item, on all cores, in four stages joined by
+/// bounded queues:
+///
+/// 1. the reader (this thread) only splits each input into its list entries
+///    ([`export::stream_raw`]): the one serial stage does the least work;
+/// 2. decoders (one per core) parse each entry and convert it to a [`Resource`];
+/// 3. the sequencer takes the decoded entries back in input order: it adds policies and groups
+///    to the resolver and decides, for each user and role, whether everything it attaches is
+///    known yet. If so, the user or role goes to a judge with the part of the resolver it needs
+///    (shared, not copied: judges take no lock). If not, its entry is set aside in a temporary
+///    file, so that a role in one file resolves its policies from another;
+/// 4. judges (one per core) run the rules; a collector writes the evaluations in input order.
+///
+/// What was set aside is judged last, in input order, once every input has been read.
+///
+/// Memory therefore holds the resolver (the KMS statements of customer managed policies, and
+/// groups) and what is in flight; neither the input, nor the users and roles that wait, nor
+/// the JSON report.
 fn read_and_judge(
     rules: &[&Rule],
     params: &BTreeMap<&'static str, Params>,
     inputs: &[Input],
     keep_findings: bool,
 ) -> std::io::Result<RunOutput> {
-    let mut errors = Vec::new();
-    let resolver = std::sync::RwLock::new(MemoryResolver::new());
-    let mut deferred: Vec<(usize, Resource)> = Vec::new();
-    let progress = progress_bar(inputs);
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Resource)>(QUEUE_DEPTH);
-    let receiver = std::sync::Mutex::new(receiver);
-    let (results, collected) = std::sync::mpsc::channel::<(usize, Slot)>();
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let mut collector = Collector::new(keep_findings)?;
-    let mut output = None;
+    use std::sync::mpsc::{channel, sync_channel};
+    use std::sync::Mutex;
 
-    std::thread::scope(|scope| -> std::io::Result<()> {
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    let progress = progress_bar(inputs);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let (to_decode, decode_queue) = sync_channel::<(usize, usize, export::RawEntry)>(QUEUE_DEPTH);
+    let decode_queue = Mutex::new(decode_queue);
+    let (to_sequence, sequence_queue) = sync_channel::<(usize, Decoded)>(QUEUE_DEPTH);
+    let (to_judge, judge_queue) = sync_channel::<(usize, Resource, MemoryResolver)>(QUEUE_DEPTH);
+    let judge_queue = Mutex::new(judge_queue);
+    let (to_collect, collect_queue) = channel::<(usize, Slot)>();
+    let mut collector = Collector::new(keep_findings)?;
+    let mut read_errors = Vec::new();
+
+    let (collector, sequenced) = std::thread::scope(|scope| -> std::io::Result<(Collector, Sequenced)> {
         let collecting = scope.spawn(move || -> std::io::Result<Collector> {
-            for (order, slot) in collected {
+            for (order, slot) in collect_queue {
                 collector.take(order, slot)?;
             }
             Ok(collector)
         });
         for _ in 0..workers {
-            let (receiver, resolver, results) = (&receiver, &resolver, results.clone());
+            let (queue, to_sequence, names) = (&decode_queue, to_sequence.clone(), &names);
             scope.spawn(move || loop {
-                let next = receiver.lock().map(|r| r.recv());
-                let Ok(Ok((order, resource))) = next else { break };
-                let resolver = resolver.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let evaluations = judge(rules, params, &resolver, &resource);
-                // If the report writer failed, keep draining the queue so that the reader is
-                // never left blocked; the writer's error is reported when it is joined.
-                let _ = results.send((order, Slot::Judged(evaluations)));
+                let next = queue.lock().map(|q| q.recv());
+                let Ok(Ok((order, input, entry))) = next else { break };
+                let name = names.get(input).map(String::as_str).unwrap_or_default();
+                if to_sequence.send((order, decode(name, input, entry))).is_err() {
+                    break;
+                }
             });
         }
+        drop(to_sequence);
+        for _ in 0..workers {
+            let (queue, to_collect) = (&judge_queue, to_collect.clone());
+            scope.spawn(move || loop {
+                let next = queue.lock().map(|q| q.recv());
+                let Ok(Ok((order, resource, resolver))) = next else { break };
+                // If the report writer failed, keep draining the queue so that nothing upstream
+                // is left blocked; the writer's error is reported when it is joined.
+                let _ = to_collect.send((order, Slot::Judged(judge(rules, params, &resolver, &resource))));
+            });
+        }
+        let to_collect_sequencer = to_collect.clone();
+        drop(to_collect);
+        let sequencing = scope.spawn(move || sequence(sequence_queue, to_judge, to_collect_sequencer));
 
         let mut order = 0usize;
-        for input in inputs {
-            let name = input.name();
-            let mut on_found = |found: export::Found| match found {
-                export::Found::Item { at, item } => match Resource::from_json(&item) {
-                    Ok(resource) => {
-                        if let Ok(mut resolver) = resolver.write() {
-                            match &resource.details {
-                                Details::Policy(policy) => {
-                                    resolver.add_policy(resource.arn.clone(), policy.document.clone())
-                                }
-                                Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
-                                _ => {}
-                            }
-                        }
-                        let waits = resolver.read().map(|r| !attachments_known(&resource, &r)).unwrap_or(true);
-                        if waits {
-                            let _ = results.send((order, Slot::Deferred));
-                            deferred.push((order, resource));
-                        } else {
-                            let _ = sender.send((order, resource));
-                        }
-                        order += 1;
-                    }
-                    Err(e) => errors.push(InputError { file: name.clone(), message: format!("{at}: {e}") }),
-                },
-                export::Found::AwsManagedPolicy { arn, document } => {
-                    if let Ok(mut resolver) = resolver.write() {
-                        resolver.add_policy(arn, parse_policy(&document, PolicyKind::Identity));
-                    }
-                }
-                export::Found::Error(e) => errors.push(InputError { file: name.clone(), message: e.to_string() }),
+        for (index, input) in inputs.iter().enumerate() {
+            let mut on_entry = |entry: export::RawEntry| {
+                // A closed queue means a later stage failed; its error is reported when joined.
+                let _ = to_decode.send((order, index, entry));
+                order += 1;
             };
             let result = match input {
-                Input::Sample => export::stream(SAMPLE.as_bytes(), &mut on_found).map_err(|e| e.to_string()),
+                Input::Sample => export::stream_raw(SAMPLE.as_bytes(), &mut on_entry).map_err(|e| e.to_string()),
                 Input::File(path) => open(path, progress.as_ref())
-                    .and_then(|reader| export::stream(reader, &mut on_found).map_err(|e| e.to_string())),
+                    .and_then(|reader| export::stream_raw(reader, &mut on_entry).map_err(|e| e.to_string())),
             };
             if let Err(message) = result {
-                errors.push(InputError { file: name, message });
+                read_errors.push((index, InputError { file: input.name(), message }));
             }
         }
-        drop(sender);
-        drop(results);
-        let mut collector = collecting.join().map_err(|_| std::io::Error::other("the report writer stopped"))??;
-
-        // What waited for every input: judged now, after everything else, in input order.
-        let resolver = resolver.read().map_err(|_| std::io::Error::other("resolver poisoned"))?;
-        let chunk = deferred.len().div_ceil(workers).max(1);
-        let later: Vec<Vec<Evaluation>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = deferred
-                .chunks(chunk)
-                .map(|part| {
-                    let resolver = &*resolver;
-                    scope.spawn(move || part.iter().flat_map(|(_, r)| judge(rules, params, resolver, r)).collect())
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-        });
-        for evaluation in later.into_iter().flatten() {
-            collector.write(evaluation)?;
-        }
-        collector.spool.flush()?;
-        let spool = collector.spool.into_inner().map_err(|e| e.into_error())?;
-        output = Some(RunOutput { spool, counts: collector.counts, findings: collector.findings, errors: Vec::new() });
-        Ok(())
+        drop(to_decode);
+        let sequenced = sequencing.join().map_err(|_| std::io::Error::other("the sequencer stopped"))??;
+        let collector = collecting.join().map_err(|_| std::io::Error::other("the report writer stopped"))??;
+        Ok((collector, sequenced))
     })?;
+    let mut collector = collector;
+    judge_set_aside(rules, params, &sequenced, workers, &names, &mut collector)?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    // In input order; in each input, its entries' errors, then what stopped reading it.
+    let mut errors = sequenced.errors;
+    errors.extend(read_errors);
+    errors.sort_by_key(|(input, _)| *input);
+    let errors: Vec<InputError> = errors.into_iter().map(|(_, error)| error).collect();
     for error in &errors {
         eprintln!("error: {error}");
     }
-    let mut run = output.ok_or_else(|| std::io::Error::other("no report"))?;
-    run.errors = errors;
-    Ok(run)
+    collector.spool.flush()?;
+    let spool = collector.spool.into_inner().map_err(|e| e.into_error())?;
+    Ok(RunOutput { spool, counts: collector.counts, findings: collector.findings, errors })
 }
 
-/// Are the attached policies and groups a user or role names all known now (from the inputs so
-/// far or the bundled AWS managed policies)? Other items need nothing else.
-fn attachments_known(resource: &Resource, resolver: &MemoryResolver) -> bool {
+/// One entry, decoded: what a decoder hands the sequencer.
+enum Decoded {
+    /// A configuration item, with the entry it came from (set aside on disk if it must wait).
+    Item { resource: Box<Resource>, input: usize, entry: export::RawEntry },
+    /// An AWS managed policy from GAAD input: resolves attachments only.
+    AwsManagedPolicy { arn: String, document: crate::item::Document },
+    /// An entry of input number `.0` that cannot be used.
+    Error(usize, InputError),
+    /// An entry that holds nothing to judge (a GAAD policy with no default version).
+    Nothing,
+}
+
+/// Parses and converts one entry of input number `input`, named `name`.
+fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decoded {
+    let error = |message: String| Decoded::Error(input, InputError { file: name.to_owned(), message });
+    match entry.decode() {
+        None => Decoded::Nothing,
+        Some(export::Found::Item { at, item }) => match Resource::from_owned(item) {
+            Ok(resource) => Decoded::Item { resource: Box::new(resource), input, entry },
+            Err(e) => error(format!("{at}: {e}")),
+        },
+        Some(export::Found::AwsManagedPolicy { arn, document }) => {
+            Decoded::AwsManagedPolicy { arn, document: parse_policy(&document, PolicyKind::Identity) }
+        }
+        Some(export::Found::Error(e)) => error(e.to_string()),
+    }
+}
+
+/// What the sequencer leaves for the end: the full resolver, the entries set aside, the entry
+/// errors in input order.
+struct Sequenced {
+    resolver: MemoryResolver,
+    set_aside: SetAside,
+    /// With the number of the input each is in.
+    errors: Vec<(usize, InputError)>,
+}
+
+/// Takes decoded entries in input order (a reorder buffer over what the decoders finish out of
+/// order), fills the resolver, and sends each item to a judge or sets it aside.
+fn sequence(
+    decoded: std::sync::mpsc::Receiver<(usize, Decoded)>,
+    to_judge: std::sync::mpsc::SyncSender<(usize, Resource, MemoryResolver)>,
+    to_collect: std::sync::mpsc::Sender<(usize, Slot)>,
+) -> std::io::Result<Sequenced> {
+    let mut resolver = MemoryResolver::new();
+    let mut set_aside = SetAside::new()?;
+    let mut errors = Vec::new();
+    let mut pending = BTreeMap::new();
+    let mut next = 0usize;
+    for (order, entry) in decoded {
+        pending.insert(order, entry);
+        while let Some(entry) = pending.remove(&next) {
+            let slot = match entry {
+                Decoded::Item { resource, input, entry } => {
+                    match &resource.details {
+                        Details::Policy(policy) => resolver.add_policy(resource.arn.clone(), policy.document.clone()),
+                        Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
+                        _ => {}
+                    }
+                    match resolver_part(&resource, &resolver) {
+                        Some(part) => {
+                            // A closed queue means the judges stopped; the run's error says why.
+                            let _ = to_judge.send((next, *resource, part));
+                            None
+                        }
+                        None => {
+                            set_aside.put(input, &entry)?;
+                            Some(Slot::Deferred)
+                        }
+                    }
+                }
+                Decoded::AwsManagedPolicy { arn, document } => {
+                    resolver.add_policy(arn, document);
+                    Some(Slot::Nothing)
+                }
+                Decoded::Error(input, error) => {
+                    errors.push((input, error));
+                    Some(Slot::Nothing)
+                }
+                Decoded::Nothing => Some(Slot::Nothing),
+            };
+            if let Some(slot) = slot {
+                let _ = to_collect.send((next, slot));
+            }
+            next += 1;
+        }
+    }
+    set_aside.file.flush()?;
+    Ok(Sequenced { resolver, set_aside, errors })
+}
+
+/// The part of the resolver that judging `resource` needs, when everything it attaches is known
+/// now (from the inputs so far or the bundled AWS managed policies); `None` when a user or role
+/// must wait for the rest of the inputs.
+fn resolver_part(resource: &Resource, resolver: &MemoryResolver) -> Option<MemoryResolver> {
     use crate::resolver::Resolver;
     let (identity, groups) = match &resource.details {
         Details::Role(role) => (&role.identity, &[][..]),
         Details::User(user) => (&user.identity, user.groups.as_slice()),
-        _ => return true,
+        _ => return Some(resolver.part(&resource.account_id, [], [])),
     };
-    let attached_known = |identity: &crate::item::Identity| {
-        identity
-            .attached
-            .iter()
-            .all(|a| !matches!(resolver.managed_policy(&a.arn), Err(crate::resolver::ResolveError::NotFound(_))))
+    let known = |identity: &crate::item::Identity| {
+        identity.attached.iter().all(|a| resolver.knows_policy(&a.arn) || is_bundled(&a.arn))
     };
-    attached_known(identity)
-        && groups.iter().all(|g| match resolver.group(&resource.account_id, g) {
-            Ok(group) => attached_known(&group),
-            Err(_) => false,
-        })
+    let groups_known = groups.iter().all(|g| resolver.group(&resource.account_id, g).is_ok_and(|group| known(&group)));
+    (known(identity) && groups_known).then(|| {
+        resolver.part(
+            &resource.account_id,
+            identity.attached.iter().map(|a| a.arn.as_str()),
+            groups.iter().map(String::as_str),
+        )
+    })
+}
+
+/// Is `arn` one of the bundled AWS managed policies?
+fn is_bundled(arn: &str) -> bool {
+    use crate::resolver::Resolver;
+    !matches!(MemoryResolver::new().managed_policy(arn), Err(crate::resolver::ResolveError::NotFound(_)))
+}
+
+/// Users and roles that wait for every input, set aside in an anonymous temporary file as the
+/// entries they came from (so they take no memory), in input order.
+struct SetAside {
+    file: std::io::BufWriter<std::fs::File>,
+    count: usize,
+}
+
+impl SetAside {
+    fn new() -> std::io::Result<SetAside> {
+        Ok(SetAside { file: std::io::BufWriter::new(tempfile()?), count: 0 })
+    }
+
+    /// Appends one entry: input, kind, index, length, then its JSON.
+    fn put(&mut self, input: usize, entry: &export::RawEntry) -> std::io::Result<()> {
+        let (tag, index) = entry.to_parts();
+        let json = entry.json().as_bytes();
+        self.file.write_all(&(input as u64).to_le_bytes())?;
+        self.file.write_all(&[tag])?;
+        self.file.write_all(&(index as u64).to_le_bytes())?;
+        self.file.write_all(&(json.len() as u64).to_le_bytes())?;
+        self.file.write_all(json)?;
+        self.count += 1;
+        Ok(())
+    }
+}
+
+/// Reads back one entry that [`SetAside::put`] wrote.
+fn take_set_aside(reader: &mut impl Read) -> std::io::Result<(usize, export::RawEntry)> {
+    let mut word = [0u8; 8];
+    let mut tag = [0u8; 1];
+    reader.read_exact(&mut word)?;
+    let input = u64::from_le_bytes(word) as usize;
+    reader.read_exact(&mut tag)?;
+    reader.read_exact(&mut word)?;
+    let index = u64::from_le_bytes(word) as usize;
+    reader.read_exact(&mut word)?;
+    let mut json = vec![0u8; u64::from_le_bytes(word) as usize];
+    reader.read_exact(&mut json)?;
+    let json = String::from_utf8(json).map_err(std::io::Error::other)?;
+    let [tag] = tag;
+    let entry = export::RawEntry::from_parts(tag, index, json)
+        .ok_or_else(|| std::io::Error::other("a set-aside entry is damaged"))?;
+    Ok((input, entry))
+}
+
+/// Judges the users and roles set aside, in input order, with the full resolver: in batches
+/// spread over every core, so that memory holds one batch.
+fn judge_set_aside(
+    rules: &[&Rule],
+    params: &BTreeMap<&'static str, Params>,
+    sequenced: &Sequenced,
+    workers: usize,
+    names: &[String],
+    collector: &mut Collector,
+) -> std::io::Result<()> {
+    use std::io::Seek;
+    const BATCH: usize = 4096;
+    let mut file = sequenced.set_aside.file.get_ref().try_clone()?;
+    file.rewind()?;
+    let mut reader = std::io::BufReader::new(file);
+    let resolver = &sequenced.resolver;
+    let mut left = sequenced.set_aside.count;
+    while left > 0 {
+        let batch: Vec<(usize, export::RawEntry)> =
+            (0..left.min(BATCH)).map(|_| take_set_aside(&mut reader)).collect::<std::io::Result<_>>()?;
+        left -= batch.len();
+        let chunk = batch.len().div_ceil(workers).max(1);
+        let judged: Vec<Vec<Evaluation>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        for (input, entry) in part {
+                            // Decoded once already, so this cannot fail.
+                            let name = names.get(*input).map(String::as_str).unwrap_or_default();
+                            if let Decoded::Item { resource, .. } = decode(name, *input, entry.clone()) {
+                                out.extend(judge(rules, params, resolver, &resource));
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        });
+        for evaluation in judged.into_iter().flatten() {
+            collector.write(evaluation)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every rule whose scope includes the resource, judged, in rule order.

@@ -121,6 +121,110 @@ pub fn items(document: Value) -> Result<ExportItems, StreamError> {
     }
 }
 
+/// One element of an export's item list, not parsed yet: what [`stream_raw`] hands out, so
+/// that the one thread reading a file only splits it, and parsing and converting happen where
+/// the work is spread over every core ([`RawEntry::decode`]).
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    list: ListKind,
+    place: Place,
+    raw: Box<serde_json::value::RawValue>,
+}
+
+/// Where an entry stood in its document.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    /// `key[index]` of an item list.
+    Listed { key: &'static str, index: usize },
+    /// The document is one configuration item.
+    Whole,
+}
+
+impl RawEntry {
+    /// Where the entry stood (`configurationItems[12]`, or `item` for a single-item document).
+    pub fn at(&self) -> String {
+        match self.place {
+            Place::Listed { key, index } => format!("{key}[{index}]"),
+            Place::Whole => "item".into(),
+        }
+    }
+
+    /// The entry's JSON text, as it stood in the input.
+    pub fn json(&self) -> &str {
+        self.raw.get()
+    }
+
+    /// Parses and converts the entry, as [`stream`] would have handed it out (`None` for a GAAD
+    /// entry that is neither an item nor an AWS managed policy).
+    pub fn decode(&self) -> Option<Found> {
+        let at = self.at();
+        match serde_json::from_str::<Value>(self.raw.get()) {
+            Ok(element) => found(self.list, at, element),
+            Err(e) => Some(Found::Error(ExportError::Field { field: at, problem: format!("is not valid JSON: {e}") })),
+        }
+    }
+
+    /// Rebuilds an entry from what [`RawEntry::to_parts`] gave (an entry set aside on disk).
+    pub fn from_parts(tag: u8, index: usize, json: String) -> Option<RawEntry> {
+        let (list, place) = match tag {
+            0 => (ListKind::Items, Place::Whole),
+            1 => (ListKind::Items, Place::Listed { key: "configurationItems", index }),
+            2 => (ListKind::Items, Place::Listed { key: "baseConfigurationItems", index }),
+            3 => (ListKind::SelectResults, Place::Listed { key: "Results", index }),
+            4 => (ListKind::Gaad(GaadList::Policies), Place::Listed { key: "Policies", index }),
+            5 => (ListKind::Gaad(GaadList::Roles), Place::Listed { key: "RoleDetailList", index }),
+            6 => (ListKind::Gaad(GaadList::Users), Place::Listed { key: "UserDetailList", index }),
+            7 => (ListKind::Gaad(GaadList::Groups), Place::Listed { key: "GroupDetailList", index }),
+            _ => return None,
+        };
+        let raw = serde_json::value::RawValue::from_string(json).ok()?;
+        Some(RawEntry { list, place, raw })
+    }
+
+    /// A compact form of the entry's kind and place (for [`RawEntry::from_parts`]), and its
+    /// index.
+    pub fn to_parts(&self) -> (u8, usize) {
+        match self.place {
+            Place::Whole => (0, 0),
+            Place::Listed { key, index } => {
+                let tag = match key {
+                    "configurationItems" => 1,
+                    "baseConfigurationItems" => 2,
+                    "Results" => 3,
+                    "Policies" => 4,
+                    "RoleDetailList" => 5,
+                    "UserDetailList" => 6,
+                    _ => 7,
+                };
+                (tag, index)
+            }
+        }
+    }
+}
+
+/// As [`stream`], but hands out each element unparsed ([`RawEntry`]): only the JSON syntax is
+/// checked while reading. A single-item document is one entry.
+pub fn stream_raw<R: std::io::Read>(reader: R, sink: &mut dyn FnMut(RawEntry)) -> Result<ExportShape, StreamError> {
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let (shape, rest) =
+        serde::Deserializer::deserialize_map(&mut deserializer, TopLevel { sink: Sink::Raw(&mut *sink) })?;
+    deserializer.end()?;
+    match shape {
+        Some(shape) => Ok(shape),
+        None if rest.contains_key("resourceType") => {
+            let raw = serde_json::value::to_raw_value(&rest)?;
+            sink(RawEntry { list: ListKind::Items, place: Place::Whole, raw });
+            Ok(ExportShape::SingleItem)
+        }
+        None => Err(unknown_shape(&rest)),
+    }
+}
+
+fn unknown_shape(rest: &Map<String, Value>) -> StreamError {
+    let keys: Vec<&str> = rest.keys().map(String::as_str).take(6).collect();
+    StreamError::Shape(ExportError::UnknownShape { found: format!("keys {keys:?}") })
+}
+
 fn top_level<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
     sink: &mut dyn FnMut(Found),
@@ -128,17 +232,14 @@ fn top_level<'de, D: serde::Deserializer<'de>>(
 where
     StreamError: From<D::Error>,
 {
-    let (shape, rest) = deserializer.deserialize_map(TopLevel { sink })?;
+    let (shape, rest) = deserializer.deserialize_map(TopLevel { sink: Sink::Parsed(&mut *sink) })?;
     match shape {
         Some(shape) => Ok(shape),
         None if rest.contains_key("resourceType") => {
             sink(Found::Item { at: "item".into(), item: Value::Object(rest) });
             Ok(ExportShape::SingleItem)
         }
-        None => {
-            let keys: Vec<&str> = rest.keys().map(String::as_str).take(6).collect();
-            Err(StreamError::Shape(ExportError::UnknownShape { found: format!("keys {keys:?}") }))
-        }
+        None => Err(unknown_shape(&rest)),
     }
 }
 
@@ -150,8 +251,14 @@ enum ListKind {
     Gaad(GaadList),
 }
 
+/// Where list elements go: parsed ([`stream`]) or as they stand ([`stream_raw`]).
+enum Sink<'s> {
+    Parsed(&'s mut dyn FnMut(Found)),
+    Raw(&'s mut dyn FnMut(RawEntry)),
+}
+
 struct TopLevel<'s> {
-    sink: &'s mut dyn FnMut(Found),
+    sink: Sink<'s>,
 }
 
 impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
@@ -161,16 +268,16 @@ impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
         f.write_str("a JSON object (a Config export, AWS CLI output or a configuration item)")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut shape = None;
         let mut rest = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let (kind, found_shape) = match key.as_str() {
-                "configurationItems" => (ListKind::Items, ExportShape::ConfigurationItems),
-                "baseConfigurationItems" => (ListKind::Items, ExportShape::BatchGet),
-                "Results" => (ListKind::SelectResults, ExportShape::Select),
+            let (key, kind, found_shape) = match key.as_str() {
+                "configurationItems" => ("configurationItems", ListKind::Items, ExportShape::ConfigurationItems),
+                "baseConfigurationItems" => ("baseConfigurationItems", ListKind::Items, ExportShape::BatchGet),
+                "Results" => ("Results", ListKind::SelectResults, ExportShape::Select),
                 other => match GaadList::from_key(other) {
-                    Some(list) => (ListKind::Gaad(list), ExportShape::AuthorizationDetails),
+                    Some(list) => (list.key(), ListKind::Gaad(list), ExportShape::AuthorizationDetails),
                     None => {
                         let value: Value = map.next_value()?;
                         rest.insert(key, value);
@@ -178,20 +285,20 @@ impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
                     }
                 },
             };
-            map.next_value_seed(List { key: &key, kind, sink: &mut *self.sink })?;
+            map.next_value_seed(List { key, kind, sink: &mut self.sink })?;
             shape = Some(found_shape);
         }
         Ok((shape, rest))
     }
 }
 
-struct List<'a> {
-    key: &'a str,
+struct List<'a, 's> {
+    key: &'static str,
     kind: ListKind,
-    sink: &'a mut dyn FnMut(Found),
+    sink: &'a mut Sink<'s>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for List<'_> {
+impl<'de> serde::de::DeserializeSeed<'de> for List<'_, '_> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -199,7 +306,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for List<'_> {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for List<'_> {
+impl<'de> serde::de::Visitor<'de> for List<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -208,34 +315,48 @@ impl<'de> serde::de::Visitor<'de> for List<'_> {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0usize;
-        while let Some(element) = seq.next_element::<Value>()? {
-            let at = format!("{}[{index}]", self.key);
-            index += 1;
-            let found = match self.kind {
-                ListKind::Items => Found::Item { at, item: element },
-                ListKind::SelectResults => match element {
-                    Value::String(text) => match serde_json::from_str(&text) {
-                        Ok(item) => Found::Item { at, item },
-                        Err(e) => Found::Error(ExportError::Field {
-                            field: at,
-                            problem: format!("is not a JSON configuration item: {e}"),
-                        }),
-                    },
-                    item => Found::Item { at, item },
-                },
-                ListKind::Gaad(list) => match gaad_entry(list, &at, &element) {
-                    Ok(Some(GaadEntry::Item(item))) => Found::Item { at, item },
-                    Ok(Some(GaadEntry::AwsManagedPolicy { arn, document })) => {
-                        Found::AwsManagedPolicy { arn, document }
+        match self.sink {
+            Sink::Parsed(sink) => {
+                while let Some(element) = seq.next_element::<Value>()? {
+                    let at = format!("{}[{index}]", self.key);
+                    index += 1;
+                    if let Some(found) = found(self.kind, at, element) {
+                        sink(found);
                     }
-                    Ok(None) => continue,
-                    Err(e) => Found::Error(e),
-                },
-            };
-            (self.sink)(found);
+                }
+            }
+            Sink::Raw(sink) => {
+                while let Some(raw) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
+                    sink(RawEntry { list: self.kind, place: Place::Listed { key: self.key, index }, raw });
+                    index += 1;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// What one list element is (`None`: a GAAD entry to skip).
+fn found(kind: ListKind, at: String, element: Value) -> Option<Found> {
+    Some(match kind {
+        ListKind::Items => Found::Item { at, item: element },
+        ListKind::SelectResults => match element {
+            Value::String(text) => match serde_json::from_str(&text) {
+                Ok(item) => Found::Item { at, item },
+                Err(e) => Found::Error(ExportError::Field {
+                    field: at,
+                    problem: format!("is not a JSON configuration item: {e}"),
+                }),
+            },
+            item => Found::Item { at, item },
+        },
+        ListKind::Gaad(list) => match gaad_entry(list, &at, &element) {
+            Ok(Some(GaadEntry::Item(item))) => Found::Item { at, item },
+            Ok(Some(GaadEntry::AwsManagedPolicy { arn, document })) => Found::AwsManagedPolicy { arn, document },
+            Ok(None) => return None,
+            Err(e) => Found::Error(e),
+        },
+    })
 }
 
 fn text<'v>(entry: &'v Value, name: &str) -> Option<&'v str> {
@@ -299,6 +420,16 @@ pub enum GaadList {
 }
 
 impl GaadList {
+    /// The list's top-level key.
+    pub fn key(self) -> &'static str {
+        match self {
+            GaadList::Policies => "Policies",
+            GaadList::Roles => "RoleDetailList",
+            GaadList::Users => "UserDetailList",
+            GaadList::Groups => "GroupDetailList",
+        }
+    }
+
     /// The list a top-level GAAD key names.
     pub fn from_key(key: &str) -> Option<GaadList> {
         match key {

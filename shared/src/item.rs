@@ -141,10 +141,20 @@ pub struct ConfigItem {
 impl ConfigItem {
     /// Reads an item in either dialect.
     pub fn from_value(value: &Value) -> Result<ConfigItem, ItemError> {
+        ConfigItem::from_owned(value.clone())
+    }
+
+    /// As [`ConfigItem::from_value`], taking the item (its `configuration` is moved, not
+    /// copied: the dry-run's path).
+    pub fn from_owned(mut value: Value) -> Result<ConfigItem, ItemError> {
+        let (configuration, supplementary) = match value.as_object_mut() {
+            Some(object) => (object.remove("configuration"), object.remove("supplementaryConfiguration")),
+            None => (None, None),
+        };
         let object = value.as_object().ok_or_else(|| ItemError {
             item: "item".into(),
             field: "(item)".into(),
-            problem: format!("is {}, expected an object", json_type(value)),
+            problem: format!("is {}, expected an object", json_type(&value)),
         })?;
         let text =
             |names: &[&str]| names.iter().find_map(|n| object.get(*n)).and_then(Value::as_str).map(str::to_owned);
@@ -165,27 +175,27 @@ impl ConfigItem {
         let resource_type = required("resourceType", "item")?;
         let resource_id = required("resourceId", &resource_type)?;
         let label = format!("{resource_type}/{resource_id}");
-        let configuration = match object.get("configuration") {
+        let configuration = match configuration {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() || s == "null" => None,
-            Some(Value::String(s)) => Some(serde_json::from_str(s).map_err(|e| ItemError {
+            Some(Value::String(s)) => Some(serde_json::from_str(&s).map_err(|e| ItemError {
                 item: label.clone(),
                 field: "configuration".into(),
                 problem: format!("is a string that is not JSON: {e}"),
             })?),
-            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(v @ Value::Object(_)) => Some(v),
             Some(other) => {
                 return Err(ItemError {
                     item: label,
                     field: "configuration".into(),
-                    problem: format!("is {}, expected an object or a JSON string", json_type(other)),
+                    problem: format!("is {}, expected an object or a JSON string", json_type(&other)),
                 })
             }
         };
-        let supplementary = match object.get("supplementaryConfiguration") {
+        let supplementary = match supplementary {
             None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(map)) => map.clone(),
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Some(Value::Object(map)) => map,
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
                 Ok(Value::Object(map)) => map,
                 _ => {
                     return Err(ItemError {
@@ -199,7 +209,7 @@ impl ConfigItem {
                 return Err(ItemError {
                     item: label,
                     field: "supplementaryConfiguration".into(),
-                    problem: format!("is {}, expected an object", json_type(other)),
+                    problem: format!("is {}, expected an object", json_type(&other)),
                 })
             }
         };
@@ -449,6 +459,11 @@ impl Resource {
     /// Reads and decodes a configuration item from JSON in either dialect.
     pub fn from_json(value: &Value) -> Result<Resource, ItemError> {
         Resource::from_item(&ConfigItem::from_value(value)?)
+    }
+
+    /// As [`Resource::from_json`], taking the item (no copy of its `configuration`).
+    pub fn from_owned(value: Value) -> Result<Resource, ItemError> {
+        Resource::from_item(&ConfigItem::from_owned(value)?)
     }
 
     /// `resourceType/resourceId`, for messages.

@@ -53,7 +53,7 @@ pub trait Resolver: Sync {
 /// AWS managed policies fall back to the bundled set when the `bundled-policies` feature is on.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryResolver {
-    policies: HashMap<String, Arc<Document>>,
+    policies: HashMap<String, Result<Arc<Policy>, DocumentError>>,
     groups: HashMap<(String, String), Arc<Identity>>,
     unavailable: HashMap<String, String>,
     management_account: Option<String>,
@@ -71,9 +71,9 @@ impl MemoryResolver {
     pub fn add_policy(&mut self, arn: impl Into<String>, document: Document) {
         let document = document.map(|mut policy| {
             policy.statements.retain(|s| !s.kms_actions.is_empty());
-            policy
+            Arc::new(policy)
         });
-        self.policies.insert(arn.into(), Arc::new(document));
+        self.policies.insert(arn.into(), document);
     }
 
     /// Adds a group.
@@ -87,6 +87,49 @@ impl MemoryResolver {
         self.unavailable.insert(what.into(), reason.into());
     }
 
+    /// Is this managed policy known (added, or recorded as unavailable)? Bundled AWS managed
+    /// policies are not counted.
+    pub fn knows_policy(&self, arn: &str) -> bool {
+        self.policies.contains_key(arn) || self.unavailable.contains_key(arn)
+    }
+
+    /// The part of this resolver that judging an identity can ask for: these managed policies,
+    /// these groups of `account` and their managed policies, and the management account. It
+    /// shares the entries (no copies), so a judge can hold it without a lock on the whole.
+    pub fn part<'a>(
+        &self,
+        account: &str,
+        policy_arns: impl IntoIterator<Item = &'a str>,
+        group_names: impl IntoIterator<Item = &'a str>,
+    ) -> MemoryResolver {
+        let mut part = MemoryResolver { management_account: self.management_account.clone(), ..Default::default() };
+        let copy_policy = |part: &mut MemoryResolver, arn: &str| {
+            if let Some(policy) = self.policies.get(arn) {
+                part.policies.insert(arn.to_owned(), policy.clone());
+            }
+            if let Some(reason) = self.unavailable.get(arn) {
+                part.unavailable.insert(arn.to_owned(), reason.clone());
+            }
+        };
+        for arn in policy_arns {
+            copy_policy(&mut part, arn);
+        }
+        for name in group_names {
+            let key = (account.to_owned(), name.to_owned());
+            if let Some(group) = self.groups.get(&key) {
+                for attached in &group.attached {
+                    copy_policy(&mut part, &attached.arn);
+                }
+                part.groups.insert(key, Arc::clone(group));
+            }
+            let what = format!("group {name}");
+            if let Some(reason) = self.unavailable.get(&what) {
+                part.unavailable.insert(what, reason.clone());
+            }
+        }
+        part
+    }
+
     /// Sets the organization's management account.
     pub fn set_management_account(&mut self, account: impl Into<String>) {
         self.management_account = Some(account.into());
@@ -98,8 +141,8 @@ impl Resolver for MemoryResolver {
         if let Some(reason) = self.unavailable.get(arn) {
             return Err(ResolveError::Unavailable { what: arn.into(), reason: reason.clone() });
         }
-        match self.policies.get(arn).map(|d| d.as_ref()) {
-            Some(Ok(policy)) => Ok(Arc::new(policy.clone())),
+        match self.policies.get(arn) {
+            Some(Ok(policy)) => Ok(Arc::clone(policy)),
             Some(Err(error)) => Err(ResolveError::Invalid { what: arn.into(), error: error.clone() }),
             None => bundled_fallback(arn),
         }
