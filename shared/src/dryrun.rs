@@ -321,12 +321,8 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
     let mut out = std::io::BufWriter::new(&mut sink);
     let written = match format {
         Format::Json => write_json(&mut out, run.spool).map_err(|e| e.to_string()),
-        Format::Table => out
-            .write_all(render_table(&rules, &run.counts, &run.findings, errors.len()).as_bytes())
-            .map_err(|e| e.to_string()),
-        Format::Sarif => {
-            render_sarif(&rules, &run.findings).and_then(|s| out.write_all(s.as_bytes()).map_err(|e| e.to_string()))
-        }
+        Format::Table => render_table(&mut out, &rules, &run.counts, &run.findings, errors.len()),
+        Format::Sarif => render_sarif(&mut out, &rules, &run.findings),
     };
     written.and_then(|()| out.flush().map_err(|e| e.to_string()))?;
     if !errors.is_empty() {
@@ -422,7 +418,7 @@ impl Input {
 struct RunOutput {
     spool: std::fs::File,
     counts: BTreeMap<&'static str, [usize; 3]>,
-    findings: Vec<Evaluation>,
+    findings: Findings,
     errors: Vec<InputError>,
 }
 
@@ -442,11 +438,10 @@ enum Slot {
 /// Receives evaluations in input order (a reorder buffer over what the judges finish out of
 /// order: at most the queue depth apart) and writes them out.
 struct Collector {
-    keep_findings: bool,
     spool: std::io::BufWriter<std::fs::File>,
     spooled: usize,
     counts: BTreeMap<&'static str, [usize; 3]>,
-    findings: Vec<Evaluation>,
+    findings: Option<std::io::BufWriter<std::fs::File>>,
     next: usize,
     pending: BTreeMap<usize, Slot>,
 }
@@ -454,11 +449,10 @@ struct Collector {
 impl Collector {
     fn new(keep_findings: bool) -> std::io::Result<Collector> {
         Ok(Collector {
-            keep_findings,
             spool: std::io::BufWriter::new(tempfile()?),
             spooled: 0,
             counts: BTreeMap::new(),
-            findings: Vec::new(),
+            findings: if keep_findings { Some(std::io::BufWriter::new(tempfile()?)) } else { None },
             next: 0,
             pending: BTreeMap::new(),
         })
@@ -499,8 +493,9 @@ impl Collector {
             self.spool.write_all(line.as_bytes())?;
         }
         self.spooled += 1;
-        if self.keep_findings && evaluation.compliance_type == Compliance::NonCompliant {
-            self.findings.push(evaluation);
+        if let (Some(findings), Compliance::NonCompliant) = (&mut self.findings, evaluation.compliance_type) {
+            serde_json::to_writer(&mut *findings, &Finding::of(&evaluation))?;
+            findings.write_all(b"\n")?;
         }
         Ok(())
     }
@@ -628,7 +623,8 @@ fn read_and_judge(
     }
     collector.spool.flush()?;
     let spool = collector.spool.into_inner().map_err(|e| e.into_error())?;
-    Ok(RunOutput { spool, counts: collector.counts, findings: collector.findings, errors })
+    let findings = Findings::from(collector.findings)?;
+    Ok(RunOutput { spool, counts: collector.counts, findings, errors })
 }
 
 /// One entry, decoded: what a decoder hands the sequencer.
@@ -924,9 +920,58 @@ fn write_json(out: &mut dyn Write, mut spool: std::fs::File) -> std::io::Result<
     out.write_all(if empty { b"\n}\n" } else { b"\n  ]\n}\n" })
 }
 
+/// A NON_COMPLIANT evaluation as the table and SARIF show it: one JSON line in a temporary
+/// file, so that a report with many findings takes no memory.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct Finding {
+    rule: String,
+    resource_type: String,
+    resource_id: String,
+    resource_arn: String,
+    annotation: String,
+    causes: Value,
+}
+
+impl Finding {
+    fn of(e: &Evaluation) -> Finding {
+        Finding {
+            rule: e.config_rule_name.to_owned(),
+            resource_type: e.compliance_resource_type.clone(),
+            resource_id: e.compliance_resource_id.clone(),
+            resource_arn: e.resource_arn.clone(),
+            annotation: e.annotation.clone().unwrap_or_default(),
+            causes: serde_json::to_value(&e.causes).unwrap_or_default(),
+        }
+    }
+}
+
+/// The findings of a run, on disk, read as often as a report needs (the table reads them once
+/// per rule).
+struct Findings(Option<std::fs::File>);
+
+impl Findings {
+    fn from(writer: Option<std::io::BufWriter<std::fs::File>>) -> std::io::Result<Findings> {
+        writer.map(|w| w.into_inner().map_err(|e| e.into_error())).transpose().map(Findings)
+    }
+
+    /// Every finding, in report order.
+    fn each(&self, mut f: impl FnMut(Finding) -> Result<(), String>) -> Result<(), String> {
+        use std::io::{BufRead, Seek};
+        let Some(file) = &self.0 else { return Ok(()) };
+        let mut file = file.try_clone().map_err(|e| e.to_string())?;
+        file.rewind().map_err(|e| e.to_string())?;
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line.map_err(|e| e.to_string())?;
+            f(serde_json::from_str(&line).map_err(|e| format!("reading back a finding: {e}"))?)?;
+        }
+        Ok(())
+    }
+}
+
 /// SARIF 2.1.0: one reporting descriptor per rule, one result per NON_COMPLIANT evaluation,
-/// located by the resource's ARN (a logical location: there is no source file).
-fn render_sarif(rules: &[&Rule], findings: &[Evaluation]) -> Result<String, String> {
+/// located by the resource's ARN (a logical location: there is no source file). Results are
+/// written one by one, as they are read back from disk.
+fn render_sarif(out: &mut dyn Write, rules: &[&Rule], findings: &Findings) -> Result<(), String> {
     let descriptors: Vec<Value> = rules
         .iter()
         .map(|rule| {
@@ -939,27 +984,8 @@ fn render_sarif(rules: &[&Rule], findings: &[Evaluation]) -> Result<String, Stri
             })
         })
         .collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|e| {
-            let rule_index = rules.iter().position(|r| r.id == e.config_rule_name);
-            let location =
-                if e.resource_arn.is_empty() { e.compliance_resource_id.clone() } else { e.resource_arn.clone() };
-            serde_json::json!({
-                "ruleId": e.config_rule_name,
-                "ruleIndex": rule_index,
-                "level": "error",
-                "message": {"text": e.annotation.clone().unwrap_or_default()},
-                "locations": [{"logicalLocations": [{
-                    "name": e.compliance_resource_id,
-                    "fullyQualifiedName": location,
-                    "kind": "resource",
-                }]}],
-                "properties": {"resourceType": e.compliance_resource_type, "causes": e.causes},
-            })
-        })
-        .collect();
-    let sarif = serde_json::json!({
+    // The document around the results, split where the results go.
+    let frame = serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -968,49 +994,94 @@ fn render_sarif(rules: &[&Rule], findings: &[Evaluation]) -> Result<String, Stri
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": descriptors,
             }},
-            "results": results,
+            "results": ["RESULTS"],
         }],
     });
-    serde_json::to_string_pretty(&sarif).map(|s| s + "\n").map_err(|e| e.to_string())
+    let frame = serde_json::to_string_pretty(&frame).map_err(|e| e.to_string())?;
+    let (head, tail) = frame.split_once("\"RESULTS\"").ok_or("the SARIF frame lost its marker")?;
+    let io = |e: std::io::Error| e.to_string();
+    out.write_all(head.trim_end().as_bytes()).map_err(io)?;
+    let mut first = true;
+    findings.each(|e| {
+        let rule_index = rules.iter().position(|r| r.id == e.rule);
+        let location = if e.resource_arn.is_empty() { e.resource_id.clone() } else { e.resource_arn.clone() };
+        let result = serde_json::json!({
+            "ruleId": e.rule,
+            "ruleIndex": rule_index,
+            "level": "error",
+            "message": {"text": e.annotation},
+            "locations": [{"logicalLocations": [{
+                "name": e.resource_id,
+                "fullyQualifiedName": location,
+                "kind": "resource",
+            }]}],
+            "properties": {"resourceType": e.resource_type, "causes": e.causes},
+        });
+        let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+        out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
+        first = false;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                out.write_all(b"\n").map_err(io)?;
+            }
+            out.write_all(b"        ").map_err(io)?;
+            out.write_all(line.as_bytes()).map_err(io)?;
+        }
+        Ok(())
+    })?;
+    // An empty list stays `[]`, as serde_json prints it.
+    let tail = if first { tail.trim_start().to_owned() } else { format!("\n      {}", tail.trim_start()) };
+    out.write_all(tail.as_bytes()).map_err(io)?;
+    out.write_all(b"\n").map_err(io)
 }
 
 /// Per rule: the counts, then every non-compliant resource with its annotation, wrapped to 100
 /// columns.
 fn render_table(
+    out: &mut dyn Write,
     rules: &[&Rule],
     counts: &BTreeMap<&'static str, [usize; 3]>,
-    findings: &[Evaluation],
+    findings: &Findings,
     input_errors: usize,
-) -> String {
-    let mut out = String::new();
+) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
     let mut totals = [0usize; 3];
     for rule in rules {
         let [compliant, non_compliant, not_applicable] = counts.get(rule.id).copied().unwrap_or_default();
         for (total, n) in totals.iter_mut().zip([compliant, non_compliant, not_applicable]) {
             *total += n;
         }
-        out.push_str(&format!(
-            "{}\n  {compliant} compliant, {non_compliant} non-compliant, {not_applicable} not applicable\n",
+        writeln!(
+            out,
+            "{}\n  {compliant} compliant, {non_compliant} non-compliant, {not_applicable} not applicable",
             rule.id
-        ));
-        for e in findings.iter().filter(|e| e.config_rule_name == rule.id) {
-            out.push_str(&format!("  ✗ {} {}\n", e.compliance_resource_type, e.compliance_resource_id));
-            for line in wrap(e.annotation.as_deref().unwrap_or_default(), 94) {
-                out.push_str(&format!("      {line}\n"));
-            }
+        )
+        .map_err(io)?;
+        if non_compliant > 0 {
+            findings.each(|e| {
+                if e.rule != rule.id {
+                    return Ok(());
+                }
+                writeln!(out, "  ✗ {} {}", e.resource_type, e.resource_id).map_err(io)?;
+                for line in wrap(&e.annotation, 94) {
+                    writeln!(out, "      {line}").map_err(io)?;
+                }
+                Ok(())
+            })?;
         }
-        out.push('\n');
+        writeln!(out).map_err(io)?;
     }
     let [compliant, non_compliant, not_applicable] = totals;
-    out.push_str(&format!(
+    write!(
+        out,
         "{} evaluations: {compliant} compliant, {non_compliant} non-compliant, {not_applicable} not applicable",
         compliant + non_compliant + not_applicable
-    ));
+    )
+    .map_err(io)?;
     if input_errors > 0 {
-        out.push_str(&format!(", {input_errors} input errors"));
+        write!(out, ", {input_errors} input errors").map_err(io)?;
     }
-    out.push('\n');
-    out
+    writeln!(out).map_err(io)
 }
 
 /// Splits `text` into lines of at most `width` characters, at spaces where it can.
