@@ -169,3 +169,100 @@ fn broken_items_are_errors_that_name_the_field() {
         assert_eq!(verdict.compliance, Compliance::NotApplicable);
     }
 }
+
+#[test]
+fn truncated_documents_and_items_say_where() {
+    // A key policy cut short, as JSON text and URL-encoded: fail closed with serde's position.
+    let cut = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Princ"#;
+    fails_closed(
+        &key_with_policy(json!(cut)),
+        "policy is not valid JSON: EOF while parsing a string at line 1 column 66",
+    );
+    let encoded: String = cut.bytes().map(|b| format!("%{b:02X}")).collect();
+    fails_closed(&key_with_policy(json!(encoded)), "policy is not valid JSON: EOF while parsing");
+    // The API dialect's `configuration` (a JSON string) cut short: an item error naming the field.
+    let message = Resource::from_json(&json!({"resourceType": "AWS::KMS::Key", "resourceId": "k",
+        "configuration": "{\"keyId\": \"k\", \"keyState\": \"Ena"}))
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        message.starts_with("AWS::KMS::Key/k: field `configuration` is a string that is not JSON: EOF while parsing"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_one_megabyte_policy_is_judged() {
+    // One statement with 40,000 actions (about 1 MB URL-encoded, as Config records it), then a
+    // grant to everyone: the grant is found.
+    let actions: Vec<String> = (0..40_000).map(|i| format!("s3:GetObjectVersion{i:05}")).collect();
+    let document = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Big", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": actions, "Resource": "*"},
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]})
+    .to_string();
+    let encoded: String = document.bytes().map(|b| format!("%{b:02X}")).collect();
+    assert!(encoded.len() > 1 << 20, "{} bytes", encoded.len());
+    let resource = Resource::from_json(&key_with_policy(json!(encoded))).expect("item");
+    let rule = ALL.iter().find(|r| r.id == "kms-key-policy-no-public-access").expect("rule");
+    let verdict = rule.judge(&resource, &Context { params: &rule.default_params(), resolver: &MemoryResolver::new() });
+    assert_eq!(verdict.compliance, Compliance::NonCompliant);
+    assert!(verdict.annotation().unwrap_or_default().starts_with("stmt \"Public\""), "{:?}", verdict.annotation());
+}
+
+#[test]
+fn patterns_with_many_stars_are_judged_by_every_rule() {
+    // Resource, principal and condition patterns of 5,000 stars each (a backtracking matcher
+    // would never finish): every rule answers, and the grant to everyone is still found.
+    let stars = "*a".repeat(5_000);
+    let document = json!({"Statement": [
+        {"Sid": "Stars", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::111122223333:role/{stars}")},
+            "Action": format!("kms:{stars}"), "Resource": format!("arn:aws:kms:*:111122223333:key/{stars}"),
+            "Condition": {"StringLike": {"kms:ViaService": stars.clone(), "aws:SourceArn": stars}}},
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let resource = Resource::from_json(&key_with_policy(document)).expect("item");
+    let resolver = MemoryResolver::new();
+    for rule in ALL {
+        let mut raw = std::collections::BTreeMap::new();
+        if rule.id == "kms-key-service-readiness" {
+            raw.insert("keyIds".to_owned(), "k1".to_owned());
+        }
+        let params = rule.parse_params(&raw).expect("params");
+        let verdict = rule.judge(&resource, &Context { params: &params, resolver: &resolver });
+        if rule.id == "kms-key-policy-no-public-access" {
+            assert!(verdict.annotation().unwrap_or_default().starts_with("stmt \"Public\""), "{verdict:?}");
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_in_exports_and_events_is_an_error() {
+    // Beyond serde_json's recursion limit anywhere in an export or an event: an error that says
+    // so, never a stack overflow.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let export = format!("{{\"configurationItems\": [{{\"resourceType\": \"AWS::KMS::Key\", \"x\": {deep}}}]}}");
+    let error = shared::export::stream(export.as_bytes(), &mut |_| {}).err().map(|e| e.to_string());
+    assert!(error.as_deref().unwrap_or_default().contains("recursion limit exceeded"), "{error:?}");
+    let event = json!({"invokingEvent": deep, "resultToken": "t", "accountId": "111122223333", "configRuleName": "r"});
+    let error = shared::event::decode(&event).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        error.starts_with("config event field `invokingEvent` is not a JSON document: recursion limit exceeded"),
+        "{error}"
+    );
+}
+
+#[test]
+fn duplicate_item_lists_are_all_read() {
+    // Two `configurationItems` arrays in one file: both are read (a whole-document reader
+    // would keep only the last; the stream loses nothing).
+    let text = r#"{"configurationItems": [{"resourceType": "AWS::KMS::Key", "resourceId": "a"}],
+                   "configurationItems": [{"resourceType": "AWS::KMS::Key", "resourceId": "b"}]}"#;
+    let mut ids = Vec::new();
+    shared::export::stream(text.as_bytes(), &mut |found| {
+        if let shared::export::Found::Item { item, .. } = found {
+            ids.push(item["resourceId"].as_str().unwrap_or_default().to_owned());
+        }
+    })
+    .expect("stream");
+    assert_eq!(ids, ["a", "b"]);
+}

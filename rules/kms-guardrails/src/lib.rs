@@ -16,3 +16,5 @@ pub static ALL: &[&Rule] = &[
 ];
 
 pub mod templates;
+
+pub mod fuzzing;

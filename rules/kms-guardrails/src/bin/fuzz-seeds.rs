@@ -1,0 +1,236 @@
+//! Builds the fuzzers' seed corpora, `fuzz/corpus/<target>/`, from what the workspace already
+//! holds: the 1,452 AWS managed policies of `../shared/corpus` (bundled), every rule's scenario
+//! fixtures (`rules/*/cases/*.json`), the AWS documentation fixtures (`tests/fixtures`) and the
+//! embedded sample export. Seeds are built, not committed (`scripts/fuzz.sh` runs this).
+//!
+//! Usage: `fuzz-seeds WORKSPACE_ROOT OUT_DIR`
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+use shared::export::{self, Found};
+
+/// Fields that hold a policy document in items, fixtures and GAAD output.
+const DOCUMENT_FIELDS: &[&str] =
+    &["Policy", "document", "policyDocument", "assumeRolePolicyDocument", "PolicyDocument", "Document"];
+
+/// How many corpus policies become items, events and exports (all of them are document seeds).
+const CORPUS_ITEMS: usize = 40;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [root, out] = args.as_slice() else {
+        eprintln!("usage: fuzz-seeds WORKSPACE_ROOT OUT_DIR");
+        return ExitCode::from(2);
+    };
+    match build(Path::new(root), Path::new(out)) {
+        Ok(counts) => {
+            for (target, n) in counts {
+                println!("{target}: {n} seeds");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fuzz-seeds: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Seeds of one target, written as `<out>/<target>/<name>`.
+struct Seeds {
+    dir: PathBuf,
+    count: usize,
+}
+
+impl Seeds {
+    fn new(out: &Path, target: &str) -> std::io::Result<Seeds> {
+        let dir = out.join(target);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Seeds { dir, count: 0 })
+    }
+
+    fn add(&mut self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+        std::fs::write(self.dir.join(format!("{safe}-{}", self.count)), bytes)?;
+        self.count += 1;
+        Ok(())
+    }
+}
+
+fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let mut documents = Seeds::new(out, "policy_document").map_err(io)?;
+    let mut items = Seeds::new(out, "config_item").map_err(io)?;
+    let mut events = Seeds::new(out, "config_event").map_err(io)?;
+    let mut exports = Seeds::new(out, "export_stream").map_err(io)?;
+
+    // Scenario fixtures: item, parameters, resolver items.
+    let mut fixtures = Vec::new();
+    for rule in kms_guardrails::ALL {
+        let dir = root.join("rules").join(rule.id).join("cases");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let case: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let name = format!("{}-{}", rule.id, file.file_stem().and_then(|s| s.to_str()).unwrap_or("case"));
+            fixtures.push((name, case));
+        }
+    }
+    for (name, case) in &fixtures {
+        let parameters = case.get("parameters").cloned().unwrap_or_else(|| json!({}));
+        let resolver_items = case.pointer("/resolver/items").and_then(Value::as_array).cloned().unwrap_or_default();
+        let Some(item) = case.get("item") else { continue };
+        for document in
+            documents_in(item).iter().chain(resolver_items.iter().flat_map(documents_in).collect::<Vec<_>>().iter())
+        {
+            documents.add(name, document.as_bytes()).map_err(io)?;
+        }
+        items.add(name, item.to_string().as_bytes()).map_err(io)?;
+        for extra in &resolver_items {
+            items.add(name, extra.to_string().as_bytes()).map_err(io)?;
+        }
+        events.add(name, change_event(item, &parameters).to_string().as_bytes()).map_err(io)?;
+        let mut all = vec![item.clone()];
+        all.extend(resolver_items);
+        exports
+            .add(name, json!({"fileVersion": "1.0", "configurationItems": all}).to_string().as_bytes())
+            .map_err(io)?;
+    }
+
+    // AWS documentation fixtures: key policies as AWS publishes them.
+    let docs = root.join("tests").join("fixtures").join("aws-docs");
+    if let Ok(dir) = std::fs::read_dir(&docs) {
+        for entry in dir.filter_map(Result::ok) {
+            let path = entry.path();
+            if path.extension().is_some_and(|x| x == "json") {
+                let bytes = std::fs::read(&path).map_err(io)?;
+                documents.add("aws-docs", &bytes).map_err(io)?;
+            }
+        }
+    }
+
+    // The sample export: whole, gzipped, and item by item.
+    let sample = shared::dryrun::SAMPLE;
+    exports.add("sample-export", sample.as_bytes()).map_err(io)?;
+    exports.add("sample-export-gz", &gzip(sample.as_bytes()).map_err(io)?).map_err(io)?;
+    let mut sample_items = Vec::new();
+    export::stream(sample.as_bytes(), &mut |found| {
+        if let Found::Item { item, .. } = found {
+            sample_items.push(item);
+        }
+    })
+    .map_err(|e| format!("sample export: {e}"))?;
+    for item in &sample_items {
+        items.add("sample", item.to_string().as_bytes()).map_err(io)?;
+        for document in documents_in(item) {
+            documents.add("sample", document.as_bytes()).map_err(io)?;
+        }
+    }
+    if let Some(first) = sample_items.first() {
+        exports.add("single-item", first.to_string().as_bytes()).map_err(io)?;
+        let as_text: Vec<Value> = sample_items.iter().take(5).map(|i| Value::String(i.to_string())).collect();
+        exports.add("select", json!({"Results": as_text}).to_string().as_bytes()).map_err(io)?;
+        let batch: Vec<Value> = sample_items.iter().take(5).cloned().collect();
+        exports.add("batch-get", json!({"baseConfigurationItems": batch}).to_string().as_bytes()).map_err(io)?;
+    }
+    for kind in ["ScheduledNotification", "OversizedConfigurationItemChangeNotification"] {
+        let invoking = json!({"messageType": kind, "notificationCreationTime": "2026-11-01T00:00:00.000Z",
+            "configurationItemSummary": {"resourceType": "AWS::KMS::Key", "resourceId": "k1"}});
+        events.add(kind, event(&invoking, &json!({})).to_string().as_bytes()).map_err(io)?;
+    }
+
+    // The AWS managed policy corpus: every document, and a few as items and a GAAD export.
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(shared::bundled::DATA).read_to_string(&mut text).map_err(io)?;
+    let gaad: Value = serde_json::from_str(&text).map_err(|e| format!("corpus: {e}"))?;
+    let policies = gaad.get("Policies").and_then(Value::as_array).cloned().unwrap_or_default();
+    for (i, policy) in policies.iter().enumerate() {
+        let Some(document) = policy.pointer("/PolicyVersionList/0/Document") else { continue };
+        documents.add("corpus", document.to_string().as_bytes()).map_err(io)?;
+        if i < CORPUS_ITEMS {
+            // As a customer managed policy of an account, so that it is an item, not a resolver entry.
+            let mut customer = policy.clone();
+            if let Some(arn) = policy.get("Arn").and_then(Value::as_str) {
+                if let Some(object) = customer.as_object_mut() {
+                    object.insert("Arn".into(), Value::String(arn.replace(":iam::aws:", ":iam::111122223333:")));
+                }
+            }
+            let converted = export::gaad_entry(export::GaadList::Policies, "Policies[0]", &customer);
+            if let Ok(Some(export::GaadEntry::Item(item))) = converted {
+                items.add("corpus", item.to_string().as_bytes()).map_err(io)?;
+                events.add("corpus", change_event(&item, &json!({})).to_string().as_bytes()).map_err(io)?;
+            }
+        }
+    }
+    let slice: Vec<Value> = policies.iter().take(CORPUS_ITEMS).cloned().collect();
+    let role = json!({"RoleName": "App", "RoleId": "AROAFUZZ", "Arn": "arn:aws:iam::111122223333:role/App", "Path": "/",
+        "RolePolicyList": [], "AttachedManagedPolicies": slice.iter().filter_map(|p| Some(json!({
+            "PolicyName": p.get("PolicyName")?, "PolicyArn": p.get("Arn")?}))).collect::<Vec<_>>()});
+    exports
+        .add(
+            "gaad",
+            json!({"Policies": slice, "RoleDetailList": [role], "UserDetailList": [], "GroupDetailList": []})
+                .to_string()
+                .as_bytes(),
+        )
+        .map_err(io)?;
+
+    Ok(vec![
+        ("policy_document", documents.count),
+        ("config_item", items.count),
+        ("config_event", events.count),
+        ("export_stream", exports.count),
+    ])
+}
+
+/// Every policy document in `value` (any depth), as the text the policy target takes: strings
+/// as they are (URL-encoded, as Config records them), objects as JSON.
+fn documents_in(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    collect(value, &mut out);
+    out
+}
+
+fn collect(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (name, v) in map {
+                match v {
+                    Value::String(s) if DOCUMENT_FIELDS.contains(&name.as_str()) => out.push(s.clone()),
+                    Value::Object(_) if DOCUMENT_FIELDS.contains(&name.as_str()) => out.push(v.to_string()),
+                    _ => collect(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+        _ => {}
+    }
+}
+
+fn change_event(item: &Value, parameters: &Value) -> Value {
+    let invoking = json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification",
+        "notificationCreationTime": "2026-11-01T00:00:00.000Z", "recordVersion": "1.3"});
+    event(&invoking, parameters)
+}
+
+fn event(invoking: &Value, parameters: &Value) -> Value {
+    json!({"version": "1.0", "invokingEvent": invoking.to_string(), "ruleParameters": parameters.to_string(),
+        "resultToken": "token", "eventLeftScope": false,
+        "executionRoleArn": "arn:aws:iam::111122223333:role/config-role",
+        "configRuleArn": "arn:aws:config:us-east-1:111122223333:config-rule/config-rule-0123456",
+        "configRuleName": "fuzz", "configRuleId": "config-rule-0123456", "accountId": "111122223333"})
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
