@@ -211,8 +211,7 @@ pub struct Summary {
 
 /// Handles one Config event: the whole invocation.
 pub async fn handle(rule: &'static Rule, base: &SdkConfig, payload: &Value) -> Result<Value, RuleError> {
-    let event = event::decode(payload)?;
-    let params = rule.parse_params_json(event.rule_parameters.as_deref())?;
+    let (event, params) = decode_event(rule, payload)?;
     let clients = clients_for(base, &params, &event.account_id).await;
     let evaluations = evaluate_event(rule, &clients, &params, &event).await?;
     let mut summary = Summary::default();
@@ -225,6 +224,28 @@ pub async fn handle(rule: &'static Rule, base: &SdkConfig, payload: &Value) -> R
 
 /// A verdict ready to report: the resource's type and id, the verdict, the ordering timestamp.
 pub type Judged = ((String, String), Verdict, String);
+
+/// Decodes an event and its rule parameters: the first, pure step of [`handle`].
+pub fn decode_event(rule: &Rule, payload: &Value) -> Result<(ConfigEvent, Params), RuleError> {
+    let event = event::decode(payload)?;
+    let params = rule.parse_params_json(event.rule_parameters.as_deref())?;
+    Ok((event, params))
+}
+
+/// Judges a resource whose key policy and other resources are at hand, and logs the verdict:
+/// the pure step of an invocation after its AWS calls (`lambda` bench times it).
+pub fn judge_fetched(
+    rule: &Rule,
+    params: &Params,
+    resource: &Resource,
+    resolver: &MemoryResolver,
+    ordering: String,
+) -> Judged {
+    let key = (resource.type_name.clone(), resource.resource_id.clone());
+    let verdict = rule.judge(resource, &Context { params, resolver });
+    tracing::info!(rule = rule.id, resource_type = %key.0, resource_id = %key.1, compliance = verdict.compliance.as_str(), annotation = verdict.annotation().unwrap_or_default(), "evaluated");
+    (key, verdict, ordering)
+}
 
 /// Evaluates what the event asks, without reporting.
 pub async fn evaluate_event(
@@ -260,15 +281,13 @@ async fn judge_one(
     ordering: Option<&str>,
 ) -> Result<Judged, RuleError> {
     let ordering = ordering.map(str::to_owned).or_else(|| resource.capture_time.clone()).unwrap_or_default();
-    let key = (resource.type_name.clone(), resource.resource_id.clone());
     if left_scope {
+        let key = (resource.type_name.clone(), resource.resource_id.clone());
         return Ok((key, Verdict::not_applicable("resource left the rule's scope"), ordering));
     }
     fill_key_policy(clients, &mut resource).await?;
     let resolver = resolve(rule, clients, cache, &resource).await;
-    let verdict = rule.judge(&resource, &Context { params, resolver: &resolver });
-    tracing::info!(rule = rule.id, resource_type = %key.0, resource_id = %key.1, compliance = verdict.compliance.as_str(), annotation = verdict.annotation().unwrap_or_default(), "evaluated");
-    Ok((key, verdict, ordering))
+    Ok(judge_fetched(rule, params, &resource, &resolver, ordering))
 }
 
 /// Fetches the key policy when the item does not carry it. AccessDenied becomes the key's

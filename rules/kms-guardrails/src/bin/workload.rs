@@ -1,15 +1,25 @@
 //! Benchmark workloads and the parse-only baseline.
 //!
-//! `workload generate --size-mb N [--gzip] [--seed S] OUT`: writes a synthetic Config snapshot
-//! from the real documents of `../shared/corpus` (bundled): customer managed policies
-//! (URL-encoded documents, as Config records them), roles with inline and attached policies,
-//! users in groups, and KMS keys whose policies mix compliant and non-compliant statements.
-//! Deterministic for a seed. (A GAAD form of the workload is still to come.)
+//! `workload generate --size-mb N [--gzip] [--seed S] [--form config|gaad] [--url-encoded] OUT`:
+//! writes a synthetic workload from the real documents of `../shared/corpus` (bundled).
+//! Deterministic for a seed: the same arguments give the same bytes.
+//!
+//! - `--form config` (the default): a Config snapshot: customer managed policies (URL-encoded
+//!   documents, as Config records them), roles with inline and attached policies, users in
+//!   groups, and KMS keys whose policies mix compliant and non-compliant statements.
+//! - `--form gaad`: `aws iam get-account-authorization-details` output as the AWS CLI prints it
+//!   (`UserDetailList`, `GroupDetailList`, `RoleDetailList`, `Policies`; documents decoded to
+//!   JSON objects, or URL-encoded strings as the IAM API returns them with `--url-encoded`):
+//!   customer managed policies (`arn:aws:iam::<account>:policy/...`, some with an older
+//!   non-default version), KMS policies that are and are not scoped to keys, roles with inline,
+//!   customer managed and AWS managed policies, users in groups, and the attached AWS managed
+//!   policies themselves. IAM has no KMS keys, so this form has none.
 //!
 //! `workload parse FILE`: the parse-only pass the dry-run is compared with: serde_json over the
 //! same bytes (inflating `.gz`), every item decoded to a JSON value, nothing evaluated.
 #![allow(clippy::expect_used, clippy::indexing_slicing)] // a benchmark tool: a failed step is a failed run
 
+use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
 
 use serde_json::{json, Value};
@@ -173,16 +183,29 @@ fn generate(args: &[String]) {
     let mut size_mb = 10usize;
     let mut gzip = false;
     let mut seed = 7u64;
+    let mut gaad = false;
+    let mut url_encoded = false;
     let mut out = None;
     let mut i = 0;
     while let Some(arg) = args.get(i) {
         match arg.as_str() {
             "--size-mb" => size_mb = args.get(i + 1).and_then(|v| v.parse().ok()).expect("--size-mb N"),
             "--seed" => seed = args.get(i + 1).and_then(|v| v.parse().ok()).expect("--seed S"),
+            "--form" => {
+                gaad = match args.get(i + 1).map(String::as_str) {
+                    Some("config") => false,
+                    Some("gaad") => true,
+                    other => {
+                        eprintln!("--form config|gaad, not {other:?}");
+                        std::process::exit(2)
+                    }
+                }
+            }
+            "--url-encoded" => url_encoded = true,
             "--gzip" => gzip = true,
             other => out = Some(other.to_owned()),
         }
-        i += if matches!(arg.as_str(), "--size-mb" | "--seed") { 2 } else { 1 };
+        i += if matches!(arg.as_str(), "--size-mb" | "--seed" | "--form") { 2 } else { 1 };
     }
     let out = out.expect("an output path");
     let file = std::fs::File::create(&out).expect("create output");
@@ -191,16 +214,27 @@ fn generate(args: &[String]) {
     } else {
         Box::new(BufWriter::new(file))
     };
-    let corpus = corpus();
     let mut rng = Rng(seed);
     let target = size_mb * 1024 * 1024;
+    let summary = if gaad {
+        write_gaad(&mut writer, &mut rng, target, url_encoded)
+    } else {
+        write_config(&mut writer, &mut rng, target)
+    };
+    writer.flush().expect("flush");
+    drop(writer);
+    eprintln!("{out}: {summary}");
+}
+
+fn write_config(writer: &mut dyn Write, rng: &mut Rng, target: usize) -> String {
+    let corpus = corpus();
     let mut written = 0usize;
     writer
         .write_all(b"{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"workload\",\"configurationItems\":[")
         .expect("write");
     let mut n = 0usize;
     while written < target {
-        let text = nth_item(&mut rng, &corpus, n).to_string();
+        let text = nth_item(rng, &corpus, n).to_string();
         if n > 0 {
             writer.write_all(b",").expect("write");
         }
@@ -209,9 +243,205 @@ fn generate(args: &[String]) {
         n += 1;
     }
     writer.write_all(b"]}").expect("write");
-    writer.flush().expect("flush");
-    drop(writer);
-    eprintln!("{out}: {n} items, {written} bytes of JSON");
+    format!("{n} items, {written} bytes of JSON")
+}
+
+/// The AWS managed policies of the corpus as GAAD `Policies` entries, each with a default
+/// version's document, in the corpus's order.
+fn gaad_corpus() -> Vec<Value> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(shared::bundled::DATA).read_to_string(&mut text).expect("corpus");
+    let gaad: Value = serde_json::from_str(&text).expect("corpus JSON");
+    let policies = gaad.get("Policies").and_then(Value::as_array).expect("Policies");
+    policies.iter().filter(|p| default_document(p).is_some() && p.get("Arn").is_some()).cloned().collect()
+}
+
+fn default_document(policy: &Value) -> Option<&Value> {
+    policy
+        .get("PolicyVersionList")?
+        .as_array()?
+        .iter()
+        .find(|v| v.get("IsDefaultVersion") == Some(&json!(true)))?
+        .get("Document")
+}
+
+const CREATED: &str = "2026-11-01T12:00:00+00:00";
+const READ_ONLY_ACCESS: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+/// A customer managed KMS policy: (kind, document). Some grant `kms:Decrypt`-style use on
+/// every key, some are scoped to a key, a service or by a Deny, some grant no decryption.
+fn kms_policy(rng: &mut Rng, n: usize) -> (&'static str, Value) {
+    let key = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{:08x}-0000-4000-8000-{n:012x}", n % 65536);
+    let (kind, statements) = match rng.below(7) {
+        0 => (
+            "KmsDecryptAll",
+            json!([{"Sid": "DecryptAll", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}]),
+        ),
+        1 => ("KmsFullAccess", json!([{"Sid": "KmsAll", "Effect": "Allow", "Action": "kms:*", "Resource": "*"}])),
+        2 => (
+            "KmsDecryptOneKey",
+            json!([{"Sid": "OneKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"], "Resource": key}]),
+        ),
+        3 => (
+            "KmsDecryptViaS3",
+            json!([{"Sid": "ViaS3", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]),
+        ),
+        4 => (
+            "KmsDecryptDenyOthers",
+            json!([{"Sid": "DecryptAll", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Sid": "OnlyOneKey", "Effect": "Deny", "Action": "kms:Decrypt", "NotResource": key}]),
+        ),
+        5 => (
+            "KmsEncryptOnly",
+            json!([{"Sid": "Encrypt", "Effect": "Allow", "Action": ["kms:Encrypt", "kms:DescribeKey", "kms:ListAliases"], "Resource": "*"}]),
+        ),
+        _ => (
+            "KmsReEncrypt",
+            json!([{"Sid": "ReEncrypt", "Effect": "Allow", "Action": "kms:ReEncrypt*", "Resource": "*"}]),
+        ),
+    };
+    (kind, json!({"Version": "2012-10-17", "Statement": statements}))
+}
+
+/// A GAAD list being written: its elements, comma-separated.
+#[derive(Default)]
+struct List {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl List {
+    /// Appends `entry`; returns the bytes added.
+    fn push(&mut self, entry: &Value) -> usize {
+        if self.count > 0 {
+            self.bytes.push(b',');
+        }
+        let before = self.bytes.len();
+        serde_json::to_writer(&mut self.bytes, entry).expect("serialize");
+        self.count += 1;
+        self.bytes.len() - before + 1
+    }
+}
+
+/// Writes the GAAD form (see the module header) until `target` bytes of entries.
+fn write_gaad(writer: &mut dyn Write, rng: &mut Rng, target: usize, url_encoded: bool) -> String {
+    let corpus = gaad_corpus();
+    let document = |d: &Value| if url_encoded { Value::String(encode(d)) } else { d.clone() };
+    let random_corpus = |rng: &mut Rng| &corpus[rng.below(corpus.len())];
+    let (mut users, mut groups, mut roles, mut policies) =
+        (List::default(), List::default(), List::default(), List::default());
+    // Attached AWS managed policies, by ARN: written after the customer managed ones.
+    let mut aws_managed: BTreeMap<String, Value> = BTreeMap::new();
+    // The latest customer managed policies, for attachments (always policies that exist).
+    let mut recent: Vec<Value> = Vec::new();
+    let mut written = 0usize;
+    let mut n = 0usize;
+    while written < target {
+        let k = n / 5;
+        written += match n % 5 {
+            0 | 1 | 4 => {
+                let (name, default, older) = if n % 5 == 4 {
+                    let (kind, doc) = kms_policy(rng, n);
+                    (format!("{kind}-{n}"), doc, None)
+                } else {
+                    let entry = random_corpus(rng);
+                    let name = format!("{}-{n}", entry["PolicyName"].as_str().expect("PolicyName"));
+                    let default = default_document(entry).expect("default version").clone();
+                    let older = n
+                        .is_multiple_of(7)
+                        .then(|| default_document(random_corpus(rng)).expect("default version").clone());
+                    (name, default, older)
+                };
+                let mut versions = vec![
+                    json!({"Document": document(&default), "VersionId": if older.is_some() { "v2" } else { "v1" }, "IsDefaultVersion": true, "CreateDate": CREATED}),
+                ];
+                if let Some(older) = &older {
+                    versions.push(json!({"Document": document(older), "VersionId": "v1", "IsDefaultVersion": false, "CreateDate": CREATED}));
+                }
+                let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{name}");
+                let entry = json!({"PolicyName": name, "PolicyId": format!("ANPA{n:017}"), "Arn": arn, "Path": "/",
+                    "DefaultVersionId": if older.is_some() { "v2" } else { "v1" }, "AttachmentCount": 1, "PermissionsBoundaryUsageCount": 0,
+                    "IsAttachable": true, "CreateDate": CREATED, "UpdateDate": CREATED, "PolicyVersionList": versions});
+                if recent.len() == 64 {
+                    recent.remove(0);
+                }
+                recent.push(json!({"PolicyName": name, "PolicyArn": arn}));
+                policies.push(&entry)
+            }
+            2 => {
+                let name = format!("Role{n}");
+                let inline = default_document(random_corpus(rng)).expect("default version");
+                let mut attached = vec![
+                    recent[rng.below(recent.len())].clone(),
+                    json!({"PolicyName": "ReadOnlyAccess", "PolicyArn": READ_ONLY_ACCESS}),
+                ];
+                if k.is_multiple_of(10) {
+                    let entry = random_corpus(rng);
+                    let arn = entry["Arn"].as_str().expect("Arn").to_owned();
+                    attached.push(json!({"PolicyName": entry["PolicyName"], "PolicyArn": arn}));
+                    aws_managed.entry(arn).or_insert_with(|| entry.clone());
+                }
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+                roles.push(&json!({"Path": "/", "RoleName": name, "RoleId": format!("AROA{n:017}"), "Arn": format!("arn:aws:iam::{ACCOUNT}:role/{name}"),
+                    "CreateDate": CREATED, "AssumeRolePolicyDocument": document(&trust), "InstanceProfileList": [],
+                    "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": document(inline)}],
+                    "AttachedManagedPolicies": attached, "Tags": [], "RoleLastUsed": {}}))
+            }
+            _ => {
+                let mut added = 0;
+                if k < 50 {
+                    let name = format!("Group{k}");
+                    let inline = default_document(random_corpus(rng)).expect("default version");
+                    added += groups.push(&json!({"Path": "/", "GroupName": name, "GroupId": format!("AGPA{n:017}"),
+                        "Arn": format!("arn:aws:iam::{ACCOUNT}:group/{name}"), "CreateDate": CREATED,
+                        "GroupPolicyList": [{"PolicyName": "inline", "PolicyDocument": document(inline)}],
+                        "AttachedManagedPolicies": [recent[rng.below(recent.len())].clone()]}));
+                }
+                let name = format!("user{n}");
+                let inline: Vec<Value> = if k.is_multiple_of(4) {
+                    let doc = default_document(random_corpus(rng)).expect("default version");
+                    vec![json!({"PolicyName": "inline", "PolicyDocument": document(doc)})]
+                } else {
+                    Vec::new()
+                };
+                let attached: Vec<Value> =
+                    if k.is_multiple_of(2) { vec![recent[rng.below(recent.len())].clone()] } else { Vec::new() };
+                added + users.push(&json!({"Path": "/", "UserName": name, "UserId": format!("AIDA{n:017}"),
+                    "Arn": format!("arn:aws:iam::{ACCOUNT}:user/{name}"), "CreateDate": CREATED,
+                    "UserPolicyList": inline, "GroupList": [format!("Group{}", k % 50)], "AttachedManagedPolicies": attached, "Tags": []}))
+            }
+        };
+        n += 1;
+    }
+    let customer = policies.count;
+    let read_only = corpus.iter().find(|p| p["Arn"] == READ_ONLY_ACCESS).expect("ReadOnlyAccess in the corpus");
+    aws_managed.entry(READ_ONLY_ACCESS.to_owned()).or_insert_with(|| read_only.clone());
+    for entry in aws_managed.values() {
+        let mut entry = entry.clone();
+        if url_encoded {
+            for version in entry["PolicyVersionList"].as_array_mut().expect("PolicyVersionList") {
+                version["Document"] = document(&version["Document"]);
+            }
+        }
+        written += policies.push(&entry);
+    }
+    let lists =
+        [("UserDetailList", &users), ("GroupDetailList", &groups), ("RoleDetailList", &roles), ("Policies", &policies)];
+    for (i, (key, list)) in lists.iter().enumerate() {
+        let open = format!("{}\"{key}\":[", if i == 0 { "{" } else { "," });
+        writer.write_all(open.as_bytes()).expect("write");
+        writer.write_all(&list.bytes).expect("write");
+        writer.write_all(b"]").expect("write");
+    }
+    writer.write_all(b"}").expect("write");
+    format!(
+        "{} users, {} groups, {} roles, {customer} customer managed and {} AWS managed policies, {written} bytes of entries",
+        users.count,
+        groups.count,
+        roles.count,
+        policies.count - customer
+    )
 }
 
 /// Parse-only: walk the same bytes with serde_json, decoding each item, evaluating nothing.

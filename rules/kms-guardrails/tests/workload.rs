@@ -1,0 +1,93 @@
+//! The benchmark workload's GAAD form: the same seed gives the same bytes, the export reader
+//! reads every entry, and the dry-run judges its KMS policies as their names say.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // test code: a failed step is a failed test
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use shared::export::{stream, ExportShape, Found};
+
+fn generate(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let status = Command::new(env!("CARGO_BIN_EXE_workload"))
+        .args(["generate", "--size-mb", "1", "--form", "gaad"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .expect("workload runs");
+    assert!(status.success());
+    out
+}
+
+/// Items by resource type, AWS managed policies, and errors, as the export reader sees them.
+fn read(path: &Path) -> (BTreeMap<String, usize>, usize, Vec<String>) {
+    let file = std::fs::File::open(path).expect("open");
+    let (mut items, mut aws_managed, mut errors) = (BTreeMap::new(), 0, Vec::new());
+    let shape = stream(std::io::BufReader::new(file), &mut |found| match found {
+        Found::Item { at, item } => match shared::Resource::from_json(&item) {
+            Ok(resource) => *items.entry(resource.type_name).or_default() += 1,
+            Err(e) => errors.push(format!("{at}: {e}")),
+        },
+        Found::AwsManagedPolicy { .. } => aws_managed += 1,
+        Found::Error(e) => errors.push(e.to_string()),
+    });
+    assert_eq!(shape.expect("a GAAD document"), ExportShape::AuthorizationDetails);
+    (items, aws_managed, errors)
+}
+
+#[test]
+fn gaad_workload_is_deterministic_and_read_by_the_export_reader() {
+    let dir = std::env::temp_dir().join(format!("kms-guardrails-workload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let first = generate(&dir, "a.json", &[]);
+    let again = generate(&dir, "b.json", &[]);
+    let other_seed = generate(&dir, "c.json", &["--seed", "8"]);
+    let encoded = generate(&dir, "d.json", &["--url-encoded"]);
+    let bytes = std::fs::read(&first).expect("read");
+    assert!(bytes.len() > 1 << 20, "at least the size asked for");
+    assert!(bytes == std::fs::read(&again).expect("read"), "same seed, same bytes");
+    assert!(bytes != std::fs::read(&other_seed).expect("read"), "another seed, other bytes");
+
+    // Documents as the AWS CLI prints them (JSON), and URL-encoded as the IAM API returns them
+    // (longer, so fewer entries fit in the size).
+    for path in [&first, &encoded] {
+        let (items, aws_managed, errors) = read(path);
+        assert_eq!(errors, Vec::<String>::new());
+        for resource_type in ["AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"] {
+            assert!(items.get(resource_type).copied().unwrap_or_default() > 0, "{resource_type}: {items:?}");
+        }
+        assert!(aws_managed > 0, "attached AWS managed policies are in `Policies`");
+    }
+
+    // The dry-run: the KMS policies are judged as their names say.
+    let output = Command::new(env!("CARGO_BIN_EXE_kms-guardrails"))
+        .args(["dry-run", "--format", "json", "--rule", "iam-customer-policy-blocked-kms-actions"])
+        .arg(&first)
+        .output()
+        .expect("dry-run runs");
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let gaad: Value = serde_json::from_slice(&bytes).expect("JSON");
+    let names: BTreeMap<&str, &str> = gaad["Policies"]
+        .as_array()
+        .expect("Policies")
+        .iter()
+        .map(|p| (p["PolicyId"].as_str().expect("PolicyId"), p["PolicyName"].as_str().expect("PolicyName")))
+        .collect();
+    let mut seen = BTreeMap::new();
+    for evaluation in report["Evaluations"].as_array().expect("Evaluations") {
+        let name = names[evaluation["ComplianceResourceId"].as_str().expect("id")];
+        let Some(kind) = name.strip_prefix("Kms").and_then(|rest| rest.split('-').next()) else { continue };
+        let expected = match kind {
+            "DecryptAll" | "FullAccess" | "DecryptViaS3" | "ReEncrypt" => "NON_COMPLIANT",
+            "DecryptOneKey" | "DecryptDenyOthers" | "EncryptOnly" => "COMPLIANT",
+            other => panic!("unknown KMS policy kind {other}"),
+        };
+        assert_eq!(evaluation["ComplianceType"], expected, "{name}: {evaluation}");
+        *seen.entry(kind.to_owned()).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), 7, "every KMS policy kind: {seen:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
