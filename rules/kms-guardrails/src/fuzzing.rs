@@ -136,6 +136,19 @@ pub fn export_stream(data: &[u8]) {
 fn export_stream_plain(data: &[u8]) {
     let mut found = Vec::new();
     let streamed = export::stream(data, &mut |f| found.push(f));
+    // The dry-run reads with `stream_raw` and decodes each entry on a worker: the same shape,
+    // and the same things found in the same order, as `stream`.
+    let mut raw_found = Vec::new();
+    let raw_streamed = export::stream_raw(data, &mut |entry| raw_found.extend(entry.decode()));
+    match (&streamed, &raw_streamed) {
+        (Ok(a), Ok(b)) if a == b => {
+            if raw_found != found {
+                panic!("stream_raw + decode found {} things, stream {}", raw_found.len(), found.len());
+            }
+        }
+        (Err(_), Err(_)) => {}
+        _ => panic!("stream and stream_raw disagree: {streamed:?} vs {raw_streamed:?}"),
+    }
     let whole = serde_json::from_slice::<Value>(data);
     if streamed.is_ok() && whole.is_err() {
         panic!("the stream accepted a document that is not JSON: {:?}", whole.err());
