@@ -563,6 +563,35 @@ mod tests {
     }
 
     #[test]
+    fn raw_entries_decode_to_what_stream_finds_and_survive_being_set_aside() {
+        let documents = [
+            r#"{"fileVersion":"1.0","configurationItems":[{"resourceType":"A","resourceId":"1"},{"resourceType":"B","resourceId":"2"}]}"#,
+            r#"{"Results":["{\"resourceType\":\"AWS::KMS::Key\",\"resourceId\":\"k\"}","not json"]}"#,
+            r#"{"resourceType":"AWS::KMS::Key","resourceId":"k"}"#,
+            r#"{"RoleDetailList":[{"RoleName":"App","RoleId":"AROA1","Arn":"arn:aws:iam::111122223333:role/App"},{"RoleName":"NoId"}]}"#,
+        ];
+        for text in documents {
+            let mut parsed = Vec::new();
+            let shape = stream(text.as_bytes(), &mut |f| parsed.push(f)).map_err(|e| e.to_string());
+            let mut entries = Vec::new();
+            let raw_shape = stream_raw(text.as_bytes(), &mut |e| entries.push(e)).map_err(|e| e.to_string());
+            assert_eq!(shape, raw_shape, "{text}");
+            let decoded: Vec<Found> = entries.iter().filter_map(RawEntry::decode).collect();
+            assert_eq!(decoded, parsed, "{text}");
+            let rebuilt: Vec<Found> = entries
+                .iter()
+                .filter_map(|e| {
+                    let (tag, index) = e.to_parts();
+                    RawEntry::from_parts(tag, index, e.json().to_owned())
+                })
+                .filter_map(|e| e.decode())
+                .collect();
+            assert_eq!(rebuilt, parsed, "{text}");
+        }
+        assert!(RawEntry::from_parts(99, 0, "{}".into()).is_none());
+    }
+
+    #[test]
     fn select_results_are_json_strings() {
         let doc = json!({"Results":["{\"resourceType\":\"AWS::KMS::Key\",\"resourceId\":\"k\"}", "not json"]});
         let err = items(doc).err().map(|e| e.to_string()).unwrap_or_default();

@@ -139,6 +139,64 @@ fn keep_going_reports_bad_items_and_evaluates_the_rest() {
     assert_eq!(evals[0]["ComplianceType"], "NON_COMPLIANT");
 }
 
+/// A role whose attached policy, and a user whose group, come later in the input wait for the
+/// end of the input (set aside on disk) and are then judged with what came later; their
+/// evaluations follow everything else, in input order.
+#[test]
+fn users_and_roles_wait_for_policies_and_groups_later_in_the_input() {
+    let dir = scratch("set-aside");
+    let account = "111122223333";
+    let item = |t: &str, id: &str, arn: &str, configuration: serde_json::Value| {
+        json!({"resourceType": t, "resourceId": id, "awsAccountId": account, "ARN": arn,
+            "configurationItemStatus": "OK", "configuration": configuration})
+    };
+    let decrypt_all =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let admin_all = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "*"}]});
+    let items = json!({"configurationItems": [
+        item("AWS::IAM::Role", "AROA1", "arn:aws:iam::111122223333:role/Ops", json!({"roleName": "Ops", "path": "/",
+            "rolePolicyList": [{"policyName": "admin", "policyDocument": admin_all}],
+            "attachedManagedPolicies": [{"policyName": "Use", "policyArn": "arn:aws:iam::111122223333:policy/Use"}]})),
+        item("AWS::IAM::User", "AIDA1", "arn:aws:iam::111122223333:user/ann", json!({"userName": "ann", "path": "/",
+            "groupList": ["Admins"], "userPolicyList": [{"policyName": "use", "policyDocument": decrypt_all}],
+            "attachedManagedPolicies": []})),
+        item("AWS::IAM::Policy", "ANPA1", "arn:aws:iam::111122223333:policy/Use", json!({"policyName": "Use",
+            "defaultVersionId": "v1", "policyVersionList": [{"versionId": "v1", "isDefaultVersion": true, "document": decrypt_all}]})),
+        item("AWS::IAM::Group", "AGPA1", "arn:aws:iam::111122223333:group/Admins", json!({"groupName": "Admins", "path": "/",
+            "groupPolicyList": [{"policyName": "admin", "policyDocument": admin_all}], "attachedManagedPolicies": []})),
+    ]});
+    let path = dir.join("export.json");
+    std::fs::write(&path, items.to_string()).expect("write");
+    let path = path.to_str().expect("path");
+    let output = run(&[
+        "dry-run",
+        "--format",
+        "json",
+        "--rule",
+        "iam-inline-policy-blocked-kms-actions",
+        "--rule",
+        "kms-admin-use-separation",
+        path,
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let evals = evaluations(&stdout_json(&output));
+    let order: Vec<&str> = evals.iter().filter_map(|e| e["ComplianceResourceId"].as_str()).collect();
+    assert_eq!(
+        order,
+        ["AGPA1", "AROA1", "AROA1", "AIDA1", "AIDA1"],
+        "the group is judged on arrival, the role and user last"
+    );
+    for id in ["AROA1", "AIDA1"] {
+        let eval = evals
+            .iter()
+            .find(|e| e["ComplianceResourceId"] == id && e["ConfigRuleName"] == "kms-admin-use-separation")
+            .expect("evaluated");
+        assert_eq!(eval["ComplianceType"], "NON_COMPLIANT", "{id}: {eval}");
+        let annotation = eval["Annotation"].as_str().unwrap_or_default();
+        assert!(annotation.contains("kms:Decrypt") && annotation.contains("kms:PutKeyPolicy"), "{id}: {annotation}");
+    }
+}
+
 #[test]
 fn gzip_directories_and_cross_file_resolution() {
     let dir = scratch("cross-file");
