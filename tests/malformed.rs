@@ -243,6 +243,18 @@ fn deep_nesting_in_exports_and_events_is_an_error() {
     let export = format!("{{\"configurationItems\": [{{\"resourceType\": \"AWS::KMS::Key\", \"x\": {deep}}}]}}");
     let error = shared::export::stream(export.as_bytes(), &mut |_| {}).err().map(|e| e.to_string());
     assert!(error.as_deref().unwrap_or_default().contains("recursion limit exceeded"), "{error:?}");
+    // The dry-run's reader only splits: the entry is its own error when decoded.
+    let mut decoded = Vec::new();
+    let shape = shared::export::stream_raw(export.as_bytes(), &mut |entry| decoded.extend(entry.decode()));
+    assert!(shape.is_ok(), "{shape:?}");
+    let message = match decoded.as_slice() {
+        [shared::export::Found::Error(e)] => e.to_string(),
+        other => format!("{other:?}"),
+    };
+    assert!(
+        message.starts_with("field `configurationItems[0]` is not valid JSON: recursion limit exceeded"),
+        "{message}"
+    );
     let event = json!({"invokingEvent": deep, "resultToken": "t", "accountId": "111122223333", "configRuleName": "r"});
     let error = shared::event::decode(&event).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(

@@ -140,6 +140,12 @@ fn export_stream_plain(data: &[u8]) {
     // and the same things found in the same order, as `stream`.
     let mut raw_found = Vec::new();
     let raw_streamed = export::stream_raw(data, &mut |entry| raw_found.extend(entry.decode()));
+    // `stream_raw` checks the structure down to the entries and leaves each entry's content to
+    // its decoder: where `stream` fails on an entry's content, `stream_raw` reads on and that
+    // entry decodes to an error of its own. It never accepts less than `stream` does.
+    let entry_not_json = raw_found.iter().any(|f| {
+        matches!(f, export::Found::Error(export::ExportError::Field { problem, .. }) if problem.starts_with("is not valid JSON"))
+    });
     match (&streamed, &raw_streamed) {
         (Ok(a), Ok(b)) if a == b => {
             if raw_found != found {
@@ -147,6 +153,7 @@ fn export_stream_plain(data: &[u8]) {
             }
         }
         (Err(_), Err(_)) => {}
+        (Err(_), Ok(_)) if entry_not_json => {}
         _ => panic!("stream and stream_raw disagree: {streamed:?} vs {raw_streamed:?}"),
     }
     let whole = serde_json::from_slice::<Value>(data);

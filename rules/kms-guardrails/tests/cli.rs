@@ -139,6 +139,38 @@ fn keep_going_reports_bad_items_and_evaluates_the_rest() {
     assert_eq!(evals[0]["ComplianceType"], "NON_COMPLIANT");
 }
 
+/// An entry that is not JSON inside sound brackets (a bad literal, a missing colon) is an
+/// error of that entry, named by its place; the reader goes on, so `--keep-going` evaluates
+/// the entries after it. Broken brackets, by contrast, stop the file (`input_errors_...`).
+#[test]
+fn an_entry_that_is_not_json_is_its_own_error_and_the_rest_is_read() {
+    let dir = scratch("entry-not-json");
+    let public = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let text = format!(
+        "{{\"configurationItems\": [\n{},\n{{\"resourceType\": \"AWS::KMS::Key\", \"resourceId\": tru}},\n{}]}}",
+        key_item("k1", &public),
+        key_item("k2", &public)
+    );
+    std::fs::write(dir.join("snapshot.json"), text).expect("write");
+    let path = dir.join("snapshot.json");
+    let path = path.to_str().expect("path");
+    let output = run(&["dry-run", "--format", "json", "--rule", "kms-key-policy-no-public-access", path]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(
+            "snapshot.json: field `configurationItems[1]` is not valid JSON: expected ident at line 1 column 52 of the entry"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let output =
+        run(&["dry-run", "--keep-going", "--format", "json", "--rule", "kms-key-policy-no-public-access", path]);
+    assert_eq!(output.status.code(), Some(2));
+    let ids: Vec<Value> =
+        evaluations(&stdout_json(&output)).iter().map(|e| e["ComplianceResourceId"].clone()).collect();
+    assert_eq!(ids, [json!("k1"), json!("k2")]);
+}
+
 /// A role whose attached policy, and a user whose group, come later in the input wait for the
 /// end of the input (set aside on disk) and are then judged with what came later; their
 /// evaluations follow everything else, in input order.
@@ -407,7 +439,8 @@ fn truncated_gzip_and_invalid_utf8_are_input_errors() {
     std::fs::write(dir.join("cut.json.gz"), &bytes[..bytes.len() / 2]).unwrap();
     let output = run(&["dry-run", "--format", "json", dir.join("cut.json.gz").to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("cut.json.gz: not valid JSON"), "{}", stderr(&output));
+    // Inflating fails before the JSON does: a read error, in flate2's words.
+    assert!(stderr(&output).contains("cut.json.gz: cannot be read: incomplete deflate stream"), "{}", stderr(&output));
 
     std::fs::write(
         dir.join("latin1.json"),

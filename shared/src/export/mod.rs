@@ -16,6 +16,8 @@
 
 use serde_json::{json, Map, Value};
 
+mod split;
+
 /// The shape of an export document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportShape {
@@ -87,10 +89,39 @@ pub enum StreamError {
     /// Not JSON (or cut short, or not UTF-8), with serde's line and column.
     #[error("not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Not JSON, as [`stream_raw`] finds it: serde's wording, and the place in the file.
+    #[error("not valid JSON: {0}")]
+    Syntax(SyntaxError),
+    /// The input could not be read (a gzip cut short or damaged, a read error).
+    #[error("cannot be read: {0}")]
+    Read(std::io::Error),
     /// JSON, but not an export.
     #[error("{0}")]
     Shape(#[from] ExportError),
 }
+
+/// Where a document stops being JSON, and how.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at line {line} column {column}")]
+pub struct SyntaxError {
+    /// What is wrong, in serde_json's words (`EOF while parsing a list`).
+    pub what: String,
+    /// The line, from 1.
+    pub line: u64,
+    /// The column: bytes into the line, as serde_json counts them.
+    pub column: u64,
+}
+
+/// What the top level of an export must be.
+const TOP_LEVEL_EXPECTED: &str = "a JSON object (a Config export, AWS CLI output or a configuration item)";
+
+/// The top-level keys that hold configuration items, the list each is, and the shape it makes
+/// the document (the GAAD lists are [`GaadList`]).
+const ITEM_LIST_KEYS: [(&str, ListKind, ExportShape); 3] = [
+    ("configurationItems", ListKind::Items, ExportShape::ConfigurationItems),
+    ("baseConfigurationItems", ListKind::Items, ExportShape::BatchGet),
+    ("Results", ListKind::SelectResults, ExportShape::Select),
+];
 
 /// Reads an export from `reader` without holding it whole: the item arrays
 /// (`configurationItems`, `baseConfigurationItems`, `Results`, the GAAD lists) are walked
@@ -123,12 +154,13 @@ pub fn items(document: Value) -> Result<ExportItems, StreamError> {
 
 /// One element of an export's item list, not parsed yet: what [`stream_raw`] hands out, so
 /// that the one thread reading a file only splits it, and parsing and converting happen where
-/// the work is spread over every core ([`RawEntry::decode`]).
+/// the work is spread over every core ([`RawEntry::decode`]). Its text is UTF-8 with sound
+/// brackets and strings; whether it is JSON is found out when it is decoded.
 #[derive(Debug, Clone)]
 pub struct RawEntry {
     list: ListKind,
     place: Place,
-    raw: Box<serde_json::value::RawValue>,
+    raw: Box<str>,
 }
 
 /// Where an entry stood in its document.
@@ -151,16 +183,26 @@ impl RawEntry {
 
     /// The entry's JSON text, as it stood in the input.
     pub fn json(&self) -> &str {
-        self.raw.get()
+        &self.raw
     }
 
     /// Parses and converts the entry, as [`stream`] would have handed it out (`None` for a GAAD
-    /// entry that is neither an item nor an AWS managed policy).
+    /// entry that is neither an item nor an AWS managed policy). An entry that is not JSON is
+    /// an error of its own, placed within the entry.
     pub fn decode(&self) -> Option<Found> {
         let at = self.at();
-        match serde_json::from_str::<Value>(self.raw.get()) {
+        match serde_json::from_str::<Value>(&self.raw) {
             Ok(element) => found(self.list, at, element),
-            Err(e) => Some(Found::Error(ExportError::Field { field: at, problem: format!("is not valid JSON: {e}") })),
+            Err(e) => {
+                let message = e.to_string();
+                let problem = match message.rsplit_once(" at line ") {
+                    Some((what, _)) if e.line() > 0 => {
+                        format!("is not valid JSON: {what} at line {} column {} of the entry", e.line(), e.column())
+                    }
+                    _ => format!("is not valid JSON: {message}"),
+                };
+                Some(Found::Error(ExportError::Field { field: at, problem }))
+            }
         }
     }
 
@@ -177,8 +219,7 @@ impl RawEntry {
             7 => (ListKind::Gaad(GaadList::Groups), Place::Listed { key: "GroupDetailList", index }),
             _ => return None,
         };
-        let raw = serde_json::value::RawValue::from_string(json).ok()?;
-        Some(RawEntry { list, place, raw })
+        Some(RawEntry { list, place, raw: json.into() })
     }
 
     /// A compact form of the entry's kind and place (for [`RawEntry::from_parts`]), and its
@@ -202,22 +243,13 @@ impl RawEntry {
     }
 }
 
-/// As [`stream`], but hands out each element unparsed ([`RawEntry`]): only the JSON syntax is
-/// checked while reading. A single-item document is one entry.
+/// As [`stream`], but hands out each element unparsed ([`RawEntry`]): the reader only finds
+/// where each entry ends (see `split`), and the entries are parsed where the work is spread
+/// over every core. A single-item document is one entry. Errors of structure stop the
+/// document; an entry whose content is not JSON is found when it is decoded, as that entry's
+/// error.
 pub fn stream_raw<R: std::io::Read>(reader: R, sink: &mut dyn FnMut(RawEntry)) -> Result<ExportShape, StreamError> {
-    let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let (shape, rest) =
-        serde::Deserializer::deserialize_map(&mut deserializer, TopLevel { sink: Sink::Raw(&mut *sink) })?;
-    deserializer.end()?;
-    match shape {
-        Some(shape) => Ok(shape),
-        None if rest.contains_key("resourceType") => {
-            let raw = serde_json::value::to_raw_value(&rest)?;
-            sink(RawEntry { list: ListKind::Items, place: Place::Whole, raw });
-            Ok(ExportShape::SingleItem)
-        }
-        None => Err(unknown_shape(&rest)),
-    }
+    split::split(reader, sink)
 }
 
 fn unknown_shape(rest: &Map<String, Value>) -> StreamError {
@@ -232,7 +264,7 @@ fn top_level<'de, D: serde::Deserializer<'de>>(
 where
     StreamError: From<D::Error>,
 {
-    let (shape, rest) = deserializer.deserialize_map(TopLevel { sink: Sink::Parsed(&mut *sink) })?;
+    let (shape, rest) = deserializer.deserialize_map(TopLevel { sink })?;
     match shape {
         Some(shape) => Ok(shape),
         None if rest.contains_key("resourceType") => {
@@ -251,32 +283,25 @@ enum ListKind {
     Gaad(GaadList),
 }
 
-/// Where list elements go: parsed ([`stream`]) or as they stand ([`stream_raw`]).
-enum Sink<'s> {
-    Parsed(&'s mut dyn FnMut(Found)),
-    Raw(&'s mut dyn FnMut(RawEntry)),
-}
-
 struct TopLevel<'s> {
-    sink: Sink<'s>,
+    sink: &'s mut dyn FnMut(Found),
 }
 
 impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
     type Value = (Option<ExportShape>, Map<String, Value>);
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object (a Config export, AWS CLI output or a configuration item)")
+        f.write_str(TOP_LEVEL_EXPECTED)
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut shape = None;
         let mut rest = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let (key, kind, found_shape) = match key.as_str() {
-                "configurationItems" => ("configurationItems", ListKind::Items, ExportShape::ConfigurationItems),
-                "baseConfigurationItems" => ("baseConfigurationItems", ListKind::Items, ExportShape::BatchGet),
-                "Results" => ("Results", ListKind::SelectResults, ExportShape::Select),
-                other => match GaadList::from_key(other) {
+            let listed = ITEM_LIST_KEYS.iter().find(|(k, _, _)| *k == key).copied();
+            let (key, kind, found_shape) = match listed {
+                Some(list) => list,
+                None => match GaadList::from_key(&key) {
                     Some(list) => (list.key(), ListKind::Gaad(list), ExportShape::AuthorizationDetails),
                     None => {
                         let value: Value = map.next_value()?;
@@ -285,20 +310,20 @@ impl<'de> serde::de::Visitor<'de> for TopLevel<'_> {
                     }
                 },
             };
-            map.next_value_seed(List { key, kind, sink: &mut self.sink })?;
+            map.next_value_seed(List { key, kind, sink: &mut *self.sink })?;
             shape = Some(found_shape);
         }
         Ok((shape, rest))
     }
 }
 
-struct List<'a, 's> {
+struct List<'a> {
     key: &'static str,
     kind: ListKind,
-    sink: &'a mut Sink<'s>,
+    sink: &'a mut dyn FnMut(Found),
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for List<'_, '_> {
+impl<'de> serde::de::DeserializeSeed<'de> for List<'_> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -306,7 +331,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for List<'_, '_> {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for List<'_, '_> {
+impl<'de> serde::de::Visitor<'de> for List<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -315,21 +340,11 @@ impl<'de> serde::de::Visitor<'de> for List<'_, '_> {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0usize;
-        match self.sink {
-            Sink::Parsed(sink) => {
-                while let Some(element) = seq.next_element::<Value>()? {
-                    let at = format!("{}[{index}]", self.key);
-                    index += 1;
-                    if let Some(found) = found(self.kind, at, element) {
-                        sink(found);
-                    }
-                }
-            }
-            Sink::Raw(sink) => {
-                while let Some(raw) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
-                    sink(RawEntry { list: self.kind, place: Place::Listed { key: self.key, index }, raw });
-                    index += 1;
-                }
+        while let Some(element) = seq.next_element::<Value>()? {
+            let at = format!("{}[{index}]", self.key);
+            index += 1;
+            if let Some(found) = found(self.kind, at, element) {
+                (self.sink)(found);
             }
         }
         Ok(())
