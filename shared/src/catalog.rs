@@ -226,7 +226,12 @@ impl ActionSet {
             if !pattern.may_match_prefix("kms:") {
                 continue;
             }
+            // Most patterns name one action (`kms:Decrypt`): only names of its length can match.
+            let length = pattern.literal_len();
             for (i, qualified) in qualified_names().iter().enumerate() {
+                if length.is_some_and(|n| n != qualified.len()) {
+                    continue;
+                }
                 if set.0 & (1u64 << i) == 0 && pattern.matches(qualified) {
                     set.0 |= 1u64 << i;
                 }

@@ -126,6 +126,12 @@ impl Pattern {
         self.tokens.iter().any(|t| matches!(t, Token::AnyRun | Token::AnyOne))
     }
 
+    /// For a pattern without wildcards or variables, the length in bytes of the one text it
+    /// matches: a cheap filter before full matching.
+    pub fn literal_len(&self) -> Option<usize> {
+        (!self.has_variable && !self.has_wildcard()).then_some(self.tokens.len())
+    }
+
     /// Could some text that starts with `prefix` match? A cheap filter before full matching:
     /// `s3:GetObject` cannot match any `kms:` action, `*:Get*` and `k?s:*` can.
     pub fn may_match_prefix(&self, prefix: &str) -> bool {
