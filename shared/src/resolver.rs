@@ -164,12 +164,14 @@ impl Resolver for MemoryResolver {
     }
 }
 
+/// A managed policy no resolver holds: the bundled AWS managed policy of that ARN, where there
+/// is one (feature `bundled-policies`), or not found.
 #[cfg(feature = "bundled-policies")]
-fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
+pub(crate) fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
     crate::bundled::aws_managed_policy(arn).ok_or_else(|| ResolveError::NotFound(arn.into()))
 }
 
 #[cfg(not(feature = "bundled-policies"))]
-fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
+pub(crate) fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
     Err(ResolveError::NotFound(arn.into()))
 }

@@ -18,7 +18,7 @@
 //! The checked model also derives `serde`'s traits. That is not a second way to read IAM JSON
 //! (its field names are ours, not IAM's): it is how the dry-run keeps parsed managed policies
 //! in a temporary file instead of memory and reads them back exactly as they were checked,
-//! statement names and all (`dryrun`'s policy store).
+//! statement names and all (`policy_store`).
 
 pub mod decode;
 mod parse;
