@@ -80,7 +80,8 @@ pub enum PolicyRecord {
 
 impl PolicyRecord {
     /// The record for a managed policy's default document: its statements that cover no KMS
-    /// action are dropped (no rule reads them; the others keep their names).
+    /// action are dropped, as [`Policy::retain_kms_statements`] drops them (no rule reads them;
+    /// the others keep their names).
     pub fn of(document: &Document) -> Result<PolicyRecord, StoreError> {
         let policy = match document {
             Ok(policy) => policy,

@@ -70,7 +70,7 @@ impl MemoryResolver {
     /// original index, so verdicts still point at the right statement).
     pub fn add_policy(&mut self, arn: impl Into<String>, document: Document) {
         let document = document.map(|mut policy| {
-            policy.statements.retain(|s| !s.kms_actions.is_empty());
+            policy.retain_kms_statements();
             Arc::new(policy)
         });
         self.policies.insert(arn.into(), document);

@@ -61,6 +61,16 @@ pub struct Policy {
     pub statements: Vec<Statement>,
 }
 
+impl Policy {
+    /// Drops the statements that cover no KMS action: what resolvers keep of a managed policy,
+    /// since no rule reads the others (the statements kept keep their names, so verdicts still
+    /// point at the right statement).
+    pub fn retain_kms_statements(&mut self) {
+        self.statements.retain(|s| !s.kms_actions.is_empty());
+        self.statements.shrink_to_fit();
+    }
+}
+
 /// How a statement is named in a verdict: its `Sid`, or `#index` (0-based) without one.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StatementName {
