@@ -178,7 +178,7 @@ impl fmt::Display for ActionId {
 }
 
 /// A set of catalog actions, one bit each.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct ActionSet(u64);
 
 impl ActionSet {

@@ -21,7 +21,8 @@ use serde_json::Value;
 use crate::export;
 use crate::item::{Details, Resource};
 use crate::policy::{parse_policy, PolicyKind};
-use crate::resolver::MemoryResolver;
+use crate::policy_store::{PolicyRecord, PolicyStore, StorePart};
+use crate::resolver::{MemoryResolver, Resolver};
 use crate::rule::{Cause, Compliance, Context, Params, Rule, Verdict};
 
 /// The exit statuses, as `--help` documents them.
@@ -524,15 +525,16 @@ fn tempfile() -> std::io::Result<std::fs::File> {
 /// 3. the sequencer takes the decoded entries back in input order: it adds policies and groups
 ///    to the resolver and decides, for each user and role, whether everything it attaches is
 ///    known yet. If so, the user or role goes to a judge with the part of the resolver it needs
-///    (shared, not copied: judges take no lock). If not, its entry is set aside in a temporary
-///    file, so that a role in one file resolves its policies from another;
+///    (index entries into the policy store, read when a rule asks). If not, its entry is set
+///    aside in a temporary file, so that a role in one file resolves its policies from another;
 /// 4. judges (one per core) run the rules; a collector writes the evaluations in input order.
 ///
 /// What was set aside is judged last, in input order, once every input has been read.
 ///
-/// Memory therefore holds the resolver (the KMS statements of customer managed policies, and
-/// groups) and what is in flight; neither the input, nor the users and roles that wait, nor
-/// the JSON report.
+/// Memory therefore holds the policy store's index (an entry per managed policy; the policies'
+/// KMS statements are in a temporary file, see [`crate::policy_store`]), a bounded cache of
+/// policies, the groups, and what is in flight; neither the input, nor the users and roles that
+/// wait, nor the JSON report.
 fn read_and_judge(
     rules: &[&Rule],
     params: &BTreeMap<&'static str, Params>,
@@ -548,7 +550,7 @@ fn read_and_judge(
     let (to_decode, decode_queue) = sync_channel::<(usize, usize, export::RawEntry)>(QUEUE_DEPTH);
     let decode_queue = Mutex::new(decode_queue);
     let (to_sequence, sequence_queue) = sync_channel::<(usize, Decoded)>(QUEUE_DEPTH);
-    let (to_judge, judge_queue) = sync_channel::<(usize, Resource, MemoryResolver)>(QUEUE_DEPTH);
+    let (to_judge, judge_queue) = sync_channel::<(usize, Resource, StorePart)>(QUEUE_DEPTH);
     let judge_queue = Mutex::new(judge_queue);
     let (to_collect, collect_queue) = channel::<(usize, Slot)>();
     let mut collector = Collector::new(keep_findings)?;
@@ -629,49 +631,63 @@ fn read_and_judge(
 
 /// One entry, decoded: what a decoder hands the sequencer.
 enum Decoded {
-    /// A configuration item, with the entry it came from (set aside on disk if it must wait).
-    Item { resource: Box<Resource>, input: usize, entry: export::RawEntry },
+    /// A configuration item, with the entry it came from (set aside on disk if it must wait)
+    /// and, for a customer managed policy, its record for the policy store.
+    Item { resource: Box<Resource>, input: usize, entry: export::RawEntry, record: Option<PolicyRecord> },
     /// An AWS managed policy from GAAD input: resolves attachments only.
-    AwsManagedPolicy { arn: String, document: crate::item::Document },
+    AwsManagedPolicy { arn: String, record: PolicyRecord },
     /// An entry of input number `.0` that cannot be used.
     Error(usize, InputError),
     /// An entry that holds nothing to judge (a GAAD policy with no default version).
     Nothing,
 }
 
-/// Parses and converts one entry of input number `input`, named `name`.
+/// Parses and converts one entry of input number `input`, named `name`. Managed policies also
+/// get their policy store record here, on every core, so that the sequencer only appends it.
 fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decoded {
     let error = |message: String| Decoded::Error(input, InputError { file: name.to_owned(), message });
     match entry.decode() {
         None => Decoded::Nothing,
         Some(export::Found::Item { at, item }) => match Resource::from_owned(item) {
-            Ok(resource) => Decoded::Item { resource: Box::new(resource), input, entry },
+            Ok(resource) => {
+                let record = match &resource.details {
+                    Details::Policy(policy) => match PolicyRecord::of(&policy.document) {
+                        Ok(record) => Some(record),
+                        Err(e) => return error(format!("{at}: {e}")),
+                    },
+                    _ => None,
+                };
+                Decoded::Item { resource: Box::new(resource), input, entry, record }
+            }
             Err(e) => error(format!("{at}: {e}")),
         },
         Some(export::Found::AwsManagedPolicy { arn, document }) => {
-            Decoded::AwsManagedPolicy { arn, document: parse_policy(&document, PolicyKind::Identity) }
+            match PolicyRecord::of(&parse_policy(&document, PolicyKind::Identity)) {
+                Ok(record) => Decoded::AwsManagedPolicy { arn, record },
+                Err(e) => error(format!("AWS managed policy `{arn}`: {e}")),
+            }
         }
         Some(export::Found::Error(e)) => error(e.to_string()),
     }
 }
 
-/// What the sequencer leaves for the end: the full resolver, the entries set aside, the entry
-/// errors in input order.
+/// What the sequencer leaves for the end: the full policy store, the entries set aside, the
+/// entry errors in input order.
 struct Sequenced {
-    resolver: MemoryResolver,
+    store: PolicyStore,
     set_aside: SetAside,
     /// With the number of the input each is in.
     errors: Vec<(usize, InputError)>,
 }
 
 /// Takes decoded entries in input order (a reorder buffer over what the decoders finish out of
-/// order), fills the resolver, and sends each item to a judge or sets it aside.
+/// order), fills the policy store, and sends each item to a judge or sets it aside.
 fn sequence(
     decoded: std::sync::mpsc::Receiver<(usize, Decoded)>,
-    to_judge: std::sync::mpsc::SyncSender<(usize, Resource, MemoryResolver)>,
+    to_judge: std::sync::mpsc::SyncSender<(usize, Resource, StorePart)>,
     to_collect: std::sync::mpsc::Sender<(usize, Slot)>,
 ) -> std::io::Result<Sequenced> {
-    let mut resolver = MemoryResolver::new();
+    let mut store = PolicyStore::new(tempfile()?);
     let mut set_aside = SetAside::new()?;
     let mut errors = Vec::new();
     let mut pending = BTreeMap::new();
@@ -680,13 +696,15 @@ fn sequence(
         pending.insert(order, entry);
         while let Some(entry) = pending.remove(&next) {
             let slot = match entry {
-                Decoded::Item { resource, input, entry } => {
-                    match &resource.details {
-                        Details::Policy(policy) => resolver.add_policy(resource.arn.clone(), policy.document.clone()),
-                        Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
+                Decoded::Item { resource, input, entry, record } => {
+                    match (&resource.details, record) {
+                        (Details::Policy(_), Some(record)) => {
+                            store.add_policy(&resource.arn, record).map_err(std::io::Error::other)?
+                        }
+                        (Details::Group(group), _) => store.add_group(resource.account_id.clone(), group.clone()),
                         _ => {}
                     }
-                    match resolver_part(&resource, &resolver) {
+                    match resolver_part(&resource, &store) {
                         Some(part) => {
                             // A closed queue means the judges stopped; the run's error says why.
                             let _ = to_judge.send((next, *resource, part));
@@ -698,8 +716,8 @@ fn sequence(
                         }
                     }
                 }
-                Decoded::AwsManagedPolicy { arn, document } => {
-                    resolver.add_policy(arn, document);
+                Decoded::AwsManagedPolicy { arn, record } => {
+                    store.add_policy(&arn, record).map_err(std::io::Error::other)?;
                     Some(Slot::Nothing)
                 }
                 Decoded::Error(input, error) => {
@@ -715,14 +733,13 @@ fn sequence(
         }
     }
     set_aside.file.flush()?;
-    Ok(Sequenced { resolver, set_aside, errors })
+    Ok(Sequenced { store, set_aside, errors })
 }
 
-/// The part of the resolver that judging `resource` needs, when everything it attaches is known
-/// now (from the inputs so far or the bundled AWS managed policies); `None` when a user or role
-/// must wait for the rest of the inputs.
-fn resolver_part(resource: &Resource, resolver: &MemoryResolver) -> Option<MemoryResolver> {
-    use crate::resolver::Resolver;
+/// The part of the policy store that judging `resource` needs, when everything it attaches is
+/// known now (from the inputs so far or the bundled AWS managed policies); `None` when a user or
+/// role must wait for the rest of the inputs.
+fn resolver_part(resource: &Resource, resolver: &PolicyStore) -> Option<StorePart> {
     let (identity, groups) = match &resource.details {
         Details::Role(role) => (&role.identity, &[][..]),
         Details::User(user) => (&user.identity, user.groups.as_slice()),
@@ -743,7 +760,6 @@ fn resolver_part(resource: &Resource, resolver: &MemoryResolver) -> Option<Memor
 
 /// Is `arn` one of the bundled AWS managed policies?
 fn is_bundled(arn: &str) -> bool {
-    use crate::resolver::Resolver;
     !matches!(MemoryResolver::new().managed_policy(arn), Err(crate::resolver::ResolveError::NotFound(_)))
 }
 
@@ -807,7 +823,7 @@ fn judge_set_aside(
     let mut file = sequenced.set_aside.file.get_ref().try_clone()?;
     file.rewind()?;
     let mut reader = std::io::BufReader::new(file);
-    let resolver = &sequenced.resolver;
+    let resolver = &sequenced.store;
     let mut left = sequenced.set_aside.count;
     while left > 0 {
         let batch: Vec<(usize, export::RawEntry)> =
@@ -844,7 +860,7 @@ fn judge_set_aside(
 fn judge(
     rules: &[&Rule],
     params: &BTreeMap<&'static str, Params>,
-    resolver: &MemoryResolver,
+    resolver: &dyn Resolver,
     resource: &Resource,
 ) -> Vec<Evaluation> {
     let Some(resource_type) = resource.resource_type else { return Vec::new() };

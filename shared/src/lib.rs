@@ -17,9 +17,11 @@
 //! - [`export`]: export shapes (Config snapshots, CLI output, GAAD) to configuration items;
 //! - `bundled` (feature `bundled-policies`): the AWS managed policies, offline;
 //! - `dryrun` (feature `cli`): the dry-run command line;
+//! - `policy_store` (feature `cli`): the dry-run's managed policies, kept in a temporary file;
 //! - `runtime` (feature `runtime`): the Lambda shell (AWS SDK, Config events, PutEvaluations).
 //!
-//! `dryrun` and `runtime` are the only modules that do I/O, each behind its feature.
+//! `dryrun`, `policy_store` and `runtime` are the only modules that do I/O, each behind its
+//! feature.
 
 pub mod access;
 #[cfg(feature = "bundled-policies")]
@@ -33,6 +35,8 @@ pub mod export;
 pub mod item;
 pub mod pattern;
 pub mod policy;
+#[cfg(feature = "cli")]
+pub mod policy_store;
 pub mod resolver;
 pub mod rule;
 #[cfg(feature = "runtime")]

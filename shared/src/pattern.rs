@@ -19,7 +19,7 @@
 use std::fmt;
 
 /// How letters compare when a pattern is matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CaseRule {
     /// `KMS:decrypt` matches `kms:Decrypt` (actions, condition keys).
     AsciiInsensitive,
@@ -28,7 +28,7 @@ pub enum CaseRule {
 }
 
 /// Whether `${...}` is a policy variable or literal text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Variables {
     /// `2012-10-17` documents: `${aws:username}` is a variable, `${*}` a literal `*`.
     Resolved,
@@ -47,14 +47,33 @@ enum Token {
 }
 
 /// A parsed wildcard pattern. It remembers its source text so that a verdict can say which
-/// pattern matched.
-#[derive(Clone)]
+/// pattern matched, and the rules it was parsed with, so that serde can write it as
+/// `[source, case, variables]` and read it back by parsing again into the same tokens.
+#[derive(Clone, serde::Deserialize)]
+#[serde(from = "PatternParts")]
 pub struct Pattern {
     source: String,
     tokens: Vec<Token>,
     case: CaseRule,
+    variables: Variables,
     /// Holds a policy variable: matches nothing we can name.
     has_variable: bool,
+}
+
+/// What a [`Pattern`] is parsed from, which is all serde needs to keep: the tokens follow.
+#[derive(serde::Deserialize)]
+struct PatternParts(String, CaseRule, Variables);
+
+impl serde::Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.source, self.case, self.variables).serialize(serializer)
+    }
+}
+
+impl From<PatternParts> for Pattern {
+    fn from(PatternParts(source, case, variables): PatternParts) -> Pattern {
+        Pattern::new(&source, case, variables)
+    }
 }
 
 impl Pattern {
@@ -98,7 +117,7 @@ impl Pattern {
         }
         // Consecutive `*` mean the same as one; folding them keeps matching linear in practice.
         tokens.dedup_by(|a, b| *a == Token::AnyRun && *b == Token::AnyRun);
-        Pattern { source: source.to_owned(), tokens, case, has_variable }
+        Pattern { source: source.to_owned(), tokens, case, variables, has_variable }
     }
 
     /// The text the pattern was parsed from, as written in the document.
@@ -173,9 +192,13 @@ impl fmt::Display for Pattern {
     }
 }
 
+/// Equal patterns read the same and match the same texts: same source, case rule and tokens.
 impl PartialEq for Pattern {
     fn eq(&self, other: &Self) -> bool {
-        self.source == other.source && self.case == other.case && self.has_variable == other.has_variable
+        self.source == other.source
+            && self.case == other.case
+            && self.tokens == other.tokens
+            && self.has_variable == other.has_variable
     }
 }
 
@@ -327,6 +350,23 @@ mod tests {
         assert!(!Pattern::action("*?").matches_everything());
         assert!(Pattern::action("*?").is_all_wildcards());
         assert!(!Pattern::action("kms:*").is_all_wildcards());
+    }
+
+    #[test]
+    fn serde_keeps_what_the_pattern_was_parsed_with() {
+        for pattern in [
+            Pattern::action("KMS:*crypt?"),
+            Pattern::arn("arn:aws:kms:*:${*}:key/${aws:username}", Variables::Resolved),
+            Pattern::arn("arn:aws:kms:*:${*}:key/${aws:username}", Variables::Literal),
+        ] {
+            let text = serde_json::to_string(&pattern).unwrap();
+            let back: Pattern = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, pattern, "{text}");
+            assert_eq!(back.tokens, pattern.tokens, "{text}");
+        }
+        let resolved = Pattern::arn("a${*}", Variables::Resolved);
+        assert!(resolved.matches("a*") && !resolved.matches("ab"));
+        assert_ne!(resolved, Pattern::arn("a${*}", Variables::Literal), "they match different texts");
     }
 
     mod laws {

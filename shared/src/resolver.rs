@@ -70,7 +70,7 @@ impl MemoryResolver {
     /// original index, so verdicts still point at the right statement).
     pub fn add_policy(&mut self, arn: impl Into<String>, document: Document) {
         let document = document.map(|mut policy| {
-            policy.statements.retain(|s| !s.kms_actions.is_empty());
+            policy.retain_kms_statements();
             Arc::new(policy)
         });
         self.policies.insert(arn.into(), document);
@@ -164,12 +164,14 @@ impl Resolver for MemoryResolver {
     }
 }
 
+/// A managed policy no resolver holds: the bundled AWS managed policy of that ARN, where there
+/// is one (feature `bundled-policies`), or not found.
 #[cfg(feature = "bundled-policies")]
-fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
+pub(crate) fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
     crate::bundled::aws_managed_policy(arn).ok_or_else(|| ResolveError::NotFound(arn.into()))
 }
 
 #[cfg(not(feature = "bundled-policies"))]
-fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
+pub(crate) fn bundled_fallback(arn: &str) -> Result<Arc<Policy>, ResolveError> {
     Err(ResolveError::NotFound(arn.into()))
 }

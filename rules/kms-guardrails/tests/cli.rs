@@ -451,3 +451,95 @@ fn truncated_gzip_and_invalid_utf8_are_input_errors() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("latin1.json: not valid JSON"), "{}", stderr(&output));
 }
+
+/// Many roles attach a few customer managed policies defined in another file, some before that
+/// file (set aside, judged at the end against the whole policy store) and some after it (judged
+/// on arrival, reading the policies back from the store): the same attachments give the same
+/// verdicts either way, and a policy that does not parse or is missing fails closed.
+#[test]
+fn many_roles_attach_policies_from_another_file_before_and_after_it() {
+    let dir = scratch("many-roles");
+    let account = "111122223333";
+    let policy_arn = |name: &str| format!("arn:aws:iam::{account}:policy/{name}");
+    let decrypt_all = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Logs", "Effect": "Allow", "Action": "logs:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}]});
+    let no_kms =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+    let broken =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let policies: Vec<Value> = [("Use", &decrypt_all), ("Storage", &no_kms), ("Broken", &broken)]
+        .iter()
+        .map(|(name, document)| {
+            json!({"resourceType": "AWS::IAM::Policy", "resourceId": format!("ANPA{name}"), "awsAccountId": account,
+                "ARN": policy_arn(name), "configurationItemStatus": "OK",
+                "configuration": {"policyName": name, "defaultVersionId": "v1", "policyVersionList": [
+                    {"versionId": "v1", "isDefaultVersion": true, "document": document}]}})
+        })
+        .collect();
+    // Role n attaches one of these; every role may administer keys through its inline policy.
+    let attachments = ["Use", "Storage", "Broken", "Missing"];
+    let admin_all = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "*"}]});
+    let roles = |prefix: &str| -> Value {
+        let items: Vec<Value> = (0..200)
+            .map(|n| {
+                let name = format!("{prefix}{n}");
+                json!({"resourceType": "AWS::IAM::Role", "resourceId": name, "awsAccountId": account,
+                    "ARN": format!("arn:aws:iam::{account}:role/{name}"), "configurationItemStatus": "OK",
+                    "configuration": {"roleName": name, "path": "/",
+                        "rolePolicyList": [{"policyName": "admin", "policyDocument": admin_all}],
+                        "attachedManagedPolicies": [
+                            {"policyName": "attached", "policyArn": policy_arn(attachments[n % attachments.len()])},
+                            {"policyName": "ReadOnlyAccess", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}]}})
+            })
+            .collect();
+        json!({"configurationItems": items})
+    };
+    std::fs::write(dir.join("a-roles.json"), roles("Early").to_string()).unwrap();
+    std::fs::write(dir.join("b-policies.json"), json!({"configurationItems": policies}).to_string()).unwrap();
+    std::fs::write(dir.join("c-roles.json"), roles("Late").to_string()).unwrap();
+
+    let output =
+        run(&["dry-run", "--format", "json", "--rule", "kms-admin-use-separation", dir.0.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let evals = evaluations(&stdout_json(&output));
+    assert_eq!(evals.len(), 400);
+    // Judged on arrival first (late roles whose policy is known by then), then those set aside
+    // (every early role, and late roles whose policy never comes), each in input order.
+    let order: Vec<&str> = evals.iter().map(|e| e["ComplianceResourceId"].as_str().unwrap()).collect();
+    let waits = |n: &usize| attachments[n % attachments.len()] == "Missing";
+    let expected: Vec<String> = (0..200)
+        .filter(|n| !waits(n))
+        .map(|n| format!("Late{n}"))
+        .chain((0..200).map(|n| format!("Early{n}")))
+        .chain((0..200).filter(waits).map(|n| format!("Late{n}")))
+        .collect();
+    assert_eq!(order, expected);
+    for e in &evals {
+        let id = e["ComplianceResourceId"].as_str().unwrap();
+        let n: usize = id.trim_start_matches(char::is_alphabetic).parse().unwrap();
+        let annotation = e["Annotation"].as_str().unwrap_or_default();
+        let expect = |compliance: &str, says: &str| {
+            assert_eq!(e["ComplianceType"], compliance, "{id}: {e}");
+            assert!(annotation.contains(says), "{id}: {annotation}");
+        };
+        match attachments[n % attachments.len()] {
+            // Statement #1 keeps its index though #0 (no KMS action) was not stored.
+            "Use" => {
+                expect("NON_COMPLIANT", "policy/Use\" stmt #1: arn:aws:iam::111122223333:role/");
+                let says = "may kms:Decrypt on all keys and also kms:PutKeyPolicy (policy \"admin\" stmt #0)";
+                assert!(annotation.ends_with(says), "{id}: {annotation}");
+            }
+            "Storage" => expect("COMPLIANT", ""),
+            "Broken" => expect("NON_COMPLIANT", "`arn:aws:iam::111122223333:policy/Broken` does not parse"),
+            _ => expect("NON_COMPLIANT", "`arn:aws:iam::111122223333:policy/Missing` was not found"),
+        }
+        // Its twin in the other roles file: the same verdict, but for the role's name.
+        let twin_id =
+            if id.starts_with("Late") { id.replacen("Late", "Early", 1) } else { id.replacen("Early", "Late", 1) };
+        let twin = evals.iter().find(|t| t["ComplianceResourceId"] == twin_id.as_str()).unwrap();
+        let as_mine = |v: &Value| v.to_string().replace(&format!("role/{twin_id}"), &format!("role/{id}"));
+        assert_eq!(as_mine(&twin["Annotation"]), e["Annotation"].to_string(), "{id} and its twin");
+        assert_eq!(as_mine(&twin["Causes"]), e["Causes"].to_string(), "{id} and its twin");
+    }
+}

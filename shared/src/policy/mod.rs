@@ -14,6 +14,11 @@
 //!   `Resource`/`NotResource` ([`Resources`]) and of `Principal`/`NotPrincipal`
 //!   ([`Principals`]); which of them must be present depends on the [`PolicyKind`];
 //! - conditions stay structured ([`Condition`]: operator, key, values), so rules can judge them.
+//!
+//! The checked model also derives `serde`'s traits. That is not a second way to read IAM JSON
+//! (its field names are ours, not IAM's): it is how the dry-run keeps parsed managed policies
+//! in a temporary file instead of memory and reads them back exactly as they were checked,
+//! statement names and all (`policy_store`).
 
 pub mod decode;
 mod parse;
@@ -37,7 +42,7 @@ pub enum PolicyKind {
 }
 
 /// The `Version` element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PolicyVersion {
     /// `2012-10-17`: policy variables are resolved.
     V2012,
@@ -48,7 +53,7 @@ pub enum PolicyVersion {
 }
 
 /// A checked policy document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
     /// The `Version` element.
     pub version: PolicyVersion,
@@ -56,8 +61,18 @@ pub struct Policy {
     pub statements: Vec<Statement>,
 }
 
+impl Policy {
+    /// Drops the statements that cover no KMS action: what resolvers keep of a managed policy,
+    /// since no rule reads the others (the statements kept keep their names, so verdicts still
+    /// point at the right statement).
+    pub fn retain_kms_statements(&mut self) {
+        self.statements.retain(|s| !s.kms_actions.is_empty());
+        self.statements.shrink_to_fit();
+    }
+}
+
 /// How a statement is named in a verdict: its `Sid`, or `#index` (0-based) without one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StatementName {
     /// The statement's `Sid`.
     Sid(String),
@@ -75,7 +90,7 @@ impl fmt::Display for StatementName {
 }
 
 /// `Allow` or `Deny`. There is no default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Effect {
     /// Grants what the statement names.
     Allow,
@@ -84,7 +99,7 @@ pub enum Effect {
 }
 
 /// `Action` or `NotAction`, never both.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Actions {
     /// `Action`: the actions these patterns match.
     Only(Vec<Pattern>),
@@ -93,7 +108,7 @@ pub enum Actions {
 }
 
 /// `Resource` or `NotResource`, never both.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Resources {
     /// `Resource`: the resources these patterns match.
     Only(Vec<Pattern>),
@@ -119,7 +134,7 @@ impl Resources {
 }
 
 /// `Principal` or `NotPrincipal`, never both.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Principals {
     /// `Principal`: these principals.
     Only(Vec<Principal>),
@@ -128,7 +143,7 @@ pub enum Principals {
 }
 
 /// One principal, normalised: an account id and its root ARN are the same principal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Principal {
     /// `"*"` or `{"AWS": "*"}`.
     Everyone,
@@ -200,7 +215,7 @@ impl fmt::Display for Principal {
 }
 
 /// One statement, checked.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Statement {
     /// How a verdict names it.
     pub name: StatementName,
@@ -241,7 +256,7 @@ impl Statement {
 }
 
 /// One entry of a `Condition` block: `{"<operator>": {"<key>": [values]}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Condition {
     /// The operator, parsed.
     pub operator: Operator,
@@ -252,7 +267,7 @@ pub struct Condition {
 }
 
 /// A condition operator: its base test and its qualifiers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Operator {
     /// The operator as written.
     pub name: String,
@@ -265,7 +280,7 @@ pub struct Operator {
 }
 
 /// `ForAnyValue:` or `ForAllValues:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SetQualifier {
     /// True when any request value matches.
     ForAnyValue,
@@ -274,7 +289,7 @@ pub enum SetQualifier {
 }
 
 /// The condition tests IAM knows, grouped as the rules need them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BaseOperator {
     /// `StringEquals`
     StringEquals,

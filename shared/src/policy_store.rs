@@ -1,0 +1,529 @@
+//! The dry-run's managed policies, kept in a temporary file so that memory does not grow with
+//! how many the inputs define.
+//!
+//! A role in one file may attach a customer managed policy defined in any other, so the
+//! dry-run must be able to answer for every managed policy it has read, until the end. Held in
+//! memory, as [`crate::MemoryResolver`] holds them, those answers were what still grew with
+//! the input (issue 7's memory target, issue 3): two items in five of a Config snapshot are
+//! policies. Here each one is written once to an anonymous temporary file and memory keeps:
+//!
+//! - an index entry per policy: its ARN and where its record is (offset and length), or the
+//!   policy's version when no statement covers a KMS action (nothing is written then: most
+//!   AWS documents grant no KMS action), or the parse error (rare; errors are kept as they
+//!   are);
+//! - a cache of the policies read back most recently, bounded by the size of their records, so
+//!   that many roles attaching one policy do not read it each time.
+//!
+//! **What a record holds.** The policy as the resolver answers it: only the statements that
+//! cover a KMS action (no rule reads the others; statement names keep their original index), in
+//! the checked model's own serde form, as JSON. Reading back is `serde_json` over a few hundred
+//! bytes, far cheaper than the other choice, keeping the document text and parsing it again
+//! with [`crate::policy::parse_policy`]: that would redo percent-decoding, the whole document
+//! (every non-KMS statement too) and the expansion of every action pattern against the KMS
+//! catalog, on every cache miss. The records are made by [`PolicyRecord::of`], off the serial
+//! path (the dry-run's decoders run it on every core); the store only appends them.
+//!
+//! **Who reads, and how.** One thread (the dry-run's sequencer) adds policies; judges on every
+//! core read at the same time. Records are written with positioned writes and read with
+//! positioned reads ([`FileExt::read_at`]) on one shared file, so no reader moves a cursor
+//! another relies on; a record is complete before its index entry exists. The cache sits behind
+//! a mutex held only to look up or insert an `Arc`, never while reading or parsing. Judges are
+//! not given the store itself (the sequencer keeps changing its index): they get a
+//! [`StorePart`], the index entries one item needs, copied, resolved lazily when a rule asks.
+//!
+//! **Groups stay in memory**: few exports define more than a few hundred (the workloads of
+//! BENCHMARKS.md define 50 to 100), and a user's verdict needs the group's inline documents
+//! whole.
+//!
+//! **What is not kept**: unavailable lookups and the management account ([`Resolver`]'s
+//! defaults apply): the dry-run has neither. Managed policies absent from the store fall back
+//! to the bundled AWS managed policies, as with [`crate::MemoryResolver`].
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::item::{Document, Identity};
+use crate::policy::{DocumentError, Policy, PolicyVersion, Statement};
+use crate::resolver::{ResolveError, Resolver};
+
+/// How many bytes of records the cache keeps at most, in two generations of half as many: the
+/// policies read most recently stay, older ones are dropped a generation at a time. Parsed,
+/// a record takes about three times its size, so this bounds the cache to a few megabytes.
+pub const CACHE_BYTES: usize = 2 << 20;
+
+/// Why a policy could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The KMS statements did not serialize (nothing in the model should make this happen).
+    #[error("the policy's KMS statements could not be serialized: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// A record larger than a record's length field (4 GiB).
+    #[error("a policy record of {0} bytes is too large to store")]
+    TooLarge(usize),
+    /// The temporary file could not be written.
+    #[error("the policy store could not be written: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+/// A managed policy made ready for the store: what the resolver will answer for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyRecord {
+    /// It parsed and no statement covers a KMS action: only its version is kept.
+    NoKms(PolicyVersion),
+    /// It parsed: its KMS statements, serialized (a [`Policy`] in serde's JSON form).
+    Kms(Vec<u8>),
+    /// It does not parse.
+    Invalid(DocumentError),
+}
+
+impl PolicyRecord {
+    /// The record for a managed policy's default document: its statements that cover no KMS
+    /// action are dropped, as [`Policy::retain_kms_statements`] drops them (no rule reads them;
+    /// the others keep their names).
+    pub fn of(document: &Document) -> Result<PolicyRecord, StoreError> {
+        let policy = match document {
+            Ok(policy) => policy,
+            Err(error) => return Ok(PolicyRecord::Invalid(error.clone())),
+        };
+        let statements: Vec<&Statement> = policy.statements.iter().filter(|s| !s.kms_actions.is_empty()).collect();
+        if statements.is_empty() {
+            return Ok(PolicyRecord::NoKms(policy.version));
+        }
+        let kms_only = KmsStatements { version: policy.version, statements };
+        Ok(PolicyRecord::Kms(serde_json::to_vec(&kms_only)?))
+    }
+}
+
+/// A [`Policy`] with borrowed statements: the same serde form, without copying them.
+#[derive(serde::Serialize)]
+struct KmsStatements<'a> {
+    version: PolicyVersion,
+    statements: Vec<&'a Statement>,
+}
+
+/// Where the store answers a managed policy from.
+#[derive(Debug, Clone)]
+enum Entry {
+    /// Parsed, no KMS statement: nothing was written.
+    NoKms(PolicyVersion),
+    /// Parsed: the record at `offset`, `len` bytes long.
+    Stored { offset: u64, len: u32 },
+    /// Does not parse.
+    Invalid(Arc<DocumentError>),
+}
+
+/// The file and the cache: what the store and every [`StorePart`] share.
+#[derive(Debug)]
+struct Shelf {
+    file: File,
+    cache: Mutex<Cache>,
+}
+
+impl Shelf {
+    /// The policy an index entry stands for; a record that cannot be read back makes the
+    /// policy unavailable (the rules fail closed on it).
+    fn policy(&self, arn: &str, entry: &Entry) -> Result<Arc<Policy>, ResolveError> {
+        let (offset, len) = match entry {
+            Entry::NoKms(version) => return Ok(Arc::new(Policy { version: *version, statements: Vec::new() })),
+            Entry::Invalid(error) => {
+                return Err(ResolveError::Invalid { what: arn.into(), error: DocumentError::clone(error) })
+            }
+            Entry::Stored { offset, len } => (*offset, *len),
+        };
+        if let Some(policy) = self.cache.lock().unwrap_or_else(PoisonError::into_inner).get(offset) {
+            return Ok(policy);
+        }
+        let policy = self.read(offset, len).map(Arc::new).map_err(|reason| ResolveError::Unavailable {
+            what: arn.into(),
+            reason: format!("the dry-run's policy store could not read it back: {reason}"),
+        })?;
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).insert(offset, len as usize, Arc::clone(&policy));
+        Ok(policy)
+    }
+
+    fn read(&self, offset: u64, len: u32) -> Result<Policy, String> {
+        let mut bytes = vec![0u8; len as usize];
+        self.file.read_exact_at(&mut bytes, offset).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// The policies read most recently, by record offset, in two generations: lookups move an
+/// entry into the young one; when the young one outgrows half the budget it becomes the old
+/// one and the old one is dropped. Each step is a hash-map operation, so the lock is brief.
+#[derive(Debug)]
+struct Cache {
+    budget: usize,
+    young: HashMap<u64, (usize, Arc<Policy>)>,
+    young_bytes: usize,
+    old: HashMap<u64, (usize, Arc<Policy>)>,
+}
+
+impl Cache {
+    fn new(budget: usize) -> Cache {
+        Cache { budget, young: HashMap::new(), young_bytes: 0, old: HashMap::new() }
+    }
+
+    fn get(&mut self, offset: u64) -> Option<Arc<Policy>> {
+        if let Some((_, policy)) = self.young.get(&offset) {
+            return Some(Arc::clone(policy));
+        }
+        let (len, policy) = self.old.remove(&offset)?;
+        self.insert(offset, len, Arc::clone(&policy));
+        Some(policy)
+    }
+
+    fn insert(&mut self, offset: u64, len: usize, policy: Arc<Policy>) {
+        if self.young_bytes + len > self.budget / 2 {
+            self.old = std::mem::take(&mut self.young);
+            self.young_bytes = 0;
+        }
+        if self.young.insert(offset, (len, policy)).is_none() {
+            self.young_bytes += len;
+        }
+    }
+
+    /// The bytes of records held, both generations.
+    fn bytes(&self) -> usize {
+        self.young_bytes + self.old.values().map(|(len, _)| len).sum::<usize>()
+    }
+}
+
+/// Customer managed and AWS managed policies from the inputs (on disk, with an index in memory)
+/// and groups (in memory), as one [`Resolver`].
+#[derive(Debug)]
+pub struct PolicyStore {
+    shelf: Arc<Shelf>,
+    /// Where the next record goes.
+    end: u64,
+    policies: HashMap<Box<str>, Entry>,
+    groups: HashMap<(String, String), Arc<Identity>>,
+}
+
+impl PolicyStore {
+    /// A store writing its records to `file`, an empty file open for reading and writing (the
+    /// dry-run passes an anonymous temporary file), with a cache of [`CACHE_BYTES`].
+    pub fn new(file: File) -> PolicyStore {
+        PolicyStore::with_cache(file, CACHE_BYTES)
+    }
+
+    /// As [`PolicyStore::new`], with a cache of `cache_bytes` bytes of records.
+    pub fn with_cache(file: File, cache_bytes: usize) -> PolicyStore {
+        PolicyStore {
+            shelf: Arc::new(Shelf { file, cache: Mutex::new(Cache::new(cache_bytes)) }),
+            end: 0,
+            policies: HashMap::new(),
+            groups: HashMap::new(),
+        }
+    }
+
+    /// Adds a managed policy (a later one with the same ARN replaces it, for what is asked
+    /// from now on). Its record is on disk when this returns.
+    pub fn add_policy(&mut self, arn: &str, record: PolicyRecord) -> Result<(), StoreError> {
+        let entry = match record {
+            PolicyRecord::NoKms(version) => Entry::NoKms(version),
+            PolicyRecord::Invalid(error) => Entry::Invalid(Arc::new(error)),
+            PolicyRecord::Kms(bytes) => {
+                let len = u32::try_from(bytes.len()).map_err(|_| StoreError::TooLarge(bytes.len()))?;
+                self.shelf.file.write_all_at(&bytes, self.end)?;
+                let entry = Entry::Stored { offset: self.end, len };
+                self.end += u64::from(len);
+                entry
+            }
+        };
+        self.policies.insert(arn.into(), entry);
+        Ok(())
+    }
+
+    /// Adds a group.
+    pub fn add_group(&mut self, account: impl Into<String>, group: Identity) {
+        self.groups.insert((account.into(), group.name.clone()), Arc::new(group));
+    }
+
+    /// Is this managed policy in the store? Bundled AWS managed policies are not counted.
+    pub fn knows_policy(&self, arn: &str) -> bool {
+        self.policies.contains_key(arn)
+    }
+
+    /// The part of the store that judging an identity can ask for: these managed policies,
+    /// these groups of `account` and their managed policies. It copies index entries, not
+    /// policies: a rule's question reads the record then, through the shared cache.
+    pub fn part<'a>(
+        &self,
+        account: &str,
+        policy_arns: impl IntoIterator<Item = &'a str>,
+        group_names: impl IntoIterator<Item = &'a str>,
+    ) -> StorePart {
+        let mut part = StorePart { shelf: Arc::clone(&self.shelf), policies: Vec::new(), groups: Vec::new() };
+        let copy_policy = |part: &mut StorePart, arn: &str| {
+            if let Some(entry) = self.policies.get(arn) {
+                part.policies.push((arn.to_owned(), entry.clone()));
+            }
+        };
+        for arn in policy_arns {
+            copy_policy(&mut part, arn);
+        }
+        for name in group_names {
+            if let Some(group) = self.groups.get(&(account.to_owned(), name.to_owned())) {
+                for attached in &group.attached {
+                    copy_policy(&mut part, &attached.arn);
+                }
+                part.groups.push((account.to_owned(), Arc::clone(group)));
+            }
+        }
+        part
+    }
+
+    /// How many bytes of records the cache holds now.
+    pub fn cached_bytes(&self) -> usize {
+        self.shelf.cache.lock().unwrap_or_else(PoisonError::into_inner).bytes()
+    }
+}
+
+impl Resolver for PolicyStore {
+    fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
+        match self.policies.get(arn) {
+            Some(entry) => self.shelf.policy(arn, entry),
+            None => crate::resolver::bundled_fallback(arn),
+        }
+    }
+
+    fn group(&self, account: &str, name: &str) -> Result<Arc<Identity>, ResolveError> {
+        self.groups
+            .get(&(account.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or_else(|| ResolveError::NotFound(format!("group {name}")))
+    }
+}
+
+/// What one item's judge may ask a [`PolicyStore`] for ([`PolicyStore::part`]): index entries
+/// and groups, read from the shared file when asked.
+#[derive(Debug)]
+pub struct StorePart {
+    shelf: Arc<Shelf>,
+    /// A handful at most (an identity's attachments and its groups'): searched in order.
+    policies: Vec<(String, Entry)>,
+    groups: Vec<(String, Arc<Identity>)>,
+}
+
+impl Resolver for StorePart {
+    fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
+        match self.policies.iter().find(|(known, _)| known == arn) {
+            Some((_, entry)) => self.shelf.policy(arn, entry),
+            None => crate::resolver::bundled_fallback(arn),
+        }
+    }
+
+    fn group(&self, account: &str, name: &str) -> Result<Arc<Identity>, ResolveError> {
+        self.groups
+            .iter()
+            .find(|(known, group)| known == account && group.name == name)
+            .map(|(_, group)| Arc::clone(group))
+            .ok_or_else(|| ResolveError::NotFound(format!("group {name}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::item::AttachedPolicy;
+    use crate::policy::{parse_policy, PolicyKind};
+    use crate::MemoryResolver;
+
+    const ACCOUNT: &str = "111122223333";
+
+    /// An anonymous temporary file, as the dry-run gives the store.
+    fn scratch_file() -> File {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "kms-guardrails-store-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
+    }
+
+    /// The 1,452 real AWS managed policy documents (bundled), as customer managed policies
+    /// of one account, so that none of them resolves from the bundled set by its ARN.
+    fn corpus() -> Vec<(String, Document)> {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(crate::bundled::DATA).read_to_string(&mut text).unwrap();
+        let gaad: Value = serde_json::from_str(&text).unwrap();
+        let policies = gaad["Policies"].as_array().unwrap();
+        let documents: Vec<(String, Document)> = policies
+            .iter()
+            .map(|p| {
+                let default =
+                    p["PolicyVersionList"].as_array().unwrap().iter().find(|v| v["IsDefaultVersion"] == true).unwrap();
+                let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{}", p["PolicyName"].as_str().unwrap());
+                (arn, parse_policy(&default["Document"], PolicyKind::Identity))
+            })
+            .collect();
+        assert_eq!(documents.len(), 1452);
+        documents
+    }
+
+    /// Both resolvers, given the same policies.
+    fn both(documents: &[(String, Document)], cache_bytes: usize) -> (MemoryResolver, PolicyStore) {
+        let mut memory = MemoryResolver::new();
+        let mut store = PolicyStore::with_cache(scratch_file(), cache_bytes);
+        for (arn, document) in documents {
+            memory.add_policy(arn.clone(), document.clone());
+            store.add_policy(arn, PolicyRecord::of(document).unwrap()).unwrap();
+        }
+        (memory, store)
+    }
+
+    /// An answer, owned, so that two resolvers' answers compare.
+    fn answer(resolver: &dyn Resolver, arn: &str) -> Result<Policy, ResolveError> {
+        resolver.managed_policy(arn).map(|policy| Policy::clone(&policy))
+    }
+
+    fn invalid() -> (String, Document) {
+        let document =
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "kms:*", "Resource": "*"}]});
+        (format!("arn:aws:iam::{ACCOUNT}:policy/Broken"), parse_policy(&document, PolicyKind::Identity))
+    }
+
+    #[test]
+    fn every_corpus_policy_reads_back_as_the_memory_resolver_answers() {
+        let documents = corpus();
+        // A small cache, so that reading everything twice misses, hits and evicts.
+        let (memory, store) = both(&documents, 64 << 10);
+        let with_kms = documents
+            .iter()
+            .filter(|(_, d)| d.as_ref().is_ok_and(|p| p.statements.iter().any(|s| !s.kms_actions.is_empty())))
+            .count();
+        assert!(with_kms > 100 && with_kms < 1452, "{with_kms} documents hold KMS statements");
+        for _ in 0..2 {
+            for (arn, _) in &documents {
+                let expected = answer(&memory, arn);
+                assert!(expected.is_ok(), "{arn}");
+                assert_eq!(answer(&store, arn), expected, "{arn}");
+                assert_eq!(answer(&store.part(ACCOUNT, [arn.as_str()], []), arn), expected, "{arn}");
+            }
+        }
+        let named = documents.iter().find(|(arn, _)| arn.ends_with("/AWSKeyManagementServicePowerUser")).unwrap();
+        let policy = store.managed_policy(&named.0).unwrap();
+        assert!(!policy.statements.is_empty(), "the statement names are the document's: {policy:?}");
+    }
+
+    #[test]
+    fn parse_errors_and_policies_not_in_the_store_answer_as_in_memory() {
+        let broken = invalid();
+        assert!(broken.1.is_err());
+        let (memory, store) = both(std::slice::from_ref(&broken), CACHE_BYTES);
+        let memory_part = memory.part(ACCOUNT, [broken.0.as_str()], []);
+        let store_part = store.part(ACCOUNT, [broken.0.as_str()], []);
+        let absent_customer = format!("arn:aws:iam::{ACCOUNT}:policy/Absent");
+        for arn in [broken.0.as_str(), "arn:aws:iam::aws:policy/AdministratorAccess", absent_customer.as_str()] {
+            let expected = answer(&memory, arn);
+            assert_eq!(answer(&store, arn), expected, "{arn}");
+            assert_eq!(answer(&store_part, arn), answer(&memory_part, arn), "{arn}");
+        }
+        assert!(matches!(answer(&store, &broken.0), Err(ResolveError::Invalid { .. })));
+        assert!(answer(&store, "arn:aws:iam::aws:policy/AdministratorAccess").is_ok(), "bundled");
+        assert_eq!(answer(&store, &absent_customer), Err(ResolveError::NotFound(absent_customer.clone())));
+        assert!(store.knows_policy(&broken.0));
+        assert!(!store.knows_policy("arn:aws:iam::aws:policy/AdministratorAccess"));
+        // A part answers only what it was given; the rest falls back as the whole would not.
+        let empty_part = store.part(ACCOUNT, [], []);
+        assert_eq!(answer(&empty_part, &broken.0), Err(ResolveError::NotFound(broken.0.clone())));
+        assert_eq!(answer(&empty_part, &broken.0), answer(&memory.part(ACCOUNT, [], []), &broken.0));
+    }
+
+    #[test]
+    fn groups_and_their_attached_policies_come_with_the_part() {
+        let documents = corpus();
+        let (mut memory, mut store) = both(&documents, CACHE_BYTES);
+        let attached = documents.iter().find(|(arn, _)| arn.ends_with("/AWSKeyManagementServicePowerUser")).unwrap();
+        let group = Identity {
+            name: "Admins".into(),
+            path: "/".into(),
+            inline: Vec::new(),
+            attached: vec![AttachedPolicy { name: "PowerUser".into(), arn: attached.0.clone() }],
+        };
+        memory.add_group(ACCOUNT, group.clone());
+        store.add_group(ACCOUNT, group);
+        let memory_part = memory.part(ACCOUNT, [], ["Admins", "Nobody"]);
+        let store_part = store.part(ACCOUNT, [], ["Admins", "Nobody"]);
+        assert_eq!(answer(&store_part, &attached.0), answer(&memory_part, &attached.0));
+        assert!(answer(&store_part, &attached.0).is_ok_and(|p| !p.statements.is_empty()));
+        for (resolver, name) in [(&store_part as &dyn Resolver, "part"), (&store, "store")] {
+            assert_eq!(resolver.group(ACCOUNT, "Admins").unwrap().name, "Admins", "{name}");
+            assert_eq!(resolver.group(ACCOUNT, "Nobody"), memory_part.group(ACCOUNT, "Nobody"), "{name}");
+            assert_eq!(resolver.group("444455556666", "Admins"), memory.group("444455556666", "Admins"), "{name}");
+            assert_eq!(resolver.management_account(), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_later_policy_replaces_an_earlier_one_for_later_parts() {
+        let documents = corpus();
+        let arn = format!("arn:aws:iam::{ACCOUNT}:policy/Twice");
+        let first = documents.iter().find(|(a, _)| a.ends_with("/AWSKeyManagementServicePowerUser")).unwrap();
+        let second = documents.iter().find(|(a, _)| a.ends_with("/AdministratorAccess")).unwrap();
+        let (mut memory, mut store) = both(&[(arn.clone(), first.1.clone())], CACHE_BYTES);
+        let (memory_before, store_before) =
+            (memory.part(ACCOUNT, [arn.as_str()], []), store.part(ACCOUNT, [arn.as_str()], []));
+        assert_eq!(answer(&store, &arn), answer(&memory, &arn), "read (and cached) before the replacement");
+        memory.add_policy(arn.clone(), second.1.clone());
+        store.add_policy(&arn, PolicyRecord::of(&second.1).unwrap()).unwrap();
+        assert_eq!(answer(&store, &arn), answer(&memory, &arn));
+        assert_ne!(answer(&store, &arn), answer(&store_before, &arn));
+        assert_eq!(answer(&store_before, &arn), answer(&memory_before, &arn));
+    }
+
+    #[test]
+    fn judges_on_several_threads_read_the_same_answers() {
+        let mut documents = corpus();
+        documents.push(invalid());
+        // A cache smaller than what the threads read, so that they evict each other's entries.
+        let (memory, store) = both(&documents, 32 << 10);
+        let expected: Vec<Result<Policy, ResolveError>> =
+            documents.iter().map(|(arn, _)| answer(&memory, arn)).collect();
+        let threads = 4;
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let (store, documents, expected) = (&store, &documents, &expected);
+                scope.spawn(move || {
+                    // Each thread in its own order, through the whole store and through parts.
+                    for i in (0..documents.len()).map(|i| (i * (2 * t + 1) + t * 97) % documents.len()) {
+                        let arn = documents[i].0.as_str();
+                        assert_eq!(answer(store, arn), expected[i], "thread {t}: {arn}");
+                        assert_eq!(answer(&store.part(ACCOUNT, [arn], []), arn), expected[i], "thread {t}: {arn}");
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget() {
+        let documents = corpus();
+        let budget = 16 << 10;
+        let (_, store) = both(&documents, budget);
+        let largest = documents
+            .iter()
+            .filter_map(|(_, d)| match PolicyRecord::of(d).unwrap() {
+                PolicyRecord::Kms(bytes) => Some(bytes.len()),
+                _ => None,
+            })
+            .max()
+            .unwrap();
+        for (arn, _) in &documents {
+            store.managed_policy(arn).unwrap();
+            assert!(store.cached_bytes() <= budget + 2 * largest, "{} bytes cached", store.cached_bytes());
+        }
+        assert!(store.cached_bytes() > 0);
+    }
+}
