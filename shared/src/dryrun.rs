@@ -588,6 +588,9 @@ fn read_and_judge(
         let to_collect_sequencer = to_collect.clone();
         drop(to_collect);
         let sequencing = scope.spawn(move || sequence(sequence_queue, to_judge, to_collect_sequencer));
+        // The bundled AWS managed policies load on first use: in the sequencer, the one serial
+        // stage, at its first role. Load them beside the reader instead.
+        scope.spawn(crate::bundled::len);
 
         let mut order = 0usize;
         for (index, input) in inputs.iter().enumerate() {
