@@ -91,3 +91,43 @@ fn gaad_workload_is_deterministic_and_read_by_the_export_reader() {
     assert_eq!(seen.len(), 7, "every KMS policy kind: {seen:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The snapshot form: every role's attached policy and every user's group is written earlier in
+/// the snapshot, so nothing fails closed as "not found"; `--missing-attachments` (the
+/// cross-file worst case) makes every role and most users wait for the end and fail closed.
+#[test]
+fn config_workload_attachments_resolve_unless_asked_not_to() {
+    let dir = std::env::temp_dir().join(format!("kms-guardrails-workload-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let not_found = |args: &[&str]| -> (usize, usize) {
+        let out = dir.join("w.json");
+        let status = Command::new(env!("CARGO_BIN_EXE_workload"))
+            .args(["generate", "--size-mb", "1"])
+            .args(args)
+            .arg(&out)
+            .status()
+            .expect("workload runs");
+        assert!(status.success());
+        let output = Command::new(env!("CARGO_BIN_EXE_kms-guardrails"))
+            .args(["dry-run", "--format", "json", "--rule", "kms-admin-use-separation"])
+            .arg(&out)
+            .output()
+            .expect("dry-run runs");
+        assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+        let evaluations = report["Evaluations"].as_array().expect("Evaluations");
+        let identities: Vec<&Value> = evaluations
+            .iter()
+            .filter(|e| matches!(e["ComplianceResourceType"].as_str(), Some("AWS::IAM::Role" | "AWS::IAM::User")))
+            .collect();
+        let missing =
+            identities.iter().filter(|e| e["Annotation"].as_str().unwrap_or_default().contains("not found")).count();
+        (identities.len(), missing)
+    };
+    let (judged, missing) = not_found(&[]);
+    assert!(judged > 100, "{judged} roles and users judged");
+    assert_eq!(missing, 0, "attachments resolve");
+    let (judged, missing) = not_found(&["--missing-attachments"]);
+    assert!(missing * 10 >= judged * 9, "{missing} of {judged} fail closed as not found");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,12 +1,17 @@
 //! Benchmark workloads and the parse-only baseline.
 //!
-//! `workload generate --size-mb N [--gzip] [--seed S] [--form config|gaad] [--url-encoded] OUT`:
+//! `workload generate --size-mb N [--gzip] [--seed S] [--form config|gaad] [--url-encoded]
+//! [--missing-attachments] OUT`:
 //! writes a synthetic workload from the real documents of `../shared/corpus` (bundled).
 //! Deterministic for a seed: the same arguments give the same bytes.
 //!
 //! - `--form config` (the default): a Config snapshot: customer managed policies (URL-encoded
 //!   documents, as Config records them), roles with inline and attached policies, users in
-//!   groups, and KMS keys whose policies mix compliant and non-compliant statements.
+//!   groups, and KMS keys whose policies mix compliant and non-compliant statements. Every
+//!   attachment resolves to a policy or group written earlier in the snapshot, as in a real
+//!   one. `--missing-attachments` gives the worst case for cross-file resolution instead:
+//!   roles attach a customer managed policy and most users a group that the snapshot does not
+//!   define, so they wait for the end of the input and fail closed ("not found").
 //! - `--form gaad`: `aws iam get-account-authorization-details` output as the AWS CLI prints it
 //!   (`UserDetailList`, `GroupDetailList`, `RoleDetailList`, `Policies`; documents decoded to
 //!   JSON objects, or URL-encoded strings as the IAM API returns them with `--url-encoded`):
@@ -102,12 +107,22 @@ fn item(resource_type: &str, id: &str, arn: &str, name: &str, configuration: Val
         "relatedEvents": [], "relationships": [], "tags": {}, "configuration": configuration, "supplementaryConfiguration": supplementary})
 }
 
+/// What the items written so far define, for later items to attach.
+#[derive(Default)]
+struct Written {
+    /// The ARN of the last customer managed policy.
+    last_policy: String,
+    /// `--missing-attachments`: attach what no item defines (the cross-file worst case).
+    missing: bool,
+}
+
 /// The `n`-th item of the workload (policies, roles, users, groups and keys in turn).
-fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize) -> Value {
+fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize, written: &mut Written) -> Value {
     let (name, document) = &corpus[rng.below(corpus.len())];
     match n % 5 {
         0 | 1 => {
             let policy = format!("{name}-{n}");
+            written.last_policy = format!("arn:aws:iam::{ACCOUNT}:policy/{policy}");
             let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{policy}");
             item(
                 "AWS::IAM::Policy",
@@ -122,8 +137,10 @@ fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize) -> Value {
         }
         2 => {
             let role = format!("Role{n}");
-            let attached =
-                format!("arn:aws:iam::{ACCOUNT}:policy/{}-{}", corpus[rng.below(corpus.len())].0, n.saturating_sub(2));
+            let attached = match written.missing {
+                true => format!("arn:aws:iam::{ACCOUNT}:policy/{}-{}", corpus[rng.below(corpus.len())].0, n.saturating_sub(2)),
+                false => written.last_policy.clone(),
+            };
             let arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
             item(
                 "AWS::IAM::Role",
@@ -138,7 +155,12 @@ fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize) -> Value {
             )
         }
         3 => {
-            let group = format!("Group{}", n % 100);
+            // A group is written at the start of every hundred items (n % 100 == 3) and its users
+            // follow it; with `--missing-attachments`, users name groups never written.
+            let group = match written.missing {
+                true => format!("Group{}", n % 100),
+                false => format!("Group{}", (n / 100) % 50),
+            };
             let user = format!("user{n}");
             let arn = format!("arn:aws:iam::{ACCOUNT}:user/{user}");
             if n % 100 < 5 {
@@ -185,6 +207,7 @@ fn generate(args: &[String]) {
     let mut seed = 7u64;
     let mut gaad = false;
     let mut url_encoded = false;
+    let mut missing = false;
     let mut out = None;
     let mut i = 0;
     while let Some(arg) = args.get(i) {
@@ -202,6 +225,7 @@ fn generate(args: &[String]) {
                 }
             }
             "--url-encoded" => url_encoded = true,
+            "--missing-attachments" => missing = true,
             "--gzip" => gzip = true,
             other => out = Some(other.to_owned()),
         }
@@ -219,22 +243,23 @@ fn generate(args: &[String]) {
     let summary = if gaad {
         write_gaad(&mut writer, &mut rng, target, url_encoded)
     } else {
-        write_config(&mut writer, &mut rng, target)
+        write_config(&mut writer, &mut rng, target, missing)
     };
     writer.flush().expect("flush");
     drop(writer);
     eprintln!("{out}: {summary}");
 }
 
-fn write_config(writer: &mut dyn Write, rng: &mut Rng, target: usize) -> String {
+fn write_config(writer: &mut dyn Write, rng: &mut Rng, target: usize, missing: bool) -> String {
     let corpus = corpus();
+    let mut written_so_far = Written { missing, ..Written::default() };
     let mut written = 0usize;
     writer
         .write_all(b"{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"workload\",\"configurationItems\":[")
         .expect("write");
     let mut n = 0usize;
     while written < target {
-        let text = nth_item(rng, &corpus, n).to_string();
+        let text = nth_item(rng, &corpus, n, &mut written_so_far).to_string();
         if n > 0 {
             writer.write_all(b",").expect("write");
         }
@@ -469,6 +494,6 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("generate") => generate(args.get(1..).unwrap_or_default()),
         Some("parse") => parse(args.get(1).map(String::as_str).expect("a file")),
-        _ => eprintln!("usage: workload generate --size-mb N [--gzip] [--seed S] OUT | workload parse FILE"),
+        _ => eprintln!("usage: workload generate --size-mb N [--gzip] [--seed S] [--form config|gaad] [--url-encoded] [--missing-attachments] OUT | workload parse FILE"),
     }
 }
