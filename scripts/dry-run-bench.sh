@@ -16,10 +16,13 @@ generate g100.json --size-mb 100 --form gaad
 generate w500.json --size-mb 500
 generate w1000.json --size-mb 1000
 generate w1000.json.gz --size-mb 1000 --gzip
+# Exit status 1 of the dry-run (findings) must not stop the loop.
+set +o pipefail
 for f in w100.json w100.json.gz g100.json w500.json w1000.json w1000.json.gz; do
   for round in 1 2; do
     echo "load $(cut -d' ' -f1 /proc/loadavg)"
     /usr/bin/time -f "parse $f %e s wall %U s user %M KB" "$bin/workload" parse "$dir/$f" 2>&1 | grep wall
-    /usr/bin/time -f "dryrun $f %e s wall %U s user %M KB" "$bin/kms-guardrails" dry-run --format json --output /dev/null "$dir/$f" 2>&1 | grep wall
+    # Exit status 1 means findings, which every workload has.
+    /usr/bin/time -f "dryrun $f %e s wall %U s user %M KB" "$bin/kms-guardrails" dry-run --format json --output /dev/null "$dir/$f" 2>&1 | grep wall || true
   done
 done
