@@ -138,7 +138,11 @@ fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize, written: &mut W
         2 => {
             let role = format!("Role{n}");
             let attached = match written.missing {
-                true => format!("arn:aws:iam::{ACCOUNT}:policy/{}-{}", corpus[rng.below(corpus.len())].0, n.saturating_sub(2)),
+                true => format!(
+                    "arn:aws:iam::{ACCOUNT}:policy/{}-{}",
+                    corpus[rng.below(corpus.len())].0,
+                    n.saturating_sub(2)
+                ),
                 false => written.last_policy.clone(),
             };
             let arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
