@@ -291,6 +291,27 @@ impl ActionSet {
     }
 }
 
+/// Can the action pattern `source` (as written in `Action`/`NotAction`) match an action of the
+/// `kms` service? Decided on the text, before any pattern is built: the policy parser keeps
+/// only the patterns for which this holds, because no rule reads any other action, and real
+/// policies list thousands of them (AWS's ReadOnlyAccess has 2,677, none of them KMS).
+///
+/// True when the text's start can match `kms:` (ASCII case-insensitively, `?` matching any one
+/// character, a `*` matching the rest); false when it differs from `kms:` before any `*`, or ends
+/// before `kms:` does (a pattern that short matches only names shorter than every KMS action).
+pub fn may_name_kms_action(source: &str) -> bool {
+    let mut bytes = source.bytes();
+    for expected in *b"kms:" {
+        match bytes.next() {
+            Some(b'*') => return true,
+            Some(b'?') => {}
+            Some(b) if b.to_ascii_lowercase() == expected => {}
+            Some(_) | None => return false,
+        }
+    }
+    true
+}
+
 impl fmt::Debug for ActionSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.iter().map(|id| id.action().name)).finish()
@@ -300,6 +321,30 @@ impl fmt::Debug for ActionSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_filter_keeps_every_pattern_that_names_a_kms_action() {
+        for kept in ["kms:Decrypt", "KMS:*", "*", "k*", "?ms:Decrypt", "km?:*", "kms:", "*:Decrypt"] {
+            assert!(may_name_kms_action(kept), "{kept}");
+        }
+        for dropped in ["s3:GetObject", "kmsx:*", "kms", "", "k", "s*", "kms-x:*"] {
+            assert!(!may_name_kms_action(dropped), "{dropped}");
+            assert_eq!(ActionSet::matching(&[Pattern::action(dropped)]), ActionSet::EMPTY, "{dropped}");
+        }
+    }
+
+    proptest::proptest! {
+        /// What the text filter drops matches no KMS action, and it agrees with the pattern's own
+        /// prefix test (which sees the parsed tokens).
+        #[test]
+        fn the_text_filter_drops_only_what_matches_no_kms_action(source in "[kKmMsSxX:*?é]{0,8}") {
+            let pattern = Pattern::action(&source);
+            if !may_name_kms_action(&source) {
+                proptest::prop_assert_eq!(ActionSet::matching(std::slice::from_ref(&pattern)), ActionSet::EMPTY);
+            }
+            proptest::prop_assert_eq!(may_name_kms_action(&source), pattern.may_match_prefix("kms:"));
+        }
+    }
 
     #[test]
     fn catalog_is_sorted_unique_and_has_55_actions() {

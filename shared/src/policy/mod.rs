@@ -98,7 +98,9 @@ pub enum Effect {
     Deny,
 }
 
-/// `Action` or `NotAction`, never both.
+/// `Action` or `NotAction`, never both. Only the patterns that can match a KMS action are kept
+/// (the parser checks and drops the rest; `catalog::may_name_kms_action`): every rule is about
+/// KMS, so the others mean nothing to any of them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Actions {
     /// `Action`: the actions these patterns match.

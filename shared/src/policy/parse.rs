@@ -7,7 +7,7 @@ use super::{
     Actions, BaseOperator, Condition, DocumentError, Effect, Operator, Policy, PolicyKind, PolicyVersion, Principal,
     Principals, Problem, Resources, SetQualifier, Statement, StatementName,
 };
-use crate::catalog::ActionSet;
+use crate::catalog::{may_name_kms_action, ActionSet};
 use crate::pattern::{Pattern, Variables};
 
 const STRINGS: &str = "a string or an array of strings";
@@ -15,6 +15,9 @@ const STRINGS: &str = "a string or an array of strings";
 /// Decodes and checks a policy document of the given kind. `raw` may be an object, a JSON
 /// string or URL-encoded text (see [`super::decode`]).
 pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentError> {
+    if let Value::Object(object) = raw {
+        return parse_object(object, kind);
+    }
     let object = document_object(raw)?;
     parse_object(&object, kind)
 }
@@ -193,8 +196,13 @@ fn strings<'v>(value: &'v Value, path: &str) -> Result<Vec<&'v str>, DocumentErr
     }
 }
 
+/// The patterns of `Action`/`NotAction` that can match a KMS action; the others are checked
+/// (they must be strings) and dropped, since no rule reads them (see
+/// [`crate::catalog::may_name_kms_action`]). Dropping them changes no statement's meaning for
+/// KMS: an `Action` list still covers the same KMS actions, a `NotAction` list still excludes
+/// the same ones.
 fn action_patterns(value: &Value, path: &str) -> Result<Vec<Pattern>, DocumentError> {
-    Ok(strings(value, path)?.into_iter().map(Pattern::action).collect())
+    Ok(strings(value, path)?.into_iter().filter(|s| may_name_kms_action(s)).map(Pattern::action).collect())
 }
 
 fn arn_patterns(value: &Value, path: &str, variables: Variables) -> Result<Vec<Pattern>, DocumentError> {
