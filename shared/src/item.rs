@@ -19,7 +19,7 @@ use crate::policy::decode::json_type;
 use crate::policy::{parse_policy, DocumentError, Policy, PolicyKind};
 
 /// The resource types the rules evaluate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ResourceType {
     /// `AWS::IAM::Policy`: a customer managed policy.
     IamPolicy,
@@ -67,7 +67,7 @@ impl fmt::Display for ResourceType {
 }
 
 /// `configurationItemStatus`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ItemStatus {
     /// `OK`
     Ok,
@@ -260,16 +260,17 @@ pub fn epoch_to_rfc3339(seconds: f64) -> String {
 pub type Document = Result<Policy, DocumentError>;
 
 /// A named policy document held by an identity (inline policies).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NamedDocument {
     /// The inline policy's name.
     pub name: String,
     /// Its document.
+    #[serde(with = "parsed_document")]
     pub document: Document,
 }
 
 /// A managed policy attached to an identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AttachedPolicy {
     /// `policyName`
     pub name: String,
@@ -291,7 +292,7 @@ pub struct ManagedPolicy {
 }
 
 /// An IAM user, role or group: its inline and attached policies.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     /// `userName` / `roleName` / `groupName`
     pub name: String,
@@ -304,16 +305,17 @@ pub struct Identity {
 }
 
 /// `AWS::IAM::Role`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Role {
     /// Name, path and policies.
     pub identity: Identity,
     /// `assumeRolePolicyDocument`.
+    #[serde(with = "parsed_document::optional")]
     pub trust: Option<Document>,
 }
 
 /// `AWS::IAM::User`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     /// Name, path and policies.
     pub identity: Identity,
@@ -371,24 +373,30 @@ impl Key {
 }
 
 /// What a rule sees of one resource.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde (for the dry-run's users and roles that wait on disk, see [`Resource::can_be_stored`])
+/// covers users and roles only: the other variants are never written.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Details {
     /// `AWS::IAM::Policy`
+    #[serde(skip)]
     Policy(ManagedPolicy),
     /// `AWS::IAM::Role`
     Role(Role),
     /// `AWS::IAM::User`
     User(User),
     /// `AWS::IAM::Group`
+    #[serde(skip)]
     Group(Identity),
     /// `AWS::KMS::Key`
+    #[serde(skip)]
     Key(Key),
     /// Deleted, or a type no rule evaluates: nothing to read.
     Absent,
 }
 
 /// One resource, decoded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resource {
     /// The Config type name as recorded.
     pub type_name: String,
@@ -409,6 +417,19 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// Can serde write this resource and read it back as it is? True for users and roles
+    /// whose every document parsed: the dry-run sets those aside decoded, and the rest as the
+    /// entry they came from. ([`DocumentError`] borrows static text, so it is not written.)
+    pub fn can_be_stored(&self) -> bool {
+        let identity_parsed = |identity: &Identity| identity.inline.iter().all(|named| named.document.is_ok());
+        match &self.details {
+            Details::Role(role) => identity_parsed(&role.identity) && role.trust.as_ref().map_or(true, Result::is_ok),
+            Details::User(user) => identity_parsed(&user.identity),
+            Details::Absent => true,
+            Details::Policy(_) | Details::Group(_) | Details::Key(_) => false,
+        }
+    }
+
     /// Decodes an item. Deleted items and unknown types need no configuration.
     pub fn from_item(item: &ConfigItem) -> Result<Resource, ItemError> {
         let resource_type = ResourceType::from_name(&item.resource_type);
@@ -605,6 +626,46 @@ impl<'a> Reader<'a> {
             multi_region: self.config_value("multiRegion").and_then(Value::as_bool),
             policy,
         })
+    }
+}
+
+/// Serde for a [`Document`] that parsed: written as its [`Policy`]. A document that did not
+/// parse is not written (an error; [`Resource::can_be_stored`] is false for its resource).
+mod parsed_document {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Document;
+    use crate::policy::Policy;
+
+    pub fn serialize<S: Serializer>(document: &Document, serializer: S) -> Result<S::Ok, S::Error> {
+        match document {
+            Ok(policy) => policy.serialize(serializer),
+            Err(_) => Err(serde::ser::Error::custom("a document that did not parse is not stored")),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Document, D::Error> {
+        Policy::deserialize(deserializer).map(Ok)
+    }
+
+    /// The same for `Option<Document>`.
+    pub mod optional {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use super::Document;
+        use crate::policy::Policy;
+
+        pub fn serialize<S: Serializer>(document: &Option<Document>, serializer: S) -> Result<S::Ok, S::Error> {
+            match document {
+                None => serializer.serialize_none(),
+                Some(Ok(policy)) => serializer.serialize_some(policy),
+                Some(Err(_)) => Err(serde::ser::Error::custom("a document that did not parse is not stored")),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Document>, D::Error> {
+            Ok(Option::<Policy>::deserialize(deserializer)?.map(Ok))
+        }
     }
 }
 
