@@ -20,6 +20,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (every binary: the tests run the rule binaries themselves)"
 cargo build --workspace --bins --locked
 
+echo "== the README's first command, in a debug build: the dry-run on the embedded sample"
+# Exit status 1: the sample shows every rule failing somewhere. Anything else (2, or cargo's
+# 101 when it cannot tell which binary to run) means the README's command is broken.
+status=0
+cargo run --quiet --locked -p kms-guardrails -- dry-run --format table >/dev/null || status=$?
+if [ "$status" -ne 1 ]; then
+  echo "test.sh: \`cargo run -p kms-guardrails -- dry-run\` exited $status, expected 1 (findings on the sample)" >&2
+  exit 1
+fi
+
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
