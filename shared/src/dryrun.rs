@@ -660,9 +660,11 @@ fn read_and_judge(
 
 /// One entry, decoded: what a decoder hands the sequencer.
 enum Decoded {
-    /// A configuration item, with the entry it came from (set aside on disk if it must wait)
-    /// and, for a customer managed policy, its record for the policy store.
-    Item { resource: Box<Resource>, input: usize, entry: export::RawEntry, record: Option<PolicyRecord> },
+    /// A configuration item and, for a customer managed policy, its record for the policy
+    /// store. `entry`, the entry it came from, is kept only for a user or role that could not
+    /// be set aside decoded ([`Resource::can_be_stored`]): it is set aside as that entry if it
+    /// must wait.
+    Item { resource: Box<Resource>, input: usize, entry: Option<export::RawEntry>, record: Option<PolicyRecord> },
     /// An AWS managed policy from GAAD input: resolves attachments only.
     AwsManagedPolicy { arn: String, record: PolicyRecord },
     /// An entry of input number `.0` that cannot be used.
@@ -686,6 +688,8 @@ fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decoded {
                     },
                     _ => None,
                 };
+                let may_wait = matches!(resource.details, Details::Role(_) | Details::User(_));
+                let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
                 Decoded::Item { resource: Box::new(resource), input, entry, record }
             }
             Err(e) => error(format!("{at}: {e}")),
@@ -745,7 +749,7 @@ fn sequence(
                             None
                         }
                         None => {
-                            set_aside.put(input, &resource, &entry)?;
+                            set_aside.put(input, &resource, entry.as_ref())?;
                             Some(Slot::Deferred)
                         }
                     }
@@ -829,9 +833,10 @@ impl SetAside {
         Ok(SetAside { file: std::io::BufWriter::new(tempfile()?), count: 0 })
     }
 
-    /// Appends one user or role: `SET_ASIDE_RESOURCE`, length, the resource's JSON; or
-    /// `SET_ASIDE_ENTRY`, input, kind, index, length, the entry's JSON.
-    fn put(&mut self, input: usize, resource: &Resource, entry: &export::RawEntry) -> std::io::Result<()> {
+    /// Appends one user or role: `SET_ASIDE_RESOURCE`, length, the resource's JSON; or, when it
+    /// cannot be stored decoded, `SET_ASIDE_ENTRY`, input, kind, index, length, and the JSON of
+    /// `entry`, which [`decode`] kept for exactly that case.
+    fn put(&mut self, input: usize, resource: &Resource, entry: Option<&export::RawEntry>) -> std::io::Result<()> {
         self.count += 1;
         if resource.can_be_stored() {
             let json = serde_json::to_vec(resource)?;
@@ -839,6 +844,9 @@ impl SetAside {
             self.file.write_all(&(json.len() as u64).to_le_bytes())?;
             return self.file.write_all(&json);
         }
+        let entry = entry.ok_or_else(|| {
+            std::io::Error::other(format!("{} came without its entry and cannot be set aside", resource.resource_id))
+        })?;
         let (tag, index) = entry.to_parts();
         let json = entry.json().as_bytes();
         self.file.write_all(&[SET_ASIDE_ENTRY])?;
@@ -1208,10 +1216,8 @@ mod tests {
         export::stream_raw(SAMPLE.as_bytes(), &mut |entry| entries.push(entry)).unwrap();
         entries
             .into_iter()
-            .filter_map(|entry| match decode("sample", 0, entry) {
-                Decoded::Item { resource, entry, .. }
-                    if matches!(resource.details, Details::Role(_) | Details::User(_)) =>
-                {
+            .filter_map(|entry| match decode("sample", 0, entry.clone()) {
+                Decoded::Item { resource, .. } if matches!(resource.details, Details::Role(_) | Details::User(_)) => {
                     Some((*resource, entry))
                 }
                 _ => None,
@@ -1237,7 +1243,7 @@ mod tests {
 
         let mut set_aside = SetAside::new().unwrap();
         for (resource, entry) in &identities {
-            set_aside.put(0, resource, entry).unwrap();
+            set_aside.put(0, resource, Some(entry)).unwrap();
         }
         set_aside.file.flush().unwrap();
         let mut file = set_aside.file.get_ref().try_clone().unwrap();
@@ -1260,6 +1266,23 @@ mod tests {
         }
         assert_eq!(set_aside.count, identities.len());
         assert!(kinds.0 >= 3 && kinds.1 >= 1, "both kinds of record were tried: {kinds:?}");
+    }
+
+    /// The decoders hand on an item's raw entry only where it may be set aside as that entry.
+    #[test]
+    fn decode_keeps_the_entry_only_for_users_and_roles_that_cannot_be_stored() {
+        let mut entries = Vec::new();
+        export::stream_raw(SAMPLE.as_bytes(), &mut |entry| entries.push(entry)).unwrap();
+        let mut items = 0;
+        for entry in entries {
+            if let Decoded::Item { resource, entry, .. } = decode("sample", 0, entry) {
+                items += 1;
+                let needed =
+                    matches!(resource.details, Details::Role(_) | Details::User(_)) && !resource.can_be_stored();
+                assert_eq!(entry.is_some(), needed, "{}", resource.resource_id);
+            }
+        }
+        assert!(items > 10, "the sample has items: {items}");
     }
 
     #[test]

@@ -173,7 +173,8 @@ fn an_entry_that_is_not_json_is_its_own_error_and_the_rest_is_read() {
 
 /// A role whose attached policy, and a user whose group, come later in the input wait for the
 /// end of the input (set aside on disk) and are then judged with what came later; their
-/// evaluations follow everything else, in input order.
+/// evaluations follow everything else, in input order. A role with an inline document that does
+/// not parse waits too (set aside as its entry, not decoded) and still fails closed.
 #[test]
 fn users_and_roles_wait_for_policies_and_groups_later_in_the_input() {
     let dir = scratch("set-aside");
@@ -192,6 +193,9 @@ fn users_and_roles_wait_for_policies_and_groups_later_in_the_input() {
         item("AWS::IAM::User", "AIDA1", "arn:aws:iam::111122223333:user/ann", json!({"userName": "ann", "path": "/",
             "groupList": ["Admins"], "userPolicyList": [{"policyName": "use", "policyDocument": decrypt_all}],
             "attachedManagedPolicies": []})),
+        item("AWS::IAM::Role", "AROA2", "arn:aws:iam::111122223333:role/Broken", json!({"roleName": "Broken", "path": "/",
+            "rolePolicyList": [{"policyName": "broken", "policyDocument": "%7B%22Version%22"}],
+            "attachedManagedPolicies": [{"policyName": "Use", "policyArn": "arn:aws:iam::111122223333:policy/Use"}]})),
         item("AWS::IAM::Policy", "ANPA1", "arn:aws:iam::111122223333:policy/Use", json!({"policyName": "Use",
             "defaultVersionId": "v1", "policyVersionList": [{"versionId": "v1", "isDefaultVersion": true, "document": decrypt_all}]})),
         item("AWS::IAM::Group", "AGPA1", "arn:aws:iam::111122223333:group/Admins", json!({"groupName": "Admins", "path": "/",
@@ -215,9 +219,14 @@ fn users_and_roles_wait_for_policies_and_groups_later_in_the_input() {
     let order: Vec<&str> = evals.iter().filter_map(|e| e["ComplianceResourceId"].as_str()).collect();
     assert_eq!(
         order,
-        ["AGPA1", "AROA1", "AROA1", "AIDA1", "AIDA1"],
-        "the group is judged on arrival, the role and user last"
+        ["AGPA1", "AROA1", "AROA1", "AIDA1", "AIDA1", "AROA2", "AROA2"],
+        "the group is judged on arrival, the roles and user last"
     );
+    for eval in evals.iter().filter(|e| e["ComplianceResourceId"] == "AROA2") {
+        assert_eq!(eval["ComplianceType"], "NON_COMPLIANT", "{eval}");
+        let annotation = eval["Annotation"].as_str().unwrap_or_default();
+        assert!(annotation.contains("broken") && annotation.contains("not valid JSON"), "{annotation}");
+    }
     for id in ["AROA1", "AIDA1"] {
         let eval = evals
             .iter()
