@@ -9,6 +9,17 @@ use std::process::Command;
 use serde_json::Value;
 use shared::export::{stream, ExportShape, Found};
 
+/// The JSON report of `kms-guardrails dry-run --rule RULE FILE`, which must exit 1 (findings).
+fn dry_run_report(rule: &str, file: &Path) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_kms-guardrails"))
+        .args(["dry-run", "--format", "json", "--rule", rule])
+        .arg(file)
+        .output()
+        .expect("dry-run runs");
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("JSON report")
+}
+
 fn generate(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
     let status = Command::new(env!("CARGO_BIN_EXE_workload"))
@@ -62,13 +73,7 @@ fn gaad_workload_is_deterministic_and_read_by_the_export_reader() {
     }
 
     // The dry-run: the KMS policies are judged as their names say.
-    let output = Command::new(env!("CARGO_BIN_EXE_kms-guardrails"))
-        .args(["dry-run", "--format", "json", "--rule", "iam-customer-policy-blocked-kms-actions"])
-        .arg(&first)
-        .output()
-        .expect("dry-run runs");
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
-    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let report = dry_run_report("iam-customer-policy-blocked-kms-actions", &first);
     let gaad: Value = serde_json::from_slice(&bytes).expect("JSON");
     let names: BTreeMap<&str, &str> = gaad["Policies"]
         .as_array()
@@ -108,13 +113,7 @@ fn config_workload_attachments_resolve_unless_asked_not_to() {
             .status()
             .expect("workload runs");
         assert!(status.success());
-        let output = Command::new(env!("CARGO_BIN_EXE_kms-guardrails"))
-            .args(["dry-run", "--format", "json", "--rule", "kms-admin-use-separation"])
-            .arg(&out)
-            .output()
-            .expect("dry-run runs");
-        assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
-        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+        let report = dry_run_report("kms-admin-use-separation", &out);
         let evaluations = report["Evaluations"].as_array().expect("Evaluations");
         let identities: Vec<&Value> = evaluations
             .iter()
