@@ -9,6 +9,7 @@
 //! - [`catalog`]: the 55 KMS actions, their access levels and use/admin classes;
 //! - [`policy`]: IAM documents decoded and checked into a typed model;
 //! - [`condition`]: when a condition restricts a grant;
+//! - [`regions`]: every region of every AWS partition, pinned from botocore's partition data;
 //! - [`access`]: IAM evaluation: grants after Denies, on all keys or per grantee;
 //! - [`item`]: configuration items (both dialects) and the decoded resource;
 //! - [`rule`]: rule metadata, parameters, verdicts and annotations;
@@ -37,6 +38,7 @@ pub mod pattern;
 pub mod policy;
 #[cfg(feature = "cli")]
 pub mod policy_store;
+pub mod regions;
 pub mod resolver;
 pub mod rule;
 #[cfg(feature = "runtime")]
