@@ -216,7 +216,7 @@ fn patterns_with_many_stars_are_judged_by_every_rule() {
     // would never finish): every rule answers, and the grant to everyone is still found.
     let stars = "*a".repeat(5_000);
     let document = json!({"Statement": [
-        {"Sid": "Stars", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::111122223333:role/{stars}")},
+        {"Sid": "Stars", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Stars"},
             "Action": format!("kms:{stars}"), "Resource": format!("arn:aws:kms:*:111122223333:key/{stars}"),
             "Condition": {"StringLike": {"kms:ViaService": stars.clone(), "aws:SourceArn": stars}}},
         {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]});
@@ -232,6 +232,36 @@ fn patterns_with_many_stars_are_judged_by_every_rule() {
         if rule.id == "kms-key-policy-no-public-access" {
             assert!(verdict.annotation().unwrap_or_default().starts_with("stmt \"Public\""), "{verdict:?}");
         }
+    }
+    // The same stars in an identity policy: the key universe is walked through a 10,000-token
+    // automaton (every region, every kind of key id) and still answers.
+    let identity = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": format!("arn:aws:kms:*:111122223333:key/{}", "*a".repeat(5_000))},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": format!("arn:aws:kms:*:111122223333:key/{}", "*0".repeat(5_000))}]});
+    let policy = Resource::from_json(&policy_item(json!(identity.to_string()))).expect("policy item");
+    for rule in ALL.iter().filter(|r| r.resource_types.contains(&shared::ResourceType::IamPolicy)) {
+        let verdict = rule.judge(&policy, &Context { params: &rule.default_params(), resolver: &resolver });
+        assert_eq!(verdict.compliance, Compliance::Compliant, "{}: {verdict:?}", rule.id);
+    }
+}
+
+#[test]
+fn a_principal_arn_with_a_partial_wildcard_fails_closed() {
+    // IAM rejects `arn:aws:iam::<acct>:user/*` in a key policy (SPEC section 2): the key is
+    // NON_COMPLIANT with the parse error for every key-policy rule, never judged as if valid.
+    let document = json!({"Statement": [
+        {"Sid": "Users", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/*"},
+            "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]});
+    let resource = Resource::from_json(&key_with_policy(document)).expect("item");
+    for rule in ALL
+        .iter()
+        .filter(|r| r.id != "kms-key-service-readiness" && r.resource_types.contains(&shared::ResourceType::KmsKey))
+    {
+        let verdict =
+            rule.judge(&resource, &Context { params: &rule.default_params(), resolver: &MemoryResolver::new() });
+        assert_eq!(verdict.compliance, Compliance::NonCompliant, "{}", rule.id);
+        assert!(verdict.annotation().unwrap_or_default().contains("holds a wildcard"), "{}: {verdict:?}", rule.id);
     }
 }
 

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::Value;
-use shared::access::{every_allow, identity_access_on_all_keys, IdentityDoc, KeyScope};
+use shared::access::{every_allow, identity_cells, IdentityDoc, KeyScope};
 use shared::catalog::ActionSet;
 use shared::pattern::{Pattern, Variables};
 use shared::policy::{parse_policy, PolicyKind};
@@ -89,7 +89,7 @@ fn evaluation(c: &mut Criterion) {
     group.bench_function("all-keys access of every corpus policy", |b| {
         b.iter(|| {
             for policy in &policies {
-                black_box(identity_access_on_all_keys(&[IdentityDoc { name: None, policy }], &scope, &every_allow));
+                black_box(identity_cells(&[IdentityDoc { name: None, policy }], None, &scope, &every_allow));
             }
         })
     });

@@ -16,15 +16,22 @@
 use crate::pattern::{Pattern, Variables};
 use crate::policy::{BaseOperator, Condition, SetQualifier};
 
-/// Keys whose values are account or organization ids.
-const ID_KEYS: [&str; 6] = [
+/// Keys whose values are account, organization, VPC or VPC endpoint ids: they restrict only
+/// with wildcard-free values (as S3 Block Public Access counts `aws:SourceVpc`/`aws:SourceVpce`).
+const ID_KEYS: [&str; 8] = [
     "kms:calleraccount",
     "aws:principalaccount",
     "aws:sourceaccount",
     "aws:resourceaccount",
     "aws:principalorgid",
     "aws:sourceorgid",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
 ];
+
+/// Keys whose values are organization paths (`o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*`): they
+/// restrict when every value starts with a literal organization id.
+const ORG_PATH_KEYS: [&str; 2] = ["aws:principalorgpaths", "aws:sourceorgpaths"];
 
 /// Keys whose values are ARNs (besides `kms:encryptioncontext:aws:<service>:arn`).
 const ARN_KEYS: [&str; 2] = ["aws:sourcearn", "aws:principalarn"];
@@ -56,6 +63,9 @@ impl Condition {
         }
         if ID_KEYS.contains(&self.key.as_str()) {
             return self.values.iter().all(|v| !v.contains(['*', '?']));
+        }
+        if ORG_PATH_KEYS.contains(&self.key.as_str()) {
+            return self.values.iter().all(|v| starts_with_literal_org_id(v));
         }
         if ARN_KEYS.contains(&self.key.as_str()) || is_service_arn_context_key(&self.key) {
             return self.values.iter().all(|v| has_literal_account(v));
@@ -94,6 +104,14 @@ pub fn restricting_where(conditions: &[Condition], is_wanted: impl Fn(&str) -> b
 fn is_fixed(value: &str) -> bool {
     let pattern = Pattern::arn(value, Variables::Resolved);
     !value.is_empty() && !pattern.is_all_wildcards() && !pattern.has_variable()
+}
+
+/// The first segment of an organization path is a literal organization id (`o-` and letters
+/// or digits, no wildcard).
+fn starts_with_literal_org_id(value: &str) -> bool {
+    let first = value.split('/').next().unwrap_or_default();
+    first.strip_prefix("o-").is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && value.len() > first.len()
 }
 
 /// The account field (fifth) of an ARN value is a literal 12-digit account id.
@@ -165,6 +183,16 @@ mod tests {
         assert!(!condition("ArnLike", "aws:SourceArn", json!("arn:aws:logs:us-east-1:*")).restricts());
         assert!(is_service_arn_context_key("kms:encryptioncontext:aws:logs:arn"));
         assert!(!is_service_arn_context_key("kms:encryptioncontext:aws:arn"));
+    }
+
+    #[test]
+    fn org_paths_need_a_literal_organization_id_and_vpc_ids_no_wildcard() {
+        assert!(condition("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", json!("o-a1b2c3d4e5/*")).restricts());
+        assert!(condition("StringLike", "aws:SourceOrgPaths", json!(["o-a1b2c3d4e5/r-ab12/*"])).restricts());
+        assert!(!condition("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", json!("o-*/*")).restricts());
+        assert!(!condition("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", json!("*/r-ab12/*")).restricts());
+        assert!(condition("StringEquals", "aws:SourceVpce", json!("vpce-1a2b3c4d")).restricts());
+        assert!(!condition("StringLike", "aws:SourceVpc", json!("vpc-*")).restricts());
     }
 
     #[test]

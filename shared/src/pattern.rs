@@ -204,6 +204,166 @@ impl PartialEq for Pattern {
 
 impl Eq for Pattern {}
 
+/// One symbol of a text matched step by step ([`Pattern::step`]), so that a whole family of
+/// texts can be matched at once: the access model walks every key ARN of an account this way
+/// instead of trying a few sample ARNs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Symbol {
+    /// One byte of ASCII text.
+    Byte(u8),
+    /// Any one character that no literal byte of the patterns in play equals: only `?` and `*`
+    /// match it. It stands for every such character at once.
+    Other,
+    /// A run of text that only `*` spans: a region no list names yet, whose length and letters
+    /// are unknown, so neither a literal nor a fixed number of `?` can be relied on to match it.
+    Opaque,
+}
+
+/// Where a pattern stands after some prefix of a text: the set of token positions reached
+/// (position `n`, past the last token, means "matched so far and complete"), as a bit set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MatchState {
+    reached: Vec<u64>,
+}
+
+impl MatchState {
+    fn empty(positions: usize) -> Self {
+        MatchState { reached: vec![0; positions / 64 + 1] }
+    }
+
+    fn contains(&self, position: usize) -> bool {
+        self.reached.get(position / 64).is_some_and(|word| word & (1 << (position % 64)) != 0)
+    }
+
+    fn insert(&mut self, position: usize) {
+        if let Some(word) = self.reached.get_mut(position / 64) {
+            *word |= 1 << (position % 64);
+        }
+    }
+
+    /// True when no continuation of the text can match any more.
+    pub fn is_dead(&self) -> bool {
+        self.reached.iter().all(|w| *w == 0)
+    }
+}
+
+/// A pattern compiled for matching symbol by symbol ([`Symbol`]): bit masks of the positions
+/// holding `*`, `?` and each literal byte, so that one step is a few word operations per 64
+/// tokens, however long the pattern (a document may hold thousands of stars).
+#[derive(Debug, Clone)]
+pub struct Automaton {
+    len: usize,
+    star: Vec<u64>,
+    any_one: Vec<u64>,
+    bytes: Vec<(u8, Vec<u64>)>,
+    case: CaseRule,
+    dead: bool,
+}
+
+impl Pattern {
+    /// The pattern compiled for [`Automaton::step`].
+    pub fn automaton(&self) -> Automaton {
+        let positions = self.tokens.len() + 1;
+        let mut star = MatchState::empty(positions);
+        let mut any_one = MatchState::empty(positions);
+        let mut bytes: Vec<(u8, MatchState)> = Vec::new();
+        for (position, token) in self.tokens.iter().enumerate() {
+            match token {
+                Token::AnyRun => star.insert(position),
+                Token::AnyOne => any_one.insert(position),
+                Token::Byte(b) => match bytes.iter_mut().find(|(known, _)| known == b) {
+                    Some((_, mask)) => mask.insert(position),
+                    None => {
+                        let mut mask = MatchState::empty(positions);
+                        mask.insert(position);
+                        bytes.push((*b, mask));
+                    }
+                },
+            }
+        }
+        Automaton {
+            len: self.tokens.len(),
+            star: star.reached,
+            any_one: any_one.reached,
+            bytes: bytes.into_iter().map(|(b, m)| (b, m.reached)).collect(),
+            case: self.case,
+            dead: self.has_variable,
+        }
+    }
+
+    /// Every literal byte of the pattern: the bytes a [`Symbol::Other`] must differ from.
+    pub fn literal_bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.tokens.iter().filter_map(|t| match t {
+            Token::Byte(b) => Some(*b),
+            _ => None,
+        })
+    }
+}
+
+impl Automaton {
+    /// The state before any text: position 0, and position 1 when the pattern opens with `*`.
+    /// A pattern holding a policy variable starts dead: it matches nothing we can name.
+    pub fn start(&self) -> MatchState {
+        let mut state = MatchState::empty(self.len + 1);
+        if !self.dead {
+            state.insert(0);
+            self.close(&mut state);
+        }
+        state
+    }
+
+    /// The state after one more symbol of text: a `*` keeps its position, a `?` or an equal
+    /// literal byte advances one.
+    pub fn step(&self, state: &MatchState, symbol: Symbol) -> MatchState {
+        let literal = match symbol {
+            Symbol::Byte(b) => {
+                let b = match self.case {
+                    CaseRule::Sensitive => b,
+                    CaseRule::AsciiInsensitive => b.to_ascii_lowercase(),
+                };
+                self.bytes.iter().find(|(known, _)| *known == b).map(|(_, mask)| mask.as_slice())
+            }
+            Symbol::Other | Symbol::Opaque => None,
+        };
+        let advancing = !matches!(symbol, Symbol::Opaque);
+        let mut next = MatchState { reached: Vec::with_capacity(state.reached.len()) };
+        let mut carry = 0u64;
+        for (index, word) in state.reached.iter().enumerate() {
+            let at = |mask: &[u64]| mask.get(index).copied().unwrap_or(0);
+            let mut moving = 0;
+            if advancing {
+                moving = word & (at(&self.any_one) | literal.map_or(0, at));
+            }
+            next.reached.push((moving << 1) | carry | (word & at(&self.star)));
+            carry = moving >> 63;
+        }
+        self.close(&mut next);
+        next
+    }
+
+    /// The state after each byte of `text`.
+    pub fn step_str(&self, state: &MatchState, text: &str) -> MatchState {
+        text.bytes().fold(state.clone(), |state, b| self.step(&state, Symbol::Byte(b)))
+    }
+
+    /// Does a text that brought the pattern to `state` match it whole?
+    pub fn accepts(&self, state: &MatchState) -> bool {
+        state.contains(self.len)
+    }
+
+    /// Adds the position after each `*` reached: a `*` may match no text. Patterns never hold
+    /// two `*` in a row (the parser folds them), so one pass is the whole closure.
+    fn close(&self, state: &mut MatchState) {
+        let mut carry = 0u64;
+        for (index, word) in state.reached.iter_mut().enumerate() {
+            let skipping = *word & self.star.get(index).copied().unwrap_or(0);
+            let added = (skipping << 1) | carry;
+            carry = skipping >> 63;
+            *word |= added;
+        }
+    }
+}
+
 /// The first pattern of `patterns` that matches `text`, so that a cause can name it.
 pub fn first_match<'p>(patterns: &'p [Pattern], text: &str) -> Option<&'p Pattern> {
     patterns.iter().find(|p| p.matches(text))
@@ -405,6 +565,47 @@ mod tests {
                 let text = format!("kms:{rest}");
                 let p = Pattern::action(&pattern);
                 prop_assert!(!p.matches(&text) || p.may_match_prefix("kms:"));
+            }
+
+            #[test]
+            fn stepping_agrees_with_matching(pattern in "[aAb:*?]{0,10}", text in "[aAbB:]{0,12}") {
+                for p in [Pattern::action(&pattern), Pattern::arn(&pattern, Variables::Literal)] {
+                    let a = p.automaton();
+                    let state = a.step_str(&a.start(), &text);
+                    prop_assert_eq!(a.accepts(&state), p.matches(&text), "{:?} on {:?}", p, text);
+                }
+            }
+
+            #[test]
+            fn stepping_agrees_across_word_boundaries(pattern in "[ab*?]{60,150}", text in "[ab]{50,160}") {
+                let p = Pattern::arn(&pattern, Variables::Literal);
+                let a = p.automaton();
+                prop_assert_eq!(a.accepts(&a.step_str(&a.start(), &text)), p.matches(&text));
+            }
+
+            #[test]
+            fn other_stands_for_any_byte_no_literal_equals(pattern in "[ab:*?]{0,10}", text in "[abz:]{0,12}") {
+                // `z` appears in no pattern: stepping on Other instead must give the same answer.
+                let p = Pattern::arn(&pattern, Variables::Literal);
+                let a = p.automaton();
+                let symbolic = text.bytes().fold(a.start(), |state, b| {
+                    a.step(&state, if b == b'z' { Symbol::Other } else { Symbol::Byte(b) })
+                });
+                prop_assert_eq!(a.accepts(&symbolic), p.matches(&text));
+            }
+
+            #[test]
+            fn opaque_is_spanned_by_a_star_only(pattern in "[ab:*?]{0,10}", before in "[ab:]{0,4}", after in "[ab:]{0,4}") {
+                // An opaque run matches exactly when every text in its place would.
+                let p = Pattern::arn(&pattern, Variables::Literal);
+                let a = p.automaton();
+                let state = a.step_str(&a.start(), &before);
+                let state = a.step(&state, Symbol::Opaque);
+                let opaque = a.accepts(&a.step_str(&state, &after));
+                let all = ["", "a", "b:", "zzzzzzz", "ab:ab"].iter().all(|mid| p.matches(&format!("{before}{mid}{after}")));
+                if opaque {
+                    prop_assert!(all);
+                }
             }
 
             #[test]

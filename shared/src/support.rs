@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::access::{Access, IdentityDoc, StatementRef};
+use crate::access::{Access, Grantee, GranteeAccess, IdentityDoc, StatementRef};
 use crate::catalog::ActionId;
 use crate::item::{Details, Document, Key, KeyPolicy, Resource};
 use crate::pattern::{Pattern, Variables};
@@ -69,14 +69,19 @@ impl GranteeFilter {
         }
     }
 
-    /// Does the rule judge this grantee?
-    pub fn judges(&self, grantee: &Principal) -> bool {
-        if let Principal::Account { id, .. } = grantee {
-            if *id == self.own_account && !self.flag_account_root {
+    /// Does the rule judge this grantee class? `exemptPrincipals` is matched against a named
+    /// principal's ARN, against `*` for anyone, and against `arn:<partition>:iam::<account>:*`
+    /// for any other principal of an account (so only a pattern covering every principal of
+    /// the account exempts them all).
+    pub fn judges(&self, grantee: &Grantee) -> bool {
+        let text = match grantee {
+            Grantee::Named(Principal::Account { id, .. }) if *id == self.own_account && !self.flag_account_root => {
                 return false;
             }
-        }
-        let text = grantee.to_string();
+            Grantee::Named(principal) => principal.to_string(),
+            Grantee::OtherOf { account } => format!("arn:aws:iam::{account}:*"),
+            Grantee::Anyone => "*".to_owned(),
+        };
         !self.exempt.iter().any(|p| p.matches(&text))
     }
 
@@ -226,11 +231,37 @@ pub fn blocked_actions_causes(
         crate::condition::restricting_where(&s.conditions, |key| accepted.iter().any(|a| a.eq_ignore_ascii_case(key)))
             .is_none()
     };
-    let access = crate::access::identity_access_on_all_keys(&[doc], scope, &counts);
-    access
-        .actions()
-        .intersection(blocked)
+    let cells = crate::access::identity_cells(&[doc], None, scope, &counts);
+    blocked
         .iter()
-        .filter_map(|action| access_cause(&access, principal, action, "on all keys"))
+        .filter_map(|action| {
+            let (by, on) = cells.all_keys_grant(action)?;
+            Some(grant_cause(by, principal, action, on))
+        })
+        .collect()
+}
+
+/// The causes a key-policy rule reports, one per judged grantee class that `cause_of` finds
+/// at fault, without repeating itself: a class whose cause is the same grant (statement and
+/// action) that already makes "anyone" a finding is left out, since naming every principal a
+/// grant to everyone reaches says nothing more.
+pub fn grantee_causes<'p>(
+    grantees: &[GranteeAccess<'p>],
+    filter: &GranteeFilter,
+    mut cause_of: impl FnMut(&GranteeAccess<'p>) -> Option<(StatementRef<'p>, ActionId, Cause)>,
+) -> Vec<Cause> {
+    let found: Vec<(&GranteeAccess<'p>, StatementRef<'p>, ActionId, Cause)> = grantees
+        .iter()
+        .filter(|g| filter.judges(&g.grantee))
+        .filter_map(|g| cause_of(g).map(|(by, action, cause)| (g, by, action, cause)))
+        .collect();
+    let anyone: Vec<(StatementRef<'p>, ActionId)> =
+        found.iter().filter(|(g, ..)| g.grantee == Grantee::Anyone).map(|(_, by, action, _)| (*by, *action)).collect();
+    found
+        .into_iter()
+        .filter(|(g, by, action, _)| {
+            g.grantee == Grantee::Anyone || !anyone.iter().any(|(a_by, a_action)| a_by.same(by) && a_action == action)
+        })
+        .map(|(.., cause)| cause)
         .collect()
 }

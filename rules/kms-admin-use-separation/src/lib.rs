@@ -18,7 +18,11 @@
 //! union of the Allows that cover it (grants to everyone count for every grantee), minus the
 //! unconditional Denies that cover it. Identity: a user or role over its inline policies, its
 //! attached managed policies and, for a user, its groups' policies, minus their unconditional
-//! Denies; checked on all keys and on every key ARN the policies name. `kms:CreateGrant`
+//! Denies, within its permissions boundary; judged per key cell (SPEC section 2): every region
+//! of the partition (grouped into classes every pattern treats alike) times every key the
+//! policies name and every kind of key they do not, so admin on us-east-1 keys and use on
+//! eu-west-1 keys is not one key, while admin on `key/mrk-*` and use on `*` is. Service-linked
+//! roles are NOT_APPLICABLE. `kms:CreateGrant`
 //! counts as admin except in a statement restricting `kms:GrantIsForAWSResource` to true or
 //! restricting `kms:ViaService`. A policy that cannot be resolved or parsed fails the
 //! principal closed.
@@ -49,13 +53,11 @@
 //! 17. A role allowed use on all keys with `kms:*` admin removed by an unconditional Deny in
 //!     another attached policy: COMPLIANT.
 
-use shared::access::{
-    every_allow, identity_access_on_all_keys, identity_access_on_key, key_policy_grantees, named_key_arns, Access,
-    KeyScope,
-};
+use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, KeyScope};
 use shared::rule::InactiveKeys;
 use shared::support::{
-    access_cause, key_and_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
+    access_cause, grantee_causes, key_and_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS_PARAM,
+    FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
@@ -94,12 +96,20 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
                 Ok(found) => found,
                 Err(verdict) => return verdict,
             };
-            let causes = key_policy_grantees(policy, &every_allow)
-                .iter()
-                .filter(|g| !g.grantee.is_service() && filter.judges(&g.grantee))
-                .filter_map(|g| separation_cause(&g.access, Some(&g.grantee.to_string()), ""))
-                .collect();
+            let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
+            let causes = grantee_causes(&grantees, &filter, |g| {
+                if g.grantee.is_service() {
+                    return None;
+                }
+                let use_action = g.access.use_actions().first()?;
+                let by = g.access.source(use_action)?;
+                let cause = separation_cause(&g.access, Some(&g.grantee.named_for(by.statement)), "")?;
+                Some((by, use_action, cause))
+            });
             Verdict::from_causes(causes)
+        }
+        Details::Role(role) if role.identity.path.starts_with("/aws-service-role/") => {
+            Verdict::not_applicable("service-linked role")
         }
         Details::Role(_) | Details::User(_) => {
             if filter.is_exempt(&resource.arn) {
@@ -110,11 +120,28 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
             let scope = KeyScope::new(&resource.arn, &resource.account_id);
             let principal = Some(resource.arn.as_str());
             let mut causes: Vec<Cause> = Vec::new();
-            let all_keys = identity_access_on_all_keys(&docs, &scope, &every_allow);
-            causes.extend(separation_cause(&all_keys, principal, "on all keys "));
-            for key_arn in named_key_arns(&docs, &scope) {
-                let access = identity_access_on_key(&docs, &key_arn, &every_allow);
-                causes.extend(separation_cause(&access, principal, &format!("on {key_arn} ")));
+            let cells = identity_cells(&docs, None, &scope, &every_allow);
+            // One cause for the keys no policy names (the first cell holding both), and one for
+            // each named key that is administered and used somewhere.
+            let unnamed = cells.classes.iter().find_map(|class| {
+                class.unnamed.iter().find_map(|cell| {
+                    separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, false)))
+                })
+            });
+            causes.extend(unnamed);
+            let mut judged_keys: Vec<&str> = Vec::new();
+            for class in &cells.classes {
+                for cell in &class.named {
+                    if judged_keys.contains(&cell.key_id.as_str()) {
+                        continue;
+                    }
+                    if let Some(cause) =
+                        separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, true)))
+                    {
+                        judged_keys.push(&cell.key_id);
+                        causes.push(cause);
+                    }
+                }
             }
             causes.extend(held.unreadable);
             Verdict::from_causes(causes)

@@ -6,14 +6,18 @@
 //!   caller to known accounts, an organization or named principals.
 //! - **Rationale**: a key policy is a resource policy: a grant to everyone reaches every AWS
 //!   account in the world. Accepted limits: `kms:CallerAccount`, `aws:PrincipalAccount`,
-//!   `aws:PrincipalOrgID`, `aws:PrincipalArn`, `aws:SourceAccount`, `aws:SourceArn` (so
-//!   `kms:ViaService` together with `kms:CallerAccount` passes through the latter), each with
-//!   fixed values (SPEC section 2).
+//!   `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:PrincipalArn`, `aws:SourceAccount`,
+//!   `aws:SourceArn`, `aws:SourceOrgID`, `aws:SourceOrgPaths`, `aws:SourceVpc`, `aws:SourceVpce`
+//!   (so `kms:ViaService` together with `kms:CallerAccount` passes through the latter), each with
+//!   fixed values (SPEC section 2; org paths must start with a literal organization id, VPC ids
+//!   hold no wildcard, as S3 Block Public Access counts them).
 //! - **Trigger**: configuration changes of `AWS::KMS::Key`.
 //! - **Resource types**: `AWS::KMS::Key`.
 //! - **Parameters**: none.
 //!
-//! Unconditional Denies to everyone remove grants before judging.
+//! Unconditional Denies remove grants before judging: what a grant to everyone still gives
+//! "anyone" (a principal no statement names) is public; a grant that Denies leave only to
+//! named principals is judged by the rules that judge those principals.
 //!
 //! ## Scenarios
 //! 1. `"Principal": "*"` allowed `kms:Decrypt` with no condition: NON_COMPLIANT, naming the
@@ -26,28 +30,34 @@
 //! 7. `"*"` under `StringNotEquals aws:PrincipalAccount`: NON_COMPLIANT (negated operator).
 //! 8. `"*"` under `ArnLike aws:PrincipalArn arn:aws:iam::*:role/X`: NON_COMPLIANT (account wildcard).
 //! 9. An Allow with `NotPrincipal` naming one role: NON_COMPLIANT (everyone else is granted),
-//!    naming the grantee as `everyone but <role> (NotPrincipal)`.
+//!    naming the grantee as `anyone but <role> (NotPrincipal)`.
 //! 10. Grants to named roles and the account root only: COMPLIANT.
 //! 11. `"*"` allowed `kms:Decrypt`, with an unconditional Deny of `kms:*` to `"*"`: COMPLIANT.
 //! 12. `"*"` with a `ForAllValues:StringEquals aws:PrincipalOrgID` condition: NON_COMPLIANT.
 //! 13. A key policy that does not parse (`Statement` is a string): NON_COMPLIANT.
 //! 14. A deleted key: NOT_APPLICABLE.
 
-use shared::access::key_policy_grantees;
+use shared::access::{key_policy_grantees, Grantee};
 use shared::condition::restricting;
-use shared::policy::{Principal, Principals, Statement};
+use shared::policy::Statement;
 use shared::rule::InactiveKeys;
 use shared::support::{grant_cause, key_and_policy};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
-/// Condition keys that limit a grant to everyone to known callers.
-const LIMITING_KEYS: [&str; 6] = [
+/// Condition keys that limit a grant to everyone to known callers (SPEC section 3).
+/// `kms:ViaService` together with `kms:CallerAccount` passes through the latter.
+const LIMITING_KEYS: [&str; 11] = [
     "kms:CallerAccount",
     "aws:PrincipalAccount",
     "aws:PrincipalOrgID",
+    "aws:PrincipalOrgPaths",
     "aws:PrincipalArn",
     "aws:SourceAccount",
     "aws:SourceArn",
+    "aws:SourceOrgID",
+    "aws:SourceOrgPaths",
+    "aws:SourceVpc",
+    "aws:SourceVpce",
 ];
 
 /// The rule.
@@ -67,22 +77,17 @@ fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
         Err(verdict) => return verdict,
     };
     let unlimited = |s: &Statement| restricting(&s.conditions, &LIMITING_KEYS).is_none();
-    let causes = key_policy_grantees(policy, &unlimited)
+    // What survives for anyone at all is public; a grant to everyone that Denies leave only to
+    // named principals is judged by the rules that judge those principals.
+    let causes = key_policy_grantees(policy, &resource.arn, &unlimited)
         .into_iter()
-        .filter(|g| g.grantee == Principal::Everyone)
+        .filter(|g| g.grantee == Grantee::Anyone)
         .filter_map(|g| {
             let action = g.access.actions().first()?;
             let by = g.access.source(action)?;
-            let everyone = match &by.statement.principals {
-                Some(Principals::AllExcept(named)) => {
-                    let named: Vec<String> = named.iter().map(ToString::to_string).collect();
-                    format!("everyone but {} (NotPrincipal)", named.join(", "))
-                }
-                _ => "everyone (*)".to_owned(),
-            };
             Some(grant_cause(
                 by,
-                Some(&everyone),
+                Some(&g.grantee.named_for(by.statement)),
                 action,
                 "without a condition limiting the caller's account or organization",
             ))

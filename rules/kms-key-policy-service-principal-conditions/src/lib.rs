@@ -78,7 +78,7 @@ fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
     };
     let guarded_classes =
         ActionSet::use_actions().union(ActionSet::admin_actions()).union(ActionSet::of_class(ActionClass::Grant));
-    let causes = key_policy_grantees(policy, &unguarded_service_grant)
+    let causes = key_policy_grantees(policy, &resource.arn, &unguarded_service_grant)
         .into_iter()
         .filter(|g| g.grantee.is_service())
         .filter_map(|g| {

@@ -52,7 +52,9 @@ use shared::access::key_policy_grantees;
 use shared::pattern::{CaseRule, Pattern, Variables};
 use shared::policy::Statement;
 use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
-use shared::support::{grant_cause, key_and_policy, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM};
+use shared::support::{
+    grant_cause, grantee_causes, key_and_policy, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
+};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
 const ALLOWED_SERVICES: &str = "allowedServices";
@@ -90,16 +92,16 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         .collect();
     let filter = GranteeFilter::new(&resource.account_id, ctx.params);
     let lacks_via_service = |s: &Statement| via_service_problem(s, &allowed).is_some();
-    let mut causes = Vec::new();
-    for grantee in key_policy_grantees(policy, &lacks_via_service) {
-        if grantee.grantee.is_service() || !filter.judges(&grantee.grantee) {
-            continue;
+    let grantees = key_policy_grantees(policy, &resource.arn, &lacks_via_service);
+    let causes = grantee_causes(&grantees, &filter, |g| {
+        if g.grantee.is_service() {
+            return None;
         }
-        let Some(action) = grantee.access.use_actions().first() else { continue };
-        let Some(by) = grantee.access.source(action) else { continue };
-        let reason = via_service_problem(by.statement, &allowed).unwrap_or_default();
-        causes.push(grant_cause(by, Some(&grantee.grantee.to_string()), action, reason));
-    }
+        let action = g.access.use_actions().first()?;
+        let by = g.access.source(action)?;
+        let reason = via_service_problem(by.statement, &allowed)?;
+        Some((by, action, grant_cause(by, Some(&g.grantee.named_for(by.statement)), action, reason)))
+    });
     Verdict::from_causes(causes)
 }
 

@@ -64,7 +64,7 @@
 //! 19. `services=cloudtrail` with `trailArns` naming one trail the context covers, and
 //!     `DescribeKey` granted: COMPLIANT.
 
-use shared::access::{key_policy_access, Access};
+use shared::access::{key_policy_access, Access, Grantee};
 use shared::catalog::ActionId;
 use shared::condition::{is_service_arn_context_key, restricting_where};
 use shared::item::{Key, KeyManager, KeyPolicy};
@@ -295,8 +295,8 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
     let trail_statement =
         statement("AllowCloudTrailToEncryptLogs", CLOUDTRAIL, &["kms:GenerateDataKey*"], &trail_context);
     if needs.config {
-        let service = Principal::Service(CONFIG.into());
-        let all = key_policy_access(policy, &service, &|_| true);
+        let service = Grantee::Named(Principal::Service(CONFIG.into()));
+        let all = key_policy_access(policy, &resource.arn, &service, &|_| true);
         for name in ["kms:Decrypt", "kms:GenerateDataKey"] {
             checks.push(grant_check(
                 format!("{CONFIG} may {name}"),
@@ -306,7 +306,7 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
             ));
         }
         if granted(&all, "kms:Decrypt") && granted(&all, "kms:GenerateDataKey") {
-            let guarded = key_policy_access(policy, &service, &has_deputy_condition);
+            let guarded = key_policy_access(policy, &resource.arn, &service, &has_deputy_condition);
             checks.push(grant_check(
                 format!("{CONFIG} grants carry a confused-deputy condition"),
                 granted(&guarded, "kms:Decrypt") && granted(&guarded, "kms:GenerateDataKey"),
@@ -316,8 +316,8 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
         }
     }
     if needs.cloudtrail {
-        let service = Principal::Service(CLOUDTRAIL.into());
-        let all = key_policy_access(policy, &service, &|_| true);
+        let service = Grantee::Named(Principal::Service(CLOUDTRAIL.into()));
+        let all = key_policy_access(policy, &resource.arn, &service, &|_| true);
         let trails = target_trails(resource, params);
         let generate = granted(&all, "kms:GenerateDataKey");
         checks.push(grant_check(
@@ -329,7 +329,7 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
             &trail_statement,
         ));
         if generate {
-            let covered = key_policy_access(policy, &service, &|s| context_covers(s, &trails));
+            let covered = key_policy_access(policy, &resource.arn, &service, &|s| context_covers(s, &trails));
             let covers = granted(&covered, "kms:GenerateDataKey");
             checks.push(grant_check(
                 format!("{CLOUDTRAIL} kms:GenerateDataKey* is limited to the account's trails by encryption context"),
@@ -338,8 +338,9 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
                 &trail_statement,
             ));
             if covers {
-                let guarded =
-                    key_policy_access(policy, &service, &|s| context_covers(s, &trails) && has_deputy_condition(s));
+                let guarded = key_policy_access(policy, &resource.arn, &service, &|s| {
+                    context_covers(s, &trails) && has_deputy_condition(s)
+                });
                 checks.push(grant_check(
                     format!("{CLOUDTRAIL} kms:GenerateDataKey* carries a confused-deputy condition"),
                     granted(&guarded, "kms:GenerateDataKey"),

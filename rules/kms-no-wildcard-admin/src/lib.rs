@@ -15,6 +15,12 @@
 //!   - `exemptPrincipals` (ARN patterns): grantees (and users/roles/groups) not judged.
 //!   - `flagAccountRoot` (default `false`): judge the key's own account root too.
 //!
+//! Identity policies are judged per key cell (SPEC section 2): all keys of a region class, or
+//! one named key in a region its pattern reaches; every region of the partition counts.
+//! Key policies are judged per grantee class (every principal a statement names, in an Allow
+//! or a Deny, any other principal of each account, anyone). Service-linked roles are
+//! NOT_APPLICABLE.
+//!
 //! "Every admin action" means the 18 admin actions of SPEC section 2; `kms:CreateGrant`, whose
 //! class depends on its statement, is not required. Service principals are judged like any
 //! grantee. Identity items are judged on their own documents: a managed policy's default
@@ -22,8 +28,9 @@
 //! judged as their own items).
 //!
 //! The annotation names the statement granting the first admin action and, when that statement
-//! lacks a use action, the statement that grants it; an Allow with `NotPrincipal` is named as
-//! `everyone but <the named> (NotPrincipal)`.
+//! lacks a use action, the statement that grants it; a grant to everyone is named `anyone`
+//! (`anyone but <the named> (NotPrincipal)` for an Allow with `NotPrincipal`), and a named
+//! principal reached by it `<arn> (through `*`)`.
 //!
 //! ## Scenarios
 //! 1. A key policy granting a role `kms:*`: NON_COMPLIANT, naming statement, role and pattern.
@@ -37,7 +44,8 @@
 //! 7. A service principal granted `kms:*`: NON_COMPLIANT.
 //! 8. An exempt role granted `kms:*`: COMPLIANT.
 //! 9. A customer managed policy allowing `kms:*` on `*`: NON_COMPLIANT.
-//! 10. A customer managed policy allowing `kms:*` on one named key: COMPLIANT.
+//! 10. A customer managed policy allowing `kms:*` on one named key: NON_COMPLIANT (a named key is
+//!     a key cell; SPEC section 3 amended), naming the key and its region.
 //! 11. A role's inline policy with `NotAction: "s3:*"` on `*`: NON_COMPLIANT.
 //! 12. A group's inline policy allowing only admin actions on `*`: COMPLIANT.
 //! 13. A user's two inline policies, one with every admin action, one with every use action:
@@ -47,14 +55,12 @@
 //! 16. A role with `kms:*` attached through a managed policy only: COMPLIANT (attachments are
 //!     judged as their own items).
 
-use shared::access::{
-    every_allow, identity_access_on_all_keys, key_policy_grantees, Access, IdentityDoc, KeyScope, StatementRef,
-};
+use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope, StatementRef};
 use shared::catalog::ActionSet;
-use shared::policy::{Principal, Principals};
 use shared::rule::InactiveKeys;
 use shared::support::{
-    grant_cause, key_and_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
+    grant_cause, grantee_causes, key_and_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM,
+    FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
@@ -85,24 +91,11 @@ fn place(by: StatementRef<'_>) -> String {
     }
 }
 
-/// How a cause names a key-policy grantee: `NotPrincipal` grants reach everyone but the named.
-fn grantee_text(grantee: &Principal, by: StatementRef<'_>) -> String {
-    match (grantee, &by.statement.principals) {
-        (Principal::Everyone, Some(Principals::AllExcept(named))) => {
-            let named: Vec<String> = named.iter().map(ToString::to_string).collect();
-            format!("everyone but {} (NotPrincipal)", named.join(", "))
-        }
-        _ => grantee.to_string(),
-    }
-}
-
 /// A cause when `access` holds every admin and every use action. It names the statement that
 /// grants the first admin action and, when that statement lacks a use action, the statement
 /// granting it too (two statements together make the finding).
-fn wildcard_cause(access: &Access<'_>, grantee: Option<&Principal>, holder: Option<&str>) -> Option<Cause> {
-    let all_admin = access.actions().contains_all(ActionSet::admin_actions());
-    let all_use = access.actions().contains_all(ActionSet::use_actions());
-    if !(all_admin && all_use) {
+fn wildcard_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> Option<Cause> {
+    if !access.is_wildcard_admin() {
         return None;
     }
     let first_admin = ActionSet::admin_actions().first()?;
@@ -112,11 +105,25 @@ fn wildcard_cause(access: &Access<'_>, grantee: Option<&Principal>, holder: Opti
         Some(use_by) => format!("and every other KMS admin action, and use actions through {}", place(use_by)),
         None => REASON.to_owned(),
     };
-    let principal = match grantee {
-        Some(grantee) => Some(grantee_text(grantee, admin_by)),
-        None => holder.map(str::to_owned),
-    };
-    Some(grant_cause(admin_by, principal.as_deref(), first_admin, reason))
+    Some(grant_cause(admin_by, principal, first_admin, format!("{on}{reason}")))
+}
+
+/// The cause for the first key cell of an identity's documents where they allow every admin
+/// and use action: all keys of a region class, or one named key (SPEC section 3).
+fn identity_cause(docs: &[IdentityDoc<'_>], scope: &KeyScope, holder: Option<&str>) -> Option<Cause> {
+    let cells = identity_cells(docs, None, scope, &every_allow);
+    let all_keys = cells.all_keys_where(Access::is_wildcard_admin).and_then(|(class, on)| {
+        let on = if on == "on all keys" { String::new() } else { format!("{on} ") };
+        wildcard_cause(&class.all_keys, holder, &on)
+    });
+    all_keys.or_else(|| {
+        cells.classes.iter().find_map(|class| {
+            class
+                .named
+                .iter()
+                .find_map(|cell| wildcard_cause(&cell.access, holder, &format!("{} ", class.cell_text(cell, true))))
+        })
+    })
 }
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
@@ -128,21 +135,25 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
                 Ok(found) => found,
                 Err(verdict) => return verdict,
             };
-            let causes = key_policy_grantees(policy, &every_allow)
-                .iter()
-                .filter(|g| filter.judges(&g.grantee))
-                .filter_map(|g| wildcard_cause(&g.access, Some(&g.grantee), None))
-                .collect();
+            let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
+            let causes = grantee_causes(&grantees, &filter, |g| {
+                let first_admin = ActionSet::admin_actions().first()?;
+                let by = g.access.source(first_admin)?;
+                let cause = wildcard_cause(&g.access, Some(&g.grantee.named_for(by.statement)), "")?;
+                Some((by, first_admin, cause))
+            });
             return Verdict::from_causes(causes);
         }
         Details::Policy(policy) => match &policy.document {
             Ok(document) => {
-                let access =
-                    identity_access_on_all_keys(&[IdentityDoc { name: None, policy: document }], &scope, &every_allow);
-                return Verdict::from_causes(wildcard_cause(&access, None, None).into_iter().collect());
+                let docs = [IdentityDoc { name: None, policy: document }];
+                return Verdict::from_causes(identity_cause(&docs, &scope, None).into_iter().collect());
             }
             Err(e) => return Verdict::from_causes(vec![Cause::because(format!("policy does not parse: {e}"))]),
         },
+        Details::Role(role) if role.identity.path.starts_with("/aws-service-role/") => {
+            return Verdict::not_applicable("service-linked role");
+        }
         Details::Role(role) => &role.identity.inline,
         Details::User(user) => &user.identity.inline,
         Details::Group(group) => &group.inline,
@@ -152,7 +163,6 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         return Verdict::not_applicable("principal is exempt");
     }
     let (parsed, mut causes) = parsed_inline(docs);
-    let access = identity_access_on_all_keys(&parsed, &scope, &every_allow);
-    causes.splice(0..0, wildcard_cause(&access, None, Some(&resource.arn)));
+    causes.splice(0..0, identity_cause(&parsed, &scope, Some(&resource.arn)));
     Verdict::from_causes(causes)
 }

@@ -199,10 +199,44 @@ impl Principal {
         }
     }
 
+    /// True for an IAM role (`arn:<partition>:iam::<account>:role/<path><name>`).
+    pub fn is_role(&self) -> bool {
+        matches!(self, Principal::Iam { arn, .. } if arn_resource(arn, "iam").is_some_and(|r| r.starts_with("role/")))
+    }
+
+    /// True when `self` is a session of the role `role`
+    /// (`arn:<partition>:sts::<account>:assumed-role/<role name>/<session>`): a role acts through
+    /// its sessions, and a statement naming the role reaches them.
+    pub fn is_session_of(&self, role: &Principal) -> bool {
+        let (Principal::Iam { arn: session, account }, Principal::Iam { arn: role_arn, account: role_account }) =
+            (self, role)
+        else {
+            return false;
+        };
+        let Some(role_name) = arn_resource(role_arn, "iam").and_then(|r| r.strip_prefix("role/")) else {
+            return false;
+        };
+        let role_name = role_name.rsplit('/').next().unwrap_or(role_name);
+        let session_role = arn_resource(session, "sts")
+            .and_then(|r| r.strip_prefix("assumed-role/"))
+            .and_then(|r| r.split('/').next());
+        account == role_account
+            && session.split(':').nth(1) == role_arn.split(':').nth(1)
+            && session_role == Some(role_name)
+    }
+
     /// True for `{"Service": ...}` principals.
     pub fn is_service(&self) -> bool {
         matches!(self, Principal::Service(_))
     }
+}
+
+/// The resource part of an ARN of `service` (`role/App` of `arn:aws:iam::111122223333:role/App`).
+fn arn_resource<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
+    let mut fields = arn.splitn(6, ':');
+    let ok = fields.next() == Some("arn") && fields.next().is_some() && fields.next() == Some(service);
+    let resource = fields.nth(2);
+    resource.filter(|_| ok)
 }
 
 impl fmt::Display for Principal {
@@ -391,6 +425,9 @@ pub enum Problem {
     /// An empty list or string where a value is required.
     #[error("is empty")]
     Empty,
+    /// A principal ARN holding a wildcard that is not `*` alone, which IAM rejects.
+    #[error("`{0}` holds a wildcard: a principal is `*` or names one principal (IAM rejects partial wildcards)")]
+    PartialWildcardPrincipal(String),
     /// A principal type IAM does not know.
     #[error("`{0}` is not a principal type")]
     UnknownPrincipalType(String),

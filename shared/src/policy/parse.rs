@@ -222,7 +222,13 @@ fn principal_list(value: &Value, path: &str) -> Result<Vec<Principal>, DocumentE
                 let at = format!("{path}.{principal_type}");
                 let values = strings(values, &at)?;
                 match principal_type.as_str() {
-                    "AWS" => out.extend(values.into_iter().map(Principal::aws)),
+                    "AWS" => {
+                        // IAM rejects a wildcard in a principal ARN unless the value is `*` alone.
+                        if let Some(partial) = values.iter().find(|v| **v != "*" && v.contains(['*', '?'])) {
+                            return Err(invalid(&at, Problem::PartialWildcardPrincipal((*partial).to_owned())));
+                        }
+                        out.extend(values.into_iter().map(Principal::aws))
+                    }
                     "Service" => out.extend(values.into_iter().map(|s| Principal::Service(s.to_owned()))),
                     "Federated" | "CanonicalUser" => out.extend(values.into_iter().map(|s| match s {
                         "*" => Principal::Everyone,

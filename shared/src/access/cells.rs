@@ -1,0 +1,407 @@
+//! Identity policies over the key universe of SPEC section 2, decided exactly.
+//!
+//! A key cell is a region and a key of the resource's own account. Regions are every region
+//! of the partition plus one that the pinned list does not name yet; keys are the key ids the
+//! documents name, in each region a naming pattern reaches, and every other key id, in the
+//! UUID form (`8-4-4-4-12` lowercase hex) and the multi-Region form (`mrk-` and 32 hex).
+//!
+//! Nothing is sampled:
+//! - every region's key ARN prefix (`arn:<partition>:kms:<region>:<account>:key/`) is run
+//!   through every resource pattern's automaton; regions that leave every pattern in the same
+//!   state are one **class**, since no continuation can tell them apart. The unlisted region is
+//!   an opaque run of text that only `*` spans;
+//! - within a class, the key ids no document names are walked symbolically: at each position
+//!   of an id form, a hex digit that some pattern names literally is one branch, and all the
+//!   digits no pattern names are one more ([`Symbol::Other`]). Memoised on the patterns' states,
+//!   this visits every distinct way the patterns can treat a key id, and each leaf (a set of
+//!   patterns that match) is one kind of unnamed key.
+//!
+//! "On all keys" of a class is what every kind of unnamed key there is granted; the
+//! per-cell questions (separation) look at each kind and each named key on its own.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::{effective, Access, Counts, IdentityDoc, KeyScope, StatementRef};
+use crate::pattern::{Automaton, MatchState, Pattern, Symbol};
+use crate::policy::Resources;
+use crate::regions;
+
+/// What a set of identity policies allows on every key cell of the scope's account.
+#[derive(Debug, Clone)]
+pub struct KeyCells<'p> {
+    /// The region classes, in the pinned list's order (the unlisted region's class last when it
+    /// is alone).
+    pub classes: Vec<RegionClass<'p>>,
+}
+
+/// Regions that every pattern treats alike, and what is allowed on their keys.
+#[derive(Debug, Clone)]
+pub struct RegionClass<'p> {
+    /// The listed regions of the class.
+    pub regions: Vec<&'static str>,
+    /// Whether the region no list names yet belongs to the class.
+    pub unlisted: bool,
+    /// Whether the class holds every region of the partition, the unlisted one included.
+    pub everywhere: bool,
+    /// What is allowed on every key of these regions that no document names.
+    pub all_keys: Access<'p>,
+    /// Each distinct kind of unnamed key: what it is allowed, and an example key id.
+    pub unnamed: Vec<Cell<'p>>,
+    /// Each key the documents name (and reach in these regions), with its access.
+    pub named: Vec<Cell<'p>>,
+}
+
+/// One key cell (or a kind of unnamed keys, all alike): what is allowed on it.
+#[derive(Debug, Clone)]
+pub struct Cell<'p> {
+    /// The key id (for unnamed keys, one example of the kind).
+    pub key_id: String,
+    /// The access on it.
+    pub access: Access<'p>,
+}
+
+/// How causes name a set of regions: `in every region`, `in us-east-1`,
+/// `in us-east-1 and 3 other regions`, `in a region not listed yet`.
+fn describe_regions(regions: &[&str], unlisted: bool, everywhere: bool) -> String {
+    if everywhere {
+        return "in every region".to_owned();
+    }
+    let others = regions.len().saturating_sub(1) + usize::from(unlisted);
+    match (regions.first(), others) {
+        (None, _) => "in a region not listed yet".to_owned(),
+        (Some(first), 0) => format!("in {first}"),
+        (Some(first), 1) => format!("in {first} and 1 other region"),
+        (Some(first), n) => format!("in {first} and {n} other regions"),
+    }
+}
+
+impl RegionClass<'_> {
+    /// How causes name the class's regions (see [`describe_regions`]).
+    pub fn describe(&self) -> String {
+        describe_regions(&self.regions, self.unlisted, self.everywhere)
+    }
+
+    /// `on all keys` when the class is every region, else `on all keys in <regions>`.
+    pub fn all_keys_text(&self) -> String {
+        if self.everywhere {
+            "on all keys".to_owned()
+        } else {
+            format!("on all keys {}", self.describe())
+        }
+    }
+
+    /// How a cause names one cell of the class: `on all keys ...` for a kind of unnamed key
+    /// granted what all of them are, `on key/<id> ...` (`on keys like key/<id> ...` for a kind
+    /// of unnamed key) otherwise.
+    pub fn cell_text(&self, cell: &Cell<'_>, named: bool) -> String {
+        if !named && cell.access.actions() == self.all_keys.actions() {
+            return self.all_keys_text();
+        }
+        let kind = if named { "" } else { "keys like " };
+        if self.everywhere {
+            format!("on {kind}key/{}", cell.key_id)
+        } else {
+            format!("on {kind}key/{} {}", cell.key_id, self.describe())
+        }
+    }
+}
+
+impl<'p> KeyCells<'p> {
+    /// The region classes whose all-keys access satisfies `holds`: the first of them (whose
+    /// statements a cause names) and how a cause names all of them together (`on all keys`
+    /// when they are every region, `on all keys in us-east-1 and 3 other regions` otherwise).
+    pub fn all_keys_where(&self, holds: impl Fn(&Access<'p>) -> bool) -> Option<(&RegionClass<'p>, String)> {
+        let matching: Vec<&RegionClass<'p>> = self.classes.iter().filter(|c| holds(&c.all_keys)).collect();
+        let first = matching.first()?;
+        if matching.len() == self.classes.len() {
+            return Some((first, "on all keys".to_owned()));
+        }
+        let mut regions: Vec<&str> = matching.iter().flat_map(|c| c.regions.iter().copied()).collect();
+        regions.sort_unstable();
+        let unlisted = matching.iter().any(|c| c.unlisted);
+        Some((first, format!("on all keys {}", describe_regions(&regions, unlisted, false))))
+    }
+
+    /// Where `action` is allowed on all keys: the statement granting it (in the first such
+    /// region class) and how a cause names those regions.
+    pub fn all_keys_grant(&self, action: crate::catalog::ActionId) -> Option<(StatementRef<'p>, String)> {
+        let (class, text) = self.all_keys_where(|access| access.actions().contains(action))?;
+        Some((class.all_keys.source(action)?, text))
+    }
+}
+
+/// The two forms of a key id, position by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdPosition {
+    Fixed(u8),
+    Hex,
+}
+
+fn id_forms() -> [Vec<IdPosition>; 2] {
+    let uuid: Vec<IdPosition> = [8usize, 4, 4, 4, 12]
+        .iter()
+        .enumerate()
+        .flat_map(|(group, &len)| {
+            let dash = (group > 0).then_some(IdPosition::Fixed(b'-'));
+            dash.into_iter().chain(std::iter::repeat(IdPosition::Hex).take(len))
+        })
+        .collect();
+    let mrk: Vec<IdPosition> =
+        b"mrk-".iter().map(|b| IdPosition::Fixed(*b)).chain(std::iter::repeat(IdPosition::Hex).take(32)).collect();
+    [uuid, mrk]
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Which patterns a statement's resource element consists of, as indexes into the pool.
+enum Applies {
+    Nothing,
+    Any(Vec<usize>),
+    NoneOf(Vec<usize>),
+}
+
+impl Applies {
+    fn holds(&self, matched: &[bool]) -> bool {
+        let hit = |i: &usize| matched.get(*i).copied().unwrap_or(false);
+        match self {
+            Applies::Nothing => false,
+            Applies::Any(indexes) => indexes.iter().any(hit),
+            Applies::NoneOf(indexes) => !indexes.iter().any(hit),
+        }
+    }
+}
+
+/// The statements in play and the pool of their resource patterns.
+struct Universe<'p> {
+    patterns: Vec<&'p Pattern>,
+    /// The patterns compiled, in the same order.
+    automata: Vec<Automaton>,
+    identity: Vec<(StatementRef<'p>, Applies)>,
+    boundary: Option<Vec<(StatementRef<'p>, Applies)>>,
+    /// Each named key id and the patterns that name it.
+    named: Vec<(String, Vec<usize>)>,
+    /// The hex digits some pattern names literally; every other digit is one branch.
+    hex_branches: Vec<Symbol>,
+    /// The literal pattern of each named id, to tell a named key from an unnamed one.
+    named_literals: Vec<Automaton>,
+}
+
+impl<'p> Universe<'p> {
+    fn new(docs: &[IdentityDoc<'p>], boundary: Option<&[IdentityDoc<'p>]>) -> Self {
+        let mut universe = Universe {
+            patterns: Vec::new(),
+            automata: Vec::new(),
+            identity: Vec::new(),
+            boundary: None,
+            named: Vec::new(),
+            hex_branches: Vec::new(),
+            named_literals: Vec::new(),
+        };
+        universe.identity = universe.statements(docs);
+        universe.boundary = boundary.map(|b| universe.statements(b));
+        let mut literal = BTreeSet::new();
+        for pattern in &universe.patterns {
+            literal.extend(pattern.literal_bytes());
+        }
+        for (index, pattern) in universe.patterns.iter().enumerate() {
+            if let Some(id) = named_key_id(pattern.as_str()) {
+                match universe.named.iter_mut().find(|(named, _)| named == id) {
+                    Some((_, namers)) => namers.push(index),
+                    None => universe.named.push((id.to_owned(), vec![index])),
+                }
+            }
+        }
+        universe.named_literals = universe
+            .named
+            .iter()
+            .map(|(id, _)| Pattern::arn(id, crate::pattern::Variables::Literal).automaton())
+            .collect();
+        universe.automata = universe.patterns.iter().map(|p| p.automaton()).collect();
+        universe.hex_branches = HEX.iter().filter(|b| literal.contains(b)).map(|b| Symbol::Byte(*b)).collect();
+        if HEX.iter().any(|b| !literal.contains(b)) {
+            universe.hex_branches.push(Symbol::Other);
+        }
+        universe
+    }
+
+    fn statements(&mut self, docs: &[IdentityDoc<'p>]) -> Vec<(StatementRef<'p>, Applies)> {
+        let mut out = Vec::new();
+        for doc in docs {
+            for statement in &doc.policy.statements {
+                if statement.kms_actions.is_empty() {
+                    continue;
+                }
+                let applies = match &statement.resources {
+                    None => Applies::Nothing,
+                    Some(Resources::Only(patterns)) => Applies::Any(self.intern(patterns)),
+                    Some(Resources::AllExcept(patterns)) => Applies::NoneOf(self.intern(patterns)),
+                };
+                out.push((StatementRef { document: doc.name, statement }, applies));
+            }
+        }
+        out
+    }
+
+    fn intern(&mut self, patterns: &'p [Pattern]) -> Vec<usize> {
+        patterns
+            .iter()
+            .map(|pattern| match self.patterns.iter().position(|known| *known == pattern) {
+                Some(index) => index,
+                None => {
+                    self.patterns.push(pattern);
+                    self.patterns.len() - 1
+                }
+            })
+            .collect()
+    }
+
+    fn step_all(&self, states: &[MatchState], symbol: Symbol) -> Vec<MatchState> {
+        self.automata.iter().zip(states).map(|(a, s)| a.step(s, symbol)).collect()
+    }
+
+    fn step_text(&self, states: &[MatchState], text: &str) -> Vec<MatchState> {
+        self.automata.iter().zip(states).map(|(a, s)| a.step_str(s, text)).collect()
+    }
+
+    fn accepted(&self, states: &[MatchState]) -> Vec<bool> {
+        self.automata.iter().zip(states).map(|(a, s)| a.accepts(s)).collect()
+    }
+
+    fn access(&self, matched: &[bool], counts: Counts<'_>) -> Access<'p> {
+        let applying = |list: &[(StatementRef<'p>, Applies)]| -> Vec<StatementRef<'p>> {
+            list.iter().filter(|(_, applies)| applies.holds(matched)).map(|(by, _)| *by).collect()
+        };
+        let identity = effective(applying(&self.identity), counts);
+        match &self.boundary {
+            // The boundary's Allows all count: it bounds what the identity may do, and a
+            // condition in it never widens that.
+            Some(boundary) => identity.within(&effective(applying(boundary), &super::every_allow)),
+            None => identity,
+        }
+    }
+
+    /// Every distinct kind of key id no document names in this region class (`named_here`
+    /// excluded), each as the patterns it matches and one example id.
+    fn unnamed_kinds(&self, states: &[MatchState], named_here: &[usize]) -> Vec<(Vec<bool>, String)> {
+        let mut kinds: Vec<(Vec<bool>, String)> = Vec::new();
+        let mut seen: HashSet<(usize, usize, Vec<MatchState>, Vec<MatchState>)> = HashSet::new();
+        let literals: Vec<&Automaton> = named_here.iter().filter_map(|i| self.named_literals.get(*i)).collect();
+        let other_digit = HEX.iter().copied().find(|b| !self.hex_branches.contains(&Symbol::Byte(*b))).unwrap_or(b'0');
+        for (form_index, form) in id_forms().iter().enumerate() {
+            let literal_states: Vec<MatchState> = literals.iter().map(|p| p.start()).collect();
+            // Depth-first over positions; each frame holds the states and the id so far.
+            let mut stack = vec![(0usize, states.to_vec(), literal_states, String::new())];
+            while let Some((position, pattern_states, literal_states, id)) = stack.pop() {
+                if !seen.insert((form_index, position, pattern_states.clone(), literal_states.clone())) {
+                    continue;
+                }
+                let Some(next) = form.get(position) else {
+                    let is_named = literals.iter().zip(&literal_states).any(|(p, s)| p.accepts(s));
+                    let matched = self.accepted(&pattern_states);
+                    if !is_named && !kinds.iter().any(|(known, _)| *known == matched) {
+                        kinds.push((matched, id));
+                    }
+                    continue;
+                };
+                let symbols: Vec<Symbol> = match next {
+                    IdPosition::Fixed(b) => vec![Symbol::Byte(*b)],
+                    IdPosition::Hex => self.hex_branches.clone(),
+                };
+                for symbol in symbols {
+                    let text = match symbol {
+                        Symbol::Byte(b) => char::from(b),
+                        _ => char::from(other_digit),
+                    };
+                    let mut next_id = id.clone();
+                    next_id.push(text);
+                    stack.push((
+                        position + 1,
+                        self.step_all(&pattern_states, symbol),
+                        literals.iter().zip(&literal_states).map(|(p, s)| p.step(s, symbol)).collect(),
+                        next_id,
+                    ));
+                }
+            }
+        }
+        kinds
+    }
+}
+
+/// The key id a resource pattern names literally (`arn:aws:kms:*:111122223333:key/<id>`).
+fn named_key_id(pattern: &str) -> Option<&str> {
+    let resource = pattern.splitn(6, ':').nth(5)?;
+    let id = resource.strip_prefix("key/")?;
+    (!id.is_empty() && !id.contains(['*', '?', '$'])).then_some(id)
+}
+
+/// What `docs` together allow on every key cell of the scope's account, after unconditional
+/// Denies and within `boundary` where the principal has a permissions boundary.
+pub fn identity_cells<'p>(
+    docs: &[IdentityDoc<'p>],
+    boundary: Option<&[IdentityDoc<'p>]>,
+    scope: &KeyScope,
+    counts: Counts<'_>,
+) -> KeyCells<'p> {
+    let universe = Universe::new(docs, boundary);
+    let listed = regions::regions(&scope.partition);
+    let start: Vec<MatchState> = universe.automata.iter().map(Automaton::start).collect();
+    let prefix = universe.step_text(&start, &format!("arn:{}:kms:", scope.partition));
+    let suffix = |states: Vec<MatchState>| {
+        let states = universe.step_text(&states, ":");
+        let states = match &scope.account {
+            Some(account) => universe.step_text(&states, account),
+            None => (0..12).fold(states, |s, _| universe.step_all(&s, Symbol::Other)),
+        };
+        universe.step_text(&states, ":key/")
+    };
+    // Group the regions by the states they leave the patterns in.
+    let mut groups: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
+    let mut place = |states: Vec<MatchState>, region: Option<&'static str>| {
+        let index = match groups.iter().position(|(known, _, _)| *known == states) {
+            Some(index) => index,
+            None => {
+                groups.push((states, Vec::new(), false));
+                groups.len() - 1
+            }
+        };
+        if let Some((_, regions, unlisted)) = groups.get_mut(index) {
+            match region {
+                Some(region) => regions.push(region),
+                None => *unlisted = true,
+            }
+        }
+    };
+    for region in listed {
+        place(suffix(universe.step_text(&prefix, region)), Some(region));
+    }
+    place(suffix(universe.step_all(&prefix, Symbol::Opaque)), None);
+
+    let mut memo: HashMap<Vec<bool>, Access<'p>> = HashMap::new();
+    let mut access_of = |matched: &[bool]| -> Access<'p> {
+        memo.entry(matched.to_vec()).or_insert_with(|| universe.access(matched, counts)).clone()
+    };
+    let classes = groups
+        .into_iter()
+        .map(|(states, regions, unlisted)| {
+            let mut named = Vec::new();
+            let mut named_here = Vec::new();
+            for (index, (id, namers)) in universe.named.iter().enumerate() {
+                let at_key = universe.step_text(&states, id);
+                let matched = universe.accepted(&at_key);
+                if namers.iter().any(|i| matched.get(*i).copied().unwrap_or(false)) {
+                    named_here.push(index);
+                    named.push(Cell { key_id: id.clone(), access: access_of(&matched) });
+                }
+            }
+            let unnamed: Vec<Cell<'p>> = universe
+                .unnamed_kinds(&states, &named_here)
+                .into_iter()
+                .map(|(matched, key_id)| Cell { key_id, access: access_of(&matched) })
+                .collect();
+            let all_keys = Access::common(&unnamed.iter().map(|c| &c.access).collect::<Vec<_>>());
+            let everywhere = unlisted && regions.len() == listed.len();
+            RegionClass { regions, unlisted, everywhere, all_keys, unnamed, named }
+        })
+        .collect();
+    KeyCells { classes }
+}

@@ -1,0 +1,165 @@
+//! Key policies per grantee class (SPEC section 2, "Grantee classes").
+//!
+//! A key policy is judged for every principal that any statement names (in `Principal` or
+//! `NotPrincipal`, of an Allow or a Deny), for "any other principal" of each account named or
+//! owning a named principal, and for "anyone" else. Each class is a set of real principals
+//! that every statement treats alike, so judging one stands for all of them:
+//! - an Allow covers a class when it names it, names everyone, names the role whose session
+//!   the class is, or is a `NotPrincipal` Allow that does not exclude it; an account in an
+//!   Allow's `Principal` is that account (IAM delegation), not its users and roles;
+//! - a Deny covers a class as an Allow does, and also when it names the class's account;
+//! - `NotPrincipal` excludes exactly the principals it names, except that a role ARN does not
+//!   exclude the role's sessions, through which the role acts: a role grantee is never
+//!   excluded, a session only by its own assumed-role ARN.
+//!
+//! A statement applies to the key only when its `Resource` (or `NotResource`) matches the
+//! key's own ARN: `*` always does, and one naming another key grants and denies nothing here.
+
+use std::fmt;
+
+use super::{effective, Access, Counts, StatementRef};
+use crate::policy::{Effect, Policy, Principal, Principals, Statement};
+
+/// A class of principals a key policy treats alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grantee {
+    /// A principal some statement names (an account root, a user, a role and its sessions, an
+    /// assumed-role session, a service, ...).
+    Named(Principal),
+    /// Any principal of this account that no statement names.
+    OtherOf {
+        /// The 12-digit account.
+        account: String,
+    },
+    /// Anyone else: principals of accounts no statement names, and anonymous callers.
+    Anyone,
+}
+
+impl Grantee {
+    /// True for a service principal (`{"Service": ...}`).
+    pub fn is_service(&self) -> bool {
+        matches!(self, Grantee::Named(p) if p.is_service())
+    }
+
+    /// The principal, for a named grantee.
+    pub fn principal(&self) -> Option<&Principal> {
+        match self {
+            Grantee::Named(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Does an Allow (or, with `deny`, a Deny) with these principals reach this class?
+    fn covered_by(&self, principals: &Principals, deny: bool) -> bool {
+        match principals {
+            Principals::Only(list) => list.iter().any(|named| match (named, self) {
+                (Principal::Everyone, _) => true,
+                (named, Grantee::Named(p)) => {
+                    named == p
+                        || p.is_session_of(named)
+                        || (deny && matches!(named, Principal::Account { id, .. } if p.account() == Some(id)))
+                }
+                (Principal::Account { id, .. }, Grantee::OtherOf { account }) => deny && id == account,
+                _ => false,
+            }),
+            Principals::AllExcept(list) => !self.excluded_by(list),
+        }
+    }
+
+    /// Does a `NotPrincipal` list leave this class out? Only by naming it, and a role ARN does
+    /// not leave out the role, which acts through its sessions.
+    fn excluded_by(&self, list: &[Principal]) -> bool {
+        match self {
+            Grantee::Named(p) => !p.is_role() && list.contains(p),
+            Grantee::OtherOf { .. } | Grantee::Anyone => false,
+        }
+    }
+
+    /// How a cause names the class when `by` granted it the action: a named principal granted
+    /// through a statement that does not name it says so (`(through `*`)`).
+    pub fn named_for(&self, by: &Statement) -> String {
+        let through = match &by.principals {
+            Some(Principals::Only(list)) if list.contains(&Principal::Everyone) => {
+                let names_it = matches!(self, Grantee::Named(p) if list.iter().any(|n| n == p || p.is_session_of(n)));
+                (!names_it).then_some("`*`")
+            }
+            Some(Principals::AllExcept(_)) => Some("NotPrincipal"),
+            _ => None,
+        };
+        match (self, through, &by.principals) {
+            (Grantee::Anyone, Some("NotPrincipal"), Some(Principals::AllExcept(named))) => {
+                let named: Vec<String> = named.iter().map(ToString::to_string).collect();
+                format!("anyone but {} (NotPrincipal)", named.join(", "))
+            }
+            (Grantee::Named(_), Some(through), _) => format!("{self} (through {through})"),
+            _ => self.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Grantee {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Grantee::Named(p) => write!(f, "{p}"),
+            Grantee::OtherOf { account } => write!(f, "any other principal of {account}"),
+            Grantee::Anyone => f.write_str("anyone"),
+        }
+    }
+}
+
+/// One grantee class of a key policy and what the policy effectively allows it.
+#[derive(Debug, Clone)]
+pub struct GranteeAccess<'p> {
+    /// The class.
+    pub grantee: Grantee,
+    /// Its access after the Denies that cover it.
+    pub access: Access<'p>,
+}
+
+/// Every grantee class of `policy`, the key policy of the key `key_arn`, in the order the
+/// statements first name them, then any other principal of each account, then anyone, each
+/// with the union of the Allows that cover it and apply to the key, minus the unconditional
+/// Denies that cover it and apply to the key.
+pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts<'_>) -> Vec<GranteeAccess<'p>> {
+    let mut classes: Vec<Grantee> = Vec::new();
+    let mut accounts: Vec<String> = Vec::new();
+    for statement in &policy.statements {
+        let named = match &statement.principals {
+            Some(Principals::Only(list) | Principals::AllExcept(list)) => list,
+            None => continue,
+        };
+        for principal in named {
+            if let Some(account) = principal.account() {
+                if !accounts.iter().any(|a| a == account) {
+                    accounts.push(account.to_owned());
+                }
+            }
+            let class = match principal {
+                Principal::Everyone => Grantee::Anyone,
+                other => Grantee::Named(other.clone()),
+            };
+            if !classes.contains(&class) {
+                classes.push(class);
+            }
+        }
+    }
+    classes.retain(|c| *c != Grantee::Anyone);
+    classes.extend(accounts.into_iter().map(|account| Grantee::OtherOf { account }));
+    classes.push(Grantee::Anyone);
+    classes
+        .into_iter()
+        .map(|grantee| {
+            let access = key_policy_access(policy, key_arn, &grantee, counts);
+            GranteeAccess { grantee, access }
+        })
+        .collect()
+}
+
+/// What `policy` (the key policy of `key_arn`) effectively allows `grantee`.
+pub fn key_policy_access<'p>(policy: &'p Policy, key_arn: &str, grantee: &Grantee, counts: Counts<'_>) -> Access<'p> {
+    let applying = policy.statements.iter().filter(|statement| {
+        let Some(principals) = &statement.principals else { return false };
+        statement.applies_to(key_arn) && grantee.covered_by(principals, statement.effect == Effect::Deny)
+    });
+    effective(applying.map(|statement| StatementRef { document: None, statement }), counts)
+}

@@ -1,0 +1,220 @@
+//! IAM evaluation, reduced to what KMS rules ask, and decided exactly: the only module that
+//! does Allow/Deny arithmetic. Rules ask it questions and phrase the answers.
+//!
+//! Two views, one arithmetic ([`effective`]):
+//! - identity policies ([`identity_cells`]): what a set of documents allows on every **key
+//!   cell** of the resource's own account: every region of the partition (the pinned list in
+//!   [`crate::regions`]) and one region that list does not name yet, times every key the
+//!   documents name and every key they do not (UUID and `mrk-` forms). Regions that every
+//!   pattern treats alike form one class and are evaluated once; the keys no document names are
+//!   walked symbolically through the patterns' automata ([`crate::pattern::Symbol`]), so "all
+//!   keys" is decided over the whole set of key ids, not on samples;
+//! - key policies ([`key_policy_grantees`]): per **grantee class** (every principal any
+//!   statement names, in `Principal` or `NotPrincipal` of an Allow or a Deny; any other
+//!   principal of each account in play; anyone else), what the policy allows it on this key.
+//!
+//! Both follow SPEC section 2: Allows are unioned; an **unconditional** Deny that matches the
+//! action and applies removes it; a Deny with a Condition removes nothing (it might not apply);
+//! an Allow counts unless the caller's `counts` says a condition makes it not count.
+
+mod cells;
+mod grantees;
+
+pub use cells::{identity_cells, Cell, KeyCells, RegionClass};
+pub use grantees::{key_policy_access, key_policy_grantees, Grantee, GranteeAccess};
+
+use crate::catalog::{ActionClass, ActionId, ActionSet};
+use crate::condition::restricting;
+use crate::policy::{Effect, Policy, Statement};
+
+/// A statement and the document it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementRef<'p> {
+    /// The document's name (an inline policy's name, an attached policy's ARN), where the
+    /// resource holds several.
+    pub document: Option<&'p str>,
+    /// The statement.
+    pub statement: &'p Statement,
+}
+
+impl StatementRef<'_> {
+    /// Is this the same statement of the same document?
+    pub fn same(&self, other: &StatementRef<'_>) -> bool {
+        std::ptr::eq(self.statement, other.statement)
+    }
+}
+
+/// Decides whether an Allow statement counts (e.g. not when an accepted condition restricts it).
+pub type Counts<'a> = &'a dyn Fn(&Statement) -> bool;
+
+/// Every Allow counts.
+pub fn every_allow(_: &Statement) -> bool {
+    true
+}
+
+/// Effective access: the actions granted after Denies, and the first statement granting each.
+#[derive(Debug, Clone)]
+pub struct Access<'p> {
+    granted: ActionSet,
+    sources: [Option<StatementRef<'p>>; 55],
+    /// `kms:CreateGrant` is granted by a statement without the AWS-resource or ViaService
+    /// restriction, so it is an admin action here.
+    create_grant_is_admin: bool,
+}
+
+impl<'p> Access<'p> {
+    fn empty() -> Self {
+        Access { granted: ActionSet::EMPTY, sources: [None; 55], create_grant_is_admin: false }
+    }
+
+    fn allow(&mut self, by: StatementRef<'p>) {
+        let statement = by.statement;
+        for id in statement.kms_actions.iter() {
+            let slot = self.sources.get_mut(usize::from(id.index()));
+            if let Some(slot) = slot {
+                if slot.is_none() {
+                    *slot = Some(by);
+                }
+            }
+        }
+        self.granted = self.granted.union(statement.kms_actions);
+        if let Some(create_grant) = ActionId::by_name("CreateGrant") {
+            if statement.kms_actions.contains(create_grant)
+                && !grant_exception(statement)
+                && !self.create_grant_is_admin
+            {
+                self.create_grant_is_admin = true;
+                if let Some(slot) = self.sources.get_mut(usize::from(create_grant.index())) {
+                    *slot = Some(by);
+                }
+            }
+        }
+    }
+
+    /// Every action granted.
+    pub fn actions(&self) -> ActionSet {
+        self.granted
+    }
+
+    /// The use actions granted.
+    pub fn use_actions(&self) -> ActionSet {
+        self.granted.intersection(ActionSet::use_actions())
+    }
+
+    /// The admin actions granted, `kms:CreateGrant` included where it counts as admin.
+    pub fn admin_actions(&self) -> ActionSet {
+        let mut admin = ActionSet::admin_actions();
+        if self.create_grant_is_admin {
+            admin = admin.union(ActionSet::of_class(ActionClass::Grant));
+        }
+        self.granted.intersection(admin)
+    }
+
+    /// True when both an admin and a use action are granted (separation of duties).
+    pub fn administers_and_uses(&self) -> bool {
+        !self.admin_actions().is_empty() && !self.use_actions().is_empty()
+    }
+
+    /// True when every admin and every use action is granted (`kms:*` or its equivalent).
+    pub fn is_wildcard_admin(&self) -> bool {
+        self.granted.contains_all(ActionSet::admin_actions()) && self.granted.contains_all(ActionSet::use_actions())
+    }
+
+    /// The statement that granted `action`, if it is granted.
+    pub fn source(&self, action: ActionId) -> Option<StatementRef<'p>> {
+        if !self.granted.contains(action) {
+            return None;
+        }
+        self.sources.get(usize::from(action.index())).copied().flatten()
+    }
+
+    /// What every one of `accesses` grants (the access on all of several keys). Each action is
+    /// credited to a statement that grants it in all of them where there is one, otherwise to
+    /// the first access's statement.
+    fn common(accesses: &[&Access<'p>]) -> Access<'p> {
+        let Some((first, rest)) = accesses.split_first() else { return Access::empty() };
+        let mut common = (*first).clone();
+        for other in rest {
+            common.granted = common.granted.intersection(other.granted);
+            common.create_grant_is_admin &= other.create_grant_is_admin;
+        }
+        for action in common.granted.iter() {
+            let everywhere = accesses
+                .iter()
+                .filter_map(|a| a.source(action))
+                .find(|candidate| accesses.iter().all(|a| a.source(action).is_some_and(|s| s.same(candidate))));
+            if let (Some(slot), Some(by)) = (common.sources.get_mut(usize::from(action.index())), everywhere) {
+                *slot = Some(by);
+            }
+        }
+        common
+    }
+
+    /// What both grant: an identity's access within its permissions boundary. Sources stay
+    /// those of `self` (the identity's statements are what a verdict names).
+    fn within(mut self, boundary: &Access<'_>) -> Access<'p> {
+        self.granted = self.granted.intersection(boundary.granted);
+        self
+    }
+}
+
+/// The one place where grants and Denies meet: the Allows among `applying` that `counts`
+/// accepts, unioned, minus the actions of the unconditional Denies among them. Callers decide
+/// which statements apply (to a key cell, to a grantee); this decides what they leave granted.
+fn effective<'p>(applying: impl IntoIterator<Item = StatementRef<'p>>, counts: Counts<'_>) -> Access<'p> {
+    let mut access = Access::empty();
+    let mut denied = ActionSet::EMPTY;
+    for by in applying {
+        let statement = by.statement;
+        if statement.kms_actions.is_empty() {
+            continue;
+        }
+        match statement.effect {
+            Effect::Allow if counts(statement) => access.allow(by),
+            Effect::Allow => {}
+            Effect::Deny if statement.is_unconditional() => denied = denied.union(statement.kms_actions),
+            Effect::Deny => {}
+        }
+    }
+    access.granted = access.granted.minus(denied);
+    access
+}
+
+/// CreateGrant is not admin in a statement restricting `kms:GrantIsForAWSResource` to true or
+/// restricting `kms:ViaService` (grants AWS services create for their resources).
+fn grant_exception(statement: &Statement) -> bool {
+    statement.conditions.iter().any(|c| c.restricts_grant_for_aws_resource())
+        || restricting(&statement.conditions, &["kms:ViaService"]).is_some()
+}
+
+/// One identity policy among those a principal holds.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityDoc<'p> {
+    /// Its name in verdicts (inline policy name, attached policy ARN); `None` for the item's
+    /// own document.
+    pub name: Option<&'p str>,
+    /// The checked document.
+    pub policy: &'p Policy,
+}
+
+/// Whose keys "all keys" means: the resource's own account, in its partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyScope {
+    /// `aws`, `aws-cn`, `aws-us-gov`, ...
+    pub partition: String,
+    /// The 12-digit account; `None` where there is none (AWS managed policies), so that only
+    /// account wildcards reach all keys.
+    pub account: Option<String>,
+}
+
+impl KeyScope {
+    /// The scope of a resource with this ARN and account id (the account may be empty).
+    pub fn new(arn: &str, account: &str) -> Self {
+        let partition = arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_owned();
+        let account = Some(account).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        KeyScope { partition, account: account.map(str::to_owned) }
+    }
+}
+
+#[cfg(test)]
+mod tests;

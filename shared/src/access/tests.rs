@@ -1,0 +1,325 @@
+use super::*;
+use crate::catalog::ActionId;
+use crate::policy::{parse_policy, PolicyKind, Principal};
+use serde_json::json;
+
+const OWN: &str = "111122223333";
+const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn identity(statements: serde_json::Value) -> Policy {
+    parse_policy(&json!({"Version": "2012-10-17", "Statement": statements}), PolicyKind::Identity).unwrap()
+}
+
+fn key_policy(statements: serde_json::Value) -> Policy {
+    parse_policy(&json!({"Version": "2012-10-17", "Statement": statements}), PolicyKind::KeyPolicy).unwrap()
+}
+
+fn action(name: &str) -> ActionId {
+    ActionId::by_name(name).unwrap()
+}
+
+fn cells<'p>(docs: &[&'p Policy], account: &str) -> KeyCells<'p> {
+    let docs: Vec<IdentityDoc<'p>> = docs.iter().map(|policy| IdentityDoc { name: None, policy }).collect();
+    let scope = KeyScope::new(&format!("arn:aws:iam::{account}:policy/p"), account);
+    identity_cells(&docs, None, &scope, &every_allow)
+}
+
+fn on_all_keys(policy: &Policy, account: &str, name: &str) -> bool {
+    cells(&[policy], account).all_keys_grant(action(name)).is_some()
+}
+
+fn decrypt_on_all_keys(resource: &str, account: &str) -> bool {
+    let policy = identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": resource}]));
+    on_all_keys(&policy, account, "kms:Decrypt")
+}
+
+#[test]
+fn all_keys_means_every_key_id_of_the_own_account_in_some_region() {
+    for reaches in [
+        "*",
+        "arn:aws:kms:*:*:key/*",
+        "arn:aws:kms:*:111122223333:*",
+        "arn:aws:kms:us-east-1:*:key/*",
+        "arn:aws:kms:eu-*:*:key/*",
+        "arn:*",
+        "arn:aws:kms:*:*:key/?*",
+    ] {
+        assert!(decrypt_on_all_keys(reaches, OWN), "{reaches}");
+    }
+    for not in [
+        "arn:aws:kms:*:111122223333:alias/*",
+        "arn:aws:kms:*:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:*:111122223333:key/mrk-*",
+        "arn:aws:kms:*:444455556666:key/*",
+        "arn:aws:kms:*:*:key/*a*",
+        "arn:aws:kms:*:*:key/*-*-*-*-????????????a",
+        "arn:aws:kms:*:*:key/${aws:username}",
+        "arn:aws-cn:kms:*:*:key/*",
+    ] {
+        assert!(!decrypt_on_all_keys(not, OWN), "{not}");
+    }
+}
+
+#[test]
+fn without_an_own_account_only_account_wildcards_reach_all_keys() {
+    assert!(decrypt_on_all_keys("arn:aws:kms:*:*:key/*", ""));
+    assert!(decrypt_on_all_keys("arn:aws:kms:*:????????????:key/*", ""));
+    assert!(!decrypt_on_all_keys("arn:aws:kms:*:111122223333:key/*", ""));
+}
+
+#[test]
+fn a_deny_on_some_regions_leaves_the_others_granted() {
+    // Issue 13, class 1: the regions a Deny misses are still granted.
+    for (deny, still_granted) in [
+        ("arn:aws:kms:*-1:*:key/*", "us-east-2"),
+        ("arn:aws:kms:us-east-1:*:key/*", "us-east-2"),
+        ("arn:aws:kms:eu-central-1:*:key/*", "eu-west-1"),
+    ] {
+        let policy = identity(json!([
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": deny}
+        ]));
+        let cells = cells(&[&policy], OWN);
+        let (_, text) = cells.all_keys_grant(action("kms:Decrypt")).unwrap_or_else(|| panic!("{deny}"));
+        assert!(
+            cells
+                .classes
+                .iter()
+                .any(|c| c.regions.contains(&still_granted) && c.all_keys.actions().contains(action("kms:Decrypt"))),
+            "{deny}: {still_granted} is granted"
+        );
+        assert_ne!(text, "on all keys", "{deny}");
+    }
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-*:*:key/*"},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:*:key/*"}
+    ]));
+    assert!(on_all_keys(&policy, OWN, "kms:Decrypt"), "us-east-2 is still granted");
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-*:*:key/*"},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-*:*:key/*"}
+    ]));
+    assert!(!on_all_keys(&policy, OWN, "kms:Decrypt"));
+    // A Deny on regions no list names leaves every listed region granted; a Deny on `*` does not.
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:xx-*:*:key/*"}
+    ]));
+    assert!(on_all_keys(&policy, OWN, "kms:Decrypt"));
+}
+
+#[test]
+fn the_unlisted_region_is_reached_only_by_a_region_wildcard_that_matches_any_name() {
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:??-*:*:key/*"]}
+    ]));
+    let cells = cells(&[&policy], OWN);
+    let granted: Vec<&RegionClass<'_>> =
+        cells.classes.iter().filter(|c| c.all_keys.actions().contains(action("kms:Decrypt"))).collect();
+    assert_eq!(granted.len(), 1);
+    assert!(granted.iter().all(|c| c.unlisted && c.regions.is_empty()));
+}
+
+#[test]
+fn unnamed_keys_are_decided_over_every_id_not_samples() {
+    // Sixteen patterns that together cover every UUID and mrk id: all keys.
+    let first: Vec<String> = "0123456789abcdef".chars().map(|c| format!("arn:aws:kms:*:*:key/{c}*")).collect();
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": first},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/mrk-*"}
+    ]));
+    assert!(on_all_keys(&policy, OWN, "kms:Decrypt"));
+    // Fifteen of them miss every id starting with `7`.
+    let missing: Vec<String> = "012345689abcdef".chars().map(|c| format!("arn:aws:kms:*:*:key/{c}*")).collect();
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": missing},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/mrk-*"}
+    ]));
+    assert!(!on_all_keys(&policy, OWN, "kms:Decrypt"));
+}
+
+#[test]
+fn a_deny_on_a_named_key_leaves_all_other_keys_granted() {
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": KEY_ARN}
+    ]));
+    let cells = cells(&[&policy], OWN);
+    assert!(cells.classes.iter().all(|c| c.all_keys.actions().contains(action("kms:Decrypt"))));
+    let us_east_1 = cells.classes.iter().find(|c| c.regions.contains(&"us-east-1")).unwrap();
+    assert_eq!(us_east_1.named.len(), 1);
+    assert!(us_east_1.named.iter().all(|n| n.access.actions().is_empty()));
+    let eu_west_1 = cells.classes.iter().find(|c| c.regions.contains(&"eu-west-1")).unwrap();
+    assert!(eu_west_1.named.is_empty(), "the key is named in us-east-1 only");
+}
+
+#[test]
+fn named_keys_under_a_wildcard_region_exist_in_every_region() {
+    // Issue 13, class 4: admin on a named key in every region, use on eu-west-1's keys.
+    let policy = identity(json!([
+        {"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "arn:aws:kms:*:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:eu-west-1:111122223333:key/*"}
+    ]));
+    let cells = cells(&[&policy], OWN);
+    let both: Vec<&RegionClass<'_>> =
+        cells.classes.iter().filter(|c| c.named.iter().any(|n| n.access.administers_and_uses())).collect();
+    assert_eq!(both.len(), 1);
+    assert!(both.iter().all(|c| c.regions == ["eu-west-1"]));
+}
+
+#[test]
+fn separation_is_per_cell_not_a_union_across_regions() {
+    // Issue 13, class 3.
+    let admin = identity(
+        json!([{"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "arn:aws:kms:us-east-1:*:key/*"}]),
+    );
+    let usage =
+        identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:eu-west-1:*:key/*"}]));
+    let cells = cells(&[&admin, &usage], OWN);
+    assert!(cells.classes.iter().flat_map(|c| &c.unnamed).all(|cell| !cell.access.administers_and_uses()));
+    // A key that only wildcards reach is one both reach.
+    let admin =
+        identity(json!([{"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "arn:aws:kms:*:*:key/mrk-*"}]));
+    let usage = identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]));
+    let cells = self::cells(&[&admin, &usage], OWN);
+    let both: Vec<&Cell<'_>> =
+        cells.classes.iter().flat_map(|c| &c.unnamed).filter(|cell| cell.access.administers_and_uses()).collect();
+    assert!(!both.is_empty());
+    assert!(both.iter().all(|cell| cell.key_id.starts_with("mrk-") && cell.key_id.len() == 36));
+}
+
+#[test]
+fn regions_every_pattern_treats_alike_are_one_class() {
+    let policy = identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]));
+    let cells = cells(&[&policy], OWN);
+    assert_eq!(cells.classes.len(), 1);
+    assert!(cells.classes.iter().all(|c| c.everywhere));
+    let policy =
+        identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-*:*:key/*"}]));
+    let cells = self::cells(&[&policy], OWN);
+    assert_eq!(cells.classes.len(), 2, "us-* and the rest");
+}
+
+#[test]
+fn a_permissions_boundary_bounds_every_cell() {
+    let policy = identity(json!([{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]));
+    let boundary = identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]));
+    let docs = [IdentityDoc { name: None, policy: &policy }];
+    let bounds = [IdentityDoc { name: Some("boundary"), policy: &boundary }];
+    let scope = KeyScope::new("arn:aws:iam::111122223333:role/r", OWN);
+    let cells = identity_cells(&docs, Some(&bounds), &scope, &every_allow);
+    assert!(cells.classes.iter().all(|c| c.all_keys.actions()
+        == crate::catalog::ActionSet::matching(&[crate::pattern::Pattern::action("kms:Decrypt")])));
+}
+
+#[test]
+fn key_policy_denies_cover_by_principal() {
+    let role = Grantee::Named(Principal::aws("arn:aws:iam::111122223333:role/App"));
+    let other = Grantee::Named(Principal::aws("arn:aws:iam::444455556666:role/App"));
+    let decrypt = action("kms:Decrypt");
+    let allowed = |deny_principal: serde_json::Value, grantee: &Grantee| {
+        let policy = key_policy(json!([
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Deny", "Principal": deny_principal, "Action": "kms:*", "Resource": "*"}
+        ]));
+        key_policy_access(&policy, KEY_ARN, grantee, &every_allow).actions().contains(decrypt)
+    };
+    assert!(!allowed(json!({"AWS": "111122223333"}), &role), "an account covers its roles");
+    assert!(allowed(json!({"AWS": "111122223333"}), &other));
+    assert!(!allowed(json!("*"), &other));
+    assert!(allowed(json!({"AWS": "arn:aws:iam::111122223333:role/Other"}), &role));
+    let conditional = key_policy(json!([
+        {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    ]));
+    assert!(key_policy_access(&conditional, KEY_ARN, &role, &every_allow).actions().contains(decrypt));
+}
+
+#[test]
+fn grantees_named_only_in_a_deny_are_judged() {
+    // Issue 13, class 2: Allow * and Deny NotPrincipal [Bob, own root] still grants Bob.
+    let policy = key_policy(json!([
+        {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "NotPrincipal": {"AWS": ["arn:aws:iam::111122223333:user/Bob", "arn:aws:iam::111122223333:root"]}, "Action": "kms:*", "Resource": "*"}
+    ]));
+    let grantees = key_policy_grantees(&policy, KEY_ARN, &every_allow);
+    let granted: Vec<String> =
+        grantees.iter().filter(|g| !g.access.actions().is_empty()).map(|g| g.grantee.to_string()).collect();
+    assert_eq!(granted, ["arn:aws:iam::111122223333:user/Bob", "arn:aws:iam::111122223333:root"]);
+    let bob = grantees.iter().find(|g| g.grantee.to_string().ends_with("user/Bob")).unwrap();
+    let by = bob.access.source(action("kms:Decrypt")).unwrap();
+    assert_eq!(bob.grantee.named_for(by.statement), "arn:aws:iam::111122223333:user/Bob (through `*`)");
+    let names: Vec<String> = grantees.iter().map(|g| g.grantee.to_string()).collect();
+    assert!(names.contains(&"any other principal of 111122223333".to_owned()));
+    assert_eq!(names.last().map(String::as_str), Some("anyone"));
+}
+
+#[test]
+fn a_role_in_not_principal_does_not_exclude_its_sessions() {
+    let admin = Grantee::Named(Principal::aws("arn:aws:iam::111122223333:role/Admin"));
+    let deny_all_but_admin = key_policy(json!([
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/Admin"}, "Action": "kms:*", "Resource": "*"}
+    ]));
+    assert!(key_policy_access(&deny_all_but_admin, KEY_ARN, &admin, &every_allow).actions().is_empty());
+    let app = Grantee::Named(Principal::aws("arn:aws:iam::111122223333:role/App"));
+    let allow_all_but_app = key_policy(json!([
+        {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:Decrypt", "Resource": "*"}
+    ]));
+    assert!(key_policy_access(&allow_all_but_app, KEY_ARN, &app, &every_allow)
+        .actions()
+        .contains(action("kms:Decrypt")));
+    let session = Grantee::Named(Principal::aws("arn:aws:sts::111122223333:assumed-role/App/s1"));
+    let allow_all_but_session = key_policy(json!([
+        {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:sts::111122223333:assumed-role/App/s1"}, "Action": "kms:Decrypt", "Resource": "*"}
+    ]));
+    assert!(key_policy_access(&allow_all_but_session, KEY_ARN, &session, &every_allow).actions().is_empty());
+    let allow_role = key_policy(json!([
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/path/App"}, "Action": "kms:Decrypt", "Resource": "*"}
+    ]));
+    assert!(key_policy_access(&allow_role, KEY_ARN, &session, &every_allow).actions().contains(action("kms:Decrypt")));
+}
+
+#[test]
+fn key_policy_statements_naming_another_resource_do_nothing_here() {
+    let role = Grantee::Named(Principal::aws("arn:aws:iam::111122223333:role/App"));
+    let policy = key_policy(json!([
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:111122223333:key/other"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:Encrypt", "Resource": KEY_ARN},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:Sign", "NotResource": KEY_ARN}
+    ]));
+    let access = key_policy_access(&policy, KEY_ARN, &role, &every_allow);
+    assert!(!access.actions().contains(action("kms:Decrypt")));
+    assert!(access.actions().contains(action("kms:Encrypt")));
+    assert!(!access.actions().contains(action("kms:Sign")));
+}
+
+#[test]
+fn create_grant_is_admin_unless_restricted_to_aws_resources_or_via_service() {
+    let grant = |condition: serde_json::Value| {
+        let mut statement = json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "kms:CreateGrant", "Resource": "*"});
+        if !condition.is_null() {
+            statement["Condition"] = condition;
+        }
+        let policy = key_policy(json!([statement]));
+        let role = Grantee::Named(Principal::aws("arn:aws:iam::111122223333:role/App"));
+        !key_policy_access(&policy, KEY_ARN, &role, &every_allow).admin_actions().is_empty()
+    };
+    assert!(grant(serde_json::Value::Null));
+    assert!(!grant(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})));
+    assert!(!grant(json!({"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}})));
+    assert!(grant(json!({"StringLike": {"kms:ViaService": "*"}})), "a wildcard ViaService restricts nothing");
+}
+
+#[test]
+fn sources_name_the_granting_statement() {
+    let policy = identity(json!([
+        {"Sid": "Narrow", "Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"},
+        {"Sid": "Broad", "Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+    ]));
+    let cells = cells(&[&policy], OWN);
+    let name = |a: &str| cells.all_keys_grant(action(a)).map(|(s, _)| s.statement.name.to_string());
+    assert_eq!(name("kms:Encrypt").as_deref(), Some("\"Narrow\""));
+    assert_eq!(name("kms:Decrypt").as_deref(), Some("\"Broad\""));
+}
