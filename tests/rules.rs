@@ -41,3 +41,23 @@ fn each_rule_binary_runs_its_own_rule() {
         assert!(evaluations.iter().all(|e| e["ConfigRuleName"] == rule.id), "{}", rule.id);
     }
 }
+
+/// The access model is the only place that applies Allows and Denies (ARCHITECTURE.md,
+/// "One access model"): no rule's source looks at a statement's Deny effect, its
+/// unconditional-ness or its resources itself. Rules ask `shared::access` instead.
+#[test]
+fn no_rule_does_allow_deny_arithmetic_itself() {
+    let forbidden = ["Effect::Deny", "is_unconditional", ".applies_to(", "kms_actions.minus", ".resources"];
+    for rule in ALL {
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("rules")
+            .join(rule.id)
+            .join("src")
+            .join("lib.rs");
+        let text = std::fs::read_to_string(&source).expect("rule source");
+        for needle in forbidden {
+            assert!(!text.contains(needle), "{}: `{needle}` in {}: ask shared::access", rule.id, source.display());
+        }
+    }
+}

@@ -417,7 +417,7 @@ fn every_export_shape_reads_the_same() {
         assert_eq!(evals[0]["ComplianceType"], "NON_COMPLIANT", "{name}");
         assert_eq!(
             evals[0]["Annotation"],
-            "stmt \"Open\": everyone (*) may kms:Decrypt without a condition limiting the caller's account or organization",
+            "stmt \"Open\": anyone may kms:Decrypt without a condition limiting the caller's account or organization",
             "{name}"
         );
     }
