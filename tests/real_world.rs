@@ -283,7 +283,6 @@ fn every_real_world_document_is_sourced_and_fully_reviewed() {
     let listed_set: BTreeSet<String> = listed.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(listed.len(), listed_set.len(), "a document is listed twice");
     assert_eq!(files, listed_set, "fixture files vs documents in expected.json");
-    assert!((25..=40).contains(&files.len()), "{} documents", files.len());
     for doc in &expected.documents {
         let stem = doc.file.strip_suffix(".json").unwrap_or(&doc.file);
         let source = dir().join(format!("{stem}.source.md"));
