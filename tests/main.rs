@@ -8,5 +8,6 @@ mod corpus;
 mod faults;
 mod lambda;
 mod malformed;
+mod real_world;
 mod rules;
 mod templates;
