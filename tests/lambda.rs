@@ -124,7 +124,7 @@ async fn key_policy_is_fetched_when_the_item_lacks_it() {
     assert_eq!(compliance, "NON_COMPLIANT");
     assert_eq!(
         annotation.as_deref(),
-        Some("stmt \"Public\": everyone (*) may kms:Decrypt without a condition limiting the caller's account or organization")
+        Some("stmt \"Public\": anyone may kms:Decrypt without a condition limiting the caller's account or organization")
     );
 }
 
