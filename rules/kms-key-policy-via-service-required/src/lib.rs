@@ -58,6 +58,8 @@
 //!     [role/Admin]: COMPLIANT (the Deny covers Admin's sessions).
 //! 26. The policy of 22 with `exemptPrincipals` matching Bob, the grantee reached only through
 //!     `*`: COMPLIANT.
+//! 27. An Allow of `kms:Decrypt` with `NotPrincipal` [role/App], no ViaService: NON_COMPLIANT (a
+//!     role ARN does not exclude the role's sessions, so App is still granted; so is anyone).
 
 use shared::access::key_policy_grantees;
 use shared::pattern::{CaseRule, Pattern, Variables};
