@@ -45,6 +45,18 @@
 //! 22. A deleted policy: NOT_APPLICABLE.
 //! 23. Custom `blockedActionsPatterns=kms:Encrypt`: a policy allowing `kms:Decrypt` only is COMPLIANT.
 //! 24. `Statement` as a single object and `Action`/`Resource` as strings: NON_COMPLIANT.
+//! 25. Allow `kms:Decrypt` on `*` with an unconditional Deny on `arn:aws:kms:*-1:*:key/*`:
+//!     NON_COMPLIANT (every key in us-east-2, eu-west-2, ap-southeast-2, ... is still granted;
+//!     regions are decided exactly, not sampled).
+//! 26. Allow on `arn:aws:kms:us-*:*:key/*` minus an unconditional Deny on
+//!     `arn:aws:kms:us-east-1:*:key/*`: NON_COMPLIANT (the other `us-` regions stay granted).
+//! 27. Allow on `*` with an unconditional Deny on `arn:aws:kms:*:*:key/*`: COMPLIANT.
+//! 28. Allow on `arn:aws:kms:eu-*:*:key/*` minus an unconditional Deny on `eu-central-1`:
+//!     NON_COMPLIANT.
+//! 29. Allow on `*` with an unconditional Deny on `arn:aws:kms:xx-*:*:key/*` (no listed region):
+//!     NON_COMPLIANT (everything is still granted).
+//! 30. Allow on `arn:aws:kms:*:111122223333:key/*a*`: COMPLIANT (key ids without an `a` are not
+//!     reached, so not all keys).
 
 use shared::access::{IdentityDoc, KeyScope};
 use shared::rule::{InactiveKeys, ParamKind, ParamSpec};

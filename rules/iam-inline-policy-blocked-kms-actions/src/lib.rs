@@ -38,6 +38,16 @@
 //! 13. `acceptConditionKeys=kms:CallerAccount` and a restricting `kms:CallerAccount` condition:
 //!     COMPLIANT.
 //! 14. A conditional Deny of `kms:*` beside an Allow of `kms:Decrypt` on `*`: NON_COMPLIANT.
+//! 15. An inline policy allowing `kms:Decrypt` on `*` with an unconditional Deny on
+//!     `arn:aws:kms:*-1:*:key/*`: NON_COMPLIANT (us-east-2, eu-west-2, ... are still granted).
+//! 16. Allow on `arn:aws:kms:us-*:*:key/*` minus an unconditional Deny on `us-east-1`:
+//!     NON_COMPLIANT.
+//! 17. Allow on `*` with an unconditional Deny on `arn:aws:kms:*:*:key/*`: COMPLIANT.
+//! 18. Allow on `arn:aws:kms:eu-*:*:key/*` minus an unconditional Deny on `eu-central-1`:
+//!     NON_COMPLIANT.
+//! 19. Allow on `*` with an unconditional Deny on `arn:aws:kms:xx-*:*:key/*` (no listed region):
+//!     NON_COMPLIANT.
+//! 20. Allow on `arn:aws:kms:*:111122223333:key/*a*`: COMPLIANT (not all keys).
 
 use shared::access::{IdentityDoc, KeyScope};
 use shared::item::Document;

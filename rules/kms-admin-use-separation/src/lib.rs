@@ -52,6 +52,16 @@
 //! 16. A role with admin only: COMPLIANT.
 //! 17. A role allowed use on all keys with `kms:*` admin removed by an unconditional Deny in
 //!     another attached policy: COMPLIANT.
+//! 18. A key policy granting everyone (`*`) `kms:*`, with a Deny of `kms:*` whose `NotPrincipal`
+//!     is [user/Bob, own root]: NON_COMPLIANT, naming Bob (through `*`).
+//! 19. A role with admin on `arn:aws:kms:us-east-1:*:key/*` (attached policy) and use on
+//!     `arn:aws:kms:eu-west-1:*:key/*` (inline): COMPLIANT (no key cell is both).
+//! 20. A role with admin on `arn:aws:kms:*:111122223333:key/<id>` (attached) and use on
+//!     `arn:aws:kms:eu-west-1:111122223333:key/*` (inline): NON_COMPLIANT (that key in eu-west-1).
+//! 21. A role with admin on `arn:aws:kms:*:*:key/mrk-*` (attached) and use on `*` (inline):
+//!     NON_COMPLIANT (every multi-Region key is both).
+//! 22. A service-linked role with `kms:*`: NOT_APPLICABLE.
+//! 23. A user matching `exemptPrincipals`: NOT_APPLICABLE ("principal is exempt").
 
 use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, KeyScope};
 use shared::rule::InactiveKeys;

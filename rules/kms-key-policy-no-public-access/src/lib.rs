@@ -36,6 +36,13 @@
 //! 12. `"*"` with a `ForAllValues:StringEquals aws:PrincipalOrgID` condition: NON_COMPLIANT.
 //! 13. A key policy that does not parse (`Statement` is a string): NON_COMPLIANT.
 //! 14. A deleted key: NOT_APPLICABLE.
+//! 15. `"*"` under `ForAnyValue:StringLike aws:PrincipalOrgPaths o-a1b2c3d4e5/*`: COMPLIANT.
+//! 16. `"*"` under `ForAnyValue:StringLike aws:PrincipalOrgPaths o-*/*`: NON_COMPLIANT (any
+//!     organization).
+//! 17. `"*"` under `StringEquals aws:SourceVpce vpce-1a2b3c4d`: COMPLIANT.
+//! 18. `"*"` under `StringEquals aws:SourceOrgID o-a1b2c3d4e5`: COMPLIANT.
+//! 19. `"*"` allowed `kms:Decrypt`, with a Deny of `kms:*` whose `NotPrincipal` is [own root,
+//!     role/Ops]: COMPLIANT (nothing is left for anyone).
 
 use shared::access::{key_policy_grantees, Grantee};
 use shared::condition::restricting;

@@ -40,6 +40,8 @@
 //! 13. Roles only, no service principals: COMPLIANT.
 //! 14. The Control Tower example policy as AWS prints it (Config statement without a condition):
 //!     NON_COMPLIANT for the Config statement.
+//! 15. `cloudtrail.amazonaws.com` granted `kms:GenerateDataKey*` without a condition in a
+//!     statement whose `Resource` names another key: COMPLIANT (it grants nothing on this key).
 
 use shared::access::key_policy_grantees;
 use shared::catalog::{ActionClass, ActionSet};

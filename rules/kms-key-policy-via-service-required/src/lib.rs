@@ -47,6 +47,19 @@
 //! 21. `allowedServices=s3.*.amazonaws.com` and two restricting `kms:ViaService` conditions,
 //!     `StringEquals ec2.us-east-1.amazonaws.com` and `StringLike s3.*.amazonaws.com`: COMPLIANT
 //!     (conditions are ANDed; the `StringLike` one keeps every use inside S3).
+//! 22. Everyone (`"*"`) granted `kms:Decrypt`, with a Deny of `kms:*` whose `NotPrincipal` is
+//!     [user/Bob, own root]: NON_COMPLIANT, naming Bob as
+//!     ``arn:aws:iam::111122223333:user/Bob (through `*`)``.
+//! 23. A role granted `kms:Decrypt` in a statement whose `Resource` is another key's ARN:
+//!     COMPLIANT (the statement grants nothing on this key).
+//! 24. A principal `arn:aws:iam::111122223333:user/*`: NON_COMPLIANT with the parse error (IAM
+//!     rejects partial wildcards in principals).
+//! 25. role/Admin granted `kms:Decrypt`, with a Deny of `kms:*` whose `NotPrincipal` is
+//!     [role/Admin]: COMPLIANT (the Deny covers Admin's sessions).
+//! 26. The policy of 22 with `exemptPrincipals` matching Bob, the grantee reached only through
+//!     `*`: COMPLIANT.
+//! 27. An Allow of `kms:Decrypt` with `NotPrincipal` [role/App], no ViaService: NON_COMPLIANT (a
+//!     role ARN does not exclude the role's sessions, so App is still granted; so is anyone).
 
 use shared::access::key_policy_grantees;
 use shared::pattern::{CaseRule, Pattern, Variables};

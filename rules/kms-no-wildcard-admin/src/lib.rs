@@ -54,6 +54,19 @@
 //! 15. A customer managed policy that does not parse: NON_COMPLIANT with the error.
 //! 16. A role with `kms:*` attached through a managed policy only: COMPLIANT (attachments are
 //!     judged as their own items).
+//! 17. A role's inline policy allowing `kms:*` on one named key: NON_COMPLIANT, naming the key and
+//!     its region.
+//! 18. A role's inline policy allowing `kms:*` on `arn:aws:kms:us-east-1:*:key/*`: NON_COMPLIANT
+//!     (all keys of a region).
+//! 19. A role's inline policy allowing `kms:*` on `key/mrk-*`: COMPLIANT (neither all keys of a
+//!     region nor one named key).
+//! 20. A group matching `exemptPrincipals`: NOT_APPLICABLE ("principal is exempt").
+//! 21. A service-linked role with `kms:*`: NOT_APPLICABLE.
+//! 22. A key policy granting everyone (`*`) `kms:*`, with a Deny of `kms:*` whose `NotPrincipal`
+//!     is [role/Ops, own root]: COMPLIANT (a role ARN in `NotPrincipal` does not exclude the
+//!     role's sessions, so the Deny covers Ops).
+//! 23. The same with Ops's session `arn:aws:sts::111122223333:assumed-role/Ops/ops-session` also
+//!     in `NotPrincipal`: NON_COMPLIANT, naming the session (through `*`).
 
 use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope, StatementRef};
 use shared::catalog::ActionSet;
