@@ -124,7 +124,9 @@ async fn key_policy_is_fetched_when_the_item_lacks_it() {
     assert_eq!(compliance, "NON_COMPLIANT");
     assert_eq!(
         annotation.as_deref(),
-        Some("stmt \"Public\": anyone may kms:Decrypt without a condition limiting the caller's account or organization")
+        Some(
+            "stmt \"Public\": anyone may kms:Decrypt without a condition limiting the caller's account or organization"
+        )
     );
 }
 
@@ -394,7 +396,7 @@ async fn rule_binaries_under_the_lambda_emulator() {
     assert_eq!(invoke(function, &event), json!({"reported": {"NON_COMPLIANT": 1}}));
     let (compliance, annotation) = evaluation(&sdk, token, "emulator-key").await.expect("an evaluation");
     assert_eq!(compliance, "NON_COMPLIANT");
-    assert!(annotation.unwrap_or_default().starts_with("stmt \"Open\": everyone (*) may kms:Encrypt"));
+    assert!(annotation.unwrap_or_default().starts_with("stmt \"Open\": anyone may kms:Encrypt"));
 
     // Left scope and deleted: NOT_APPLICABLE.
     let mut left = change_event(token, key_item("emulator-left", Some(&public)), None, true);

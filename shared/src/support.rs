@@ -241,10 +241,19 @@ pub fn blocked_actions_causes(
         .collect()
 }
 
+/// A principal that an Allow's `NotPrincipal` names and still grants (a role, whose sessions
+/// it does not exclude): worth its own cause, since the policy's author meant to leave it out.
+fn named_but_not_excluded(grantee: &Grantee, by: &StatementRef<'_>) -> bool {
+    match (grantee, &by.statement.principals) {
+        (Grantee::Named(p), Some(crate::policy::Principals::AllExcept(named))) => named.contains(p),
+        _ => false,
+    }
+}
+
 /// The causes a key-policy rule reports, one per judged grantee class that `cause_of` finds
 /// at fault, without repeating itself: a class whose cause is the same grant (statement and
 /// action) that already makes "anyone" a finding is left out, since naming every principal a
-/// grant to everyone reaches says nothing more.
+/// grant to everyone reaches says nothing more, unless the grant's `NotPrincipal` names it.
 pub fn grantee_causes<'p>(
     grantees: &[GranteeAccess<'p>],
     filter: &GranteeFilter,
@@ -260,7 +269,9 @@ pub fn grantee_causes<'p>(
     found
         .into_iter()
         .filter(|(g, by, action, _)| {
-            g.grantee == Grantee::Anyone || !anyone.iter().any(|(a_by, a_action)| a_by.same(by) && a_action == action)
+            g.grantee == Grantee::Anyone
+                || named_but_not_excluded(&g.grantee, by)
+                || !anyone.iter().any(|(a_by, a_action)| a_by.same(by) && a_action == action)
         })
         .map(|(.., cause)| cause)
         .collect()

@@ -30,7 +30,7 @@
 //! 7. `"*"` under `StringNotEquals aws:PrincipalAccount`: NON_COMPLIANT (negated operator).
 //! 8. `"*"` under `ArnLike aws:PrincipalArn arn:aws:iam::*:role/X`: NON_COMPLIANT (account wildcard).
 //! 9. An Allow with `NotPrincipal` naming one role: NON_COMPLIANT (everyone else is granted),
-//!    naming the grantee as `anyone but <role> (NotPrincipal)`.
+//!    naming the grantee as `anyone, role sessions included (NotPrincipal names only roles)`.
 //! 10. Grants to named roles and the account root only: COMPLIANT.
 //! 11. `"*"` allowed `kms:Decrypt`, with an unconditional Deny of `kms:*` to `"*"`: COMPLIANT.
 //! 12. `"*"` with a `ForAllValues:StringEquals aws:PrincipalOrgID` condition: NON_COMPLIANT.

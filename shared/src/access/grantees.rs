@@ -88,8 +88,13 @@ impl Grantee {
         };
         match (self, through, &by.principals) {
             (Grantee::Anyone, Some("NotPrincipal"), Some(Principals::AllExcept(named))) => {
-                let named: Vec<String> = named.iter().map(ToString::to_string).collect();
-                format!("anyone but {} (NotPrincipal)", named.join(", "))
+                // Role ARNs exclude nothing: their sessions, through which they act, are granted.
+                let excluded: Vec<String> = named.iter().filter(|p| !p.is_role()).map(ToString::to_string).collect();
+                if excluded.is_empty() {
+                    "anyone, role sessions included (NotPrincipal names only roles)".to_owned()
+                } else {
+                    format!("anyone but {} (NotPrincipal)", excluded.join(", "))
+                }
             }
             (Grantee::Named(_), Some(through), _) => format!("{self} (through {through})"),
             _ => self.to_string(),
