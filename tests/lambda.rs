@@ -173,6 +173,53 @@ async fn attached_policies_are_fetched_from_iam() {
     assert!(annotation.unwrap_or_default().contains("iam:GetPolicy"), "fails closed naming the call");
 }
 
+/// A role's permissions boundary is fetched from IAM like an attached policy (iam:GetPolicy +
+/// iam:GetPolicyVersion); a boundary IAM does not have fails the role closed, naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn permissions_boundaries_are_fetched_from_iam() {
+    let sdk = sdk().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let boundary =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let created = iam
+        .create_policy()
+        .policy_name("LambdaTestBoundary")
+        .policy_document(boundary.to_string())
+        .send()
+        .await
+        .expect("policy");
+    let boundary_arn = created.policy().and_then(|p| p.arn()).expect("arn").to_owned();
+    let admin = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Admin", "Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "*"}]});
+    let role = |id: &str, boundary: &str| {
+        json!({"configurationItemStatus": "OK", "configurationItemCaptureTime": "2026-11-23T05:59:00.000Z", "awsAccountId": ACCOUNT,
+            "resourceType": "AWS::IAM::Role", "resourceId": id, "ARN": format!("arn:aws:iam::{ACCOUNT}:role/{id}"), "awsRegion": "global",
+            "configuration": {"roleName": id, "roleId": id, "path": "/", "arn": format!("arn:aws:iam::{ACCOUNT}:role/{id}"),
+                "rolePolicyList": [{"policyName": "admin", "policyDocument": enc(&admin)}], "attachedManagedPolicies": [],
+                "permissionsBoundary": {"permissionsBoundaryArn": boundary, "permissionsBoundaryType": "PermissionsBoundaryPolicy"}}})
+    };
+    let rule = rule("kms-admin-use-separation");
+    let token = "separation-boundary";
+    let mut event = change_event(token, role("AROALAMBDABOUND1", &boundary_arn), None, false);
+    event["configRuleName"] = json!(token);
+    handle(rule, &sdk, &event).await.expect("invocation");
+    let (compliance, _) = evaluation(&sdk, token, "AROALAMBDABOUND1").await.expect("an evaluation");
+    assert_eq!(compliance, "COMPLIANT", "the boundary was read");
+
+    let missing = format!("arn:aws:iam::{ACCOUNT}:policy/NoSuchBoundary");
+    let mut event = change_event(token, role("AROALAMBDABOUND2", &missing), None, false);
+    event["configRuleName"] = json!(token);
+    handle(rule, &sdk, &event).await.expect("invocation");
+    let (compliance, annotation) = evaluation(&sdk, token, "AROALAMBDABOUND2").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    let annotation = annotation.unwrap_or_default();
+    assert!(
+        annotation.starts_with(&format!(
+            "permissions boundary could not be resolved: `{missing}` could not be read: iam:GetPolicy"
+        )),
+        "{annotation}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn left_scope_is_not_applicable() {
     let sdk = sdk().await;

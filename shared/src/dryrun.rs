@@ -790,16 +790,11 @@ fn resolver_part(resource: &Resource, resolver: &PolicyStore) -> Option<StorePar
         _ => return Some(resolver.part(&resource.account_id, [], [])),
     };
     let known = |identity: &crate::item::Identity| {
-        identity.attached.iter().all(|a| resolver.knows_policy(&a.arn) || is_bundled(&a.arn))
+        identity.managed_policy_arns().all(|arn| resolver.knows_policy(arn) || is_bundled(arn))
     };
     let groups_known = groups.iter().all(|g| resolver.group(&resource.account_id, g).is_ok_and(|group| known(&group)));
-    (known(identity) && groups_known).then(|| {
-        resolver.part(
-            &resource.account_id,
-            identity.attached.iter().map(|a| a.arn.as_str()),
-            groups.iter().map(String::as_str),
-        )
-    })
+    (known(identity) && groups_known)
+        .then(|| resolver.part(&resource.account_id, identity.managed_policy_arns(), groups.iter().map(String::as_str)))
 }
 
 /// Is `arn` one of the bundled AWS managed policies?

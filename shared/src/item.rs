@@ -291,7 +291,7 @@ pub struct ManagedPolicy {
     pub permissions_boundary_usage_count: Option<u64>,
 }
 
-/// An IAM user, role or group: its inline and attached policies.
+/// An IAM user, role or group: its inline and attached policies, and its permissions boundary.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     /// `userName` / `roleName` / `groupName`
@@ -302,6 +302,17 @@ pub struct Identity {
     pub inline: Vec<NamedDocument>,
     /// Attached managed policies.
     pub attached: Vec<AttachedPolicy>,
+    /// The ARN of the managed policy set as its permissions boundary
+    /// (`permissionsBoundary.permissionsBoundaryArn`; users and roles only, groups have none).
+    pub boundary: Option<String>,
+}
+
+impl Identity {
+    /// The managed policies a verdict on this identity may need, by ARN: the attached ones,
+    /// then the permissions boundary. What a resolver fetches, or the dry-run waits for.
+    pub fn managed_policy_arns(&self) -> impl Iterator<Item = &str> {
+        self.attached.iter().map(|a| a.arn.as_str()).chain(self.boundary.as_deref())
+    }
 }
 
 /// `AWS::IAM::Role`.
@@ -601,7 +612,34 @@ impl<'a> Reader<'a> {
                 arn: self.field_text(entry, &at, "policyArn")?,
             });
         }
-        Ok(Identity { name, path, inline, attached })
+        Ok(Identity { name, path, inline, attached, boundary: self.boundary()? })
+    }
+
+    /// `permissionsBoundary`: absent or null when there is none; otherwise an object with the
+    /// policy's ARN (`permissionsBoundaryArn`) and `permissionsBoundaryType`
+    /// (`PermissionsBoundaryPolicy`, the only type IAM has). Any other shape is an error: a
+    /// boundary that is there but unread would widen what the identity may do.
+    fn boundary(&self) -> Result<Option<String>, ItemError> {
+        const FIELD: &str = "configuration.permissionsBoundary";
+        let boundary = match self.config_value("permissionsBoundary") {
+            None => return Ok(None),
+            Some(boundary @ Value::Object(_)) => boundary,
+            Some(other) => return Err(self.error(FIELD, format!("is {}, expected an object", json_type(other)))),
+        };
+        match boundary.get("permissionsBoundaryType").filter(|t| !t.is_null()) {
+            None | Some(Value::String(_)) => {}
+            Some(other) => {
+                return Err(self.error(
+                    &format!("{FIELD}.permissionsBoundaryType"),
+                    format!("is {}, expected a string", json_type(other)),
+                ))
+            }
+        }
+        let arn = self.field_text(boundary, FIELD, "permissionsBoundaryArn")?;
+        match arn.is_empty() {
+            true => Err(self.error(&format!("{FIELD}.permissionsBoundaryArn"), "is empty")),
+            false => Ok(Some(arn)),
+        }
     }
 
     fn key(&self) -> Result<Key, ItemError> {
@@ -707,6 +745,69 @@ mod tests {
         );
         let no_type = Resource::from_json(&json!({"resourceId":"x"}));
         assert_eq!(no_type.err().map(|e| e.to_string()), Some("item: field `resourceType` is missing".into()));
+    }
+
+    fn identity_with_boundary(resource_type: &str, boundary: Value) -> Result<Identity, String> {
+        let (name_field, id) = match resource_type {
+            "AWS::IAM::User" => ("userName", "AIDA1"),
+            _ => ("roleName", "AROA1"),
+        };
+        let item = json!({"resourceType": resource_type, "resourceId": id,
+            "configuration": {name_field: "App", "path": "/", "permissionsBoundary": boundary}});
+        match Resource::from_json(&item).map_err(|e| e.to_string())?.details {
+            Details::Role(role) => Ok(role.identity),
+            Details::User(user) => Ok(user.identity),
+            other => Err(format!("not a user or role: {other:?}")),
+        }
+    }
+
+    #[test]
+    fn users_and_roles_carry_their_permissions_boundary() {
+        let arn = "arn:aws:iam::111122223333:policy/Boundary";
+        let config = json!({"permissionsBoundaryArn": arn, "permissionsBoundaryType": "PermissionsBoundaryPolicy"});
+        for resource_type in ["AWS::IAM::Role", "AWS::IAM::User"] {
+            let identity = identity_with_boundary(resource_type, config.clone());
+            assert_eq!(identity.as_ref().map(|i| i.boundary.as_deref()), Ok(Some(arn)), "{resource_type}");
+            let arns: Vec<String> =
+                identity.map(|i| i.managed_policy_arns().map(str::to_owned).collect()).unwrap_or_default();
+            assert_eq!(arns, [arn], "{resource_type}");
+            assert_eq!(identity_with_boundary(resource_type, Value::Null).map(|i| i.boundary), Ok(None));
+        }
+        let without = Resource::from_json(
+            &json!({"resourceType": "AWS::IAM::Role", "resourceId": "AROA1", "configuration": {"roleName": "App"}}),
+        );
+        assert!(matches!(
+            without.map(|r| r.details),
+            Ok(Details::Role(Role { identity: Identity { boundary: None, .. }, .. }))
+        ));
+    }
+
+    #[test]
+    fn a_permissions_boundary_of_the_wrong_shape_is_an_error_naming_the_field() {
+        let arn = "arn:aws:iam::111122223333:policy/Boundary";
+        let cases = [
+            (json!(arn), "AWS::IAM::Role/AROA1: field `configuration.permissionsBoundary` is a string, expected an object"),
+            (json!([arn]), "AWS::IAM::Role/AROA1: field `configuration.permissionsBoundary` is an array, expected an object"),
+            (
+                json!({"permissionsBoundaryType": "PermissionsBoundaryPolicy"}),
+                "AWS::IAM::Role/AROA1: field `configuration.permissionsBoundary.permissionsBoundaryArn` is missing",
+            ),
+            (
+                json!({"permissionsBoundaryArn": 7}),
+                "AWS::IAM::Role/AROA1: field `configuration.permissionsBoundary.permissionsBoundaryArn` is a number, expected a string",
+            ),
+            (
+                json!({"permissionsBoundaryArn": ""}),
+                "AWS::IAM::Role/AROA1: field `configuration.permissionsBoundary.permissionsBoundaryArn` is empty",
+            ),
+            (
+                json!({"permissionsBoundaryArn": arn, "permissionsBoundaryType": {}}),
+                "AWS::IAM::Role/AROA1: field `configuration.permissionsBoundary.permissionsBoundaryType` is an object, expected a string",
+            ),
+        ];
+        for (boundary, message) in cases {
+            assert_eq!(identity_with_boundary("AWS::IAM::Role", boundary).err().as_deref(), Some(message));
+        }
     }
 
     #[test]

@@ -451,6 +451,7 @@ mod tests {
             path: "/".into(),
             inline: Vec::new(),
             attached: vec![AttachedPolicy { name: "PowerUser".into(), arn: attached.0.clone() }],
+            boundary: None,
         };
         memory.add_group(ACCOUNT, group.clone());
         store.add_group(ACCOUNT, group);

@@ -1,7 +1,8 @@
 //! The other resources a verdict can depend on, behind one interface.
 //!
-//! Separation of duties judges a role by its attached managed policies and a user by its
-//! groups, which Config does not put in the role's or user's item. Rules ask a [`Resolver`]; the
+//! Separation of duties judges a role by its attached managed policies (and within its
+//! permissions boundary, also a managed policy) and a user by its groups, which Config does not
+//! put in the role's or user's item. Rules ask a [`Resolver`]; the
 //! edges decide where answers come from: IAM calls in Lambda, the export and the bundled AWS
 //! managed policies in the dry-run, a [`MemoryResolver`] in tests.
 

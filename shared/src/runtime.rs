@@ -3,8 +3,9 @@
 //! One invocation: decode Config's event ([`crate::event`]), check the parameters, get the
 //! item (inline, or GetResourceConfigHistory for oversized items, or ListDiscoveredResources +
 //! BatchGetResourceConfig for scheduled runs), fetch what Config does not record (a key's
-//! policy when the item lacks it; a role's attached policies and a user's groups, for rules
-//! that read them), judge with the pure rule, and report with PutEvaluations.
+//! policy when the item lacks it; a role's attached policies and permissions boundary and a
+//! user's groups, for rules that read them), judge with the pure rule, and report with
+//! PutEvaluations.
 //!
 //! - Credentials and endpoints come from the standard SDK configuration (environment, profile,
 //!   `AWS_ENDPOINT_URL`), so tests point the real clients at a local server.
@@ -327,8 +328,9 @@ struct Cache {
 }
 
 /// The resolver a rule gets: for rules that read other resources (`periodic`), the attached
-/// managed policies of a role or user and a user's groups, fetched from IAM (once per
-/// invocation); otherwise nothing.
+/// managed policies and the permissions boundary of a role or user (any managed policy ARN,
+/// customer or AWS managed) and a user's groups, fetched from IAM (once per invocation);
+/// otherwise nothing.
 async fn resolve(rule: &Rule, clients: &Clients, cache: &Cache, resource: &Resource) -> MemoryResolver {
     let mut resolver = MemoryResolver::new();
     if !rule.periodic {
@@ -339,7 +341,8 @@ async fn resolve(rule: &Rule, clients: &Clients, cache: &Cache, resource: &Resou
         Details::User(user) => (&user.identity, user.groups.as_slice()),
         _ => return resolver,
     };
-    let mut arns: BTreeSet<String> = identity.attached.iter().map(|a| a.arn.clone()).collect();
+    // The attached policies and the permissions boundary, fetched alike.
+    let mut arns: BTreeSet<String> = identity.managed_policy_arns().map(str::to_owned).collect();
     for name in groups {
         match group(clients, cache, name).await {
             Ok(group) => {
@@ -423,7 +426,7 @@ async fn group(clients: &Clients, cache: &Cache, name: &str) -> Result<Identity,
                 arn: p.policy_arn().unwrap_or_default().to_owned(),
             })
             .collect();
-        Ok::<_, String>(Identity { name: name.to_owned(), path: "/".into(), inline, attached })
+        Ok::<_, String>(Identity { name: name.to_owned(), path: "/".into(), inline, attached, boundary: None })
     }
     .await;
     cache.groups.lock().await.insert(name.to_owned(), fetched.clone());

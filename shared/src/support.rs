@@ -126,25 +126,37 @@ pub fn access_cause(access: &Access<'_>, principal: Option<&str>, action: Action
 
 /// The identity policies a user or role holds, for rules that judge the principal as a whole:
 /// inline policies, attached managed policies (resolved) and, for a user, its groups' inline
-/// and attached policies. What cannot be parsed or resolved comes back as causes, so that the
-/// rule fails closed rather than judging an incomplete set.
+/// and attached policies; and its permissions boundary (resolved like an attached policy).
+/// What cannot be parsed or resolved comes back as causes, so that the rule fails closed
+/// rather than judging an incomplete set (or a boundary it could not read as no boundary).
 pub struct HeldPolicies {
     /// Every document that could be read, with its name.
     pub documents: Vec<(String, Arc<Policy>)>,
-    /// One cause per document that could not be read.
+    /// The permissions boundary, by its ARN, when the identity has one and it could be read.
+    /// It limits what [`HeldPolicies::documents`] grant; it grants nothing itself.
+    pub boundary: Option<(String, Arc<Policy>)>,
+    /// One cause per document that could not be read (the boundary included).
     pub unreadable: Vec<Cause>,
 }
 
 impl HeldPolicies {
     /// Gathers what the resource (a user or role) holds; empty for other resources.
     pub fn gather(resource: &Resource, ctx: &Context<'_>) -> HeldPolicies {
-        let mut held = HeldPolicies { documents: Vec::new(), unreadable: Vec::new() };
+        let mut held = HeldPolicies { documents: Vec::new(), boundary: None, unreadable: Vec::new() };
         let (identity, groups) = match &resource.details {
             Details::Role(role) => (&role.identity, &[][..]),
             Details::User(user) => (&user.identity, user.groups.as_slice()),
             _ => return held,
         };
         held.add_identity(identity, "", ctx);
+        if let Some(arn) = &identity.boundary {
+            match ctx.resolver.managed_policy(arn) {
+                Ok(policy) => held.boundary = Some((arn.clone(), policy)),
+                Err(e) => {
+                    held.unreadable.push(Cause::because(format!("permissions boundary could not be resolved: {e}")))
+                }
+            }
+        }
         for group in groups {
             match ctx.resolver.group(&resource.account_id, group) {
                 Ok(identity) => held.add_identity(&identity, &format!("group {group} "), ctx),
@@ -275,4 +287,100 @@ pub fn grantee_causes<'p>(
         })
         .map(|(.., cause)| cause)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::{AttachedPolicy, Identity, ItemStatus, ResourceType, Role};
+    use crate::policy::{parse_policy, PolicyKind};
+    use crate::resolver::MemoryResolver;
+
+    const BOUNDARY: &str = "arn:aws:iam::111122223333:policy/Boundary";
+    const ATTACHED: &str = "arn:aws:iam::111122223333:policy/Attached";
+
+    fn role(boundary: Option<&str>) -> Resource {
+        let identity = Identity {
+            name: "App".into(),
+            path: "/".into(),
+            inline: Vec::new(),
+            attached: vec![AttachedPolicy { name: "Attached".into(), arn: ATTACHED.into() }],
+            boundary: boundary.map(str::to_owned),
+        };
+        Resource {
+            type_name: "AWS::IAM::Role".into(),
+            resource_type: Some(ResourceType::IamRole),
+            resource_id: "AROA1".into(),
+            arn: "arn:aws:iam::111122223333:role/App".into(),
+            account_id: "111122223333".into(),
+            status: ItemStatus::Ok,
+            capture_time: None,
+            details: Details::Role(Role { identity, trust: None }),
+        }
+    }
+
+    fn document(actions: &str) -> Document {
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{actions}","Resource":"*"}}]}}"#
+        );
+        parse_policy(&serde_json::Value::String(text), PolicyKind::Identity)
+    }
+
+    fn gather(resource: &Resource, resolver: &MemoryResolver) -> HeldPolicies {
+        let params = Params::default();
+        HeldPolicies::gather(resource, &Context { params: &params, resolver })
+    }
+
+    #[test]
+    fn the_boundary_is_resolved_like_an_attached_policy() {
+        let mut resolver = MemoryResolver::new();
+        resolver.add_policy(ATTACHED, document("kms:*"));
+        resolver.add_policy(BOUNDARY, document("kms:Decrypt"));
+        let held = gather(&role(Some(BOUNDARY)), &resolver);
+        assert!(held.unreadable.is_empty(), "{:?}", held.unreadable);
+        assert_eq!(held.documents.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), [ATTACHED]);
+        assert_eq!(
+            held.boundary.as_ref().map(|(arn, _)| arn.as_str()),
+            Some(BOUNDARY),
+            "the boundary grants nothing itself"
+        );
+
+        let held = gather(&role(None), &resolver);
+        assert!(held.boundary.is_none() && held.unreadable.is_empty());
+    }
+
+    #[test]
+    fn a_boundary_that_cannot_be_resolved_or_parsed_fails_closed() {
+        let mut resolver = MemoryResolver::new();
+        resolver.add_policy(ATTACHED, document("kms:*"));
+        let missing = gather(&role(Some(BOUNDARY)), &resolver);
+        assert!(missing.boundary.is_none());
+        let reasons: Vec<&str> = missing.unreadable.iter().map(|c| c.reason.as_str()).collect();
+        assert_eq!(reasons, [format!("permissions boundary could not be resolved: `{BOUNDARY}` was not found")]);
+
+        resolver.add_unavailable(BOUNDARY, "iam:GetPolicy: AccessDenied");
+        let denied = gather(&role(Some(BOUNDARY)), &resolver);
+        let reasons: Vec<&str> = denied.unreadable.iter().map(|c| c.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [format!("permissions boundary could not be resolved: `{BOUNDARY}` could not be read: iam:GetPolicy: AccessDenied")]
+        );
+
+        let mut broken = MemoryResolver::new();
+        broken.add_policy(ATTACHED, document("kms:*"));
+        broken.add_policy(
+            BOUNDARY,
+            parse_policy(&serde_json::json!({"Statement": [{"Action": "kms:*"}]}), PolicyKind::Identity),
+        );
+        let invalid = gather(&role(Some(BOUNDARY)), &broken);
+        assert!(invalid.boundary.is_none());
+        let [cause] = invalid.unreadable.as_slice() else { panic!("one cause: {:?}", invalid.unreadable) };
+        assert!(
+            cause
+                .reason
+                .starts_with(&format!("permissions boundary could not be resolved: `{BOUNDARY}` does not parse: ")),
+            "{}",
+            cause.reason
+        );
+    }
 }

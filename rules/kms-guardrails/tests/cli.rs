@@ -238,6 +238,50 @@ fn users_and_roles_wait_for_policies_and_groups_later_in_the_input() {
     }
 }
 
+/// A role waits for its permissions boundary as for an attached policy: the boundary policy
+/// comes later in the input and resolves; a boundary that is nowhere in the input fails the
+/// role closed, naming it.
+#[test]
+fn roles_wait_for_their_permissions_boundary_later_in_the_input() {
+    let dir = scratch("boundary-set-aside");
+    let role = |id: &str, name: &str, boundary: &str| {
+        json!({"resourceType": "AWS::IAM::Role", "resourceId": id, "awsAccountId": "111122223333",
+            "ARN": format!("arn:aws:iam::111122223333:role/{name}"), "configurationItemStatus": "OK",
+            "configuration": {"roleName": name, "path": "/", "rolePolicyList": [], "attachedManagedPolicies": [],
+                "permissionsBoundary": {"permissionsBoundaryArn": boundary, "permissionsBoundaryType": "PermissionsBoundaryPolicy"}}})
+    };
+    let boundary = json!({"resourceType": "AWS::IAM::Policy", "resourceId": "ANPA1", "awsAccountId": "111122223333",
+        "ARN": "arn:aws:iam::111122223333:policy/Boundary", "configurationItemStatus": "OK",
+        "configuration": {"policyName": "Boundary", "defaultVersionId": "v1", "policyVersionList": [
+            {"versionId": "v1", "isDefaultVersion": true, "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}}]}});
+    let items = json!({"configurationItems": [
+        role("AROA1", "Bounded", "arn:aws:iam::111122223333:policy/Boundary"),
+        role("AROA2", "Unbounded", "arn:aws:iam::111122223333:policy/Nowhere"),
+        boundary,
+    ]});
+    let path = dir.join("export.json");
+    std::fs::write(&path, items.to_string()).expect("write");
+    let output =
+        run(&["dry-run", "--format", "json", "--rule", "kms-admin-use-separation", path.to_str().expect("path")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let evals = evaluations(&stdout_json(&output));
+    let verdict = |id: &str| {
+        let eval = evals.iter().find(|e| e["ComplianceResourceId"] == id).expect("evaluated");
+        (eval["ComplianceType"].as_str().unwrap_or_default().to_owned(), eval["Annotation"].as_str().map(str::to_owned))
+    };
+    assert_eq!(verdict("AROA1"), ("COMPLIANT".to_owned(), None), "the boundary later in the input resolves");
+    assert_eq!(
+        verdict("AROA2"),
+        (
+            "NON_COMPLIANT".to_owned(),
+            Some(
+                "permissions boundary could not be resolved: `arn:aws:iam::111122223333:policy/Nowhere` was not found"
+                    .to_owned()
+            )
+        )
+    );
+}
+
 #[test]
 fn gzip_directories_and_cross_file_resolution() {
     let dir = scratch("cross-file");

@@ -414,6 +414,31 @@ fn attached_policies(entry: &Value) -> Value {
     )
 }
 
+/// `PermissionsBoundary` (`{PermissionsBoundaryArn, PermissionsBoundaryType}`) to the item's
+/// `permissionsBoundary` (`{permissionsBoundaryArn, permissionsBoundaryType}`); absent or null
+/// is none. Any other shape is an error naming the field (`RoleDetailList[3].PermissionsBoundary`).
+fn permissions_boundary(entry: &Value, at: &str) -> Result<Value, ExportError> {
+    let at = format!("{at}.PermissionsBoundary");
+    let boundary = match entry.get("PermissionsBoundary") {
+        None | Some(Value::Null) => return Ok(Value::Null),
+        Some(boundary @ Value::Object(_)) => boundary,
+        Some(other) => {
+            return Err(ExportError::Field {
+                field: at,
+                problem: format!("is {}, expected an object", crate::policy::decode::json_type(other)),
+            })
+        }
+    };
+    let kind = match boundary.get("PermissionsBoundaryType") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(required(boundary, "PermissionsBoundaryType", &at)?),
+    };
+    Ok(json!({
+        "permissionsBoundaryArn": required(boundary, "PermissionsBoundaryArn", &at)?,
+        "permissionsBoundaryType": kind,
+    }))
+}
+
 fn required<'v>(entry: &'v Value, name: &str, at: &str) -> Result<&'v str, ExportError> {
     text(entry, name).ok_or_else(|| ExportError::Field {
         field: format!("{at}.{name}"),
@@ -510,6 +535,7 @@ pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<Gaad
                 "assumeRolePolicyDocument": entry.get("AssumeRolePolicyDocument"),
                 "rolePolicyList": inline_policies(entry, "RolePolicyList"),
                 "attachedManagedPolicies": attached_policies(entry),
+                "permissionsBoundary": permissions_boundary(entry, at)?,
             });
             Ok(Some(GaadEntry::Item(gaad_item("AWS::IAM::Role", id, arn, name, configuration))))
         }
@@ -521,6 +547,7 @@ pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<Gaad
                 "groupList": entry.get("GroupList").cloned().unwrap_or_else(|| json!([])),
                 "userPolicyList": inline_policies(entry, "UserPolicyList"),
                 "attachedManagedPolicies": attached_policies(entry),
+                "permissionsBoundary": permissions_boundary(entry, at)?,
             });
             Ok(Some(GaadEntry::Item(gaad_item("AWS::IAM::User", id, arn, name, configuration))))
         }
@@ -628,5 +655,61 @@ mod tests {
         let resource = crate::item::Resource::from_json(&out.items[0].1);
         assert_eq!(resource.as_ref().map(|r| r.resource_id.as_str()), Ok("AROA1"));
         assert_eq!(resource.map(|r| r.account_id), Ok("111122223333".to_owned()));
+    }
+
+    #[test]
+    fn gaad_users_and_roles_carry_their_permissions_boundary() {
+        let boundary = "arn:aws:iam::111122223333:policy/Boundary";
+        let doc = json!({
+            "RoleDetailList":[{"RoleName":"App","RoleId":"AROA1","Arn":"arn:aws:iam::111122223333:role/App","Path":"/",
+                "PermissionsBoundary":{"PermissionsBoundaryType":"PermissionsBoundaryPolicy","PermissionsBoundaryArn":boundary}},
+                {"RoleName":"Free","RoleId":"AROA2","Arn":"arn:aws:iam::111122223333:role/Free","Path":"/"}],
+            "UserDetailList":[{"UserName":"alice","UserId":"AIDA1","Arn":"arn:aws:iam::111122223333:user/alice","Path":"/",
+                "GroupList":[],"PermissionsBoundary":{"PermissionsBoundaryType":"PermissionsBoundaryPolicy","PermissionsBoundaryArn":boundary}}]
+        });
+        let out = items(doc).unwrap_or_default();
+        let boundaries: Vec<(String, Option<String>)> = out
+            .items
+            .iter()
+            .filter_map(|(_, item)| crate::item::Resource::from_json(item).ok())
+            .filter_map(|r| match r.details {
+                crate::item::Details::Role(role) => Some((r.resource_id, role.identity.boundary)),
+                crate::item::Details::User(user) => Some((r.resource_id, user.identity.boundary)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            boundaries,
+            [
+                ("AROA1".to_owned(), Some(boundary.to_owned())),
+                ("AROA2".to_owned(), None),
+                ("AIDA1".to_owned(), Some(boundary.to_owned())),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_gaad_permissions_boundary_of_the_wrong_shape_is_an_error_naming_the_field() {
+        let role = |boundary: Value| {
+            json!({"RoleDetailList":[{"RoleName":"App","RoleId":"AROA1","Arn":"arn:aws:iam::111122223333:role/App",
+                "PermissionsBoundary": boundary}]})
+        };
+        let cases = [
+            (
+                json!("arn:aws:iam::111122223333:policy/B"),
+                "field `RoleDetailList[0].PermissionsBoundary` is a string, expected an object",
+            ),
+            (
+                json!({"PermissionsBoundaryType":"PermissionsBoundaryPolicy"}),
+                "field `RoleDetailList[0].PermissionsBoundary.PermissionsBoundaryArn` is missing or not a string",
+            ),
+            (
+                json!({"PermissionsBoundaryArn":"arn:aws:iam::111122223333:policy/B","PermissionsBoundaryType":3}),
+                "field `RoleDetailList[0].PermissionsBoundary.PermissionsBoundaryType` is missing or not a string",
+            ),
+        ];
+        for (boundary, message) in cases {
+            assert_eq!(items(role(boundary)).err().map(|e| e.to_string()).as_deref(), Some(message));
+        }
     }
 }
