@@ -62,8 +62,15 @@
 //!     NON_COMPLIANT (every multi-Region key is both).
 //! 22. A service-linked role with `kms:*`: NOT_APPLICABLE.
 //! 23. A user matching `exemptPrincipals`: NOT_APPLICABLE ("principal is exempt").
+//! 24. A role with `kms:*` on `*` within a permissions boundary allowing only `kms:Decrypt`:
+//!     COMPLIANT (it cannot administer).
+//! 25. The same within a boundary allowing `kms:*` on us-east-1 keys only: NON_COMPLIANT, on all
+//!     keys in us-east-1.
+//! 26. The same within a boundary allowing `*` but unconditionally denying every admin action:
+//!     COMPLIANT (the boundary's Denies apply).
+//! 27. A role whose permissions boundary is not in the export: NON_COMPLIANT (fail closed).
 
-use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, KeyScope};
+use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope};
 use shared::rule::InactiveKeys;
 use shared::support::{
     access_cause, grantee_causes, key_and_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS_PARAM,
@@ -130,7 +137,15 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
             let scope = KeyScope::new(&resource.arn, &resource.account_id);
             let principal = Some(resource.arn.as_str());
             let mut causes: Vec<Cause> = Vec::new();
-            let cells = identity_cells(&docs, None, &scope, &every_allow);
+            // Within the permissions boundary, where there is one (SPEC section 2): a cell is
+            // administered and used only where both the policies and the boundary allow it.
+            let boundary: Vec<IdentityDoc<'_>> = held
+                .boundary
+                .iter()
+                .map(|(arn, policy)| IdentityDoc { name: Some(arn.as_str()), policy: policy.as_ref() })
+                .collect();
+            let cells =
+                identity_cells(&docs, held.boundary.as_ref().map(|_| boundary.as_slice()), &scope, &every_allow);
             // One cause for the keys no policy names (the first cell holding both), and one for
             // each named key that is administered and used somewhere.
             let unnamed = cells.classes.iter().find_map(|class| {
