@@ -58,6 +58,8 @@ pub struct Pattern {
     variables: Variables,
     /// Holds a policy variable: matches nothing we can name.
     has_variable: bool,
+    /// The pattern compiled for symbol-by-symbol matching, built on first use.
+    automaton: std::sync::OnceLock<std::sync::Arc<Automaton>>,
 }
 
 /// What a [`Pattern`] is parsed from, which is all serde needs to keep: the tokens follow.
@@ -117,7 +119,14 @@ impl Pattern {
         }
         // Consecutive `*` mean the same as one; folding them keeps matching linear in practice.
         tokens.dedup_by(|a, b| *a == Token::AnyRun && *b == Token::AnyRun);
-        Pattern { source: source.to_owned(), tokens, case, variables, has_variable }
+        Pattern {
+            source: source.to_owned(),
+            tokens,
+            case,
+            variables,
+            has_variable,
+            automaton: std::sync::OnceLock::new(),
+        }
     }
 
     /// The text the pattern was parsed from, as written in the document.
@@ -220,75 +229,96 @@ pub enum Symbol {
 }
 
 /// Where a pattern stands after some prefix of a text: the set of token positions reached
-/// (position `n`, past the last token, means "matched so far and complete"), as a bit set.
+/// (position `n`, past the last token, means "matched so far and complete"), as a bit set held
+/// inline for patterns of up to 127 tokens (nearly all), on the heap beyond.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MatchState {
-    reached: Vec<u64>,
+pub enum MatchState {
+    /// Positions 0 to 127.
+    Small(u128),
+    /// Any number of positions, 64 to a word.
+    Large(Vec<u64>),
 }
 
 impl MatchState {
-    fn empty(positions: usize) -> Self {
-        MatchState { reached: vec![0; positions / 64 + 1] }
-    }
-
     fn contains(&self, position: usize) -> bool {
-        self.reached.get(position / 64).is_some_and(|word| word & (1 << (position % 64)) != 0)
-    }
-
-    fn insert(&mut self, position: usize) {
-        if let Some(word) = self.reached.get_mut(position / 64) {
-            *word |= 1 << (position % 64);
+        match self {
+            MatchState::Small(bits) => position < 128 && bits & (1 << position) != 0,
+            MatchState::Large(words) => words.get(position / 64).is_some_and(|w| w & (1 << (position % 64)) != 0),
         }
     }
 
     /// True when no continuation of the text can match any more.
     pub fn is_dead(&self) -> bool {
-        self.reached.iter().all(|w| *w == 0)
+        match self {
+            MatchState::Small(bits) => *bits == 0,
+            MatchState::Large(words) => words.iter().all(|w| *w == 0),
+        }
     }
 }
 
+/// Bit masks of token positions, in the representation [`MatchState`] uses for the pattern.
+#[derive(Debug, Clone)]
+enum Masks {
+    Small { star: u128, any_one: u128, bytes: Vec<(u8, u128)> },
+    Large { star: Vec<u64>, any_one: Vec<u64>, bytes: Vec<(u8, Vec<u64>)> },
+}
+
 /// A pattern compiled for matching symbol by symbol ([`Symbol`]): bit masks of the positions
-/// holding `*`, `?` and each literal byte, so that one step is a few word operations per 64
-/// tokens, however long the pattern (a document may hold thousands of stars).
+/// holding `*`, `?` and each literal byte, so that one step is a few word operations, however
+/// long the pattern (a document may hold thousands of stars).
 #[derive(Debug, Clone)]
 pub struct Automaton {
     len: usize,
-    star: Vec<u64>,
-    any_one: Vec<u64>,
-    bytes: Vec<(u8, Vec<u64>)>,
+    masks: Masks,
     case: CaseRule,
     dead: bool,
 }
 
+fn set_bit(words: &mut [u64], position: usize) {
+    if let Some(word) = words.get_mut(position / 64) {
+        *word |= 1 << (position % 64);
+    }
+}
+
 impl Pattern {
-    /// The pattern compiled for [`Automaton::step`].
-    pub fn automaton(&self) -> Automaton {
+    /// The pattern compiled for [`Automaton::step`] (built once, on first use).
+    pub fn automaton(&self) -> &Automaton {
+        self.automaton.get_or_init(|| std::sync::Arc::new(self.compile()))
+    }
+
+    fn compile(&self) -> Automaton {
         let positions = self.tokens.len() + 1;
-        let mut star = MatchState::empty(positions);
-        let mut any_one = MatchState::empty(positions);
-        let mut bytes: Vec<(u8, MatchState)> = Vec::new();
+        let words = positions / 64 + 1;
+        let mut star = vec![0u64; words];
+        let mut any_one = vec![0u64; words];
+        let mut bytes: Vec<(u8, Vec<u64>)> = Vec::new();
         for (position, token) in self.tokens.iter().enumerate() {
             match token {
-                Token::AnyRun => star.insert(position),
-                Token::AnyOne => any_one.insert(position),
+                Token::AnyRun => set_bit(&mut star, position),
+                Token::AnyOne => set_bit(&mut any_one, position),
                 Token::Byte(b) => match bytes.iter_mut().find(|(known, _)| known == b) {
-                    Some((_, mask)) => mask.insert(position),
+                    Some((_, mask)) => set_bit(mask, position),
                     None => {
-                        let mut mask = MatchState::empty(positions);
-                        mask.insert(position);
+                        let mut mask = vec![0u64; words];
+                        set_bit(&mut mask, position);
                         bytes.push((*b, mask));
                     }
                 },
             }
         }
-        Automaton {
-            len: self.tokens.len(),
-            star: star.reached,
-            any_one: any_one.reached,
-            bytes: bytes.into_iter().map(|(b, m)| (b, m.reached)).collect(),
-            case: self.case,
-            dead: self.has_variable,
-        }
+        let small = |words: &[u64]| {
+            u128::from(words.first().copied().unwrap_or(0)) | (u128::from(words.get(1).copied().unwrap_or(0)) << 64)
+        };
+        let masks = if positions <= 128 {
+            Masks::Small {
+                star: small(&star),
+                any_one: small(&any_one),
+                bytes: bytes.iter().map(|(b, m)| (*b, small(m))).collect(),
+            }
+        } else {
+            Masks::Large { star, any_one, bytes }
+        };
+        Automaton { len: self.tokens.len(), masks, case: self.case, dead: self.has_variable }
     }
 
     /// Every literal byte of the pattern: the bytes a [`Symbol::Other`] must differ from.
@@ -304,41 +334,69 @@ impl Automaton {
     /// The state before any text: position 0, and position 1 when the pattern opens with `*`.
     /// A pattern holding a policy variable starts dead: it matches nothing we can name.
     pub fn start(&self) -> MatchState {
-        let mut state = MatchState::empty(self.len + 1);
-        if !self.dead {
-            state.insert(0);
-            self.close(&mut state);
+        let first = u128::from(!self.dead);
+        match &self.masks {
+            Masks::Small { star, .. } => MatchState::Small(first | ((first & star) << 1)),
+            Masks::Large { star, .. } => {
+                let mut words = vec![0u64; star.len()];
+                if !self.dead {
+                    set_bit(&mut words, 0);
+                    if star.first().is_some_and(|w| w & 1 != 0) {
+                        set_bit(&mut words, 1);
+                    }
+                }
+                MatchState::Large(words)
+            }
         }
-        state
+    }
+
+    fn byte(&self, symbol: Symbol) -> Option<u8> {
+        match symbol {
+            Symbol::Byte(b) => Some(match self.case {
+                CaseRule::Sensitive => b,
+                CaseRule::AsciiInsensitive => b.to_ascii_lowercase(),
+            }),
+            Symbol::Other | Symbol::Opaque => None,
+        }
     }
 
     /// The state after one more symbol of text: a `*` keeps its position, a `?` or an equal
-    /// literal byte advances one.
+    /// literal byte advances one, and the position after each `*` reached is added (a `*` may
+    /// match no text; patterns never hold two `*` in a row, so one pass is the whole closure).
     pub fn step(&self, state: &MatchState, symbol: Symbol) -> MatchState {
-        let literal = match symbol {
-            Symbol::Byte(b) => {
-                let b = match self.case {
-                    CaseRule::Sensitive => b,
-                    CaseRule::AsciiInsensitive => b.to_ascii_lowercase(),
-                };
-                self.bytes.iter().find(|(known, _)| *known == b).map(|(_, mask)| mask.as_slice())
-            }
-            Symbol::Other | Symbol::Opaque => None,
-        };
         let advancing = !matches!(symbol, Symbol::Opaque);
-        let mut next = MatchState { reached: Vec::with_capacity(state.reached.len()) };
-        let mut carry = 0u64;
-        for (index, word) in state.reached.iter().enumerate() {
-            let at = |mask: &[u64]| mask.get(index).copied().unwrap_or(0);
-            let mut moving = 0;
-            if advancing {
-                moving = word & (at(&self.any_one) | literal.map_or(0, at));
+        let byte = self.byte(symbol);
+        match (&self.masks, state) {
+            (Masks::Small { star, any_one, bytes }, MatchState::Small(bits)) => {
+                let literal = byte.and_then(|b| bytes.iter().find(|(k, _)| *k == b)).map_or(0, |(_, m)| *m);
+                let moving = if advancing { bits & (any_one | literal) } else { 0 };
+                let next = (moving << 1) | (bits & star);
+                MatchState::Small(next | ((next & star) << 1))
             }
-            next.reached.push((moving << 1) | carry | (word & at(&self.star)));
-            carry = moving >> 63;
+            (Masks::Large { star, any_one, bytes }, MatchState::Large(words)) => {
+                let literal = byte.and_then(|b| bytes.iter().find(|(k, _)| *k == b)).map(|(_, m)| m.as_slice());
+                let at = |mask: &[u64], index: usize| mask.get(index).copied().unwrap_or(0);
+                let mut next = Vec::with_capacity(words.len());
+                let mut carry = 0u64;
+                for (index, word) in words.iter().enumerate() {
+                    let moving =
+                        if advancing { word & (at(any_one, index) | literal.map_or(0, |m| at(m, index))) } else { 0 };
+                    next.push((moving << 1) | carry | (word & at(star, index)));
+                    carry = moving >> 63;
+                }
+                let mut carry = 0u64;
+                for (index, word) in next.iter_mut().enumerate() {
+                    let skipping = *word & at(star, index);
+                    let added = (skipping << 1) | carry;
+                    carry = skipping >> 63;
+                    *word |= added;
+                }
+                MatchState::Large(next)
+            }
+            // A state of another automaton: nothing it reached means anything here.
+            (Masks::Small { .. }, MatchState::Large(_)) => MatchState::Small(0),
+            (Masks::Large { star, .. }, MatchState::Small(_)) => MatchState::Large(vec![0; star.len()]),
         }
-        self.close(&mut next);
-        next
     }
 
     /// The state after each byte of `text`.
@@ -349,18 +407,6 @@ impl Automaton {
     /// Does a text that brought the pattern to `state` match it whole?
     pub fn accepts(&self, state: &MatchState) -> bool {
         state.contains(self.len)
-    }
-
-    /// Adds the position after each `*` reached: a `*` may match no text. Patterns never hold
-    /// two `*` in a row (the parser folds them), so one pass is the whole closure.
-    fn close(&self, state: &mut MatchState) {
-        let mut carry = 0u64;
-        for (index, word) in state.reached.iter_mut().enumerate() {
-            let skipping = *word & self.star.get(index).copied().unwrap_or(0);
-            let added = (skipping << 1) | carry;
-            carry = skipping >> 63;
-            *word |= added;
-        }
     }
 }
 

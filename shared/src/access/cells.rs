@@ -175,7 +175,7 @@ impl Applies {
 struct Universe<'p> {
     patterns: Vec<&'p Pattern>,
     /// The patterns compiled, in the same order.
-    automata: Vec<Automaton>,
+    automata: Vec<&'p Automaton>,
     identity: Vec<(StatementRef<'p>, Applies)>,
     boundary: Option<Vec<(StatementRef<'p>, Applies)>>,
     /// Each named key id and the patterns that name it.
@@ -214,7 +214,7 @@ impl<'p> Universe<'p> {
         universe.named_literals = universe
             .named
             .iter()
-            .map(|(id, _)| Pattern::arn(id, crate::pattern::Variables::Literal).automaton())
+            .map(|(id, _)| Pattern::arn(id, crate::pattern::Variables::Literal).automaton().clone())
             .collect();
         universe.automata = universe.patterns.iter().map(|p| p.automaton()).collect();
         universe.hex_branches = HEX.iter().filter(|b| literal.contains(b)).map(|b| Symbol::Byte(*b)).collect();
@@ -344,7 +344,21 @@ pub fn identity_cells<'p>(
 ) -> KeyCells<'p> {
     let universe = Universe::new(docs, boundary);
     let listed = regions::regions(&scope.partition);
-    let start: Vec<MatchState> = universe.automata.iter().map(Automaton::start).collect();
+    if universe.patterns.iter().all(|p| p.matches_everything()) {
+        // Every pattern in play is `*` (most policies): every cell is alike, and names no key.
+        let access = universe.access(&vec![true; universe.patterns.len()], counts);
+        let example = Cell { key_id: "00000000-0000-0000-0000-000000000000".to_owned(), access: access.clone() };
+        let class = RegionClass {
+            regions: listed.to_vec(),
+            unlisted: true,
+            everywhere: true,
+            all_keys: access,
+            unnamed: vec![example],
+            named: Vec::new(),
+        };
+        return KeyCells { classes: vec![class] };
+    }
+    let start: Vec<MatchState> = universe.automata.iter().map(|a| a.start()).collect();
     let prefix = universe.step_text(&start, &format!("arn:{}:kms:", scope.partition));
     let suffix = |states: Vec<MatchState>| {
         let states = universe.step_text(&states, ":");
@@ -354,7 +368,8 @@ pub fn identity_cells<'p>(
         };
         universe.step_text(&states, ":key/")
     };
-    // Group the regions by the states they leave the patterns in.
+    // Group the regions by the states they leave the patterns in, right after the region
+    // field; the rest of the prefix is the same for all, so it is stepped once per group.
     let mut groups: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
     let mut place = |states: Vec<MatchState>, region: Option<&'static str>| {
         let index = match groups.iter().position(|(known, _, _)| *known == states) {
@@ -372,9 +387,25 @@ pub fn identity_cells<'p>(
         }
     };
     for region in listed {
-        place(suffix(universe.step_text(&prefix, region)), Some(region));
+        place(universe.step_text(&prefix, region), Some(region));
     }
-    place(suffix(universe.step_all(&prefix, Symbol::Opaque)), None);
+    place(universe.step_all(&prefix, Symbol::Opaque), None);
+    // Groups that differ after the region field may meet again once the account is read.
+    let mut classes_states: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
+    for (states, regions, unlisted) in groups {
+        let states = suffix(states);
+        match classes_states.iter_mut().find(|(known, _, _)| *known == states) {
+            Some((_, known_regions, known_unlisted)) => {
+                known_regions.extend(regions);
+                *known_unlisted |= unlisted;
+            }
+            None => classes_states.push((states, regions, unlisted)),
+        }
+    }
+    for (_, regions, _) in &mut classes_states {
+        regions.sort_unstable();
+    }
+    let groups = classes_states;
 
     let mut memo: HashMap<Vec<bool>, Access<'p>> = HashMap::new();
     let mut access_of = |matched: &[bool]| -> Access<'p> {
