@@ -16,9 +16,12 @@
 //! - **Rationale**: the inverse of the other rules. When such a key falls short, Control Tower's
 //!   set-up fails its pre-check and CloudTrail stops delivering logs with no error anyone sees.
 //!   Checks are semantic: a grant counts whatever the statement layout (one statement or
-//!   several, `kms:GenerateDataKey*` or exact names, `Resource` `*` or the key ARN). A grant
-//!   that exists without its confused-deputy condition is reported too, as
-//!   `kms-key-policy-service-principal-conditions` would.
+//!   several, `kms:GenerateDataKey*` or exact names, `Resource` `*` or the key ARN). Condition
+//!   values are matched as IAM matches them: wildcards only under `StringLike`, `ArnEquals` and
+//!   `ArnLike`; under `StringEquals` a `*` is a literal character, so `StringEquals` on
+//!   `arn:aws:cloudtrail:*:<account>:trail/*` covers no trail. A grant that exists without its
+//!   confused-deputy condition is reported too, as `kms-key-policy-service-principal-conditions`
+//!   would.
 //! - **Trigger**: configuration changes of `AWS::KMS::Key`.
 //! - **Resource types**: `AWS::KMS::Key`.
 //! - **Parameters**:
@@ -63,13 +66,18 @@
 //! 18. A key policy that does not parse: NON_COMPLIANT with the parse error.
 //! 19. `services=cloudtrail` with `trailArns` naming one trail the context covers, and
 //!     `DescribeKey` granted: COMPLIANT.
+//! 20. The Control Tower example with CloudTrail's encryption context under `StringEquals`
+//!     (`arn:aws:cloudtrail:*:111122223333:trail/*`): NON_COMPLIANT, the context covers no trail
+//!     (`*` is a literal character there), and the fix says to use `StringLike`.
+//! 21. `services=cloudtrail`, `trailArns` naming one trail, and a statement whose context is under
+//!     `StringEquals` naming exactly that trail: COMPLIANT.
 
 use shared::access::{key_policy_access, Access};
 use shared::catalog::ActionId;
 use shared::condition::{is_service_arn_context_key, restricting_where};
 use shared::item::{Key, KeyManager, KeyPolicy};
 use shared::pattern::{Pattern, Variables};
-use shared::policy::{BaseOperator, Policy, Principal, SetQualifier, Statement};
+use shared::policy::{BaseOperator, Condition, Policy, Principal, SetQualifier, Statement};
 use shared::rule::{Check, InactiveKeys, ParamKind, ParamSpec};
 use shared::{Cause, Context, Details, Params, Resource, ResourceType, Rule, Verdict};
 
@@ -80,6 +88,7 @@ const TRAIL_ARNS: &str = "trailArns";
 
 const CONFIG: &str = "config.amazonaws.com";
 const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
+const TRAIL_CONTEXT_KEY: &str = "kms:encryptioncontext:aws:cloudtrail:arn";
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -268,18 +277,43 @@ fn target_trails(resource: &Resource, params: &Params) -> Vec<String> {
     vec![format!("arn:{partition}:cloudtrail:{region}:{}:trail/any-trail-of-the-account", resource.account_id)]
 }
 
+/// Does condition value `value` under `operator` cover the trail `trail` (an ARN, or an ARN
+/// pattern from `trailArns`) as IAM matches it? Wildcards only under `StringLike`, `ArnEquals`
+/// and `ArnLike`; under `StringEquals` (`StringEqualsIgnoreCase`: ignoring ASCII case) a `*` or
+/// `?` is a literal character, so the value names one trail, and covers a `trailArns` pattern
+/// only when that pattern is the same literal ARN. Other operators cover nothing.
+fn value_covers(operator: BaseOperator, value: &str, trail: &str) -> bool {
+    let literal_trail = !trail.contains(['*', '?']);
+    match operator {
+        BaseOperator::StringEquals => literal_trail && value == trail,
+        BaseOperator::StringEqualsIgnoreCase => literal_trail && value.eq_ignore_ascii_case(trail),
+        BaseOperator::StringLike | BaseOperator::ArnEquals | BaseOperator::ArnLike => {
+            Pattern::arn(value, Variables::Literal).matches(trail)
+        }
+        BaseOperator::Bool | BaseOperator::Null | BaseOperator::Negated | BaseOperator::OtherPositive => false,
+    }
+}
+
+fn is_trail_context(condition: &Condition) -> bool {
+    condition.key == TRAIL_CONTEXT_KEY && condition.operator.set != Some(SetQualifier::ForAllValues)
+}
+
 /// The statement carries a positive `kms:EncryptionContext:aws:cloudtrail:arn` condition whose
 /// values cover every target trail.
 fn context_covers(statement: &Statement, trails: &[String]) -> bool {
-    statement.conditions.iter().any(|c| {
-        let positive = matches!(
-            c.operator.base,
-            BaseOperator::StringEquals | BaseOperator::StringLike | BaseOperator::ArnEquals | BaseOperator::ArnLike
-        ) && c.operator.set != Some(SetQualifier::ForAllValues);
-        let patterns: Vec<Pattern> = c.values.iter().map(|v| Pattern::arn(v, Variables::Literal)).collect();
-        c.key == "kms:encryptioncontext:aws:cloudtrail:arn"
-            && positive
-            && trails.iter().all(|trail| patterns.iter().any(|p| p.matches(trail)))
+    statement
+        .conditions
+        .iter()
+        .filter(|c| is_trail_context(c))
+        .any(|c| trails.iter().all(|trail| c.values.iter().any(|v| value_covers(c.operator.base, v, trail))))
+}
+
+/// The statement writes the CloudTrail context with wildcards under `StringEquals`, where they
+/// are literal characters (so it names no real trail).
+fn context_wildcard_under_equals(statement: &Statement) -> bool {
+    statement.conditions.iter().filter(|c| is_trail_context(c)).any(|c| {
+        matches!(c.operator.base, BaseOperator::StringEquals | BaseOperator::StringEqualsIgnoreCase)
+            && c.values.iter().any(|v| v.contains(['*', '?']))
     })
 }
 
@@ -331,10 +365,14 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
         if generate {
             let covered = key_policy_access(policy, &service, &|s| context_covers(s, &trails));
             let covers = granted(&covered, "kms:GenerateDataKey");
+            let fix = match policy.statements.iter().any(context_wildcard_under_equals) {
+                true => format!("{CLOUDTRAIL} kms:GenerateDataKey* encryption context is under StringEquals, where * is a literal character: use StringLike arn:aws:cloudtrail:*:{account}:trail/*"),
+                false => format!("{CLOUDTRAIL} kms:GenerateDataKey* lacks an encryption context covering the trails: add kms:EncryptionContext:aws:cloudtrail:arn arn:aws:cloudtrail:*:{account}:trail/*"),
+            };
             checks.push(grant_check(
                 format!("{CLOUDTRAIL} kms:GenerateDataKey* is limited to the account's trails by encryption context"),
                 covers,
-                format!("{CLOUDTRAIL} kms:GenerateDataKey* lacks an encryption context covering the trails: add kms:EncryptionContext:aws:cloudtrail:arn arn:aws:cloudtrail:*:{account}:trail/*"),
+                fix,
                 &trail_statement,
             ));
             if covers {
