@@ -359,7 +359,7 @@ pub struct Key {
     pub spec: Option<String>,
     /// `keyUsage`
     pub usage: Option<String>,
-    /// `multiRegion`
+    /// `multiRegion`; `None` when the item does not record it (older items, `select` results).
     pub multi_region: Option<bool>,
     /// The key policy.
     pub policy: KeyPolicy,

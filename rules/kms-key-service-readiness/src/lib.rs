@@ -34,7 +34,9 @@
 //!
 //! Unlike every other rule, a named key that is AWS managed or pending deletion is
 //! NON_COMPLIANT (the services cannot use it), not NOT_APPLICABLE. The verdict lists every
-//! unmet requirement; the annotation holds as many as fit, each with what to change.
+//! unmet requirement; the annotation holds as many as fit, each with what to change. A key
+//! whose item does not record `multiRegion` (older items, `select` results) is single-Region
+//! unless its id starts with `mrk-`, the form every multi-Region key id has.
 //!
 //! ## Scenarios
 //! 1. `services=controltower`: the Control Tower example key policy
@@ -71,6 +73,9 @@
 //!     (`*` is a literal character there), and the fix says to use `StringLike`.
 //! 21. `services=cloudtrail`, `trailArns` naming one trail, and a statement whose context is under
 //!     `StringEquals` naming exactly that trail: COMPLIANT.
+//! 22. The Control Tower example on an item that does not record `multiRegion`, key id in UUID
+//!     form: COMPLIANT (single-Region).
+//! 23. The same with a key id in `mrk-` form: NON_COMPLIANT (multi-Region).
 
 use shared::access::{key_policy_access, Access};
 use shared::catalog::ActionId;
@@ -216,12 +221,15 @@ pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
         format!("key is {spec}/{usage}: use a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key"),
     ));
     if needs.control_tower {
+        // Items that do not record `multiRegion` (older items, `select` results): a
+        // multi-Region key's id always starts with `mrk-`, and no other key's does.
+        let multi_region = key.multi_region.unwrap_or_else(|| key.key_id.starts_with("mrk-"));
         checks.push(check(
             "single-Region key",
-            key.multi_region == Some(false),
+            !multi_region,
             match key.multi_region {
-                Some(true) => "key is multi-Region: use a single-Region key",
-                _ => "key's Region setting is not recorded: use a single-Region key",
+                Some(_) => "key is multi-Region: use a single-Region key",
+                None => "key is multi-Region (its id starts with mrk-): use a single-Region key",
             },
         ));
         let management = params.text(MANAGEMENT_ACCOUNT_ID);
