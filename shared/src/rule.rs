@@ -114,7 +114,8 @@ impl fmt::Display for Cause {
 pub struct Verdict {
     /// The compliance reported to Config.
     pub compliance: Compliance,
-    /// Every cause, first the one the annotation names.
+    /// Every cause, first the one the annotation names. A COMPLIANT verdict may list advisory
+    /// causes (readiness with `requireConfusedDeputyConditions=false`); Config never sees them.
     pub causes: Vec<Cause>,
     /// How the annotation summarises the causes.
     #[serde(skip)]
@@ -134,6 +135,7 @@ pub enum AnnotationStyle {
 /// One line of a rule's checklist (the readiness rule's `precheck` view): a requirement,
 /// whether it is met, and what to change when it is not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// What must hold.
     pub requirement: String,
@@ -145,6 +147,49 @@ pub struct Check {
     /// A policy statement that would meet it, when it is unmet and a statement can.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
+    /// Which kind of requirement: what the service needs, or a guard against the confused
+    /// deputy (`precheck` shows the two apart).
+    pub kind: CheckKind,
+    /// When unmet, listed but not a reason for NON_COMPLIANT (readiness:
+    /// `requireConfusedDeputyConditions=false`).
+    pub advisory: bool,
+    /// The verdict's causes when unmet, one per offending statement; when empty, the fix (or
+    /// the requirement) is the one cause.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
+}
+
+/// The kinds of requirement a checklist holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CheckKind {
+    /// What the service needs to work at all: key settings, grants, encryption context.
+    ServiceNeeds,
+    /// What keeps other accounts from using the key through the service: every grant to the
+    /// service principal carries a confused-deputy condition.
+    ConfusedDeputy,
+}
+
+impl CheckKind {
+    /// The heading `precheck` shows: `the service needs`, `guard against the confused deputy`.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckKind::ServiceNeeds => "the service needs",
+            CheckKind::ConfusedDeputy => "guard against the confused deputy",
+        }
+    }
+}
+
+impl Check {
+    /// The causes this check contributes to a verdict: none when met; otherwise its own
+    /// causes, or one made of its fix (or requirement).
+    pub fn verdict_causes(&self) -> Vec<Cause> {
+        match (self.met, self.causes.is_empty()) {
+            (true, _) => Vec::new(),
+            (false, false) => self.causes.clone(),
+            (false, true) => vec![Cause::because(self.fix.as_deref().unwrap_or(&self.requirement))],
+        }
+    }
 }
 
 /// A rule's checklist view: every requirement for one resource, met or not.

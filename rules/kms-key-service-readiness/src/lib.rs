@@ -9,19 +9,27 @@
 //!   `kms:EncryptionContext:aws:cloudtrail:arn` condition covering the account's trails and
 //!   `kms:DescribeKey` (CloudTrail), and both plus `cloudtrail.amazonaws.com` `kms:Decrypt`
 //!   (Control Tower), except CloudTrail's `kms:DescribeKey`: Control Tower's documented key
-//!   policy does not grant it and its set-up accepts that policy, and issue 5 (newer than SPEC)
-//!   says that policy passes once Config's statement has a confused-deputy condition. So
-//!   `DescribeKey` is required when `cloudtrail` is named in `services`, not for `controltower`
-//!   alone.
+//!   policy does not grant it and its set-up accepts that policy (SPEC section 3: that policy
+//!   passes once Config's statement has a confused-deputy condition). So `DescribeKey` is
+//!   required when `cloudtrail` is named in `services`, not for `controltower` alone.
 //! - **Rationale**: the inverse of the other rules. When such a key falls short, Control Tower's
 //!   set-up fails its pre-check and CloudTrail stops delivering logs with no error anyone sees.
 //!   Checks are semantic: a grant counts whatever the statement layout (one statement or
-//!   several, `kms:GenerateDataKey*` or exact names, `Resource` `*` or the key ARN). Condition
-//!   values are matched as IAM matches them: wildcards only under `StringLike`, `ArnEquals` and
-//!   `ArnLike`; under `StringEquals` a `*` is a literal character, so `StringEquals` on
-//!   `arn:aws:cloudtrail:*:<account>:trail/*` covers no trail. A grant that exists without its
-//!   confused-deputy condition is reported too, as `kms-key-policy-service-principal-conditions`
-//!   would.
+//!   several, `kms:GenerateDataKey*` or exact names, `Resource` `*` or the key ARN), after
+//!   Denies, as `shared::access` decides it. Condition values are matched as IAM matches them:
+//!   wildcards only under `StringLike`, `ArnEquals` and `ArnLike`; under `StringEquals` a `*` is
+//!   a literal character, so `StringEquals` on `arn:aws:cloudtrail:*:<account>:trail/*` covers
+//!   no trail.
+//! - **Confused deputy**: every Allow that names a needed service's principal and grants it a
+//!   use or admin action (or `kms:CreateGrant`) without a confused-deputy condition
+//!   (`aws:SourceArn`, `aws:SourceAccount`, `aws:SourceOrgID`, or a
+//!   `kms:EncryptionContext:aws:<service>:arn` limited to named accounts) is reported, one cause
+//!   per statement, as `kms-key-policy-service-principal-conditions` would, even when another,
+//!   guarded statement grants the same: the unguarded one still lets another account's trail
+//!   or recorder use the key. So is a needed action that reaches the service only through a
+//!   grant to everyone without such a condition. These checks are of the kind "guard against the
+//!   confused deputy"; all others are "the service needs" (the checklist's `kind`, which
+//!   `precheck` shows apart).
 //! - **Trigger**: configuration changes of `AWS::KMS::Key`.
 //! - **Resource types**: `AWS::KMS::Key`.
 //! - **Parameters**:
@@ -31,6 +39,9 @@
 //!     when empty, that requirement is reported unmet (it cannot be confirmed).
 //!   - `trailArns` (optional ARN patterns): the trails the encryption context must cover; by
 //!     default, every trail of the key's account.
+//!   - `requireConfusedDeputyConditions` (default `true`): with `false`, the confused-deputy
+//!     findings are advisory: listed as causes (last, marked `(advisory)`) but never the reason
+//!     for NON_COMPLIANT, so a key that has everything the services need is COMPLIANT with them.
 //!
 //! Unlike every other rule, a named key that is AWS managed or pending deletion is
 //! NON_COMPLIANT (the services cannot use it), not NOT_APPLICABLE. The verdict lists every
@@ -76,20 +87,36 @@
 //! 22. The Control Tower example on an item that does not record `multiRegion`, key id in UUID
 //!     form: COMPLIANT (single-Region).
 //! 23. The same with a key id in `mrk-` form: NON_COMPLIANT (multi-Region).
+//! 24. `services=cloudtrail` and CloudTrail's documented key policy
+//!     (`tests/fixtures/aws-docs/cloudtrail-key-policy.json`): COMPLIANT (its `kms:DescribeKey`
+//!     statement has no confused-deputy condition and needs none).
+//! 25. The Control Tower example as AWS prints it with the Config documentation's guarded
+//!     statement (`tests/fixtures/aws-docs/config-key-policy.json`) added beside it: NON_COMPLIANT
+//!     for the unguarded Control Tower statement (a guarded grant beside it does not excuse it).
+//! 26. `services=config`, a guarded statement granting Config what it needs and two unguarded
+//!     ones (`kms:Decrypt`; `kms:GenerateDataKey` to Config and CloudTrail): NON_COMPLIANT, one
+//!     cause per unguarded statement.
+//! 27. Scenario 25 with `requireConfusedDeputyConditions=false`: COMPLIANT, the unguarded
+//!     statement listed as an advisory cause.
+//! 28. `requireConfusedDeputyConditions=false`, Control Tower's Config statement unguarded and
+//!     CloudTrail's `kms:Decrypt` missing: NON_COMPLIANT for the missing grant, the unguarded
+//!     statement listed after it as advisory.
 
 use shared::access::{key_policy_access, Access};
-use shared::catalog::ActionId;
+use shared::catalog::{ActionClass, ActionId, ActionSet};
 use shared::condition::{is_service_arn_context_key, restricting_where};
 use shared::item::{Key, KeyManager, KeyPolicy};
 use shared::pattern::{Pattern, Variables};
-use shared::policy::{BaseOperator, Condition, Policy, Principal, SetQualifier, Statement};
-use shared::rule::{Check, InactiveKeys, ParamKind, ParamSpec};
-use shared::{Cause, Context, Details, Params, Resource, ResourceType, Rule, Verdict};
+use shared::policy::{BaseOperator, Condition, Policy, Principal, Principals, SetQualifier, Statement};
+use shared::rule::{AnnotationStyle, Check, CheckKind, InactiveKeys, ParamKind, ParamSpec};
+use shared::support::access_cause;
+use shared::{Cause, Compliance, Context, Details, Params, Resource, ResourceType, Rule, Verdict};
 
 const KEY_IDS: &str = "keyIds";
 const SERVICES: &str = "services";
 const MANAGEMENT_ACCOUNT_ID: &str = "managementAccountId";
 const TRAIL_ARNS: &str = "trailArns";
+const REQUIRE_DEPUTY: &str = "requireConfusedDeputyConditions";
 
 const CONFIG: &str = "config.amazonaws.com";
 const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
@@ -120,6 +147,12 @@ pub static RULE: Rule = Rule {
             default: "",
             description: "trails the CloudTrail encryption context must cover (default: every trail of the account)",
         },
+        ParamSpec {
+            name: REQUIRE_DEPUTY,
+            kind: ParamKind::Bool,
+            default: "true",
+            description: "a service grant without a confused-deputy condition fails the key (false: advisory)",
+        },
     ],
     periodic: false,
     inactive_keys: InactiveKeys::Evaluate,
@@ -133,17 +166,24 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     if !is_named(key, &resource.arn, ctx.params) {
         return Verdict::not_applicable("key is not named in keyIds");
     }
-    let causes = checklist(resource, ctx.params)
-        .into_iter()
-        .filter(|check| !check.met)
-        .map(|check| Cause::because(check.fix.unwrap_or(check.requirement)))
-        .collect();
-    Verdict::listing(causes)
+    verdict(&checklist(resource, ctx.params))
 }
 
 /// Is the key named in `keyIds` (by id or by ARN)?
 fn is_named(key: &Key, arn: &str, params: &Params) -> bool {
     params.list(KEY_IDS).iter().any(|named| *named == key.key_id || (!arn.is_empty() && *named == arn))
+}
+
+/// NON_COMPLIANT when a check that is not advisory is unmet; every unmet check's causes are
+/// listed, advisory ones last and marked, so a COMPLIANT verdict may carry advisory causes.
+fn verdict(checks: &[Check]) -> Verdict {
+    let mut causes: Vec<Cause> = checks.iter().filter(|c| !c.advisory).flat_map(Check::verdict_causes).collect();
+    let compliance = if causes.is_empty() { Compliance::Compliant } else { Compliance::NonCompliant };
+    causes.extend(checks.iter().filter(|c| c.advisory).flat_map(Check::verdict_causes).map(|mut cause| {
+        cause.reason.push_str(" (advisory)");
+        cause
+    }));
+    Verdict { compliance, causes, style: AnnotationStyle::AsManyAsFit }
 }
 
 /// Which services' needs the parameters ask for.
@@ -155,6 +195,8 @@ struct Needs {
     /// documented key policy (which its set-up accepts) does not grant it, so it is required only
     /// when `cloudtrail` itself is named.
     cloudtrail_describe: bool,
+    /// Confused-deputy findings are advisory (`requireConfusedDeputyConditions=false`).
+    deputy_advisory: bool,
 }
 
 impl Needs {
@@ -167,12 +209,22 @@ impl Needs {
             cloudtrail: control_tower || has("cloudtrail"),
             config: control_tower || has("config"),
             cloudtrail_describe: has("cloudtrail"),
+            deputy_advisory: !params.flag(REQUIRE_DEPUTY),
         }
     }
 }
 
+/// A requirement the service needs met.
 fn check(requirement: impl Into<String>, met: bool, fix: impl Into<String>) -> Check {
-    Check { requirement: requirement.into(), met, fix: Some(fix.into()).filter(|_| !met), example: None }
+    Check {
+        requirement: requirement.into(),
+        met,
+        fix: Some(fix.into()).filter(|_| !met),
+        example: None,
+        kind: CheckKind::ServiceNeeds,
+        advisory: false,
+        causes: Vec::new(),
+    }
 }
 
 /// A grant check, with the statement that would meet it.
@@ -191,7 +243,8 @@ fn statement(sid: &str, service: &str, actions: &[&str], condition: &str) -> Str
 }
 
 /// Every requirement for `resource` (a KMS key) under `params`, met or not: the readiness
-/// rule's verdict, and the `precheck` checklist.
+/// rule's verdict, and the `precheck` checklist. Each check says its kind (what the service
+/// needs, or a guard against the confused deputy) and whether it is advisory.
 pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
     let Details::Key(key) = &resource.details else { return Vec::new() };
     let needs = Needs::from(params);
@@ -272,6 +325,12 @@ fn has_deputy_condition(statement: &Statement) -> bool {
     restricting_where(&statement.conditions, |k| DEPUTY_KEYS.contains(&k) || is_service_arn_context_key(k)).is_some()
 }
 
+/// The statement names `service` in its `Principal` (grants to everyone are the public-access
+/// rule's concern, as in the service-principal rule).
+fn names_service(statement: &Statement, service: &Principal) -> bool {
+    matches!(&statement.principals, Some(Principals::Only(list)) if list.contains(service))
+}
+
 /// The trail ARNs the CloudTrail encryption context must cover: `trailArns`, or a trail of the
 /// key's account no policy names (standing for every trail of the account).
 fn target_trails(resource: &Resource, params: &Params) -> Vec<String> {
@@ -325,6 +384,55 @@ fn context_wildcard_under_equals(statement: &Statement) -> bool {
     })
 }
 
+/// The actions a grant to a service principal must guard (as the service-principal rule):
+/// use, admin and `kms:CreateGrant`.
+fn guarded_actions() -> ActionSet {
+    ActionSet::use_actions().union(ActionSet::admin_actions()).union(ActionSet::of_class(ActionClass::Grant))
+}
+
+/// The confused-deputy check for `service`: every Allow naming it that grants a use or admin
+/// action on this key (after Denies) without a confused-deputy condition is a cause, whether or
+/// not another, guarded statement grants the same; and so is each of `needed` that reaches the
+/// service only through a grant to everyone without such a condition.
+///
+/// Which statements grant what is asked of `shared::access`: the access one statement gives
+/// (`key_policy_access` admitting only that statement, so Denies still apply), and
+/// `Access::source` for the statement behind a grant.
+fn deputy_check(policy: &Policy, service: &str, needed: &[&str], hint: &str, example: &str, advisory: bool) -> Check {
+    let principal = Principal::Service(service.into());
+    let reason = format!("without a confused-deputy condition: {hint}");
+    let mut causes: Vec<Cause> = policy
+        .statements
+        .iter()
+        .filter(|s| names_service(s, &principal) && !has_deputy_condition(s))
+        .filter_map(|unguarded| {
+            let alone = key_policy_access(policy, &principal, &|s| std::ptr::eq(s, unguarded));
+            let action = alone.actions().intersection(guarded_actions()).first()?;
+            access_cause(&alone, Some(service), action, &reason)
+        })
+        .collect();
+    let all = key_policy_access(policy, &principal, &|_| true);
+    let named_or_guarded =
+        key_policy_access(policy, &principal, &|s| names_service(s, &principal) || has_deputy_condition(s));
+    let everyone_reason = format!("only through a grant to everyone, without a confused-deputy condition: {hint}");
+    for action in needed.iter().filter_map(|name| action(name)) {
+        if !named_or_guarded.actions().contains(action) {
+            causes.extend(access_cause(&all, Some(service), action, &everyone_reason));
+        }
+    }
+    let met = causes.is_empty();
+    let fix = causes.iter().map(Cause::to_string).collect::<Vec<_>>().join("; ");
+    Check {
+        requirement: format!("{service} grants carry a confused-deputy condition"),
+        met,
+        fix: Some(fix).filter(|_| !met),
+        example: Some(example.to_owned()).filter(|_| !met),
+        kind: CheckKind::ConfusedDeputy,
+        advisory,
+        causes,
+    }
+}
+
 fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &Needs) -> Vec<Check> {
     let mut checks = Vec::new();
     let account = &resource.account_id;
@@ -347,15 +455,14 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
                 &config_statement,
             ));
         }
-        if granted(&all, "kms:Decrypt") && granted(&all, "kms:GenerateDataKey") {
-            let guarded = key_policy_access(policy, &service, &has_deputy_condition);
-            checks.push(grant_check(
-                format!("{CONFIG} grants carry a confused-deputy condition"),
-                granted(&guarded, "kms:Decrypt") && granted(&guarded, "kms:GenerateDataKey"),
-                format!("{CONFIG} grant lacks a confused-deputy condition: add aws:SourceAccount {account}"),
-                &config_statement,
-            ));
-        }
+        checks.push(deputy_check(
+            policy,
+            CONFIG,
+            &["kms:Decrypt", "kms:GenerateDataKey"],
+            &format!("add aws:SourceAccount {account}"),
+            &config_statement,
+            needs.deputy_advisory,
+        ));
     }
     if needs.cloudtrail {
         let service = Principal::Service(CLOUDTRAIL.into());
@@ -383,16 +490,6 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
                 fix,
                 &trail_statement,
             ));
-            if covers {
-                let guarded =
-                    key_policy_access(policy, &service, &|s| context_covers(s, &trails) && has_deputy_condition(s));
-                checks.push(grant_check(
-                    format!("{CLOUDTRAIL} kms:GenerateDataKey* carries a confused-deputy condition"),
-                    granted(&guarded, "kms:GenerateDataKey"),
-                    format!("{CLOUDTRAIL} kms:GenerateDataKey* lacks a confused-deputy condition: limit the encryption context to account {account}"),
-                    &trail_statement,
-                ));
-            }
         }
         if needs.cloudtrail_describe {
             checks.push(grant_check(
@@ -410,6 +507,16 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
                 &statement("AllowCloudTrailToDecrypt", CLOUDTRAIL, &["kms:Decrypt"], &trail_context),
             ));
         }
+        let needed: &[&str] =
+            if needs.control_tower { &["kms:GenerateDataKey", "kms:Decrypt"] } else { &["kms:GenerateDataKey"] };
+        checks.push(deputy_check(
+            policy,
+            CLOUDTRAIL,
+            needed,
+            &format!("add aws:SourceArn of the trail, or limit the encryption context to account {account}"),
+            &trail_statement,
+            needs.deputy_advisory,
+        ));
     }
     checks
 }
