@@ -293,6 +293,8 @@ pub enum ParamKind {
     AccountId,
     /// Comma list of names from a fixed set.
     Choices(&'static [&'static str]),
+    /// One tag as `key=value` (or empty): the key is everything before the first `=`.
+    Tag,
 }
 
 /// A parameter a rule declares.
@@ -591,6 +593,13 @@ fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<Param
             }
             Ok(ParamValue::List(items))
         }
+        ParamKind::Tag => {
+            let valid = text.is_empty() || text.split_once('=').is_some_and(|(key, _)| !key.trim().is_empty());
+            if !valid {
+                return Err(invalid(text, "is not a tag as `key=value`"));
+            }
+            Ok(ParamValue::Text(text.to_owned()))
+        }
         ParamKind::ServicePatterns => {
             let items = list();
             for item in &items {
@@ -635,6 +644,18 @@ mod tests {
         let text = Verdict::from_causes(vec![long.clone(), long]).annotation().unwrap_or_default();
         assert_eq!(text.chars().count(), 256);
         assert!(text.ends_with('…'));
+    }
+
+    #[test]
+    fn tags_are_key_equals_value() {
+        let spec = ParamSpec { name: "keyTag", kind: ParamKind::Tag, default: "", description: "" };
+        let parse = |text: &str| parse_value("r", &spec, text);
+        assert_eq!(parse("Purpose=logs"), Ok(ParamValue::Text("Purpose=logs".into())));
+        assert_eq!(parse("Purpose="), Ok(ParamValue::Text("Purpose=".into())), "tag values may be empty");
+        assert_eq!(parse("a=b=c"), Ok(ParamValue::Text("a=b=c".into())));
+        assert_eq!(parse(""), Ok(ParamValue::Text(String::new())));
+        assert!(parse("Purpose").is_err());
+        assert!(parse("=logs").is_err());
     }
 
     #[test]

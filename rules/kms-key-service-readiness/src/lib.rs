@@ -33,7 +33,13 @@
 //! - **Trigger**: configuration changes of `AWS::KMS::Key`.
 //! - **Resource types**: `AWS::KMS::Key`.
 //! - **Parameters**:
-//!   - `keyIds` (key ids or key ARNs): the keys to check; any other key is NOT_APPLICABLE.
+//!   - `keyIds` (key ids or key ARNs) and `keyTag` (`key=value`, matched exactly against the
+//!     item's tags; the key is everything before the first `=`): the keys to check, those named
+//!     or tagged; any other key is NOT_APPLICABLE, and with neither set, every key is. `keyTag`
+//!     lets one value serve an organization conformance pack. A key not named in `keyIds` whose
+//!     item has no `tags` (`batch-get-resource-config` items carry none) or `tags` of the wrong
+//!     shape is NON_COMPLIANT when `keyTag` is set: the rule cannot tell whether it is selected,
+//!     and fails closed rather than skip a key the services may need.
 //!   - `services` (default `controltower,cloudtrail,config`): which services' needs to check.
 //!   - `managementAccountId`: the organization's management account (for `controltower`);
 //!     when empty, that requirement is reported unmet (it cannot be confirmed).
@@ -101,11 +107,21 @@
 //! 28. `requireConfusedDeputyConditions=false`, Control Tower's Config statement unguarded and
 //!     CloudTrail's `kms:Decrypt` missing: NON_COMPLIANT for the missing grant, the unguarded
 //!     statement listed after it as advisory.
+//! 29. `keyIds` naming another key and `keyTag=Purpose=control-tower`, which the key's item
+//!     carries in `tags`: the key is checked (COMPLIANT).
+//! 30. `keyTag` alone, the item's tags as `select-resource-config` lists them (`key`/`value`
+//!     objects): the key is checked (COMPLIANT).
+//! 31. `keyTag` alone and a key whose tags do not carry it: NOT_APPLICABLE.
+//! 32. Neither `keyIds` nor `keyTag`: NOT_APPLICABLE.
+//! 33. `keyTag` alone and an item without `tags` (as `batch-get-resource-config` gives it):
+//!     NON_COMPLIANT, the selection cannot be decided.
+//! 34. `keyTag` alone and `tags` that is a string: NON_COMPLIANT, naming the field.
+//! 35. `keyTag` without `=`: a parameter error.
 
 use shared::access::{key_policy_access, Access};
 use shared::catalog::{ActionClass, ActionId, ActionSet};
 use shared::condition::{is_service_arn_context_key, restricting_where};
-use shared::item::{Key, KeyManager, KeyPolicy};
+use shared::item::{Key, KeyManager, KeyPolicy, Tags};
 use shared::pattern::{Pattern, Variables};
 use shared::policy::{BaseOperator, Condition, Policy, Principal, Principals, SetQualifier, Statement};
 use shared::rule::{AnnotationStyle, Check, CheckKind, InactiveKeys, ParamKind, ParamSpec};
@@ -113,6 +129,7 @@ use shared::support::access_cause;
 use shared::{Cause, Compliance, Context, Details, Params, Resource, ResourceType, Rule, Verdict};
 
 const KEY_IDS: &str = "keyIds";
+const KEY_TAG: &str = "keyTag";
 const SERVICES: &str = "services";
 const MANAGEMENT_ACCOUNT_ID: &str = "managementAccountId";
 const TRAIL_ARNS: &str = "trailArns";
@@ -129,6 +146,12 @@ pub static RULE: Rule = Rule {
     resource_types: &[ResourceType::KmsKey],
     parameters: &[
         ParamSpec { name: KEY_IDS, kind: ParamKind::KeyIds, default: "", description: "key ids or key ARNs to check" },
+        ParamSpec {
+            name: KEY_TAG,
+            kind: ParamKind::Tag,
+            default: "",
+            description: "check keys carrying this tag, as key=value (besides keyIds)",
+        },
         ParamSpec {
             name: SERVICES,
             kind: ParamKind::Choices(&["controltower", "cloudtrail", "config"]),
@@ -163,15 +186,42 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let Details::Key(key) = &resource.details else {
         return Verdict::not_applicable("not a KMS key");
     };
-    if !is_named(key, &resource.arn, ctx.params) {
-        return Verdict::not_applicable("key is not named in keyIds");
+    if let Some(verdict) = unselected(key, &resource.arn, ctx.params) {
+        return verdict;
     }
     verdict(&checklist(resource, ctx.params))
 }
 
-/// Is the key named in `keyIds` (by id or by ARN)?
-fn is_named(key: &Key, arn: &str, params: &Params) -> bool {
-    params.list(KEY_IDS).iter().any(|named| *named == key.key_id || (!arn.is_empty() && *named == arn))
+/// The verdict for a key the parameters do not select, or `None` when they select it: by
+/// `keyIds` (id or ARN) or by `keyTag` against the item's tags. A key whose selection depends on
+/// tags the item does not show (absent, or of the wrong shape) is NON_COMPLIANT: it may be a
+/// key the services need, so the rule fails closed rather than skipping it.
+fn unselected(key: &Key, arn: &str, params: &Params) -> Option<Verdict> {
+    let ids = params.list(KEY_IDS);
+    if ids.iter().any(|named| *named == key.key_id || (!arn.is_empty() && *named == arn)) {
+        return None;
+    }
+    let Some((tag_key, tag_value)) = params.text(KEY_TAG).and_then(|tag| tag.split_once('=')) else {
+        return Some(Verdict::not_applicable(match ids.is_empty() {
+            true => "no key is selected: set keyIds or keyTag",
+            false => "key is not named in keyIds",
+        }));
+    };
+    let (subject, tags_of) = match ids.is_empty() {
+        true => ("key has", "key's tags"),
+        false => ("key is not named in keyIds and has", "key is not named in keyIds and its tags"),
+    };
+    let undecided = |why: String| {
+        Some(Verdict::listing(vec![Cause::because(format!(
+            "{tags_of} {why}: cannot tell whether keyTag `{tag_key}={tag_value}` selects it"
+        ))]))
+    };
+    match &key.tags {
+        Tags::Recorded(tags) if tags.get(tag_key).is_some_and(|v| v == tag_value) => None,
+        Tags::Recorded(_) => Some(Verdict::not_applicable(format!("{subject} no tag `{tag_key}={tag_value}`"))),
+        Tags::Absent => undecided("are not recorded in the configuration item".into()),
+        Tags::Invalid(problem) => undecided(format!("cannot be read ({problem})")),
+    }
 }
 
 /// NON_COMPLIANT when a check that is not advisory is unmet; every unmet check's causes are
