@@ -130,6 +130,59 @@ async fn access_denied_on_get_key_policy_is_the_verdict() {
     );
 }
 
+/// An oversized key item is fetched with GetResourceConfigHistory, tags included, so the
+/// readiness rule's `keyTag` selects the key as it would from the notification itself (without
+/// them the key could not be told apart and would fail closed).
+#[tokio::test]
+async fn an_oversized_keys_tags_come_from_config_history() {
+    let key = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{key}");
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Config", "Effect": "Allow",
+        "Principal": {"Service": "config.amazonaws.com"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}}]});
+    let configuration = json!({"keyId": key, "keyManager": "CUSTOMER", "keyState": "Enabled",
+        "keySpec": "SYMMETRIC_DEFAULT", "keyUsage": "ENCRYPT_DECRYPT", "multiRegion": false})
+    .to_string();
+    let (arn_out, configuration_out, policy_out) = (arn.clone(), configuration.clone(), policy.to_string());
+    let history = mock!(aws_sdk_config::Client::get_resource_config_history).then_output(move || {
+        let item = aws_sdk_config::types::ConfigurationItem::builder()
+            .resource_type(aws_sdk_config::types::ResourceType::from("AWS::KMS::Key"))
+            .resource_id(key)
+            .arn(&arn_out)
+            .account_id("111122223333")
+            .aws_region("us-east-1")
+            .configuration_item_status(aws_sdk_config::types::ConfigurationItemStatus::Ok)
+            .configuration(&configuration_out)
+            .supplementary_configuration("Policy", &policy_out)
+            .tags("Purpose", "config-delivery")
+            .build();
+        aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput::builder()
+            .configuration_items(item)
+            .build()
+    });
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&history]);
+    let oversized = event::decode(&json!({
+        "invokingEvent": json!({"configurationItemSummary": {"resourceType": "AWS::KMS::Key", "resourceId": key,
+            "awsAccountId": "111122223333"}, "messageType": "OversizedConfigurationItemChangeNotification",
+            "notificationCreationTime": "2026-11-23T06:00:00.000Z"}).to_string(),
+        "resultToken": "token", "accountId": "111122223333", "configRuleName": "rule"
+    }))
+    .expect("event");
+    let rule = rule("kms-key-service-readiness");
+    let params_for = |tag: &str| {
+        let raw = [("keyTag", tag), ("services", "config")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        rule.parse_params(&raw).expect("parameters")
+    };
+    let clients = clients(config, unused_iam(), unused_kms());
+    for (tag, want) in
+        [("Purpose=config-delivery", Compliance::Compliant), ("Purpose=other", Compliance::NotApplicable)]
+    {
+        let out = evaluate_event(rule, &clients, &params_for(tag), &oversized).await.expect("a verdict");
+        let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
+        assert_eq!(verdict.compliance, want, "{tag}: {:?}", verdict.annotation());
+    }
+}
+
 /// AccessDenied on iam:GetPolicyVersion fails the role closed, naming the policy and the call.
 #[tokio::test]
 async fn access_denied_on_get_policy_version_fails_the_role_closed() {

@@ -11,6 +11,7 @@
 //! `Result`s: a document that does not parse is a verdict (fail closed), not an input error.
 //! A structural gap (no `resourceType`, an IAM item without its name) is an [`ItemError`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -136,6 +137,9 @@ pub struct ConfigItem {
     pub configuration: Option<Value>,
     /// `supplementaryConfiguration`, as recorded (values may be JSON strings).
     pub supplementary: Map<String, Value>,
+    /// `tags`, as recorded; `None` when absent or null (`batch-get-resource-config` items
+    /// carry none).
+    pub tags: Option<Value>,
 }
 
 impl ConfigItem {
@@ -147,9 +151,13 @@ impl ConfigItem {
     /// As [`ConfigItem::from_value`], taking the item (its `configuration` is moved, not
     /// copied: the dry-run's path).
     pub fn from_owned(mut value: Value) -> Result<ConfigItem, ItemError> {
-        let (configuration, supplementary) = match value.as_object_mut() {
-            Some(object) => (object.remove("configuration"), object.remove("supplementaryConfiguration")),
-            None => (None, None),
+        let (configuration, supplementary, tags) = match value.as_object_mut() {
+            Some(object) => (
+                object.remove("configuration"),
+                object.remove("supplementaryConfiguration"),
+                object.remove("tags").filter(|t| !t.is_null()),
+            ),
+            None => (None, None, None),
         };
         let object = value.as_object().ok_or_else(|| ItemError {
             item: "item".into(),
@@ -229,6 +237,7 @@ impl ConfigItem {
             capture_time,
             configuration,
             supplementary,
+            tags,
         })
     }
 
@@ -357,6 +366,61 @@ pub enum KeyPolicy {
     Unreadable(String),
 }
 
+/// A key's tags as the item records them: `tags` is an object of tag values in configuration
+/// items, and a list of `{"key", "value"}` objects in `select-resource-config` results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tags {
+    /// Recorded (possibly none): tag key to value.
+    Recorded(BTreeMap<String, String>),
+    /// The item has no `tags` field (`batch-get-resource-config` items never do): unknown.
+    Absent,
+    /// `tags` has a shape neither form has: what is wrong, naming the field.
+    Invalid(String),
+}
+
+impl Tags {
+    fn parse(value: Option<&Value>) -> Tags {
+        let invalid =
+            |at: &str, v: &Value| Tags::Invalid(format!("field `{at}` is {}, expected a string", json_type(v)));
+        match value {
+            None => Tags::Absent,
+            Some(Value::Object(map)) => {
+                let mut tags = BTreeMap::new();
+                for (key, v) in map {
+                    match v {
+                        Value::String(s) => tags.insert(key.clone(), s.clone()),
+                        other => return invalid(&format!("tags.{key}"), other),
+                    };
+                }
+                Tags::Recorded(tags)
+            }
+            Some(Value::Array(list)) => {
+                let mut tags = BTreeMap::new();
+                for (i, entry) in list.iter().enumerate() {
+                    let field = |name: &str| match entry.get(name) {
+                        Some(Value::String(s)) => Ok(s.clone()),
+                        Some(other) => Err(invalid(&format!("tags[{i}].{name}"), other)),
+                        None if entry.is_object() => Err(Tags::Invalid(format!("field `tags[{i}].{name}` is missing"))),
+                        None => Err(Tags::Invalid(format!(
+                            "field `tags[{i}]` is {}, expected an object with `key` and `value`",
+                            json_type(entry)
+                        ))),
+                    };
+                    match (field("key"), field("value")) {
+                        (Ok(key), Ok(value)) => tags.insert(key, value),
+                        (Err(e), _) | (_, Err(e)) => return e,
+                    };
+                }
+                Tags::Recorded(tags)
+            }
+            Some(other) => Tags::Invalid(format!(
+                "field `tags` is {}, expected an object of tag values or a list of `key`/`value` objects",
+                json_type(other)
+            )),
+        }
+    }
+}
+
 /// `AWS::KMS::Key`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Key {
@@ -370,10 +434,12 @@ pub struct Key {
     pub spec: Option<String>,
     /// `keyUsage`
     pub usage: Option<String>,
-    /// `multiRegion`
+    /// `multiRegion`; `None` when the item does not record it (older items, `select` results).
     pub multi_region: Option<bool>,
     /// The key policy.
     pub policy: KeyPolicy,
+    /// The item's `tags`.
+    pub tags: Tags,
 }
 
 impl Key {
@@ -663,6 +729,7 @@ impl<'a> Reader<'a> {
             usage: self.opt_text("keyUsage"),
             multi_region: self.config_value("multiRegion").and_then(Value::as_bool),
             policy,
+            tags: Tags::parse(self.item.tags.as_ref()),
         })
     }
 }
@@ -808,6 +875,36 @@ mod tests {
         for (boundary, message) in cases {
             assert_eq!(identity_with_boundary("AWS::IAM::Role", boundary).err().as_deref(), Some(message));
         }
+    }
+
+    #[test]
+    fn key_tags_in_both_forms_and_wrong_shapes_named() {
+        let key = |tags: Value| {
+            let mut item = json!({"resourceType":"AWS::KMS::Key","resourceId":"k1","configuration":{"keyId":"k1"}});
+            if !tags.is_null() {
+                item["tags"] = tags;
+            }
+            match Resource::from_json(&item).map(|r| r.details) {
+                Ok(Details::Key(key)) => key.tags,
+                other => Tags::Invalid(format!("{other:?}")),
+            }
+        };
+        let one = Tags::Recorded(BTreeMap::from([("Purpose".to_owned(), "logs".to_owned())]));
+        assert_eq!(key(json!({"Purpose": "logs"})), one);
+        assert_eq!(key(json!([{"key": "Purpose", "value": "logs", "tag": "Purpose=logs"}])), one);
+        assert_eq!(key(json!({})), Tags::Recorded(BTreeMap::new()));
+        assert_eq!(key(Value::Null), Tags::Absent);
+        assert_eq!(
+            key(json!("Purpose=logs")),
+            Tags::Invalid(
+                "field `tags` is a string, expected an object of tag values or a list of `key`/`value` objects".into()
+            )
+        );
+        assert_eq!(
+            key(json!({"Purpose": 1})),
+            Tags::Invalid("field `tags.Purpose` is a number, expected a string".into())
+        );
+        assert_eq!(key(json!([{"key": "Purpose"}])), Tags::Invalid("field `tags[0].value` is missing".into()));
     }
 
     #[test]

@@ -114,7 +114,8 @@ impl fmt::Display for Cause {
 pub struct Verdict {
     /// The compliance reported to Config.
     pub compliance: Compliance,
-    /// Every cause, first the one the annotation names.
+    /// Every cause, first the one the annotation names. A COMPLIANT verdict may list advisory
+    /// causes (readiness with `requireConfusedDeputyConditions=false`); Config never sees them.
     pub causes: Vec<Cause>,
     /// How the annotation summarises the causes.
     #[serde(skip)]
@@ -134,6 +135,7 @@ pub enum AnnotationStyle {
 /// One line of a rule's checklist (the readiness rule's `precheck` view): a requirement,
 /// whether it is met, and what to change when it is not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// What must hold.
     pub requirement: String,
@@ -145,6 +147,49 @@ pub struct Check {
     /// A policy statement that would meet it, when it is unmet and a statement can.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
+    /// Which kind of requirement: what the service needs, or a guard against the confused
+    /// deputy (`precheck` shows the two apart).
+    pub kind: CheckKind,
+    /// When unmet, listed but not a reason for NON_COMPLIANT (readiness:
+    /// `requireConfusedDeputyConditions=false`).
+    pub advisory: bool,
+    /// The verdict's causes when unmet, one per offending statement; when empty, the fix (or
+    /// the requirement) is the one cause.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
+}
+
+/// The kinds of requirement a checklist holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CheckKind {
+    /// What the service needs to work at all: key settings, grants, encryption context.
+    ServiceNeeds,
+    /// What keeps other accounts from using the key through the service: every grant to the
+    /// service principal carries a confused-deputy condition.
+    ConfusedDeputy,
+}
+
+impl CheckKind {
+    /// The heading `precheck` shows: `the service needs`, `guard against the confused deputy`.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckKind::ServiceNeeds => "the service needs",
+            CheckKind::ConfusedDeputy => "guard against the confused deputy",
+        }
+    }
+}
+
+impl Check {
+    /// The causes this check contributes to a verdict: none when met; otherwise its own
+    /// causes, or one made of its fix (or requirement).
+    pub fn verdict_causes(&self) -> Vec<Cause> {
+        match (self.met, self.causes.is_empty()) {
+            (true, _) => Vec::new(),
+            (false, false) => self.causes.clone(),
+            (false, true) => vec![Cause::because(self.fix.as_deref().unwrap_or(&self.requirement))],
+        }
+    }
 }
 
 /// A rule's checklist view: every requirement for one resource, met or not.
@@ -248,6 +293,8 @@ pub enum ParamKind {
     AccountId,
     /// Comma list of names from a fixed set.
     Choices(&'static [&'static str]),
+    /// One tag as `key=value` (or empty): the key is everything before the first `=`.
+    Tag,
 }
 
 /// A parameter a rule declares.
@@ -546,6 +593,13 @@ fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<Param
             }
             Ok(ParamValue::List(items))
         }
+        ParamKind::Tag => {
+            let valid = text.is_empty() || text.split_once('=').is_some_and(|(key, _)| !key.trim().is_empty());
+            if !valid {
+                return Err(invalid(text, "is not a tag as `key=value`"));
+            }
+            Ok(ParamValue::Text(text.to_owned()))
+        }
         ParamKind::ServicePatterns => {
             let items = list();
             for item in &items {
@@ -590,6 +644,18 @@ mod tests {
         let text = Verdict::from_causes(vec![long.clone(), long]).annotation().unwrap_or_default();
         assert_eq!(text.chars().count(), 256);
         assert!(text.ends_with('…'));
+    }
+
+    #[test]
+    fn tags_are_key_equals_value() {
+        let spec = ParamSpec { name: "keyTag", kind: ParamKind::Tag, default: "", description: "" };
+        let parse = |text: &str| parse_value("r", &spec, text);
+        assert_eq!(parse("Purpose=logs"), Ok(ParamValue::Text("Purpose=logs".into())));
+        assert_eq!(parse("Purpose="), Ok(ParamValue::Text("Purpose=".into())), "tag values may be empty");
+        assert_eq!(parse("a=b=c"), Ok(ParamValue::Text("a=b=c".into())));
+        assert_eq!(parse(""), Ok(ParamValue::Text(String::new())));
+        assert!(parse("Purpose").is_err());
+        assert!(parse("=logs").is_err());
     }
 
     #[test]

@@ -457,7 +457,9 @@ macro_rules! api_item_of {
     }};
 }
 
-/// The item of an oversized notification, from GetResourceConfigHistory (limit 1).
+/// The item of an oversized notification, from GetResourceConfigHistory (limit 1), with its
+/// `tags` (a `ConfigurationItem` has them; a `BaseConfigurationItem` does not): the readiness
+/// rule's `keyTag` reads them.
 async fn fetch_history_item(clients: &Clients, resource_type: &str, resource_id: &str) -> Result<Value, RuleError> {
     let output = clients
         .config
@@ -472,7 +474,13 @@ async fn fetch_history_item(clients: &Clients, resource_type: &str, resource_id:
         call: "config:GetResourceConfigHistory",
         message: format!("no configuration item for {resource_type}/{resource_id}"),
     })?;
-    Ok(api_item_of!(item))
+    let mut value = api_item_of!(item);
+    if let Some(object) = value.as_object_mut() {
+        let tags: Map<String, Value> =
+            item.tags().into_iter().flatten().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        object.insert("tags".into(), Value::Object(tags));
+    }
+    Ok(value)
 }
 
 /// A configuration item in the API dialect, from the SDK's fields.
