@@ -273,7 +273,8 @@ pub const EXECUTION_ROLE_NAME: ParamSpec = ParamSpec {
 
 /// A value that a rule needs under some parameters and that the Lambda function gets from AWS
 /// when its own parameter is empty, while an offline run (the dry-run) cannot: there the
-/// parameter must be given ([`Rule::check_offline`]). A rule takes part by
+/// parameter must be given ([`Rule::check_offline`]). The Lambda shell makes the call
+/// (`runtime`), and the function's role grants it ([`Rule::api_calls`]). A rule takes part by
 /// declaring the flag parameter `when`; [`FROM_AWS`] lists every such value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FromAws {
@@ -501,7 +502,9 @@ impl Rule {
 
     /// The AWS API calls this rule's Lambda function makes (`runtime`), for its least-privilege
     /// role: reporting and reading Config for every rule, the key policy for rules that judge
-    /// keys, IAM reads for rules that read other resources (`periodic`).
+    /// keys, IAM reads for rules that read other resources (`periodic`), and the calls that get
+    /// values from AWS ([`Rule::from_aws`]; made only under their parameters, which the
+    /// per-account template turns into a condition).
     pub fn api_calls(&self) -> Vec<&'static str> {
         let mut calls = vec![
             "config:BatchGetResourceConfig",
@@ -522,6 +525,7 @@ impl Rule {
                 "iam:ListGroupPolicies",
             ]);
         }
+        calls.extend(self.from_aws().map(|f| f.call));
         calls
     }
 
@@ -702,6 +706,8 @@ mod tests {
         };
         assert_eq!(with_flag.from_aws().count(), 1);
         assert_eq!(rule(&[]).from_aws().count(), 0, "a rule that declares no flag gets nothing from AWS");
+        assert!(with_flag.api_calls().contains(&"organizations:DescribeOrganization"));
+        assert!(!rule(&[]).api_calls().contains(&"organizations:DescribeOrganization"));
 
         let on = params(&with_both, &[("excludeRoleByManagementAccount", "TRUE")]);
         assert_eq!(
