@@ -1,7 +1,8 @@
 //! One harness for every rule's scenario fixtures (`rules/<id>/cases/NN-what.json`).
 //!
 //! A fixture holds the configuration item, the rule parameters, what the resolver knows
-//! (other items: managed policies, groups; the management account) and the expectation:
+//! (other items: managed policies, groups; the management account, or why it is unknown:
+//! `managementAccountUnknown`) and the expectation:
 //! the compliance, and for anything not COMPLIANT the exact annotation. The harness also checks
 //! that the fixtures and the numbered scenarios in the rule's header are the same list.
 
@@ -46,6 +47,9 @@ fn resolver(spec: Option<&Value>) -> Result<MemoryResolver, String> {
     }
     if let Some(account) = spec.get("managementAccount").and_then(Value::as_str) {
         resolver.set_management_account(account);
+    }
+    if let Some(reason) = spec.get("managementAccountUnknown").and_then(Value::as_str) {
+        resolver.set_management_account_unknown(reason);
     }
     Ok(resolver)
 }

@@ -23,7 +23,7 @@ fn retrying(conf: aws_sdk_config::config::Builder) -> aws_sdk_config::config::Bu
 
 /// Clients whose calls all fail loudly unless a test mocks them.
 fn clients(config: aws_sdk_config::Client, iam: aws_sdk_iam::Client, kms: aws_sdk_kms::Client) -> Clients {
-    Clients { config, iam, kms }
+    Clients { config, iam, kms, organizations: mock_client!(aws_sdk_organizations, []) }
 }
 
 fn unused_iam() -> aws_sdk_iam::Client {
@@ -212,6 +212,53 @@ async fn access_denied_on_get_policy_version_fails_the_role_closed() {
     let annotation = verdict.annotation().unwrap_or_default();
     assert!(annotation.starts_with("attached policy could not be resolved: `arn:aws:iam::111122223333:policy/P` could not be read: iam:GetPolicyVersion"), "{annotation}");
     assert!(annotation.contains("AccessDenied"), "{annotation}");
+}
+
+/// AccessDenied on organizations:DescribeOrganization (the function's role lacks it): a role
+/// that only one account can assume is judged, not excluded, and its verdict says why; no
+/// failed invocation, and no call at all for a resource the exclusion cannot concern.
+#[tokio::test]
+async fn access_denied_on_describe_organization_is_the_roles_cause() {
+    let denied = mock!(aws_sdk_organizations::Client::describe_organization).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).expect("status"),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"AccessDeniedException","Message":"not authorized to perform organizations:DescribeOrganization"}"#,
+            ),
+        )
+    });
+    let organizations = mock_client!(aws_sdk_organizations, [&denied]);
+    let clients =
+        Clients { config: mock_client!(aws_sdk_config, []), iam: unused_iam(), kms: unused_kms(), organizations };
+    let rule = rule("iam-inline-policy-blocked-kms-actions");
+    let params = rule.parse_params_json(Some(r#"{"excludeRoleByManagementAccount":"true"}"#)).expect("params");
+    let decrypt_all =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let user = json!({"resourceType": "AWS::IAM::User", "resourceId": "AIDA1", "awsAccountId": "111122223333",
+        "ARN": "arn:aws:iam::111122223333:user/ann", "configurationItemStatus": "OK",
+        "configuration": {"userName": "ann", "path": "/", "userPolicyList": [{"policyName": "use", "policyDocument": decrypt_all}]}});
+    let out = evaluate_event(rule, &clients, &params, &change_event(user)).await.expect("a verdict");
+    assert_eq!(out.len(), 1);
+    assert_eq!(denied.num_calls(), 0, "a user cannot be excluded: Organizations is not asked");
+
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "sts:AssumeRole"}]});
+    let role = json!({"resourceType": "AWS::IAM::Role", "resourceId": "AROA1", "awsAccountId": "111122223333",
+        "ARN": "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole", "configurationItemStatus": "OK",
+        "configuration": {"roleName": "OrganizationAccountAccessRole", "path": "/", "assumeRolePolicyDocument": trust,
+            "rolePolicyList": [{"policyName": "use", "policyDocument": decrypt_all}]}});
+    let out = evaluate_event(rule, &clients, &params, &change_event(role)).await.expect("a verdict, not an error");
+    let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
+    assert_eq!(verdict.compliance, Compliance::NonCompliant);
+    let annotation = verdict.annotation().unwrap_or_default();
+    assert!(
+        annotation.starts_with("not excluded by excludeRoleByManagementAccount: the organization's management account is unknown: organizations:DescribeOrganization")
+            && annotation.contains("AccessDenied")
+            && annotation.ends_with("(+1 more)"),
+        "{annotation}"
+    );
+    assert_eq!(verdict.causes.len(), 2, "the reason, then the finding: {:?}", verdict.causes);
+    assert_eq!(denied.num_calls(), 1);
 }
 
 /// With `executionRoleName`, every call runs as that role; when STS refuses it, the

@@ -481,6 +481,71 @@ async fn rule_binaries_under_the_lambda_emulator() {
     assert_eq!(compliance, "NON_COMPLIANT");
 }
 
+/// `excludeRoleByManagementAccount` without `managementAccountId`: the function asks AWS
+/// Organizations (DescribeOrganization's MasterAccountId). Before the organization exists the
+/// call fails (AWSOrganizationsNotInUseException): the role is not excluded and its verdict says
+/// why. After moto's CreateOrganization (this account is then the management account), the real
+/// rule binary under the Lambda emulator excludes a role only that account can assume, and still
+/// judges one that another account can assume. Only this test creates an organization.
+#[tokio::test(flavor = "multi_thread")]
+async fn management_account_roles_are_excluded_through_aws_organizations() {
+    let sdk = sdk().await;
+    let decrypt_all = json!({"Version": "2012-10-17", "Statement": [{"Sid": "DecryptAll", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let role = |id: &str, trusted: &str| {
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{trusted}:root")}, "Action": "sts:AssumeRole"}]});
+        json!({"configurationItemStatus": "OK", "configurationItemCaptureTime": "2026-11-23T05:59:00.000Z", "awsAccountId": ACCOUNT,
+            "resourceType": "AWS::IAM::Role", "resourceId": id, "ARN": format!("arn:aws:iam::{ACCOUNT}:role/{id}"), "awsRegion": "global",
+            "configuration": {"roleName": id, "roleId": id, "path": "/", "arn": format!("arn:aws:iam::{ACCOUNT}:role/{id}"),
+                "assumeRolePolicyDocument": enc(&trust),
+                "rolePolicyList": [{"policyName": "decrypt", "policyDocument": enc(&decrypt_all)}], "attachedManagedPolicies": []}})
+    };
+    let function = "iam-inline-policy-blocked-kms-actions";
+    let parameters = Some(r#"{"excludeRoleByManagementAccount":"true"}"#);
+    let token = "management-account";
+    let event = |item: Value| {
+        let mut event = change_event(token, item, parameters, false);
+        event["configRuleName"] = json!(token);
+        event
+    };
+
+    handle(rule(function), &sdk, &event(role("AROAMGMTBEFORE", ACCOUNT))).await.expect("a verdict, not an error");
+    let (compliance, annotation) = evaluation(&sdk, token, "AROAMGMTBEFORE").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    let annotation = annotation.unwrap_or_default();
+    assert!(
+        annotation.starts_with("not excluded by excludeRoleByManagementAccount: the organization's management account is unknown: organizations:DescribeOrganization")
+            && annotation.contains("AWSOrganizationsNotInUseException"),
+        "{annotation}"
+    );
+
+    let organizations = aws_sdk_organizations::Client::new(&sdk);
+    let created = organizations
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("create organization");
+    assert_eq!(created.organization().and_then(|o| o.master_account_id()), Some(ACCOUNT));
+
+    assert_eq!(invoke(function, &event(role("AROAMGMTONLY", ACCOUNT))), json!({"reported": {"NOT_APPLICABLE": 1}}));
+    let (compliance, annotation) = evaluation(&sdk, token, "AROAMGMTONLY").await.expect("an evaluation");
+    assert_eq!(
+        (compliance.as_str(), annotation.as_deref()),
+        ("NOT_APPLICABLE", Some("role is assumable only by the management account"))
+    );
+    assert_eq!(
+        invoke(function, &event(role("AROAMGMTOTHER", "444455556666"))),
+        json!({"reported": {"NON_COMPLIANT": 1}})
+    );
+    let (compliance, annotation) = evaluation(&sdk, token, "AROAMGMTOTHER").await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+    assert_eq!(
+        annotation.as_deref(),
+        Some(format!("policy \"decrypt\" stmt \"DecryptAll\": arn:aws:iam::{ACCOUNT}:role/AROAMGMTOTHER may kms:Decrypt on all keys").as_str())
+    );
+}
+
 /// A panic inside a rule becomes an invocation error (the functions unwind), and the release
 /// profile keeps unwinding whatever cargo-lambda's release preset would set.
 #[test]

@@ -1,7 +1,8 @@
 """moto's server for the kms-guardrails end-to-end tests, with the AWS Config gaps filled.
 
 Usage: python3 tests/moto_config_ext.py PORT
-Serves IAM, KMS, STS and Config on 127.0.0.1:PORT (moto[server] 5.2.x) and prints `ready`.
+Serves IAM, KMS, STS, Organizations and Config on 127.0.0.1:PORT (moto[server] 5.2.x) and prints
+`ready`.
 
 The gaps this fills, each a documented difference between moto 5.2 and AWS Config:
 1. PutEvaluations: moto accepts it only with TestMode and stores nothing (HTTP 500 otherwise).

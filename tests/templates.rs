@@ -24,11 +24,13 @@ fn committed_templates_are_the_generated_ones() {
     }
 }
 
+/// Every action a role's policy may grant (a statement under `Fn::If` counts as granted).
 fn actions(role: &Value) -> BTreeSet<String> {
     role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         .as_array()
         .expect("statements")
         .iter()
+        .map(|s| s.get("Fn::If").map_or(s, |branches| &branches[1]))
         .flat_map(|s| match &s["Action"] {
             Value::String(a) => vec![a.clone()],
             Value::Array(list) => list.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect(),
@@ -99,7 +101,7 @@ fn declared_api_calls_are_the_calls_the_runtime_makes() {
     // Whitespace removed, so that calls split across lines (`clients\n.iam\n.get_policy()`) read whole.
     let source: String = include_str!("../shared/src/runtime.rs").split_whitespace().collect();
     let mut called = BTreeSet::new();
-    for service in ["config", "iam", "kms"] {
+    for service in ["config", "iam", "kms", "organizations"] {
         let needle = format!("clients.{service}.");
         for (i, _) in source.match_indices(&needle) {
             let op: String =
@@ -120,4 +122,41 @@ fn the_conformance_pack_fits_configs_template_limit() {
     let types: BTreeSet<&str> =
         pack["Resources"].as_object().unwrap().values().map(|r| r["Type"].as_str().unwrap()).collect();
     assert_eq!(types, BTreeSet::from(["AWS::Config::ConfigRule"]), "ConfigRule resources only");
+}
+
+/// A call that gets a value from AWS (the management account) is granted in the per-account
+/// stack only when the rule's parameters make the function call it: the flag set and the
+/// parameter that would give the value empty. The central functions, whose parameters live in
+/// the conformance pack, and the member role grant it to the rules that may make it.
+#[test]
+fn calls_that_get_values_from_aws_are_granted_only_under_their_parameters() {
+    let stack = templates::rules_stack(ALL);
+    let central = templates::central_functions(ALL);
+    let member = templates::member_role(ALL);
+    let member_actions = actions(&member["Resources"]["MemberRole"]);
+    for rule in ALL {
+        let p = pascal(rule.id);
+        let from_aws: Vec<_> = rule.from_aws().collect();
+        let statements = stack["Resources"][format!("{p}Role")]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let conditional: Vec<&Value> = statements.iter().filter_map(|s| s.get("Fn::If")).collect();
+        assert_eq!(conditional.len(), from_aws.len(), "{}", rule.id);
+        for (f, branches) in from_aws.iter().zip(conditional) {
+            assert_eq!(branches[1]["Action"], serde_json::json!([f.call]), "{}", rule.id);
+            assert_eq!(branches[2]["Ref"], "AWS::NoValue");
+            let condition = &stack["Conditions"][branches[0].as_str().unwrap()];
+            let text = condition.to_string();
+            assert!(
+                text.contains(&parameter_name(rule, f.when)) && text.contains(&parameter_name(rule, f.param)),
+                "{text}"
+            );
+            assert!(actions(&central["Resources"][format!("{p}Role")]).contains(f.call), "{}", rule.id);
+            assert!(member_actions.contains(f.call), "{}", rule.id);
+        }
+    }
+    let callers: Vec<&str> = ALL.iter().filter(|r| r.from_aws().next().is_some()).map(|r| r.id).collect();
+    assert_eq!(callers, ["iam-inline-policy-blocked-kms-actions"], "only that rule asks AWS Organizations");
 }

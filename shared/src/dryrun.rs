@@ -354,7 +354,8 @@ fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<&'static st
         .iter()
         .map(|rule| {
             let given = raw.remove(rule.id).unwrap_or_default();
-            rule.parse_params(&given).map(|p| (rule.id, p)).map_err(|e| e.to_string())
+            let params = rule.parse_params(&given).and_then(|p| rule.check_offline(&p).map(|()| p));
+            params.map(|p| (rule.id, p)).map_err(|e| e.to_string())
         })
         .collect()
 }

@@ -34,7 +34,14 @@ pub enum ResolveError {
         /// Why.
         reason: String,
     },
+    /// The organization's management account is not known: nothing supplies it here, the
+    /// account is in no organization, or AWS Organizations could not be read.
+    #[error("the organization's management account is unknown: {0}")]
+    ManagementAccountUnknown(String),
 }
+
+/// Why a resolver that was given no management account cannot name it.
+const NO_MANAGEMENT_ACCOUNT_SOURCE: &str = "nothing here supplies it";
 
 /// Looks up the resources a verdict depends on. Implementations cache; rules may ask twice.
 pub trait Resolver: Sync {
@@ -44,9 +51,9 @@ pub trait Resolver: Sync {
     /// A group (inline and attached policies), by its account and name.
     fn group(&self, account: &str, name: &str) -> Result<Arc<Identity>, ResolveError>;
 
-    /// The organization's management account id, where known.
-    fn management_account(&self) -> Option<String> {
-        None
+    /// The organization's management account id, or why it is not known.
+    fn management_account(&self) -> Result<String, ResolveError> {
+        Err(ResolveError::ManagementAccountUnknown(NO_MANAGEMENT_ACCOUNT_SOURCE.into()))
     }
 }
 
@@ -57,7 +64,8 @@ pub struct MemoryResolver {
     policies: HashMap<String, Result<Arc<Policy>, DocumentError>>,
     groups: HashMap<(String, String), Arc<Identity>>,
     unavailable: HashMap<String, String>,
-    management_account: Option<String>,
+    /// The management account, or why it could not be read; `None`: never supplied.
+    management_account: Option<Result<String, String>>,
 }
 
 impl MemoryResolver {
@@ -133,7 +141,13 @@ impl MemoryResolver {
 
     /// Sets the organization's management account.
     pub fn set_management_account(&mut self, account: impl Into<String>) {
-        self.management_account = Some(account.into());
+        self.management_account = Some(Ok(account.into()));
+    }
+
+    /// Records that the management account could not be read, and why: asking for it then
+    /// fails with that reason.
+    pub fn set_management_account_unknown(&mut self, reason: impl Into<String>) {
+        self.management_account = Some(Err(reason.into()));
     }
 }
 
@@ -160,8 +174,12 @@ impl Resolver for MemoryResolver {
             .ok_or_else(|| ResolveError::NotFound(format!("group {name}")))
     }
 
-    fn management_account(&self) -> Option<String> {
-        self.management_account.clone()
+    fn management_account(&self) -> Result<String, ResolveError> {
+        match &self.management_account {
+            Some(Ok(account)) => Ok(account.clone()),
+            Some(Err(reason)) => Err(ResolveError::ManagementAccountUnknown(reason.clone())),
+            None => Err(ResolveError::ManagementAccountUnknown(NO_MANAGEMENT_ACCOUNT_SOURCE.into())),
+        }
     }
 }
 

@@ -318,6 +318,48 @@ pub const EXECUTION_ROLE_NAME: ParamSpec = ParamSpec {
     description: "IAM role name to assume in the evaluated account (organization deployments)",
 };
 
+/// A value that a rule needs under some parameters and that the Lambda function gets from AWS
+/// when its own parameter is empty, while an offline run (the dry-run) cannot: there the
+/// parameter must be given ([`Rule::check_offline`]). The Lambda shell makes the call
+/// (`runtime`), and the function's role grants it ([`Rule::api_calls`]). A rule takes part by
+/// declaring the flag parameter `when`; [`FROM_AWS`] lists every such value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FromAws {
+    /// The `Bool` parameter under which the value is needed (`excludeRoleByManagementAccount`).
+    pub when: &'static str,
+    /// The parameter that gives the value (`managementAccountId`).
+    pub param: &'static str,
+    /// The resources whose verdict needs it (roles).
+    pub resource_types: &'static [ResourceType],
+    /// The API call that gets it when `param` is empty (`organizations:DescribeOrganization`).
+    pub call: &'static str,
+    /// What it is, for messages.
+    pub what: &'static str,
+    /// What a value looks like, for messages (`<account>`).
+    pub placeholder: &'static str,
+}
+
+impl FromAws {
+    /// Is the value needed (`when` is true) and not given (`param` is empty)?
+    pub fn to_fetch(&self, params: &Params) -> bool {
+        params.flag(self.when) && params.text(self.param).is_none()
+    }
+}
+
+/// The organization's management account, for `excludeRoleByManagementAccount`: given as
+/// `managementAccountId`, or read with `organizations:DescribeOrganization` (`MasterAccountId`).
+pub const MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS: FromAws = FromAws {
+    when: "excludeRoleByManagementAccount",
+    param: "managementAccountId",
+    resource_types: &[ResourceType::IamRole],
+    call: "organizations:DescribeOrganization",
+    what: "the organization's management account",
+    placeholder: "<account>",
+};
+
+/// Every value the Lambda shell knows how to get from AWS.
+pub const FROM_AWS: &[FromAws] = &[MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS];
+
 /// A parsed parameter value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParamValue {
@@ -363,6 +405,22 @@ pub enum ParamError {
     /// `ruleParameters` is not a JSON object of strings.
     #[error("rule parameters must be a JSON object of strings: {0}")]
     Shape(String),
+    /// Offline, a value the Lambda function would get from AWS is not given ([`FromAws`]).
+    #[error("rule `{rule}` parameter `{when}` is `true` but `{param}` is empty: the Lambda function asks AWS ({call}) for {what}, the dry-run cannot; pass --param {rule}.{param}={placeholder}")]
+    NeededOffline {
+        /// The rule.
+        rule: &'static str,
+        /// The flag that needs the value.
+        when: &'static str,
+        /// The parameter that gives it.
+        param: &'static str,
+        /// The call Lambda would make.
+        call: &'static str,
+        /// What the value is.
+        what: &'static str,
+        /// What a value looks like.
+        placeholder: &'static str,
+    },
 }
 
 impl Params {
@@ -446,6 +504,28 @@ impl Rule {
         Ok(Params { values })
     }
 
+    /// The values this rule may get from AWS: those of [`FROM_AWS`] whose flag it declares.
+    pub fn from_aws(&self) -> impl Iterator<Item = &'static FromAws> + '_ {
+        FROM_AWS.iter().filter(|f| self.parameters.iter().any(|p| p.name == f.when))
+    }
+
+    /// What an offline run (the dry-run) checks besides [`Rule::parse_params`]: a value the
+    /// Lambda function would get from AWS must be given as its parameter, never silently left
+    /// unknown.
+    pub fn check_offline(&self, params: &Params) -> Result<(), ParamError> {
+        match self.from_aws().find(|f| f.to_fetch(params)) {
+            None => Ok(()),
+            Some(f) => Err(ParamError::NeededOffline {
+                rule: self.id,
+                when: f.when,
+                param: f.param,
+                call: f.call,
+                what: f.what,
+                placeholder: f.placeholder,
+            }),
+        }
+    }
+
     /// Parses Config's `ruleParameters` JSON text (absent or empty means no parameters).
     pub fn parse_params_json(&self, text: Option<&str>) -> Result<Params, ParamError> {
         let raw: BTreeMap<String, String> = match text.map(str::trim) {
@@ -469,7 +549,9 @@ impl Rule {
 
     /// The AWS API calls this rule's Lambda function makes (`runtime`), for its least-privilege
     /// role: reporting and reading Config for every rule, the key policy for rules that judge
-    /// keys, IAM reads for rules that read other resources (`periodic`).
+    /// keys, IAM reads for rules that read other resources (`periodic`), and the calls that get
+    /// values from AWS ([`Rule::from_aws`]; made only under their parameters, which the
+    /// per-account template turns into a condition).
     pub fn api_calls(&self) -> Vec<&'static str> {
         let mut calls = vec![
             "config:BatchGetResourceConfig",
@@ -490,6 +572,7 @@ impl Rule {
                 "iam:ListGroupPolicies",
             ]);
         }
+        calls.extend(self.from_aws().map(|f| f.call));
         calls
     }
 
@@ -656,6 +739,51 @@ mod tests {
         assert_eq!(parse(""), Ok(ParamValue::Text(String::new())));
         assert!(parse("Purpose").is_err());
         assert!(parse("=logs").is_err());
+    }
+
+    #[test]
+    fn a_value_lambda_gets_from_aws_must_be_given_offline() {
+        const FLAG: ParamSpec = ParamSpec {
+            name: MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.when,
+            kind: ParamKind::Bool,
+            default: "false",
+            description: "",
+        };
+        const ACCOUNT: ParamSpec = ParamSpec {
+            name: MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.param,
+            kind: ParamKind::AccountId,
+            default: "",
+            description: "",
+        };
+        let rule = |parameters: &'static [ParamSpec]| Rule {
+            id: "r",
+            summary: "",
+            resource_types: &[ResourceType::IamRole],
+            parameters,
+            periodic: false,
+            inactive_keys: InactiveKeys::NotApplicable,
+            evaluate: |_, _| Verdict::compliant(),
+        };
+        let with_flag = rule(&[FLAG]);
+        let with_both = rule(&[FLAG, ACCOUNT]);
+        let params = |rule: &Rule, pairs: &[(&str, &str)]| {
+            rule.parse_params(&pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(with_flag.from_aws().count(), 1);
+        assert_eq!(rule(&[]).from_aws().count(), 0, "a rule that declares no flag gets nothing from AWS");
+        assert!(with_flag.api_calls().contains(&"organizations:DescribeOrganization"));
+        assert!(!rule(&[]).api_calls().contains(&"organizations:DescribeOrganization"));
+
+        let on = params(&with_both, &[("excludeRoleByManagementAccount", "TRUE")]);
+        assert_eq!(
+            with_both.check_offline(&on).map_err(|e| e.to_string()),
+            Err("rule `r` parameter `excludeRoleByManagementAccount` is `true` but `managementAccountId` is empty: the Lambda function asks AWS (organizations:DescribeOrganization) for the organization's management account, the dry-run cannot; pass --param r.managementAccountId=<account>".to_owned())
+        );
+        let given =
+            params(&with_both, &[("excludeRoleByManagementAccount", "true"), ("managementAccountId", "444455556666")]);
+        assert_eq!(with_both.check_offline(&given), Ok(()));
+        assert_eq!(with_both.check_offline(&with_both.default_params()), Ok(()), "the flag is off by default");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! - Credentials and endpoints come from the standard SDK configuration (environment, profile,
 //!   `AWS_ENDPOINT_URL`), so tests point the real clients at a local server.
 //! - With parameter `executionRoleName`, every call runs as that role in the event's account.
+//! - A value a rule's parameters need but do not give ([`crate::rule::FromAws`]) comes from AWS:
+//!   the organization's management account from `organizations:DescribeOrganization`.
 //! - Fetches are cached within one invocation: no policy is fetched twice.
 //! - PutEvaluations: at most 100 per call; the SDK retries throttling with backoff and jitter;
 //!   `FailedEvaluations` are retried, and what still fails fails the invocation, naming the
@@ -25,6 +27,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_config::types::{ComplianceType, Evaluation, ResourceKey};
+use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -35,7 +38,9 @@ use crate::event::{self, ConfigEvent, Invocation};
 use crate::item::{Details, Identity, KeyPolicy, Resource, ResourceType};
 use crate::policy::{parse_policy, PolicyKind};
 use crate::resolver::MemoryResolver;
-use crate::rule::{Compliance, Context, Params, Rule, Verdict, EXECUTION_ROLE_NAME};
+use crate::rule::{
+    Compliance, Context, FromAws, Params, Rule, Verdict, EXECUTION_ROLE_NAME, MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS,
+};
 
 /// PutEvaluations takes at most this many evaluations a call.
 pub const PUT_EVALUATIONS_BATCH: usize = 100;
@@ -106,6 +111,8 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// KMS.
     pub kms: aws_sdk_kms::Client,
+    /// AWS Organizations (the management account, for the rules that ask for it).
+    pub organizations: aws_sdk_organizations::Client,
 }
 
 impl Clients {
@@ -115,6 +122,7 @@ impl Clients {
             config: aws_sdk_config::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             kms: aws_sdk_kms::Client::new(sdk),
+            organizations: aws_sdk_organizations::Client::new(sdk),
         }
     }
 }
@@ -287,7 +295,7 @@ async fn judge_one(
         return Ok((key, Verdict::not_applicable("resource left the rule's scope"), ordering));
     }
     fill_key_policy(clients, &mut resource).await?;
-    let resolver = resolve(rule, clients, cache, &resource).await;
+    let resolver = resolve(rule, params, clients, cache, &resource).await;
     Ok(judge_fetched(rule, params, &resource, &resolver, ordering))
 }
 
@@ -325,14 +333,31 @@ async fn fill_key_policy(clients: &Clients, resource: &mut Resource) -> Result<(
 struct Cache {
     policies: Mutex<HashMap<String, Result<crate::item::Document, String>>>,
     groups: Mutex<HashMap<String, Result<Identity, String>>>,
+    management_account: Mutex<Option<Result<String, String>>>,
 }
 
 /// The resolver a rule gets: for rules that read other resources (`periodic`), the attached
 /// managed policies and the permissions boundary of a role or user (any managed policy ARN,
 /// customer or AWS managed) and a user's groups, fetched from IAM (once per invocation);
-/// otherwise nothing.
-async fn resolve(rule: &Rule, clients: &Clients, cache: &Cache, resource: &Resource) -> MemoryResolver {
+/// otherwise nothing. And the values a rule gets from AWS ([`Rule::from_aws`]) when its
+/// parameters need them for this resource: the organization's management account.
+async fn resolve(
+    rule: &Rule,
+    params: &Params,
+    clients: &Clients,
+    cache: &Cache,
+    resource: &Resource,
+) -> MemoryResolver {
     let mut resolver = MemoryResolver::new();
+    let of_type = |f: &FromAws| resource.resource_type.is_some_and(|t| f.resource_types.contains(&t));
+    for from_aws in rule.from_aws().filter(|f| f.to_fetch(params) && of_type(f)) {
+        if from_aws.call == MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.call {
+            match management_account(clients, cache).await {
+                Ok(account) => resolver.set_management_account(account),
+                Err(reason) => resolver.set_management_account_unknown(reason),
+            }
+        }
+    }
     if !rule.periodic {
         return resolver;
     }
@@ -383,6 +408,34 @@ async fn managed_policy(clients: &Clients, cache: &Cache, arn: &str) -> Result<c
     }
     .await;
     cache.policies.lock().await.insert(arn.to_owned(), fetched.clone());
+    fetched
+}
+
+/// The organization's management account (`MasterAccountId` of
+/// `organizations:DescribeOrganization`), once per invocation. Every failure is the reason it
+/// is unknown (AccessDenied, `AWSOrganizationsNotInUseException` for an account in no
+/// organization, ...): the rule reports it on the resources it concerns, never a silent answer.
+async fn management_account(clients: &Clients, cache: &Cache) -> Result<String, String> {
+    let mut cached = cache.management_account.lock().await;
+    if let Some(found) = cached.as_ref() {
+        return found.clone();
+    }
+    let fetched = match clients.organizations.describe_organization().send().await {
+        Ok(output) => output
+            .organization()
+            .and_then(|o| o.master_account_id())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| "organizations:DescribeOrganization returned no MasterAccountId".to_owned()),
+        // Code and message only: the reason is the first cause of the role's annotation, which
+        // has 256 characters for it and the finding.
+        Err(e) => Err(match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("organizations:DescribeOrganization: {code}: {message}"),
+            (Some(code), None) => format!("organizations:DescribeOrganization: {code}"),
+            _ => describe("organizations:DescribeOrganization", e),
+        }),
+    };
+    *cached = Some(fetched.clone());
     fetched
 }
 

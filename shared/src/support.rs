@@ -225,6 +225,24 @@ pub const ACCEPT_CONDITION_KEYS_PARAM: ParamSpec = ParamSpec {
     description: "condition keys whose restricting conditions make an Allow acceptable",
 };
 
+/// The declaration of `excludeRoleByManagementAccount` (SPEC section 3, inline blocked
+/// actions); with it, a rule may get the management account from AWS Organizations
+/// ([`crate::rule::MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS`]).
+pub const EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM: ParamSpec = ParamSpec {
+    name: crate::rule::MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.when,
+    kind: ParamKind::Bool,
+    default: "false",
+    description: "NOT_APPLICABLE for roles only the organization's management account can assume",
+};
+
+/// The declaration of `managementAccountId` for `excludeRoleByManagementAccount`.
+pub const MANAGEMENT_ACCOUNT_ID_PARAM: ParamSpec = ParamSpec {
+    name: crate::rule::MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.param,
+    kind: ParamKind::AccountId,
+    default: "",
+    description: "the organization's management account (empty: Lambda asks AWS Organizations; the dry-run needs it)",
+};
+
 /// The blocked-actions check on one identity policy, judged alone (`principal` names its
 /// holder in causes, where it has one): a cause for every blocked
 /// action it allows on all keys of the scope's account, after its own unconditional Denies.

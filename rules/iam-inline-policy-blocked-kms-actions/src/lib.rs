@@ -14,8 +14,22 @@
 //!     these keys does not count.
 //!   - `excludeRoleByManagementAccount` (default `false`): when `true`, a role whose trust
 //!     policy admits only principals of the organization's management account is
-//!     NOT_APPLICABLE. The management account comes from the resolver (Organizations in
-//!     Lambda); where it is unknown, no role is excluded (never a silent pass).
+//!     NOT_APPLICABLE.
+//!   - `managementAccountId` (default empty): that management account. When empty, the Lambda
+//!     function asks AWS Organizations (`organizations:DescribeOrganization`, its
+//!     `MasterAccountId`; the function's role grants that call only when it is needed), and the
+//!     dry-run stops with a usage error (exit 2) asking for
+//!     `--param iam-inline-policy-blocked-kms-actions.managementAccountId=<account>`: a parameter
+//!     that is set is never silently ignored.
+//!
+//! When the management account cannot be had (Organizations denies the call, the account is in
+//! no organization, any other error), the role is not excluded, and the failure is the role's
+//! first cause, not a failed invocation: a role with findings is NON_COMPLIANT with
+//! `not excluded by excludeRoleByManagementAccount: the organization's management account is
+//! unknown: <why>` before its findings (a scheduled run still reports every other resource, as
+//! an unreadable key policy does in SPEC section 5); a role without findings is COMPLIANT,
+//! which it is whether excluded or not. Only roles whose trust policy admits a single account
+//! need the management account; for the others the question does not arise.
 //!
 //! Service-linked roles (path `/aws-service-role/`) are NOT_APPLICABLE: AWS owns their policies.
 //!
@@ -48,15 +62,23 @@
 //! 19. Allow on `*` with an unconditional Deny on `arn:aws:kms:xx-*:*:key/*` (no listed region):
 //!     NON_COMPLIANT.
 //! 20. Allow on `arn:aws:kms:*:111122223333:key/*a*`: COMPLIANT (not all keys).
+//! 21. `excludeRoleByManagementAccount=true`, `managementAccountId` set, a role assumable only by
+//!     that account: NOT_APPLICABLE (the parameter, not the resolver, names the account).
+//! 22. `excludeRoleByManagementAccount=true`, `managementAccountId` set to another account than
+//!     the only one the role trusts: NON_COMPLIANT.
+//! 23. `excludeRoleByManagementAccount=true`, no `managementAccountId`, and AWS Organizations
+//!     could not be read: NON_COMPLIANT, the first cause saying why the role is not excluded.
+//! 24. As 23, for a role without findings: COMPLIANT.
 
 use shared::access::{IdentityDoc, KeyScope};
-use shared::item::Document;
+use shared::item::{Document, Role};
 use shared::policy::{Effect, Principal, Principals};
-use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
-use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM};
+use shared::rule::InactiveKeys;
+use shared::support::{
+    blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM,
+    EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM, MANAGEMENT_ACCOUNT_ID_PARAM,
+};
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
-
-const EXCLUDE_MANAGEMENT_ROLES: &str = "excludeRoleByManagementAccount";
 
 /// The rule.
 pub static RULE: Rule = Rule {
@@ -66,12 +88,8 @@ pub static RULE: Rule = Rule {
     parameters: &[
         BLOCKED_ACTIONS_PARAM,
         ACCEPT_CONDITION_KEYS_PARAM,
-        ParamSpec {
-            name: EXCLUDE_MANAGEMENT_ROLES,
-            kind: ParamKind::Bool,
-            default: "false",
-            description: "NOT_APPLICABLE for roles only the organization's management account can assume",
-        },
+        EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM,
+        MANAGEMENT_ACCOUNT_ID_PARAM,
     ],
     periodic: false,
     inactive_keys: InactiveKeys::NotApplicable,
@@ -79,18 +97,17 @@ pub static RULE: Rule = Rule {
 };
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
+    // Why a role that may be excluded is not: the management account is unknown.
+    let mut not_excluded = None;
     let identity = match &resource.details {
         Details::Role(role) => {
             if role.identity.path.starts_with("/aws-service-role/") {
                 return Verdict::not_applicable("service-linked role");
             }
-            if ctx.params.flag(EXCLUDE_MANAGEMENT_ROLES) {
-                let management = ctx.resolver.management_account();
-                if let (Some(account), Some(trust)) = (management, &role.trust) {
-                    if trusts_only(trust, &account) {
-                        return Verdict::not_applicable("role is assumable only by the management account");
-                    }
-                }
+            match excluded_as_management_role(role, ctx) {
+                Ok(true) => return Verdict::not_applicable("role is assumable only by the management account"),
+                Ok(false) => {}
+                Err(why) => not_excluded = Some(Cause::because(why)),
             }
             &role.identity
         }
@@ -111,19 +128,50 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
             Err(e) => causes.push(Cause::because(format!("does not parse: {e}")).in_document(Some(&inline.name))),
         }
     }
+    if let (Some(cause), false) = (not_excluded, causes.is_empty()) {
+        causes.insert(0, cause);
+    }
     Verdict::from_causes(causes)
 }
 
-/// Does the trust policy admit only principals of `account` (its root or its IAM principals)?
-/// A trust policy that does not parse, or admits a service, everyone or another account, does not.
-fn trusts_only(trust: &Document, account: &str) -> bool {
-    let Ok(policy) = trust else { return false };
-    let allows: Vec<_> = policy.statements.iter().filter(|s| s.effect == Effect::Allow).collect();
-    !allows.is_empty()
-        && allows.iter().all(|s| match &s.principals {
-            Some(Principals::Only(list)) => list.iter().all(|p| {
-                matches!(p, Principal::Account { .. } | Principal::Iam { .. }) && p.account() == Some(account)
-            }),
-            _ => false,
-        })
+/// Does `excludeRoleByManagementAccount` exclude the role? Only when it is set and the one
+/// account the trust policy admits is the management account (`managementAccountId`, else the
+/// resolver's); `Err` saying why when that account would decide it but is unknown.
+fn excluded_as_management_role(role: &Role, ctx: &Context<'_>) -> Result<bool, String> {
+    if !ctx.params.flag(EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM.name) {
+        return Ok(false);
+    }
+    let Some(trusted) = role.trust.as_ref().and_then(sole_trusted_account) else { return Ok(false) };
+    let management = match ctx.params.text(MANAGEMENT_ACCOUNT_ID_PARAM.name) {
+        Some(account) => Ok(account.to_owned()),
+        None => ctx.resolver.management_account(),
+    };
+    match management {
+        Ok(account) => Ok(account == trusted),
+        Err(e) => Err(format!("not excluded by {}: {e}", EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM.name)),
+    }
+}
+
+/// The one account whose principals (its root or its IAM principals) are all the trust policy
+/// admits, if there is one. A trust policy that does not parse, allows nothing, or admits a
+/// service, everyone, a federated principal or a second account has none; nor has an account
+/// field that is not a 12-digit id (`*`).
+fn sole_trusted_account(trust: &Document) -> Option<&str> {
+    let Ok(policy) = trust else { return None };
+    let mut sole = None;
+    for statement in policy.statements.iter().filter(|s| s.effect == Effect::Allow) {
+        let Some(Principals::Only(list)) = &statement.principals else { return None };
+        for principal in list {
+            let account = match principal {
+                Principal::Account { .. } | Principal::Iam { .. } => principal.account()?,
+                _ => return None,
+            };
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) || sole.is_some_and(|s| s != account)
+            {
+                return None;
+            }
+            sole = Some(account);
+        }
+    }
+    sole
 }

@@ -5,8 +5,10 @@
 //!
 //! - `rules.yaml`: one account and region: per rule a Lambda function (provided.al2023, arm64,
 //!   `bootstrap`, code from S3), its log group, its least-privilege role (exactly
-//!   [`Rule::api_calls`] plus its own logs), an invoke permission for `config.amazonaws.com`
-//!   limited by `SourceAccount`, and its `AWS::Config::ConfigRule`.
+//!   [`Rule::api_calls`] plus its own logs; a call that gets a value from AWS, such as
+//!   `organizations:DescribeOrganization`, only under the parameters that make the function
+//!   call it), an invoke permission for `config.amazonaws.com` limited by `SourceAccount`, and
+//!   its `AWS::Config::ConfigRule`.
 //! - `central-functions.yaml`: the functions of an organization deployment, in one account per
 //!   region; each role may also assume the member role, only inside the organization.
 //! - `conformance-pack.yaml`: the Config rules only, pointing member accounts' rules at the
@@ -110,6 +112,53 @@ fn rule_statements(rule: &Rule) -> Vec<Value> {
     statements
 }
 
+/// The statements for the calls that get values from AWS ([`Rule::from_aws`]): in the
+/// per-account stack, which holds the rule's parameters, each only under the condition
+/// [`from_aws_condition`] names (the function makes the call only then); elsewhere always.
+fn from_aws_statements(rule: &Rule, conditional: bool) -> Vec<Value> {
+    rule.from_aws()
+        .map(|f| {
+            let statement = json!({
+                "Sid": format!("Read{}", upper_first(f.param)),
+                "Effect": "Allow",
+                "Action": [f.call],
+                "Resource": "*",
+            });
+            match conditional {
+                true => json!({"Fn::If": [from_aws_condition(rule, f.param), statement, reference("AWS::NoValue")]}),
+                false => statement,
+            }
+        })
+        .collect()
+}
+
+/// The condition under which a rule's function gets `param`'s value from AWS.
+fn from_aws_condition(rule: &Rule, param: &str) -> String {
+    format!("{}Fetches{}", pascal(rule.id), upper_first(param))
+}
+
+/// The conditions of [`from_aws_statements`]: the flag is set (not empty, not `false` in the
+/// casings people write; Config reads it case-insensitively) and the parameter is empty.
+fn from_aws_conditions(rule: &Rule, conditions: &mut Map<String, Value>) {
+    for f in rule.from_aws() {
+        let flag = reference(&parameter_name(rule, f.when));
+        let unset: Vec<Value> =
+            ["", "false", "False", "FALSE"].iter().map(|v| json!({"Fn::Equals": [flag, v]})).collect();
+        conditions.insert(
+            from_aws_condition(rule, f.param),
+            json!({"Fn::And": [
+                {"Fn::Not": [{"Fn::Or": unset}]},
+                {"Fn::Equals": [reference(&parameter_name(rule, f.param)), ""]},
+            ]}),
+        );
+    }
+}
+
+fn upper_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
 fn log_statement(log_group: &str) -> Value {
     json!({
         "Sid": "WriteOwnLogs",
@@ -119,7 +168,7 @@ fn log_statement(log_group: &str) -> Value {
     })
 }
 
-fn function_resources(rule: &Rule, resources: &mut Map<String, Value>, condition: Option<&str>, extra: Option<Value>) {
+fn function_resources(rule: &Rule, resources: &mut Map<String, Value>, condition: Option<&str>, extra: Vec<Value>) {
     let p = pascal(rule.id);
     let (role, function, logs) = (format!("{p}Role"), format!("{p}Function"), format!("{p}LogGroup"));
     let mut statements = rule_statements(rule);
@@ -268,7 +317,8 @@ pub fn rules_stack(rules: &[&Rule]) -> Value {
         };
         let name = format!("Deploy{p}Here");
         conditions.insert(name.clone(), condition);
-        function_resources(rule, &mut resources, Some(&name), None);
+        from_aws_conditions(rule, &mut conditions);
+        function_resources(rule, &mut resources, Some(&name), from_aws_statements(rule, true));
         resources.insert(
             format!("{p}Permission"),
             json!({"Type": "AWS::Lambda::Permission", "Condition": name, "Properties": {
@@ -321,7 +371,11 @@ pub fn central_functions(rules: &[&Rule]) -> Value {
             "Resource": sub("arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"),
             "Condition": {"StringEquals": {"aws:ResourceOrgID": reference("OrganizationId")}},
         });
-        function_resources(rule, &mut resources, None, Some(assume));
+        // The rules' parameters are the conformance pack's, not this stack's: the calls that
+        // get values from AWS are granted whatever they are.
+        let mut extra = from_aws_statements(rule, false);
+        extra.push(assume);
+        function_resources(rule, &mut resources, None, extra);
         resources.insert(
             format!("Fn::ForEach::{p}Invokers"),
             json!(["AccountId", reference("MemberAccountIds"), {
@@ -409,6 +463,9 @@ pub fn member_role(rules: &[&Rule]) -> Value {
                                 sub("arn:${AWS::Partition}:iam::aws:policy/*"),
                                 sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*"),
                             ]},
+                            // What the rules may get from AWS (the management account): any
+                            // account of the organization may describe it; no resource ARN.
+                            {"Sid": "ReadOrganization", "Effect": "Allow", "Action": of("organizations:"), "Resource": "*"},
                         ]},
                     }],
                 },

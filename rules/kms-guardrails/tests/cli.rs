@@ -321,6 +321,56 @@ fn bad_params_are_usage_errors() {
     assert!(stderr(&output).contains("expected RULE.NAME=VALUE"));
 }
 
+/// `excludeRoleByManagementAccount=true` without `managementAccountId` is a usage error
+/// offline (the Lambda function would ask AWS Organizations; the dry-run cannot), naming the
+/// `--param` to pass; with it, a role only that account can assume is NOT_APPLICABLE.
+#[test]
+fn excluding_management_roles_offline_needs_the_management_account() {
+    let exclude = "iam-inline-policy-blocked-kms-actions.excludeRoleByManagementAccount=true";
+    let output = run(&["dry-run", "--rule", "iam-inline-policy-blocked-kms-actions", "--param", exclude]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "nothing is judged");
+    let message = stderr(&output);
+    assert!(
+        message.contains("rule `iam-inline-policy-blocked-kms-actions` parameter `excludeRoleByManagementAccount` is `true` but `managementAccountId` is empty")
+            && message.contains("organizations:DescribeOrganization")
+            && message.contains("pass --param iam-inline-policy-blocked-kms-actions.managementAccountId=<account>"),
+        "{message}"
+    );
+
+    let dir = scratch("management-account");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "sts:AssumeRole"}]});
+    let decrypt_all =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let role = json!({"resourceType": "AWS::IAM::Role", "resourceId": "AROA1", "awsAccountId": "111122223333",
+        "ARN": "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole", "configurationItemStatus": "OK",
+        "configuration": {"roleName": "OrganizationAccountAccessRole", "path": "/", "assumeRolePolicyDocument": trust,
+            "rolePolicyList": [{"policyName": "decrypt", "policyDocument": decrypt_all}], "attachedManagedPolicies": []}});
+    let path = dir.join("role.json");
+    std::fs::write(&path, role.to_string()).expect("write");
+    let path = path.to_str().expect("path");
+    let judged = |account: &str| {
+        let management = format!("iam-inline-policy-blocked-kms-actions.managementAccountId={account}");
+        let output = run(&[
+            "dry-run",
+            "--format",
+            "json",
+            "--rule",
+            "iam-inline-policy-blocked-kms-actions",
+            "--param",
+            exclude,
+            "--param",
+            &management,
+            path,
+        ]);
+        let evals = evaluations(&stdout_json(&output));
+        (output.status.code(), evals.first().map(|e| e["ComplianceType"].clone()))
+    };
+    assert_eq!(judged("444455556666"), (Some(0), Some(json!("NOT_APPLICABLE"))));
+    assert_eq!(judged("999988887777"), (Some(1), Some(json!("NON_COMPLIANT"))));
+}
+
 #[test]
 fn sarif_has_one_rule_per_rule_id_and_results_located_by_arn() {
     let output = run(&["dry-run", "--format", "sarif"]);
