@@ -408,6 +408,44 @@ impl Automaton {
     pub fn accepts(&self, state: &MatchState) -> bool {
         state.contains(self.len)
     }
+
+    /// The literal bytes the rest of a text can still meet, from `state` on: those at or after
+    /// the first position reached (positions only move forward). Any other byte is
+    /// [`Symbol::Other`] to this pattern from here.
+    pub fn live_literal_bytes<'a>(&'a self, state: &MatchState) -> impl Iterator<Item = u8> + 'a {
+        let lowest = match state {
+            MatchState::Small(bits) => (*bits != 0).then(|| bits.trailing_zeros() as usize),
+            MatchState::Large(words) => words
+                .iter()
+                .enumerate()
+                .find(|(_, w)| **w != 0)
+                .map(|(i, w)| i * 64 + w.trailing_zeros() as usize),
+        };
+        let live = move |position: usize| lowest.is_some_and(|low| position >= low);
+        let (small, large): (Vec<u8>, Vec<u8>) = match &self.masks {
+            Masks::Small { bytes, .. } => (
+                bytes
+                    .iter()
+                    .filter(|(_, mask)| lowest.is_some_and(|low| low < 128 && (mask >> low) != 0))
+                    .map(|(b, _)| *b)
+                    .collect(),
+                Vec::new(),
+            ),
+            Masks::Large { bytes, .. } => (
+                Vec::new(),
+                bytes
+                    .iter()
+                    .filter(|(_, mask)| {
+                        mask.iter()
+                            .enumerate()
+                            .any(|(i, w)| (0..64).any(|bit| w & (1 << bit) != 0 && live(i * 64 + bit)))
+                    })
+                    .map(|(b, _)| *b)
+                    .collect(),
+            ),
+        };
+        small.into_iter().chain(large)
+    }
 }
 
 /// The first pattern of `patterns` that matches `text`, so that a cause can name it.
@@ -627,6 +665,20 @@ mod tests {
                 let p = Pattern::arn(&pattern, Variables::Literal);
                 let a = p.automaton();
                 prop_assert_eq!(a.accepts(&a.step_str(&a.start(), &text)), p.matches(&text));
+            }
+
+            #[test]
+            fn bytes_no_live_literal_equals_step_like_other(pattern in "[ab:*?]{0,12}", prefix in "[ab:]{0,6}", text in "[abz:]{0,8}") {
+                // After `prefix`, a byte that is not a live literal steps exactly like Other.
+                let p = Pattern::arn(&pattern, Variables::Literal);
+                let a = p.automaton();
+                let after = a.step_str(&a.start(), &prefix);
+                let live: Vec<u8> = a.live_literal_bytes(&after).collect();
+                let concrete = a.step_str(&after, &text);
+                let symbolic = text.bytes().fold(after.clone(), |state, b| {
+                    a.step(&state, if live.contains(&b) { Symbol::Byte(b) } else { Symbol::Other })
+                });
+                prop_assert_eq!(a.accepts(&symbolic), a.accepts(&concrete));
             }
 
             #[test]

@@ -11,15 +11,15 @@
 //!   state are one **class**, since no continuation can tell them apart. The unlisted region is
 //!   an opaque run of text that only `*` spans;
 //! - within a class, the key ids no document names are walked symbolically: at each position
-//!   of an id form, a hex digit that some pattern names literally is one branch, and all the
-//!   digits no pattern names are one more ([`Symbol::Other`]). Memoised on the patterns' states,
+//!   of an id form, a hex digit that some pattern can still meet literally is one branch, and
+//!   all the digits none can are one more ([`Symbol::Other`]). Memoised on the patterns' states,
 //!   this visits every distinct way the patterns can treat a key id, and each leaf (a set of
 //!   patterns that match) is one kind of unnamed key.
 //!
 //! "On all keys" of a class is what every kind of unnamed key there is granted; the
 //! per-cell questions (separation) look at each kind and each named key on its own.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::{effective, Access, Counts, IdentityDoc, KeyScope, StatementRef};
 use crate::pattern::{Automaton, MatchState, Pattern, Symbol};
@@ -180,8 +180,6 @@ struct Universe<'p> {
     boundary: Option<Vec<(StatementRef<'p>, Applies)>>,
     /// Each named key id and the patterns that name it.
     named: Vec<(String, Vec<usize>)>,
-    /// The hex digits some pattern names literally; every other digit is one branch.
-    hex_branches: Vec<Symbol>,
     /// The literal pattern of each named id, to tell a named key from an unnamed one.
     named_literals: Vec<Automaton>,
 }
@@ -194,15 +192,10 @@ impl<'p> Universe<'p> {
             identity: Vec::new(),
             boundary: None,
             named: Vec::new(),
-            hex_branches: Vec::new(),
             named_literals: Vec::new(),
         };
         universe.identity = universe.statements(docs);
         universe.boundary = boundary.map(|b| universe.statements(b));
-        let mut literal = BTreeSet::new();
-        for pattern in &universe.patterns {
-            literal.extend(pattern.literal_bytes());
-        }
         for (index, pattern) in universe.patterns.iter().enumerate() {
             if let Some(id) = named_key_id(pattern.as_str()) {
                 match universe.named.iter_mut().find(|(named, _)| named == id) {
@@ -217,10 +210,6 @@ impl<'p> Universe<'p> {
             .map(|(id, _)| Pattern::arn(id, crate::pattern::Variables::Literal).automaton().clone())
             .collect();
         universe.automata = universe.patterns.iter().map(|p| p.automaton()).collect();
-        universe.hex_branches = HEX.iter().filter(|b| literal.contains(b)).map(|b| Symbol::Byte(*b)).collect();
-        if HEX.iter().any(|b| !literal.contains(b)) {
-            universe.hex_branches.push(Symbol::Other);
-        }
         universe
     }
 
@@ -286,7 +275,21 @@ impl<'p> Universe<'p> {
         let mut kinds: Vec<(Vec<bool>, String)> = Vec::new();
         let mut seen: HashSet<(usize, usize, Vec<MatchState>, Vec<MatchState>)> = HashSet::new();
         let literals: Vec<&Automaton> = named_here.iter().filter_map(|i| self.named_literals.get(*i)).collect();
-        let other_digit = HEX.iter().copied().find(|b| !self.hex_branches.contains(&Symbol::Byte(*b))).unwrap_or(b'0');
+        // The hex digits some pattern can still meet from here, or a named id holds, are one
+        // branch each; all the others are one more (`Other`).
+        let mut literal = [false; 256];
+        let live = self.automata.iter().zip(states).flat_map(|(a, s)| a.live_literal_bytes(s));
+        for b in live.chain(named_here.iter().filter_map(|i| self.named.get(*i)).flat_map(|(id, _)| id.bytes())) {
+            if let Some(slot) = literal.get_mut(usize::from(b)) {
+                *slot = true;
+            }
+        }
+        let is_literal = |b: &u8| literal.get(usize::from(*b)).copied().unwrap_or(false);
+        let mut hex_branches: Vec<Symbol> = HEX.iter().filter(|b| is_literal(b)).map(|b| Symbol::Byte(*b)).collect();
+        if HEX.iter().any(|b| !is_literal(b)) {
+            hex_branches.push(Symbol::Other);
+        }
+        let other_digit = HEX.iter().copied().find(|b| !is_literal(b)).unwrap_or(b'0');
         for (form_index, form) in id_forms().iter().enumerate() {
             let literal_states: Vec<MatchState> = literals.iter().map(|p| p.start()).collect();
             // Depth-first over positions; each frame holds the states and the id so far.
@@ -305,7 +308,7 @@ impl<'p> Universe<'p> {
                 };
                 let symbols: Vec<Symbol> = match next {
                     IdPosition::Fixed(b) => vec![Symbol::Byte(*b)],
-                    IdPosition::Hex => self.hex_branches.clone(),
+                    IdPosition::Hex => hex_branches.clone(),
                 };
                 for symbol in symbols {
                     let text = match symbol {
