@@ -415,11 +415,9 @@ impl Automaton {
     pub fn live_literal_bytes<'a>(&'a self, state: &MatchState) -> impl Iterator<Item = u8> + 'a {
         let lowest = match state {
             MatchState::Small(bits) => (*bits != 0).then(|| bits.trailing_zeros() as usize),
-            MatchState::Large(words) => words
-                .iter()
-                .enumerate()
-                .find(|(_, w)| **w != 0)
-                .map(|(i, w)| i * 64 + w.trailing_zeros() as usize),
+            MatchState::Large(words) => {
+                words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+            }
         };
         let live = move |position: usize| lowest.is_some_and(|low| position >= low);
         let (small, large): (Vec<u8>, Vec<u8>) = match &self.masks {

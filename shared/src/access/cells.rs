@@ -19,8 +19,6 @@
 //! "On all keys" of a class is what every kind of unnamed key there is granted; the
 //! per-cell questions (separation) look at each kind and each named key on its own.
 
-use std::collections::{HashMap, HashSet};
-
 use super::{effective, Access, Counts, IdentityDoc, KeyScope, StatementRef};
 use crate::pattern::{Automaton, MatchState, Pattern, Symbol};
 use crate::policy::Resources;
@@ -273,7 +271,6 @@ impl<'p> Universe<'p> {
     /// excluded), each as the patterns it matches and one example id.
     fn unnamed_kinds(&self, states: &[MatchState], named_here: &[usize]) -> Vec<(Vec<bool>, String)> {
         let mut kinds: Vec<(Vec<bool>, String)> = Vec::new();
-        let mut seen: HashSet<(usize, usize, Vec<MatchState>, Vec<MatchState>)> = HashSet::new();
         let literals: Vec<&Automaton> = named_here.iter().filter_map(|i| self.named_literals.get(*i)).collect();
         // The hex digits some pattern can still meet from here, or a named id holds, are one
         // branch each; all the others are one more (`Other`).
@@ -290,39 +287,47 @@ impl<'p> Universe<'p> {
             hex_branches.push(Symbol::Other);
         }
         let other_digit = HEX.iter().copied().find(|b| !is_literal(b)).unwrap_or(b'0');
-        for (form_index, form) in id_forms().iter().enumerate() {
-            let literal_states: Vec<MatchState> = literals.iter().map(|p| p.start()).collect();
-            // Depth-first over positions; each frame holds the states and the id so far.
-            let mut stack = vec![(0usize, states.to_vec(), literal_states, String::new())];
-            while let Some((position, pattern_states, literal_states, id)) = stack.pop() {
-                if !seen.insert((form_index, position, pattern_states.clone(), literal_states.clone())) {
+        let patterns = self.automata.len();
+        let step = |states: &[MatchState], symbol: Symbol| -> Vec<MatchState> {
+            let (pattern_states, literal_states) = states.split_at(patterns.min(states.len()));
+            let stepped = self.automata.iter().zip(pattern_states).map(|(a, s)| a.step(s, symbol));
+            stepped.chain(literals.iter().zip(literal_states).map(|(a, s)| a.step(s, symbol))).collect()
+        };
+        for form in id_forms() {
+            // Depth-first over positions; a frame holds the patterns' states, then the named
+            // ids' states, and the id so far. States seen at a position are not walked again.
+            let mut seen: Vec<Vec<Vec<MatchState>>> = vec![Vec::new(); form.len() + 1];
+            let first: Vec<MatchState> = states.iter().cloned().chain(literals.iter().map(|a| a.start())).collect();
+            let mut stack = vec![(0usize, first, [0u8; 36])];
+            while let Some((position, frame, id)) = stack.pop() {
+                let Some(seen_here) = seen.get_mut(position) else { continue };
+                if seen_here.contains(&frame) {
                     continue;
                 }
+                seen_here.push(frame.clone());
                 let Some(next) = form.get(position) else {
-                    let is_named = literals.iter().zip(&literal_states).any(|(p, s)| p.accepts(s));
-                    let matched = self.accepted(&pattern_states);
+                    let (pattern_states, literal_states) = frame.split_at(patterns.min(frame.len()));
+                    let is_named = literals.iter().zip(literal_states).any(|(a, s)| a.accepts(s));
+                    let matched = self.accepted(pattern_states);
                     if !is_named && !kinds.iter().any(|(known, _)| *known == matched) {
-                        kinds.push((matched, id));
+                        let text = String::from_utf8_lossy(id.get(..position).unwrap_or_default()).into_owned();
+                        kinds.push((matched, text));
                     }
                     continue;
                 };
-                let symbols: Vec<Symbol> = match next {
-                    IdPosition::Fixed(b) => vec![Symbol::Byte(*b)],
-                    IdPosition::Hex => hex_branches.clone(),
+                let symbols: &[Symbol] = match next {
+                    IdPosition::Fixed(b) => &[Symbol::Byte(*b)][..],
+                    IdPosition::Hex => &hex_branches,
                 };
                 for symbol in symbols {
-                    let text = match symbol {
-                        Symbol::Byte(b) => char::from(b),
-                        _ => char::from(other_digit),
-                    };
-                    let mut next_id = id.clone();
-                    next_id.push(text);
-                    stack.push((
-                        position + 1,
-                        self.step_all(&pattern_states, symbol),
-                        literals.iter().zip(&literal_states).map(|(p, s)| p.step(s, symbol)).collect(),
-                        next_id,
-                    ));
+                    let mut next_id = id;
+                    if let Some(slot) = next_id.get_mut(position) {
+                        *slot = match symbol {
+                            Symbol::Byte(b) => *b,
+                            _ => other_digit,
+                        };
+                    }
+                    stack.push((position + 1, step(&frame, *symbol), next_id));
                 }
             }
         }
@@ -347,9 +352,29 @@ pub fn identity_cells<'p>(
 ) -> KeyCells<'p> {
     let universe = Universe::new(docs, boundary);
     let listed = regions::regions(&scope.partition);
-    if universe.patterns.iter().all(|p| p.matches_everything()) {
-        // Every pattern in play is `*` (most policies): every cell is alike, and names no key.
-        let access = universe.access(&vec![true; universe.patterns.len()], counts);
+    let start: Vec<MatchState> = universe.automata.iter().map(|a| a.start()).collect();
+    let prefix = universe.step_text(&start, &format!("arn:{}:kms:", scope.partition));
+    let suffix = |states: Vec<MatchState>| {
+        let states = universe.step_text(&states, ":");
+        let states = match &scope.account {
+            Some(account) => universe.step_text(&states, account),
+            None => (0..12).fold(states, |s, _| universe.step_all(&s, Symbol::Other)),
+        };
+        universe.step_text(&states, ":key/")
+    };
+    // Most documents hold only patterns that reach every key cell (`*`, `arn:aws:kms:*:*:key/*`)
+    // or none (another service's ARNs): then every cell is alike and no key is named. A pattern
+    // reaches every cell when it matches with the region and the key id opaque (only a `*`
+    // spans an opaque run, and what a `*` spans it spans whatever the text); it reaches none
+    // when it is dead once `arn:<partition>:kms:` is read.
+    let everywhere = suffix(universe.step_all(&prefix, Symbol::Opaque));
+    let everywhere = universe.accepted(&universe.step_all(&everywhere, Symbol::Opaque));
+    let constant =
+        universe.patterns.iter().enumerate().all(|(i, _)| {
+            everywhere.get(i).copied().unwrap_or(false) || prefix.get(i).is_some_and(MatchState::is_dead)
+        });
+    if constant {
+        let access = universe.access(&everywhere, counts);
         let example = Cell { key_id: "00000000-0000-0000-0000-000000000000".to_owned(), access: access.clone() };
         let class = RegionClass {
             regions: listed.to_vec(),
@@ -361,16 +386,6 @@ pub fn identity_cells<'p>(
         };
         return KeyCells { classes: vec![class] };
     }
-    let start: Vec<MatchState> = universe.automata.iter().map(|a| a.start()).collect();
-    let prefix = universe.step_text(&start, &format!("arn:{}:kms:", scope.partition));
-    let suffix = |states: Vec<MatchState>| {
-        let states = universe.step_text(&states, ":");
-        let states = match &scope.account {
-            Some(account) => universe.step_text(&states, account),
-            None => (0..12).fold(states, |s, _| universe.step_all(&s, Symbol::Other)),
-        };
-        universe.step_text(&states, ":key/")
-    };
     // Group the regions by the states they leave the patterns in, right after the region
     // field; the rest of the prefix is the same for all, so it is stepped once per group.
     let mut groups: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
@@ -410,9 +425,15 @@ pub fn identity_cells<'p>(
     }
     let groups = classes_states;
 
-    let mut memo: HashMap<Vec<bool>, Access<'p>> = HashMap::new();
+    // A handful of distinct match vectors at most: a list beats hashing them.
+    let mut memo: Vec<(Vec<bool>, Access<'p>)> = Vec::new();
     let mut access_of = |matched: &[bool]| -> Access<'p> {
-        memo.entry(matched.to_vec()).or_insert_with(|| universe.access(matched, counts)).clone()
+        if let Some((_, known)) = memo.iter().find(|(m, _)| m.as_slice() == matched) {
+            return known.clone();
+        }
+        let access = universe.access(matched, counts);
+        memo.push((matched.to_vec(), access.clone()));
+        access
     };
     let classes = groups
         .into_iter()
