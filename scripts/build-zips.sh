@@ -3,7 +3,7 @@
 # the templates expect under their CodeKeyPrefix. Needs cargo-lambda and ziglang (pip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rules=$(ls -d rules/*/ | xargs -n1 basename | grep -v '^kms-guardrails$')
+rules=$(ls -d rules/*/ | xargs -n1 basename)   # rules/ holds the rule crates only
 mkdir -p dist
 for rule in $rules; do
   cargo lambda build --release --arm64 --output-format zip -p "$rule" --bin "$rule"

@@ -48,9 +48,9 @@ fn main() {
 // Init: spawn to the first `GET .../invocation/next`.
 
 fn init() {
-    let binary = std::env::var_os("LAMBDA_BENCH_BINARY").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/release/kms-no-wildcard-admin")
-    });
+    let binary = std::env::var_os("LAMBDA_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/kms-no-wildcard-admin"));
     if !binary.is_file() {
         eprintln!(
             "init: skipped: {} not found (cargo build --release -p kms-no-wildcard-admin --bin kms-no-wildcard-admin)",
