@@ -15,6 +15,4 @@ pub static ALL: &[&Rule] = &[
     &kms_key_service_readiness::RULE,
 ];
 
-pub mod templates;
-
 pub mod fuzzing;

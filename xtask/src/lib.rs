@@ -1,0 +1,74 @@
+//! The workspace's tooling, run as `cargo xtask <task>` (the alias in `.cargo/config.toml`):
+//!
+//! - `templates` ([`templates`]): writes `cloudformation/*.yaml` from the rules' metadata;
+//!   `tests/templates.rs` fails when the committed files differ from what it generates.
+//!
+//! Each task is a function over its parsed arguments, so that tests run the same code as the
+//! command line; `main.rs` only parses and calls [`run`].
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod templates;
+
+/// `cargo xtask`: the workspace's tooling.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "The kms-guardrails workspace's tooling.")]
+pub struct Cli {
+    /// The task to run.
+    #[command(subcommand)]
+    pub task: Task,
+}
+
+/// A task.
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// Writes cloudformation/*.yaml from the rules' metadata (never edit them by hand).
+    Templates,
+}
+
+/// What a task fails with: the file and what went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("`{}`: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+/// The workspace root (where `Cargo.toml`, `cloudformation/` and `rules/` are).
+pub fn workspace_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Runs `cli`'s task: exit status 0 when it succeeded, 2 (with the error on stderr) when not.
+pub fn run(cli: Cli) -> ExitCode {
+    let done = match cli.task {
+        Task::Templates => write_templates(workspace_root()),
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `cargo xtask templates`: every template of [`templates::all`], written into
+/// `root/cloudformation/`.
+fn write_templates(root: &Path) -> Result<(), Error> {
+    for template in templates::all(kms_guardrails::ALL) {
+        let name = Path::new("cloudformation").join(template.name);
+        let path = root.join(&name);
+        std::fs::write(&path, template.text).map_err(|source| Error::Io { path, source })?;
+        println!("wrote {}", name.display());
+    }
+    Ok(())
+}
