@@ -2,16 +2,19 @@
 //!
 //! - `templates` ([`templates`]): writes `cloudformation/*.yaml` from the rules' metadata;
 //!   `tests/templates.rs` fails when the committed files differ from what it generates.
+//! - `workload generate|parse` ([`workload`]): the dry-run benchmark's workloads and its
+//!   parse-only baseline (BENCHMARKS.md, `scripts/dry-run-bench.sh`).
 //!
 //! Each task is a function over its parsed arguments, so that tests run the same code as the
-//! command line; `main.rs` only parses and calls [`run`].
+//! command line (`cli/tests/workload.rs` parses its arguments with [`Cli`] and calls [`run`]);
+//! `main.rs` only parses, runs and reports.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub mod templates;
+pub mod workload;
 
 /// `cargo xtask`: the workspace's tooling.
 #[derive(Debug, Parser)]
@@ -27,6 +30,9 @@ pub struct Cli {
 pub enum Task {
     /// Writes cloudformation/*.yaml from the rules' metadata (never edit them by hand).
     Templates,
+    /// Benchmark workloads and the parse-only baseline (BENCHMARKS.md).
+    #[command(subcommand)]
+    Workload(workload::Command),
 }
 
 /// What a task fails with: the file and what went wrong.
@@ -47,16 +53,13 @@ pub fn workspace_root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// Runs `cli`'s task: exit status 0 when it succeeded, 2 (with the error on stderr) when not.
-pub fn run(cli: Cli) -> ExitCode {
-    let done = match cli.task {
+/// Runs `cli`'s task.
+pub fn run(cli: &Cli) -> Result<(), Error> {
+    match &cli.task {
         Task::Templates => write_templates(workspace_root()),
-    };
-    match done {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
+        Task::Workload(command) => {
+            eprintln!("{}", workload::run(command)?);
+            Ok(())
         }
     }
 }
