@@ -4,6 +4,7 @@
 //!   `tests/templates.rs` fails when the committed files differ from what it generates.
 //! - `workload generate|parse` ([`workload`]): the dry-run benchmark's workloads and its
 //!   parse-only baseline (BENCHMARKS.md, `scripts/dry-run-bench.sh`).
+//! - `fuzz-seeds` ([`fuzz_seeds`]): the fuzz targets' seed corpora (`scripts/fuzz.sh`).
 //!
 //! Each task is a function over its parsed arguments, so that tests run the same code as the
 //! command line (`cli/tests/workload.rs` parses its arguments with [`Cli`] and calls [`run`]);
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+pub mod fuzz_seeds;
 pub mod templates;
 pub mod workload;
 
@@ -33,6 +35,8 @@ pub enum Task {
     /// Benchmark workloads and the parse-only baseline (BENCHMARKS.md).
     #[command(subcommand)]
     Workload(workload::Command),
+    /// Builds the fuzz targets' seed corpora from the corpus, the fixtures and the sample.
+    FuzzSeeds(fuzz_seeds::FuzzSeeds),
 }
 
 /// What a task fails with: the file and what went wrong.
@@ -45,6 +49,23 @@ pub enum Error {
         path: PathBuf,
         /// What the system said.
         source: std::io::Error,
+    },
+    /// A JSON file that does not parse.
+    #[error("`{}` is not valid JSON: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What serde_json said.
+        source: serde_json::Error,
+    },
+    /// Data compiled into the workspace (the sample export, the managed-policy corpus) that
+    /// does not read as expected.
+    #[error("{what}: {message}")]
+    Embedded {
+        /// What was read.
+        what: &'static str,
+        /// What went wrong.
+        message: String,
     },
 }
 
@@ -59,6 +80,14 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         Task::Templates => write_templates(workspace_root()),
         Task::Workload(command) => {
             eprintln!("{}", workload::run(command)?);
+            Ok(())
+        }
+        Task::FuzzSeeds(args) => {
+            let root = workspace_root();
+            let out = args.out.clone().unwrap_or_else(|| root.join("fuzz").join("corpus"));
+            for (target, n) in fuzz_seeds::build(root, &out)? {
+                println!("{target}: {n} seeds");
+            }
             Ok(())
         }
     }
