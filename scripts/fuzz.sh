@@ -39,7 +39,7 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 
 echo "== seed corpora (fuzz/corpus)"
-cargo run --quiet --locked -p kms-guardrails --bin fuzz-seeds -- . fuzz/corpus
+cargo --quiet --locked xtask fuzz-seeds --out fuzz/corpus
 
 echo "== building the fuzz targets"
 if ! (cd fuzz && cargo fuzz build --debug-assertions); then

@@ -17,6 +17,17 @@ cfn-lint cloudformation/*.yaml
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== the Lambda zips' build: every rule with its \`lambda\` feature alone (scripts/build-zips.sh)"
+# It must compile, and carry neither the dry-run nor the bundled AWS managed policies.
+rules=$(ls -d rules/*/ | xargs -n1 basename)
+cargo clippy --locked --no-default-features --features lambda $(printf -- '-p %s ' $rules) --bins -- -D warnings
+for rule in $rules; do
+  if cargo tree --locked -p "$rule" --no-default-features --features lambda -e features -i shared | grep -E 'shared feature "(cli|bundled-policies)"'; then
+    echo "test.sh: $rule's zip build pulls in shared's cli or bundled-policies" >&2
+    exit 1
+  fi
+done
+
 echo "== cargo build (every binary: the tests run the rule binaries themselves)"
 cargo build --workspace --bins --locked
 

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeSet;
 
-use kms_guardrails::templates::{self, parameter_name, pascal};
 use kms_guardrails::ALL;
 use serde_json::Value;
+use xtask::templates::{self, parameter_name, pascal};
 
 const CLOUDFORMATION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../cloudformation");
 
@@ -17,10 +17,7 @@ fn committed_templates_are_the_generated_ones() {
     for template in templates::all(ALL) {
         let path = format!("{CLOUDFORMATION}/{}", template.name);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == template.text,
-            "{path} is stale: run `cargo run -p kms-guardrails --bin generate-templates`"
-        );
+        assert!(committed == template.text, "{path} is stale: run `cargo xtask templates`");
     }
 }
 

@@ -50,12 +50,29 @@ pub use resolver::{MemoryResolver, Resolver};
 pub use rule::{Cause, Compliance, Context, Params, Rule, Verdict};
 
 /// A rule binary's `main`: the Lambda function when started by Lambda (the runtime API is in
-/// `AWS_LAMBDA_RUNTIME_API`; feature `runtime`), otherwise a dry-run of this one rule.
-#[cfg(feature = "cli")]
+/// `AWS_LAMBDA_RUNTIME_API`; feature `runtime`), otherwise a dry-run of this one rule (feature
+/// `cli`). The deployment zips leave `cli` out, and with it the bundled AWS managed policies.
+#[cfg(any(feature = "cli", feature = "runtime"))]
 pub fn rule_main(rule: &'static Rule) -> std::process::ExitCode {
     #[cfg(feature = "runtime")]
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         return runtime::run(rule);
     }
+    outside_lambda(rule)
+}
+
+#[cfg(feature = "cli")]
+fn outside_lambda(rule: &'static Rule) -> std::process::ExitCode {
     dryrun::main(&[rule])
+}
+
+/// A Lambda-only build started elsewhere: a usage error (exit status 2).
+#[cfg(all(feature = "runtime", not(feature = "cli")))]
+fn outside_lambda(rule: &'static Rule) -> std::process::ExitCode {
+    eprintln!(
+        "{}: not started by Lambda (AWS_LAMBDA_RUNTIME_API is not set), and this build has no dry-run \
+         (built without the `cli` feature); run `kms-guardrails dry-run --rule {}` instead",
+        rule.id, rule.id
+    );
+    std::process::ExitCode::from(2)
 }

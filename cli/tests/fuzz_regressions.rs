@@ -19,7 +19,7 @@ const TARGETS: &[(&str, Body)] = &[
 ];
 
 fn inputs(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions").join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("directory entry").path())
@@ -53,7 +53,7 @@ fn every_regression_input_replays_clean() {
 /// Every target has a fuzz target file calling its body, and nothing else is there.
 #[test]
 fn every_body_has_a_fuzz_target() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/fuzz_targets");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
     let mut found: Vec<String> = std::fs::read_dir(&dir)
         .expect("fuzz/fuzz_targets")
         .map(|e| e.expect("entry").path().file_stem().unwrap().to_string_lossy().into_owned())

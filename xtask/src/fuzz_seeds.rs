@@ -1,16 +1,26 @@
-//! Builds the fuzzers' seed corpora, `fuzz/corpus/<target>/`, from what the workspace already
-//! holds: the 1,452 AWS managed policies of `../shared/corpus` (bundled), every rule's scenario
-//! fixtures (`rules/*/cases/*.json`), the AWS documentation fixtures (`tests/fixtures`) and the
-//! embedded sample export. Seeds are built, not committed (`scripts/fuzz.sh` runs this).
-//!
-//! Usage: `fuzz-seeds WORKSPACE_ROOT OUT_DIR`
+//! `cargo xtask fuzz-seeds [--out DIR]`: builds the fuzzers' seed corpora, `fuzz/corpus/<target>/`
+//! by default, from what the workspace already holds: the 1,452 AWS managed policies of
+//! `../shared/corpus` (bundled), every rule's scenario fixtures (`rules/*/cases/*.json`), the AWS
+//! documentation fixtures (`tests/fixtures`) and the embedded sample export. Seeds are built,
+//! not committed (`scripts/fuzz.sh` runs this).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
+use clap::Args;
 use serde_json::{json, Value};
 use shared::export::{self, Found};
+
+use crate::Error;
+
+/// `cargo xtask fuzz-seeds`'s arguments.
+#[derive(Debug, Args)]
+pub struct FuzzSeeds {
+    /// Where to write the corpora (one directory per target) [default: fuzz/corpus in the
+    /// workspace].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
 
 /// Fields that hold a policy document in items, fixtures and GAAD output.
 const DOCUMENT_FIELDS: &[&str] =
@@ -19,26 +29,6 @@ const DOCUMENT_FIELDS: &[&str] =
 /// How many corpus policies become items, events and exports (all of them are document seeds).
 const CORPUS_ITEMS: usize = 40;
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [root, out] = args.as_slice() else {
-        eprintln!("usage: fuzz-seeds WORKSPACE_ROOT OUT_DIR");
-        return ExitCode::from(2);
-    };
-    match build(Path::new(root), Path::new(out)) {
-        Ok(counts) => {
-            for (target, n) in counts {
-                println!("{target}: {n} seeds");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("fuzz-seeds: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
 /// Seeds of one target, written as `<out>/<target>/<name>`.
 struct Seeds {
     dir: PathBuf,
@@ -46,40 +36,43 @@ struct Seeds {
 }
 
 impl Seeds {
-    fn new(out: &Path, target: &str) -> std::io::Result<Seeds> {
+    fn new(out: &Path, target: &str) -> Result<Seeds, Error> {
         let dir = out.join(target);
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
         Ok(Seeds { dir, count: 0 })
     }
 
-    fn add(&mut self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
         let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        std::fs::write(self.dir.join(format!("{safe}-{}", self.count)), bytes)?;
+        let path = self.dir.join(format!("{safe}-{}", self.count));
+        std::fs::write(&path, bytes).map_err(|source| Error::Io { path, source })?;
         self.count += 1;
         Ok(())
     }
 }
 
-fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, String> {
-    let io = |e: std::io::Error| e.to_string();
-    let mut documents = Seeds::new(out, "policy_document").map_err(io)?;
-    let mut items = Seeds::new(out, "config_item").map_err(io)?;
-    let mut events = Seeds::new(out, "config_event").map_err(io)?;
-    let mut exports = Seeds::new(out, "export_stream").map_err(io)?;
+/// Writes every target's seeds under `out` from the workspace at `root`; returns how many
+/// seeds each target got.
+pub fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, Error> {
+    let mut documents = Seeds::new(out, "policy_document")?;
+    let mut items = Seeds::new(out, "config_item")?;
+    let mut events = Seeds::new(out, "config_event")?;
+    let mut exports = Seeds::new(out, "export_stream")?;
 
     // Scenario fixtures: item, parameters, resolver items.
     let mut fixtures = Vec::new();
     for rule in kms_guardrails::ALL {
         let dir = root.join("rules").join(rule.id).join("cases");
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .map_err(|source| Error::Io { path: dir.clone(), source })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         files.sort();
         for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let case: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = std::fs::read_to_string(&file).map_err(|source| Error::Io { path: file.clone(), source })?;
+            let case: Value =
+                serde_json::from_str(&text).map_err(|source| Error::Json { path: file.clone(), source })?;
             let name = format!("{}-{}", rule.id, file.file_stem().and_then(|s| s.to_str()).unwrap_or("case"));
             fixtures.push((name, case));
         }
@@ -91,18 +84,16 @@ fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, String> 
         for document in
             documents_in(item).iter().chain(resolver_items.iter().flat_map(documents_in).collect::<Vec<_>>().iter())
         {
-            documents.add(name, document.as_bytes()).map_err(io)?;
+            documents.add(name, document.as_bytes())?;
         }
-        items.add(name, item.to_string().as_bytes()).map_err(io)?;
+        items.add(name, item.to_string().as_bytes())?;
         for extra in &resolver_items {
-            items.add(name, extra.to_string().as_bytes()).map_err(io)?;
+            items.add(name, extra.to_string().as_bytes())?;
         }
-        events.add(name, change_event(item, &parameters).to_string().as_bytes()).map_err(io)?;
+        events.add(name, change_event(item, &parameters).to_string().as_bytes())?;
         let mut all = vec![item.clone()];
         all.extend(resolver_items);
-        exports
-            .add(name, json!({"fileVersion": "1.0", "configurationItems": all}).to_string().as_bytes())
-            .map_err(io)?;
+        exports.add(name, json!({"fileVersion": "1.0", "configurationItems": all}).to_string().as_bytes())?;
     }
 
     // AWS documentation fixtures: key policies as AWS publishes them.
@@ -111,50 +102,54 @@ fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, String> 
         for entry in dir.filter_map(Result::ok) {
             let path = entry.path();
             if path.extension().is_some_and(|x| x == "json") {
-                let bytes = std::fs::read(&path).map_err(io)?;
-                documents.add("aws-docs", &bytes).map_err(io)?;
+                let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+                documents.add("aws-docs", &bytes)?;
             }
         }
     }
 
     // The sample export: whole, gzipped, and item by item.
     let sample = shared::dryrun::SAMPLE;
-    exports.add("sample-export", sample.as_bytes()).map_err(io)?;
-    exports.add("sample-export-gz", &gzip(sample.as_bytes()).map_err(io)?).map_err(io)?;
+    exports.add("sample-export", sample.as_bytes())?;
+    let gzipped = gzip(sample.as_bytes())
+        .map_err(|e| Error::Embedded { what: "the sample export, gzipped", message: e.to_string() })?;
+    exports.add("sample-export-gz", &gzipped)?;
     let mut sample_items = Vec::new();
     export::stream(sample.as_bytes(), &mut |found| {
         if let Found::Item { item, .. } = found {
             sample_items.push(item);
         }
     })
-    .map_err(|e| format!("sample export: {e}"))?;
+    .map_err(|e| Error::Embedded { what: "the sample export", message: e.to_string() })?;
     for item in &sample_items {
-        items.add("sample", item.to_string().as_bytes()).map_err(io)?;
+        items.add("sample", item.to_string().as_bytes())?;
         for document in documents_in(item) {
-            documents.add("sample", document.as_bytes()).map_err(io)?;
+            documents.add("sample", document.as_bytes())?;
         }
     }
     if let Some(first) = sample_items.first() {
-        exports.add("single-item", first.to_string().as_bytes()).map_err(io)?;
+        exports.add("single-item", first.to_string().as_bytes())?;
         let as_text: Vec<Value> = sample_items.iter().take(5).map(|i| Value::String(i.to_string())).collect();
-        exports.add("select", json!({"Results": as_text}).to_string().as_bytes()).map_err(io)?;
+        exports.add("select", json!({"Results": as_text}).to_string().as_bytes())?;
         let batch: Vec<Value> = sample_items.iter().take(5).cloned().collect();
-        exports.add("batch-get", json!({"baseConfigurationItems": batch}).to_string().as_bytes()).map_err(io)?;
+        exports.add("batch-get", json!({"baseConfigurationItems": batch}).to_string().as_bytes())?;
     }
     for kind in ["ScheduledNotification", "OversizedConfigurationItemChangeNotification"] {
         let invoking = json!({"messageType": kind, "notificationCreationTime": "2026-11-01T00:00:00.000Z",
             "configurationItemSummary": {"resourceType": "AWS::KMS::Key", "resourceId": "k1"}});
-        events.add(kind, event(&invoking, &json!({})).to_string().as_bytes()).map_err(io)?;
+        events.add(kind, event(&invoking, &json!({})).to_string().as_bytes())?;
     }
 
     // The AWS managed policy corpus: every document, and a few as items and a GAAD export.
     let mut text = String::new();
-    flate2::read::GzDecoder::new(shared::bundled::DATA).read_to_string(&mut text).map_err(io)?;
-    let gaad: Value = serde_json::from_str(&text).map_err(|e| format!("corpus: {e}"))?;
+    let corpus =
+        |e: &dyn std::fmt::Display| Error::Embedded { what: "the managed-policy corpus", message: e.to_string() };
+    flate2::read::GzDecoder::new(shared::bundled::DATA).read_to_string(&mut text).map_err(|e| corpus(&e))?;
+    let gaad: Value = serde_json::from_str(&text).map_err(|e| corpus(&e))?;
     let policies = gaad.get("Policies").and_then(Value::as_array).cloned().unwrap_or_default();
     for (i, policy) in policies.iter().enumerate() {
         let Some(document) = policy.pointer("/PolicyVersionList/0/Document") else { continue };
-        documents.add("corpus", document.to_string().as_bytes()).map_err(io)?;
+        documents.add("corpus", document.to_string().as_bytes())?;
         if i < CORPUS_ITEMS {
             // As a customer managed policy of an account, so that it is an item, not a resolver entry.
             let mut customer = policy.clone();
@@ -165,8 +160,8 @@ fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, String> 
             }
             let converted = export::gaad_entry(export::GaadList::Policies, "Policies[0]", &customer);
             if let Ok(Some(export::GaadEntry::Item(item))) = converted {
-                items.add("corpus", item.to_string().as_bytes()).map_err(io)?;
-                events.add("corpus", change_event(&item, &json!({})).to_string().as_bytes()).map_err(io)?;
+                items.add("corpus", item.to_string().as_bytes())?;
+                events.add("corpus", change_event(&item, &json!({})).to_string().as_bytes())?;
             }
         }
     }
@@ -174,14 +169,12 @@ fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, String> 
     let role = json!({"RoleName": "App", "RoleId": "AROAFUZZ", "Arn": "arn:aws:iam::111122223333:role/App", "Path": "/",
         "RolePolicyList": [], "AttachedManagedPolicies": slice.iter().filter_map(|p| Some(json!({
             "PolicyName": p.get("PolicyName")?, "PolicyArn": p.get("Arn")?}))).collect::<Vec<_>>()});
-    exports
-        .add(
-            "gaad",
-            json!({"Policies": slice, "RoleDetailList": [role], "UserDetailList": [], "GroupDetailList": []})
-                .to_string()
-                .as_bytes(),
-        )
-        .map_err(io)?;
+    exports.add(
+        "gaad",
+        json!({"Policies": slice, "RoleDetailList": [role], "UserDetailList": [], "GroupDetailList": []})
+            .to_string()
+            .as_bytes(),
+    )?;
 
     Ok(vec![
         ("policy_document", documents.count),

@@ -1,13 +1,26 @@
-//! The benchmark workload's GAAD form: the same seed gives the same bytes, the export reader
-//! reads every entry, and the dry-run judges its KMS policies as their names say.
+//! The benchmark workloads (`cargo xtask workload generate`, run here through the same argument
+//! parser and code): the GAAD form gives the same bytes for the same seed, the export reader
+//! reads every entry, and the dry-run judges its KMS policies as their names say; the snapshot
+//! form's attachments resolve unless `--missing-attachments` asks them not to.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)] // test code: a failed step is a failed test
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use clap::Parser;
 use serde_json::Value;
 use shared::export::{stream, ExportShape, Found};
+
+/// `cargo xtask workload generate --size-mb 1 ARGS... OUT`, through xtask's own parser.
+fn workload(args: &[&str], out: &Path) {
+    let mut argv: Vec<OsString> =
+        ["cargo xtask", "workload", "generate", "--size-mb", "1"].iter().chain(args).map(OsString::from).collect();
+    argv.push(out.into());
+    let cli = xtask::Cli::try_parse_from(argv).expect("the arguments parse");
+    xtask::run(&cli).expect("the workload is written");
+}
 
 /// The JSON report of `kms-guardrails dry-run --rule RULE FILE`, which must exit 1 (findings).
 fn dry_run_report(rule: &str, file: &Path) -> Value {
@@ -22,13 +35,7 @@ fn dry_run_report(rule: &str, file: &Path) -> Value {
 
 fn generate(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let status = Command::new(env!("CARGO_BIN_EXE_workload"))
-        .args(["generate", "--size-mb", "1", "--form", "gaad"])
-        .args(args)
-        .arg(&out)
-        .status()
-        .expect("workload runs");
-    assert!(status.success());
+    workload(&[&["--form", "gaad"], args].concat(), &out);
     out
 }
 
@@ -106,13 +113,7 @@ fn config_workload_attachments_resolve_unless_asked_not_to() {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let not_found = |args: &[&str]| -> (usize, usize) {
         let out = dir.join("w.json");
-        let status = Command::new(env!("CARGO_BIN_EXE_workload"))
-            .args(["generate", "--size-mb", "1"])
-            .args(args)
-            .arg(&out)
-            .status()
-            .expect("workload runs");
-        assert!(status.success());
+        workload(args, &out);
         let report = dry_run_report("kms-admin-use-separation", &out);
         let evaluations = report["Evaluations"].as_array().expect("Evaluations");
         let identities: Vec<&Value> = evaluations

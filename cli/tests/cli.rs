@@ -451,7 +451,7 @@ fn precheck_prints_the_readiness_checklist() {
     let fixture: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../kms-key-service-readiness/cases/02-controltower-example-as-printed.json"
+            "/../rules/kms-key-service-readiness/cases/02-controltower-example-as-printed.json"
         ))
         .unwrap(),
     )

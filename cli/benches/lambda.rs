@@ -1,14 +1,16 @@
 //! The rules as Lambda functions: how long a cold start takes to reach the Runtime API, and
 //! how long one Config event takes to handle once its AWS calls are done (BENCHMARKS.md).
 //!
-//! Run: `cargo build --release -p kms-no-wildcard-admin --bin kms-no-wildcard-admin`, then
+//! Run: `cargo build --release -p kms-no-wildcard-admin --bin kms-no-wildcard-admin
+//! --no-default-features --features lambda` (the zip's build: the function alone), then
 //! `cargo bench -p kms-guardrails --bench lambda`.
 //!
 //! - **Init**: spawns the release rule binary (`LAMBDA_BENCH_BINARY`, default
-//!   `target/release/kms-no-wildcard-admin`) `LAMBDA_BENCH_INIT_RUNS` times (default 50) with
-//!   `AWS_LAMBDA_RUNTIME_API` pointing at a fake Runtime API served here on 127.0.0.1, and times
-//!   spawn to its first `GET /2018-06-01/runtime/invocation/next`. The environment is Lambda's
-//!   (region, function name, fake credentials, no profile files), so nothing reaches the network.
+//!   `$CARGO_TARGET_DIR/release/kms-no-wildcard-admin`, `target/` when unset)
+//!   `LAMBDA_BENCH_INIT_RUNS` times (default 50) with `AWS_LAMBDA_RUNTIME_API` pointing at a
+//!   fake Runtime API served here on 127.0.0.1, and times spawn to its first
+//!   `GET /2018-06-01/runtime/invocation/next`. The environment is Lambda's (region, function
+//!   name, fake credentials, no profile files), so nothing reaches the network.
 //! - **Per event** (criterion): a Config change notification decoded (`decode_event`), its item
 //!   decoded, and judged with the log line written (`judge_fetched`), as the handler does after
 //!   its AWS calls. For a rule that reads attached managed policies, the documents IAM would
@@ -49,11 +51,15 @@ fn main() {
 
 fn init() {
     let binary = std::env::var_os("LAMBDA_BENCH_BINARY").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/release/kms-no-wildcard-admin")
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        target.join("release/kms-no-wildcard-admin")
     });
     if !binary.is_file() {
         eprintln!(
-            "init: skipped: {} not found (cargo build --release -p kms-no-wildcard-admin --bin kms-no-wildcard-admin)",
+            "init: skipped: {} not found (cargo build --release -p kms-no-wildcard-admin --bin kms-no-wildcard-admin \
+             --no-default-features --features lambda)",
             binary.display()
         );
         return;

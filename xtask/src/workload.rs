@@ -1,7 +1,8 @@
-//! Benchmark workloads and the parse-only baseline.
+//! `cargo xtask workload`: benchmark workloads and the parse-only baseline (BENCHMARKS.md,
+//! `scripts/dry-run-bench.sh`).
 //!
-//! `workload generate --size-mb N [--gzip] [--seed S] [--form config|gaad] [--url-encoded]
-//! [--missing-attachments] OUT`:
+//! `cargo xtask workload generate [--size-mb N] [--gzip] [--seed S] [--form config|gaad]
+//! [--url-encoded] [--missing-attachments] OUT` (defaults: 10 MB, seed 7, `config`):
 //! writes a synthetic workload from the real documents of `../shared/corpus` (bundled).
 //! Deterministic for a seed: the same arguments give the same bytes.
 //!
@@ -20,14 +21,76 @@
 //!   customer managed and AWS managed policies, users in groups, and the attached AWS managed
 //!   policies themselves. IAM has no KMS keys, so this form has none.
 //!
-//! `workload parse FILE`: the parse-only pass the dry-run is compared with: serde_json over the
+//! `cargo xtask workload parse FILE`: the parse-only pass the dry-run is compared with: serde_json over the
 //! same bytes (inflating `.gz`), every item decoded to a JSON value, nothing evaluated.
-#![allow(clippy::expect_used, clippy::indexing_slicing)] // a benchmark tool: a failed step is a failed run
+// A benchmark tool over the embedded corpus, which is known good: a failed step there is a
+// failed run. Files are another matter: errors reading or writing them are returned.
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
+
+use crate::Error;
+
+/// `cargo xtask workload ...`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Writes a synthetic workload from the real documents of the corpus (deterministic for a
+    /// seed).
+    Generate(Generate),
+    /// The parse-only pass the dry-run is compared with: serde_json over FILE (inflating
+    /// `.gz`), every item decoded to a JSON value, nothing evaluated.
+    Parse {
+        /// The workload to read.
+        file: PathBuf,
+    },
+}
+
+/// `cargo xtask workload generate`'s arguments.
+#[derive(Debug, Args)]
+pub struct Generate {
+    /// How many megabytes (MiB) of items to write, at least.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub size_mb: usize,
+    /// Gzip the output (fast compression).
+    #[arg(long)]
+    pub gzip: bool,
+    /// The generator's seed: the same arguments give the same bytes.
+    #[arg(long, value_name = "S", default_value_t = 7)]
+    pub seed: u64,
+    /// A Config snapshot, or `aws iam get-account-authorization-details` output.
+    #[arg(long, value_enum, default_value_t = Form::Config)]
+    pub form: Form,
+    /// GAAD form: documents URL-encoded, as the IAM API returns them.
+    #[arg(long)]
+    pub url_encoded: bool,
+    /// Config form: roles and most users attach policies and groups the snapshot does not define.
+    #[arg(long)]
+    pub missing_attachments: bool,
+    /// The file to write.
+    pub out: PathBuf,
+}
+
+/// The shape of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Form {
+    /// A Config snapshot (`configurationItems`).
+    Config,
+    /// `aws iam get-account-authorization-details` output.
+    Gaad,
+}
+
+/// Runs `command`; returns the line to print on stderr (what was written or read).
+pub fn run(command: &Command) -> Result<String, Error> {
+    match command {
+        Command::Generate(args) => generate(args),
+        Command::Parse { file } => parse(file),
+    }
+}
 
 /// A small deterministic generator (SplitMix64), so that workloads repeat for a seed.
 struct Rng(u64);
@@ -205,74 +268,45 @@ fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize, written: &mut W
     }
 }
 
-fn generate(args: &[String]) {
-    let mut size_mb = 10usize;
-    let mut gzip = false;
-    let mut seed = 7u64;
-    let mut gaad = false;
-    let mut url_encoded = false;
-    let mut missing = false;
-    let mut out = None;
-    let mut i = 0;
-    while let Some(arg) = args.get(i) {
-        match arg.as_str() {
-            "--size-mb" => size_mb = args.get(i + 1).and_then(|v| v.parse().ok()).expect("--size-mb N"),
-            "--seed" => seed = args.get(i + 1).and_then(|v| v.parse().ok()).expect("--seed S"),
-            "--form" => {
-                gaad = match args.get(i + 1).map(String::as_str) {
-                    Some("config") => false,
-                    Some("gaad") => true,
-                    other => {
-                        eprintln!("--form config|gaad, not {other:?}");
-                        std::process::exit(2)
-                    }
-                }
-            }
-            "--url-encoded" => url_encoded = true,
-            "--missing-attachments" => missing = true,
-            "--gzip" => gzip = true,
-            other => out = Some(other.to_owned()),
-        }
-        i += if matches!(arg.as_str(), "--size-mb" | "--seed" | "--form") { 2 } else { 1 };
-    }
-    let out = out.expect("an output path");
-    let file = std::fs::File::create(&out).expect("create output");
-    let mut writer: Box<dyn Write> = if gzip {
+/// Writes the workload `args` describe; returns its summary.
+pub fn generate(args: &Generate) -> Result<String, Error> {
+    let out = &args.out;
+    let io = |source| Error::Io { path: out.clone(), source };
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut writer: Box<dyn Write> = if args.gzip {
         Box::new(BufWriter::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast())))
     } else {
         Box::new(BufWriter::new(file))
     };
-    let mut rng = Rng(seed);
-    let target = size_mb * 1024 * 1024;
-    let summary = if gaad {
-        write_gaad(&mut writer, &mut rng, target, url_encoded)
-    } else {
-        write_config(&mut writer, &mut rng, target, missing)
-    };
-    writer.flush().expect("flush");
+    let mut rng = Rng(args.seed);
+    let target = args.size_mb * 1024 * 1024;
+    let summary = match args.form {
+        Form::Gaad => write_gaad(&mut writer, &mut rng, target, args.url_encoded),
+        Form::Config => write_config(&mut writer, &mut rng, target, args.missing_attachments),
+    }
+    .map_err(io)?;
+    writer.flush().map_err(io)?;
     drop(writer);
-    eprintln!("{out}: {summary}");
+    Ok(format!("{}: {summary}", out.display()))
 }
 
-fn write_config(writer: &mut dyn Write, rng: &mut Rng, target: usize, missing: bool) -> String {
+fn write_config(writer: &mut dyn Write, rng: &mut Rng, target: usize, missing: bool) -> std::io::Result<String> {
     let corpus = corpus();
     let mut written_so_far = Written { missing, ..Written::default() };
     let mut written = 0usize;
-    writer
-        .write_all(b"{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"workload\",\"configurationItems\":[")
-        .expect("write");
+    writer.write_all(b"{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"workload\",\"configurationItems\":[")?;
     let mut n = 0usize;
     while written < target {
         let text = nth_item(rng, &corpus, n, &mut written_so_far).to_string();
         if n > 0 {
-            writer.write_all(b",").expect("write");
+            writer.write_all(b",")?;
         }
-        writer.write_all(text.as_bytes()).expect("write");
+        writer.write_all(text.as_bytes())?;
         written += text.len() + 1;
         n += 1;
     }
-    writer.write_all(b"]}").expect("write");
-    format!("{n} items, {written} bytes of JSON")
+    writer.write_all(b"]}")?;
+    Ok(format!("{n} items, {written} bytes of JSON"))
 }
 
 /// The AWS managed policies of the corpus as GAAD `Policies` entries, each with a default
@@ -354,7 +388,7 @@ impl List {
 }
 
 /// Writes the GAAD form (see the module header) until `target` bytes of entries.
-fn write_gaad(writer: &mut dyn Write, rng: &mut Rng, target: usize, url_encoded: bool) -> String {
+fn write_gaad(writer: &mut dyn Write, rng: &mut Rng, target: usize, url_encoded: bool) -> std::io::Result<String> {
     let corpus = gaad_corpus();
     let document = |d: &Value| if url_encoded { Value::String(encode(d)) } else { d.clone() };
     let random_corpus = |rng: &mut Rng| &corpus[rng.below(corpus.len())];
@@ -459,25 +493,27 @@ fn write_gaad(writer: &mut dyn Write, rng: &mut Rng, target: usize, url_encoded:
         [("UserDetailList", &users), ("GroupDetailList", &groups), ("RoleDetailList", &roles), ("Policies", &policies)];
     for (i, (key, list)) in lists.iter().enumerate() {
         let open = format!("{}\"{key}\":[", if i == 0 { "{" } else { "," });
-        writer.write_all(open.as_bytes()).expect("write");
-        writer.write_all(&list.bytes).expect("write");
-        writer.write_all(b"]").expect("write");
+        writer.write_all(open.as_bytes())?;
+        writer.write_all(&list.bytes)?;
+        writer.write_all(b"]")?;
     }
-    writer.write_all(b"}").expect("write");
-    format!(
+    writer.write_all(b"}")?;
+    Ok(format!(
         "{} users, {} groups, {} roles, {customer} customer managed and {} AWS managed policies, {written} bytes of entries",
         users.count,
         groups.count,
         roles.count,
         policies.count - customer
-    )
+    ))
 }
 
-/// Parse-only: walk the same bytes with serde_json, decoding each item, evaluating nothing.
-fn parse(path: &str) {
-    let file = std::fs::File::open(path).expect("open");
+/// Parse-only: walk the same bytes with serde_json, decoding each item, evaluating nothing;
+/// returns what was read.
+pub fn parse(path: &Path) -> Result<String, Error> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-    let gz = std::io::BufRead::fill_buf(&mut reader).expect("read").starts_with(&[0x1f, 0x8b]);
+    let gz = std::io::BufRead::fill_buf(&mut reader).map_err(io)?.starts_with(&[0x1f, 0x8b]);
     let reader: Box<dyn Read> = if gz {
         Box::new(std::io::BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(reader)))
     } else {
@@ -490,14 +526,5 @@ fn parse(path: &str) {
             items += 1;
         }
     });
-    eprintln!("{path}: {shape:?}, {items} items parsed");
-}
-
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("generate") => generate(args.get(1..).unwrap_or_default()),
-        Some("parse") => parse(args.get(1).map(String::as_str).expect("a file")),
-        _ => eprintln!("usage: workload generate --size-mb N [--gzip] [--seed S] [--form config|gaad] [--url-encoded] [--missing-attachments] OUT | workload parse FILE"),
-    }
+    Ok(format!("{}: {shape:?}, {items} items parsed", path.display()))
 }
