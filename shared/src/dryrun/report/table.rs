@@ -1,0 +1,56 @@
+//! The table.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::{wrap, Findings};
+use crate::rule::Rule;
+
+/// Per rule: the counts, then every non-compliant resource with its annotation, wrapped to 100
+/// columns.
+pub(in crate::dryrun) fn render_table(
+    out: &mut dyn Write,
+    rules: &[&Rule],
+    counts: &BTreeMap<&'static str, [usize; 3]>,
+    findings: &Findings,
+    input_errors: usize,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| e.to_string();
+    let mut totals = [0usize; 3];
+    for rule in rules {
+        let [compliant, non_compliant, not_applicable] = counts.get(rule.id).copied().unwrap_or_default();
+        for (total, n) in totals.iter_mut().zip([compliant, non_compliant, not_applicable]) {
+            *total += n;
+        }
+        writeln!(
+            out,
+            "{}\n  {compliant} compliant, {non_compliant} non-compliant, {not_applicable} not applicable",
+            rule.id
+        )
+        .map_err(io)?;
+        if non_compliant > 0 {
+            findings.each(|e| {
+                if e.rule != rule.id {
+                    return Ok(());
+                }
+                writeln!(out, "  ✗ {} {}", e.resource_type, e.resource_id).map_err(io)?;
+                for line in wrap(&e.annotation, 94) {
+                    writeln!(out, "      {line}").map_err(io)?;
+                }
+                Ok(())
+            })?;
+        }
+        writeln!(out).map_err(io)?;
+    }
+    let [compliant, non_compliant, not_applicable] = totals;
+    write!(
+        out,
+        "{} evaluations: {compliant} compliant, {non_compliant} non-compliant, {not_applicable} not applicable",
+        compliant + non_compliant + not_applicable
+    )
+    .map_err(io)?;
+    if input_errors > 0 {
+        write!(out, ", {input_errors} input errors").map_err(io)?;
+    }
+    writeln!(out).map_err(io)
+}
