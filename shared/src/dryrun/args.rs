@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use super::error::Error;
 use crate::rule::{Params, Rule};
 
 /// The exit statuses, as `--help` documents them.
@@ -97,23 +98,23 @@ pub(super) enum Format {
 }
 
 /// `--param RULE.NAME=VALUE` into each rule's checked parameters.
-pub(super) fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<&'static str, Params>, String> {
+pub(super) fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<&'static str, Params>, Error> {
     let mut raw: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     for text in given {
-        let (key, value) = text.split_once('=').ok_or_else(|| format!("--param `{text}`: expected RULE.NAME=VALUE"))?;
-        let (rule_id, name) =
-            key.split_once('.').ok_or_else(|| format!("--param `{text}`: expected RULE.NAME=VALUE"))?;
+        let syntax = || Error::ParamSyntax(text.clone());
+        let (key, value) = text.split_once('=').ok_or_else(syntax)?;
+        let (rule_id, name) = key.split_once('.').ok_or_else(syntax)?;
         let rule = rules
             .iter()
             .find(|r| r.id == rule_id)
-            .ok_or_else(|| format!("--param `{text}`: rule `{rule_id}` is not being run"))?;
+            .ok_or_else(|| Error::ParamRule { text: text.clone(), rule: rule_id.to_owned() })?;
         raw.entry(rule.id).or_default().insert(name.to_owned(), value.to_owned());
     }
     rules
         .iter()
         .map(|rule| {
             let given = raw.remove(rule.id).unwrap_or_default();
-            rule.parse_params(&given).map(|p| (rule.id, p)).map_err(|e| e.to_string())
+            Ok((rule.id, rule.parse_params(&given)?))
         })
         .collect()
 }

@@ -3,6 +3,8 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+use super::error::Error;
+
 /// One input problem: which file, which item, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct InputError {
@@ -17,7 +19,7 @@ impl std::fmt::Display for InputError {
 }
 
 /// Every file below `paths`, sorted within each directory; the embedded sample without paths.
-pub(super) fn input_files(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
+pub(super) fn input_files(paths: &[PathBuf]) -> Result<Vec<Input>, Error> {
     if paths.is_empty() {
         return Ok(vec![Input::Sample]);
     }
@@ -28,15 +30,15 @@ pub(super) fn input_files(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
         } else if path.exists() {
             files.push(path.clone());
         } else {
-            return Err(format!("{}: no such file or directory", path.display()));
+            return Err(Error::NoSuchPath(path.clone()));
         }
     }
     Ok(files.into_iter().map(Input::File).collect())
 }
 
-pub(super) fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .map_err(|source| Error::ReadDir { path: dir.to_owned(), source })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
@@ -62,6 +64,15 @@ pub(super) enum Input {
 }
 
 impl Input {
+    /// The input's bytes, inflated, counted on the progress bar if there is one.
+    pub(super) fn open(&self, progress: Option<&indicatif::ProgressBar>) -> std::io::Result<Box<dyn Read>> {
+        match self {
+            Input::File(path) => open(path, progress),
+            Input::Sample => Ok(Box::new(super::SAMPLE.as_bytes())),
+        }
+    }
+
+    /// The input's name in messages: its path.
     pub(super) fn name(&self) -> String {
         match self {
             Input::File(path) => path.display().to_string(),
@@ -90,10 +101,10 @@ pub(super) fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
 }
 
 /// Opens a file for streaming, inflating gzip (told by its magic bytes, not its name).
-pub(super) fn open(path: &Path, progress: Option<&indicatif::ProgressBar>) -> Result<Box<dyn Read>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+fn open(path: &Path, progress: Option<&indicatif::ProgressBar>) -> std::io::Result<Box<dyn Read>> {
+    let file = std::fs::File::open(path)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-    let magic = std::io::BufRead::fill_buf(&mut reader).map_err(|e| e.to_string())?;
+    let magic = std::io::BufRead::fill_buf(&mut reader)?;
     let gzipped = magic.starts_with(&[0x1f, 0x8b]);
     let counted: Box<dyn Read> = match progress {
         Some(bar) => Box::new(bar.wrap_read(reader)),

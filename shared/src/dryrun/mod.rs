@@ -10,6 +10,7 @@
 //! error (the message names the file and, where it can, the item and the field).
 
 mod args;
+mod error;
 mod input;
 mod pipeline;
 mod precheck;
@@ -26,6 +27,7 @@ use crate::rule::Rule;
 
 pub use args::Exit;
 use args::{rule_params, Cli, Command, DryRunArgs, Format};
+use error::Error;
 use input::input_files;
 use pipeline::read_and_judge;
 use precheck::run_precheck;
@@ -66,19 +68,19 @@ fn run_cli(rules: &[&'static Rule], precheck: Option<Precheck>) -> ExitCode {
         Command::DryRun(args) => dry_run(rules, &args),
         Command::Precheck(args) => match precheck {
             Some(precheck) => run_precheck(precheck, &args),
-            None => Err("precheck is offered by the kms-guardrails binary".into()),
+            None => Err(Error::NoPrecheck),
         },
     };
     match result {
         Ok(exit) => exit.into(),
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {error}");
             Exit::Error.into()
         }
     }
 }
 
-fn print_rules(rules: &[&Rule]) -> Result<(), String> {
+fn print_rules(rules: &[&Rule]) -> Result<(), Error> {
     let mut out = String::new();
     for rule in rules {
         let types: Vec<&str> = rule.resource_types.iter().map(|t| t.as_str()).collect();
@@ -88,19 +90,19 @@ fn print_rules(rules: &[&Rule]) -> Result<(), String> {
             out.push_str(&format!("  --param {}.{}  default: {}  {}\n", rule.id, p.name, default, p.description));
         }
     }
-    std::io::stdout().write_all(out.as_bytes()).map_err(|e| e.to_string())
+    std::io::stdout().write_all(out.as_bytes()).map_err(Error::Write)
 }
 
-fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
+fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     let rules: Vec<&Rule> = if args.rules.is_empty() {
         all.to_vec()
     } else {
         args.rules
             .iter()
             .map(|id| {
-                all.iter().copied().find(|r| r.id == id).ok_or_else(|| {
-                    let known: Vec<&str> = all.iter().map(|r| r.id).collect();
-                    format!("unknown rule `{id}` (rules: {})", known.join(", "))
+                all.iter().copied().find(|r| r.id == id).ok_or_else(|| Error::UnknownRule {
+                    id: id.clone(),
+                    known: all.iter().map(|r| r.id).collect::<Vec<_>>().join(", "),
                 })
             })
             .collect::<Result<_, _>>()?
@@ -108,7 +110,7 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
     let mut given = Vec::new();
     if args.paths.is_empty() {
         let sample: BTreeMap<String, BTreeMap<String, String>> =
-            serde_json::from_str(SAMPLE_PARAMETERS).map_err(|e| format!("embedded sample parameters: {e}"))?;
+            serde_json::from_str(SAMPLE_PARAMETERS).map_err(Error::SampleParameters)?;
         for (rule, values) in sample {
             if rules.iter().any(|r| r.id == rule) {
                 given.extend(values.into_iter().map(|(name, value)| format!("{rule}.{name}={value}")));
@@ -122,23 +124,24 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, String> {
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     // The table and SARIF list every finding; the JSON report is copied from the spool.
     let keep_findings = format != Format::Json;
-    let run =
-        read_and_judge(&rules, &params, &inputs, keep_findings).map_err(|e| format!("writing the report: {e}"))?;
+    let run = read_and_judge(&rules, &params, &inputs, keep_findings).map_err(Error::Temporary)?;
     let errors = run.errors;
     if !errors.is_empty() && !args.keep_going {
-        return Err(format!("{} input error(s); use --keep-going to evaluate the rest", errors.len()));
+        return Err(Error::Inputs { count: errors.len() });
     }
     let mut sink: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),
+        Some(path) => {
+            Box::new(std::fs::File::create(path).map_err(|source| Error::Output { path: path.clone(), source })?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(&mut sink);
     let written = match format {
-        Format::Json => write_json(&mut out, run.spool).map_err(|e| e.to_string()),
+        Format::Json => write_json(&mut out, run.spool).map_err(Error::Write),
         Format::Table => render_table(&mut out, &rules, &run.counts, &run.findings, errors.len()),
         Format::Sarif => render_sarif(&mut out, &rules, &run.findings),
     };
-    written.and_then(|()| out.flush().map_err(|e| e.to_string()))?;
+    written.and_then(|()| out.flush().map_err(Error::Write))?;
     if !errors.is_empty() {
         eprintln!("{} input error(s) reported and skipped (--keep-going)", errors.len());
     }

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::input::{open, progress_bar, Input, InputError};
+use super::input::{progress_bar, Input, InputError};
 use super::report::{Evaluation, Finding, Findings};
 use super::set_aside::{take_set_aside, SetAside, Waiting};
-use super::SAMPLE;
 use crate::export;
 use crate::item::{Details, Resource};
 use crate::policy::{parse_policy, PolicyKind};
@@ -223,10 +222,9 @@ pub(super) fn read_and_judge(
                     let _ = to_decode.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
                 }
             };
-            let result = match input {
-                Input::Sample => export::stream_raw(SAMPLE.as_bytes(), &mut on_entry).map_err(|e| e.to_string()),
-                Input::File(path) => open(path, progress.as_ref())
-                    .and_then(|reader| export::stream_raw(reader, &mut on_entry).map_err(|e| e.to_string())),
+            let result = match input.open(progress.as_ref()) {
+                Ok(reader) => export::stream_raw(reader, &mut on_entry).map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
             };
             if let Err(message) = result {
                 read_errors.push((index, InputError { file: input.name(), message }));
@@ -501,6 +499,8 @@ mod tests {
     use super::*;
 
     /// The decoders hand on an item's raw entry only where it may be set aside as that entry.
+    use crate::dryrun::SAMPLE;
+
     #[test]
     fn decode_keeps_the_entry_only_for_users_and_roles_that_cannot_be_stored() {
         let mut entries = Vec::new();

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::args::{Exit, PrecheckArgs};
-use super::input::{input_files, open, Input};
+use super::error::Error;
+use super::input::{input_files, InputError};
 use super::report::wrap;
-use super::SAMPLE;
 use crate::export;
 use crate::item::{Details, Resource};
 use crate::rule::Rule;
@@ -23,40 +23,42 @@ pub struct Precheck {
 
 /// Prints every key of the inputs as a checklist. Exit 0 when every key is ready, 1 when one
 /// is not, 2 on input errors.
-pub(super) fn run_precheck(precheck: Precheck, args: &PrecheckArgs) -> Result<Exit, String> {
+pub(super) fn run_precheck(precheck: Precheck, args: &PrecheckArgs) -> Result<Exit, Error> {
     let mut raw = BTreeMap::new();
     raw.insert("services".to_owned(), args.services.clone());
     raw.insert("managementAccountId".to_owned(), args.management_account.clone().unwrap_or_default());
     raw.insert("trailArns".to_owned(), args.trails.join(","));
-    let params = precheck.rule.parse_params(&raw).map_err(|e| e.to_string())?;
+    let params = precheck.rule.parse_params(&raw)?;
     let mut keys = Vec::new();
     let mut errors = Vec::new();
     for input in input_files(&args.paths)? {
-        let name = input.name();
+        let file = input.name();
+        let error = |message: String| InputError { file: file.clone(), message };
         let mut on_found = |found: export::Found| match found {
             export::Found::Item { at, item } => match Resource::from_json(&item) {
                 Ok(resource) if matches!(resource.details, Details::Key(_)) => keys.push(resource),
                 Ok(_) => {}
-                Err(e) => errors.push(format!("{name}: {at}: {e}")),
+                Err(e) => errors.push(error(format!("{at}: {e}"))),
             },
             export::Found::AwsManagedPolicy { .. } => {}
-            export::Found::Error(e) => errors.push(format!("{name}: {e}")),
+            export::Found::Error(e) => errors.push(error(e.to_string())),
         };
-        let result = match &input {
-            Input::Sample => export::stream(SAMPLE.as_bytes(), &mut on_found).map_err(|e| e.to_string()),
-            Input::File(path) => {
-                open(path, None).and_then(|r| export::stream(r, &mut on_found).map_err(|e| e.to_string()))
-            }
+        let result = match input.open(None) {
+            Ok(reader) => export::stream(reader, &mut on_found).map(|_| ()).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         };
-        if let Err(e) = result {
-            errors.push(format!("{name}: {e}"));
+        if let Err(message) = result {
+            errors.push(error(message));
         }
     }
     if !errors.is_empty() {
-        return Err(errors.join("\n"));
+        for error in &errors {
+            eprintln!("error: {error}");
+        }
+        return Err(Error::PrecheckInputs { count: errors.len() });
     }
     if keys.is_empty() {
-        return Err("no AWS::KMS::Key configuration item in the inputs".into());
+        return Err(Error::NoKeys);
     }
     let mut out = String::new();
     let mut all_ready = true;
@@ -83,6 +85,6 @@ pub(super) fn run_precheck(precheck: Precheck, args: &PrecheckArgs) -> Result<Ex
         }
         out.push('\n');
     }
-    std::io::stdout().write_all(out.as_bytes()).map_err(|e| e.to_string())?;
+    std::io::stdout().write_all(out.as_bytes()).map_err(Error::Write)?;
     Ok(if all_ready { Exit::Clean } else { Exit::NonCompliant })
 }

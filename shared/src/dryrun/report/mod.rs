@@ -7,6 +7,7 @@ mod table;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::error::Error;
 use crate::rule::{Cause, Compliance};
 
 pub(in crate::dryrun) use json::write_json;
@@ -65,14 +66,14 @@ impl Findings {
     }
 
     /// Every finding, in report order.
-    pub(in crate::dryrun) fn each(&self, mut f: impl FnMut(Finding) -> Result<(), String>) -> Result<(), String> {
+    pub(in crate::dryrun) fn each(&self, mut f: impl FnMut(Finding) -> Result<(), Error>) -> Result<(), Error> {
         use std::io::{BufRead, Seek};
         let Some(file) = &self.0 else { return Ok(()) };
-        let mut file = file.try_clone().map_err(|e| e.to_string())?;
-        file.rewind().map_err(|e| e.to_string())?;
+        let mut file = file.try_clone().map_err(Error::Temporary)?;
+        file.rewind().map_err(Error::Temporary)?;
         for line in std::io::BufReader::new(file).lines() {
-            let line = line.map_err(|e| e.to_string())?;
-            f(serde_json::from_str(&line).map_err(|e| format!("reading back a finding: {e}"))?)?;
+            let line = line.map_err(Error::Temporary)?;
+            f(serde_json::from_str(&line).map_err(|source| Error::Damaged { what: "a finding", source })?)?;
         }
         Ok(())
     }

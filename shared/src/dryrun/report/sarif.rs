@@ -5,12 +5,13 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::Findings;
+use crate::dryrun::error::Error;
 use crate::rule::Rule;
 
 /// SARIF 2.1.0: one reporting descriptor per rule, one result per NON_COMPLIANT evaluation,
 /// located by the resource's ARN (a logical location: there is no source file). Results are
 /// written one by one, as they are read back from disk.
-pub(in crate::dryrun) fn render_sarif(out: &mut dyn Write, rules: &[&Rule], findings: &Findings) -> Result<(), String> {
+pub(in crate::dryrun) fn render_sarif(out: &mut dyn Write, rules: &[&Rule], findings: &Findings) -> Result<(), Error> {
     let descriptors: Vec<Value> = rules
         .iter()
         .map(|rule| {
@@ -36,9 +37,11 @@ pub(in crate::dryrun) fn render_sarif(out: &mut dyn Write, rules: &[&Rule], find
             "results": ["RESULTS"],
         }],
     });
-    let frame = serde_json::to_string_pretty(&frame).map_err(|e| e.to_string())?;
-    let (head, tail) = frame.split_once("\"RESULTS\"").ok_or("the SARIF frame lost its marker")?;
-    let io = |e: std::io::Error| e.to_string();
+    let frame = serde_json::to_string_pretty(&frame).map_err(|e| Error::Write(e.into()))?;
+    let (head, tail) = frame
+        .split_once("\"RESULTS\"")
+        .ok_or_else(|| Error::Write(std::io::Error::other("the SARIF frame lost its marker")))?;
+    let io = Error::Write;
     out.write_all(head.trim_end().as_bytes()).map_err(io)?;
     let mut first = true;
     findings.each(|e| {
@@ -56,7 +59,7 @@ pub(in crate::dryrun) fn render_sarif(out: &mut dyn Write, rules: &[&Rule], find
             }]}],
             "properties": {"resourceType": e.resource_type, "causes": e.causes},
         });
-        let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(&result).map_err(|e| Error::Write(e.into()))?;
         out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
         first = false;
         for (i, line) in text.lines().enumerate() {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::{wrap, Findings};
+use crate::dryrun::error::Error;
 use crate::rule::Rule;
 
 /// Per rule: the counts, then every non-compliant resource with its annotation, wrapped to 100
@@ -14,8 +15,8 @@ pub(in crate::dryrun) fn render_table(
     counts: &BTreeMap<&'static str, [usize; 3]>,
     findings: &Findings,
     input_errors: usize,
-) -> Result<(), String> {
-    let io = |e: std::io::Error| e.to_string();
+) -> Result<(), Error> {
+    let io = Error::Write;
     let mut totals = [0usize; 3];
     for rule in rules {
         let [compliant, non_compliant, not_applicable] = counts.get(rule.id).copied().unwrap_or_default();
