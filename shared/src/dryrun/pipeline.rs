@@ -55,10 +55,10 @@ pub(super) struct Collector {
 impl Collector {
     pub(super) fn new(keep_findings: bool) -> std::io::Result<Collector> {
         Ok(Collector {
-            spool: std::io::BufWriter::new(tempfile()?),
+            spool: std::io::BufWriter::new(tempfile::tempfile()?),
             spooled: 0,
             counts: BTreeMap::new(),
-            findings: if keep_findings { Some(std::io::BufWriter::new(tempfile()?)) } else { None },
+            findings: if keep_findings { Some(std::io::BufWriter::new(tempfile::tempfile()?)) } else { None },
             next: 0,
             pending: BTreeMap::new(),
         })
@@ -105,20 +105,6 @@ impl Collector {
         }
         Ok(())
     }
-}
-
-/// An anonymous temporary file (removed as soon as it is created; the handle keeps it).
-pub(super) fn tempfile() -> std::io::Result<std::fs::File> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "kms-guardrails-{}-{}.spool",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
-    std::fs::remove_file(&path)?;
-    Ok(file)
 }
 
 /// Reads every input as a stream and judges each item, on all cores, in four stages joined by
@@ -319,7 +305,7 @@ pub(super) fn sequence(
     to_judge: std::sync::mpsc::SyncSender<Vec<(usize, Resource, StorePart)>>,
     to_collect: std::sync::mpsc::Sender<Vec<(usize, Slot)>>,
 ) -> std::io::Result<Sequenced> {
-    let mut store = PolicyStore::new(tempfile()?);
+    let mut store = PolicyStore::new(tempfile::tempfile()?);
     let mut set_aside = SetAside::new()?;
     let mut errors = Vec::new();
     let mut pending = BTreeMap::new();

@@ -2,7 +2,6 @@
 
 use std::io::{Read, Write};
 
-use super::pipeline::tempfile;
 use crate::export;
 use crate::item::Resource;
 
@@ -30,7 +29,7 @@ pub(super) enum Waiting {
 
 impl SetAside {
     pub(super) fn new() -> std::io::Result<SetAside> {
-        Ok(SetAside { file: std::io::BufWriter::new(tempfile()?), count: 0 })
+        Ok(SetAside { file: std::io::BufWriter::new(tempfile::tempfile()?), count: 0 })
     }
 
     /// Appends one user or role: `SET_ASIDE_RESOURCE`, length, the resource's JSON; or, when it
