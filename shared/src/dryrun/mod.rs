@@ -14,6 +14,7 @@ mod error;
 mod input;
 mod pipeline;
 mod precheck;
+mod reorder;
 mod report;
 mod set_aside;
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::input::{progress_bar, Input, InputError};
+use super::reorder::Reorder;
 use super::report::{Evaluation, Finding, Findings};
 use super::set_aside::{take_set_aside, SetAside, Waiting};
 use crate::export;
@@ -41,15 +42,14 @@ pub(super) enum Slot {
     Nothing,
 }
 
-/// Receives evaluations in input order (a reorder buffer over what the judges finish out of
+/// Receives evaluations in input order (a [`Reorder`] buffer over what the judges finish out of
 /// order: at most the queue depth apart) and writes them out.
 pub(super) struct Collector {
     pub(super) spool: std::io::BufWriter<std::fs::File>,
     pub(super) spooled: usize,
     pub(super) counts: BTreeMap<&'static str, [usize; 3]>,
     pub(super) findings: Option<std::io::BufWriter<std::fs::File>>,
-    pub(super) next: usize,
-    pub(super) pending: BTreeMap<usize, Slot>,
+    pub(super) in_order: Reorder<Slot>,
 }
 
 impl Collector {
@@ -59,21 +59,19 @@ impl Collector {
             spooled: 0,
             counts: BTreeMap::new(),
             findings: if keep_findings { Some(std::io::BufWriter::new(tempfile::tempfile()?)) } else { None },
-            next: 0,
-            pending: BTreeMap::new(),
+            in_order: Reorder::new(),
         })
     }
 
     /// Takes the slot of item `order`; writes every slot that is now next in line.
     pub(super) fn take(&mut self, order: usize, slot: Slot) -> std::io::Result<()> {
-        self.pending.insert(order, slot);
-        while let Some(slot) = self.pending.remove(&self.next) {
+        self.in_order.push(order, slot);
+        while let Some((_, slot)) = self.in_order.pop() {
             if let Slot::Judged(evaluations) = slot {
                 for evaluation in evaluations {
                     self.write(evaluation)?;
                 }
             }
-            self.next += 1;
         }
         Ok(())
     }
@@ -298,8 +296,8 @@ pub(super) struct Sequenced {
     pub(super) errors: Vec<(usize, InputError)>,
 }
 
-/// Takes decoded entries in input order (a reorder buffer over what the decoders finish out of
-/// order), fills the policy store, and sends each item to a judge or sets it aside.
+/// Takes decoded entries in input order (a [`Reorder`] buffer over what the decoders finish out
+/// of order), fills the policy store, and sends each item to a judge or sets it aside.
 pub(super) fn sequence(
     decoded: std::sync::mpsc::Receiver<Vec<(usize, Decoded)>>,
     to_judge: std::sync::mpsc::SyncSender<Vec<(usize, Resource, StorePart)>>,
@@ -308,13 +306,14 @@ pub(super) fn sequence(
     let mut store = PolicyStore::new(tempfile::tempfile()?);
     let mut set_aside = SetAside::new()?;
     let mut errors = Vec::new();
-    let mut pending = BTreeMap::new();
-    let mut next = 0usize;
+    let mut in_order = Reorder::new();
     for batch in decoded {
-        pending.extend(batch);
+        for (order, entry) in batch {
+            in_order.push(order, entry);
+        }
         let mut judging = Vec::new();
         let mut slots = Vec::new();
-        while let Some(entry) = pending.remove(&next) {
+        while let Some((next, entry)) = in_order.pop() {
             let slot = match entry {
                 Decoded::Item { resource, input, entry, record } => {
                     match (&resource.details, record) {
@@ -352,7 +351,6 @@ pub(super) fn sequence(
             if let Some(slot) = slot {
                 slots.push((next, slot));
             }
-            next += 1;
         }
         if !judging.is_empty() {
             let _ = to_judge.send(judging);
