@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+use super::reorder::Gap;
+use super::set_aside::SetAsideError;
 use crate::policy_store::StoreError;
 use crate::rule::ParamError;
 
@@ -92,4 +94,53 @@ pub(super) enum Error {
     /// The policy store could not take a policy.
     #[error("the policy store: {0}")]
     Store(#[from] StoreError),
+    /// The store of users and roles set aside failed.
+    #[error("the users and roles set aside: {0}")]
+    SetAside(#[from] SetAsideError),
+    /// A user or role set aside cannot be judged: its record does not decode.
+    #[error("{file}: the user or role set aside as record {number} cannot be judged: {problem}; no report is written, as it would lack its evaluations")]
+    SetAsideRecord {
+        /// The input it came from.
+        file: String,
+        /// The record's number.
+        number: usize,
+        /// Why.
+        problem: String,
+    },
+    /// A rule panicked: its evaluation of the item is lost.
+    #[error("rule `{rule}` panicked on {resource_type} `{resource_id}` of {file}: {message}; no report is written, as it would lack that evaluation")]
+    RulePanicked {
+        /// The rule.
+        rule: &'static str,
+        /// The item's resource type.
+        resource_type: String,
+        /// The item's resource id.
+        resource_id: String,
+        /// The input it came from.
+        file: String,
+        /// What the panic said.
+        message: String,
+    },
+    /// A stage of the pipeline stopped (a panic outside the rules: a defect).
+    #[error("the dry-run's {stage} stopped: {message}; no report is written")]
+    Stopped {
+        /// The stage.
+        stage: &'static str,
+        /// What the panic said.
+        message: String,
+    },
+    /// A stage stopped because another one did (only reported when nothing says why).
+    #[error("the dry-run's {stage} was interrupted by another stage; no report is written")]
+    Interrupted {
+        /// The stage.
+        stage: &'static str,
+    },
+    /// Entries went missing between two stages (a defect that would otherwise go unnoticed).
+    #[error("entries were lost between the {between} ({gap}); no report is written")]
+    Lost {
+        /// The two stages.
+        between: &'static str,
+        /// What the reorder buffer found.
+        gap: Gap,
+    },
 }

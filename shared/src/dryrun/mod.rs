@@ -30,10 +30,10 @@ pub use args::Exit;
 use args::{rule_params, Cli, Command, DryRunArgs, Format};
 use error::Error;
 use input::input_files;
-use pipeline::read_and_judge;
+use pipeline::Rules;
 use precheck::run_precheck;
 pub use precheck::Precheck;
-use report::{render_sarif, render_table, write_json};
+use report::{render_sarif, render_table, write_json, Kept};
 
 /// The embedded sample export: a few dozen items on which every rule both passes and fails.
 pub const SAMPLE: &str = include_str!("../../data/sample-export.json");
@@ -123,10 +123,8 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
 
     let inputs = input_files(&args.paths)?;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
-    // The table and SARIF list every finding; the JSON report is copied from the spool.
-    let keep_findings = format != Format::Json;
-    let run = read_and_judge(&rules, &params, &inputs, keep_findings).map_err(Error::Temporary)?;
-    let errors = run.errors;
+    let run = pipeline::run(Rules { rules: &rules, params: &params }, &inputs, format)?;
+    let (errors, counts) = (run.errors, run.collected.counts);
     if !errors.is_empty() && !args.keep_going {
         return Err(Error::Inputs { count: errors.len() });
     }
@@ -137,16 +135,16 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(&mut sink);
-    let written = match format {
-        Format::Json => write_json(&mut out, run.spool).map_err(Error::Write),
-        Format::Table => render_table(&mut out, &rules, &run.counts, &run.findings, errors.len()),
-        Format::Sarif => render_sarif(&mut out, &rules, &run.findings),
+    let written = match run.collected.kept {
+        Kept::Json(spool) => write_json(&mut out, spool).map_err(Error::Write),
+        Kept::Table(findings) => render_table(&mut out, &rules, &counts, &findings, errors.len()),
+        Kept::Sarif(findings) => render_sarif(&mut out, &rules, &findings),
     };
     written.and_then(|()| out.flush().map_err(Error::Write))?;
     if !errors.is_empty() {
         eprintln!("{} input error(s) reported and skipped (--keep-going)", errors.len());
     }
-    let non_compliant = run.counts.values().any(|[_, non_compliant, _]| *non_compliant > 0);
+    let non_compliant = counts.values().any(|[_, non_compliant, _]| *non_compliant > 0);
     Ok(match (non_compliant, errors.is_empty()) {
         (_, false) => Exit::Error,
         (true, true) => Exit::NonCompliant,

@@ -1,96 +1,183 @@
-//! Users and roles set aside until every input is read.
+//! Users and roles set aside until every input is read: the set-aside store.
+//!
+//! A user or role whose attached policies or groups are not all known when the sequencer
+//! reaches it (they may come later, from another file) waits in an anonymous temporary file, so
+//! that waiting takes no memory. At the end of the input the sequencer reads the records back,
+//! in the order they were put, and hands them to the judges, who decode them (on every core)
+//! and judge them with the whole policy store.
+//!
+//! A record is one user or role: decoded, in serde's JSON form of [`Resource`], so that it is
+//! not decoded twice; or, when a document of its did not parse (a parse error is not written,
+//! see [`Resource::can_be_stored`]), the entry it came from, decoded again when judged.
+//!
+//! Nothing read back is skipped: a record that does not decode, or an entry that no longer
+//! decodes to a user or role, is an error of the run.
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Seek, Write};
 
 use crate::export;
 use crate::item::Resource;
 
-/// Users and roles that wait for every input, set aside in an anonymous temporary file (so
-/// they take no memory), in input order: decoded, in serde's JSON form of [`Resource`], so
-/// that they are not decoded twice; or, when a document of theirs did not parse (its error is
-/// not written, see [`Resource::can_be_stored`]), as the entry they came from.
+/// The first byte of a record: a [`Resource`] as JSON.
+const RESOURCE: u8 = 1;
+/// The first byte of a record: the entry a user or role came from.
+const ENTRY: u8 = 0;
+
+/// The users and roles set aside, in a temporary file.
 pub(super) struct SetAside {
-    pub(super) file: std::io::BufWriter<std::fs::File>,
-    pub(super) count: usize,
+    file: std::io::BufWriter<std::fs::File>,
+    count: usize,
 }
 
-/// The first byte of a set-aside record.
-pub(super) const SET_ASIDE_ENTRY: u8 = 0;
+/// Why the set-aside store failed.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SetAsideError {
+    /// Reading or writing its temporary file.
+    #[error("its temporary file: {0}")]
+    File(#[from] std::io::Error),
+    /// A user or role that must be set aside as its entry came without it (a defect).
+    #[error("`{0}` came without its entry and cannot be set aside")]
+    NoEntry(String),
+    /// A record that does not read back.
+    #[error("record {record} of {count} is damaged: {problem}")]
+    Damaged {
+        /// Its number, from 1.
+        record: usize,
+        /// How many there are.
+        count: usize,
+        /// What is wrong.
+        problem: String,
+    },
+}
 
-pub(super) const SET_ASIDE_RESOURCE: u8 = 1;
+/// One user or role read back, not decoded yet ([`Record::decode`]).
+#[derive(Debug)]
+pub(super) struct Record {
+    /// The number of the input it came from.
+    pub(super) input: usize,
+    /// Its number in the store, from 1, for messages.
+    pub(super) number: usize,
+    /// What was written.
+    pub(super) kind: RecordKind,
+}
 
-/// One user or role read back from the set-aside file.
-pub(super) enum Waiting {
-    /// Its entry, from input number `.0`, to decode again.
-    Entry(usize, export::RawEntry),
-    /// Decoded.
-    Decoded(Box<Resource>),
+/// What a [`Record`] holds.
+#[derive(Debug)]
+pub(super) enum RecordKind {
+    /// The JSON of a [`Resource`].
+    Resource(Vec<u8>),
+    /// The entry it came from.
+    Entry(export::RawEntry),
 }
 
 impl SetAside {
-    pub(super) fn new() -> std::io::Result<SetAside> {
+    pub(super) fn new() -> Result<SetAside, SetAsideError> {
         Ok(SetAside { file: std::io::BufWriter::new(tempfile::tempfile()?), count: 0 })
     }
 
-    /// Appends one user or role: `SET_ASIDE_RESOURCE`, length, the resource's JSON; or, when it
-    /// cannot be stored decoded, `SET_ASIDE_ENTRY`, input, kind, index, length, and the JSON of
-    /// `entry`, which [`decode`] kept for exactly that case.
+    /// How many users and roles were set aside.
+    pub(super) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Appends one user or role, of input number `input`: `RESOURCE`, input, length, the
+    /// resource's JSON; or, when it cannot be stored decoded, `ENTRY`, input, kind, index,
+    /// length, and the JSON of `entry` (which the decoders keep for exactly that case).
     pub(super) fn put(
         &mut self,
         input: usize,
         resource: &Resource,
         entry: Option<&export::RawEntry>,
-    ) -> std::io::Result<()> {
-        self.count += 1;
+    ) -> Result<(), SetAsideError> {
         if resource.can_be_stored() {
-            let json = serde_json::to_vec(resource)?;
-            self.file.write_all(&[SET_ASIDE_RESOURCE])?;
+            let json = serde_json::to_vec(resource).map_err(std::io::Error::from)?;
+            self.file.write_all(&[RESOURCE])?;
+            self.file.write_all(&(input as u64).to_le_bytes())?;
             self.file.write_all(&(json.len() as u64).to_le_bytes())?;
-            return self.file.write_all(&json);
+            self.file.write_all(&json)?;
+        } else {
+            let entry = entry.ok_or_else(|| SetAsideError::NoEntry(resource.resource_id.clone()))?;
+            let (tag, index) = entry.to_parts();
+            let json = entry.json().as_bytes();
+            self.file.write_all(&[ENTRY])?;
+            self.file.write_all(&(input as u64).to_le_bytes())?;
+            self.file.write_all(&[tag])?;
+            self.file.write_all(&(index as u64).to_le_bytes())?;
+            self.file.write_all(&(json.len() as u64).to_le_bytes())?;
+            self.file.write_all(json)?;
         }
-        let entry = entry.ok_or_else(|| {
-            std::io::Error::other(format!("{} came without its entry and cannot be set aside", resource.resource_id))
-        })?;
-        let (tag, index) = entry.to_parts();
-        let json = entry.json().as_bytes();
-        self.file.write_all(&[SET_ASIDE_ENTRY])?;
-        self.file.write_all(&(input as u64).to_le_bytes())?;
-        self.file.write_all(&[tag])?;
-        self.file.write_all(&(index as u64).to_le_bytes())?;
-        self.file.write_all(&(json.len() as u64).to_le_bytes())?;
-        self.file.write_all(json)
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Every record, in the order put: exactly [`SetAside::len`] of them, or an error.
+    pub(super) fn into_records(self) -> Result<Records, SetAsideError> {
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        Ok(Records { reader: BufReader::new(file), read: 0, count: self.count })
     }
 }
 
-/// Reads back one user or role that [`SetAside::put`] wrote.
-pub(super) fn take_set_aside(reader: &mut impl Read) -> std::io::Result<Waiting> {
-    let damaged = || std::io::Error::other("a set-aside record is damaged");
-    let mut word = [0u8; 8];
+/// The records of a [`SetAside`], read back one at a time.
+pub(super) struct Records {
+    reader: BufReader<std::fs::File>,
+    read: usize,
+    count: usize,
+}
+
+impl Iterator for Records {
+    type Item = Result<Record, SetAsideError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.read == self.count {
+            return None;
+        }
+        self.read += 1;
+        let (record, count) = (self.read, self.count);
+        Some(read_record(&mut self.reader, record).map_err(|problem| SetAsideError::Damaged { record, count, problem }))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.count - self.read;
+        (left, Some(left))
+    }
+}
+
+/// Reads record number `number` (from 1) from `reader`.
+fn read_record(reader: &mut impl Read, number: usize) -> Result<Record, String> {
     let mut byte = [0u8; 1];
-    let read_bytes = |reader: &mut dyn Read, word: &mut [u8; 8]| -> std::io::Result<Vec<u8>> {
-        reader.read_exact(word)?;
-        let mut bytes = vec![0u8; u64::from_le_bytes(*word) as usize];
-        reader.read_exact(&mut bytes)?;
-        Ok(bytes)
-    };
-    reader.read_exact(&mut byte)?;
-    match byte {
-        [SET_ASIDE_RESOURCE] => {
-            let json = read_bytes(reader, &mut word)?;
-            Ok(Waiting::Decoded(Box::new(serde_json::from_slice(&json)?)))
-        }
-        [SET_ASIDE_ENTRY] => {
-            reader.read_exact(&mut word)?;
-            let input = u64::from_le_bytes(word) as usize;
-            reader.read_exact(&mut byte)?;
-            reader.read_exact(&mut word)?;
-            let index = u64::from_le_bytes(word) as usize;
-            let json = String::from_utf8(read_bytes(reader, &mut word)?).map_err(std::io::Error::other)?;
+    reader.read_exact(&mut byte).map_err(|e| e.to_string())?;
+    let input = read_word(reader)?;
+    let kind = match byte {
+        [RESOURCE] => RecordKind::Resource(read_bytes(reader)?),
+        [ENTRY] => {
+            reader.read_exact(&mut byte).map_err(|e| e.to_string())?;
+            let index = read_word(reader)?;
+            let json = String::from_utf8(read_bytes(reader)?).map_err(|e| e.to_string())?;
             let [tag] = byte;
-            let entry = export::RawEntry::from_parts(tag, index, json).ok_or_else(damaged)?;
-            Ok(Waiting::Entry(input, entry))
+            let entry =
+                export::RawEntry::from_parts(tag, index, json).ok_or_else(|| format!("unknown entry kind {tag}"))?;
+            RecordKind::Entry(entry)
         }
-        _ => Err(damaged()),
+        [other] => return Err(format!("unknown record kind {other}")),
+    };
+    Ok(Record { input, number, kind })
+}
+
+fn read_word(reader: &mut impl Read) -> Result<usize, String> {
+    let mut word = [0u8; 8];
+    reader.read_exact(&mut word).map_err(|e| e.to_string())?;
+    usize::try_from(u64::from_le_bytes(word)).map_err(|e| e.to_string())
+}
+
+/// A length, then that many bytes (read as they come: a damaged length allocates nothing).
+fn read_bytes(reader: &mut impl Read) -> Result<Vec<u8>, String> {
+    let len = read_word(reader)?;
+    let mut bytes = Vec::new();
+    reader.take(len as u64).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    match bytes.len() == len {
+        true => Ok(bytes),
+        false => Err(format!("{} of {len} bytes", bytes.len())),
     }
 }
 
@@ -133,38 +220,48 @@ mod tests {
         identities.push((broken, entry.clone()));
 
         let mut set_aside = SetAside::new().unwrap();
-        for (resource, entry) in &identities {
-            set_aside.put(0, resource, Some(entry)).unwrap();
+        for (i, (resource, entry)) in identities.iter().enumerate() {
+            set_aside.put(i, resource, Some(entry)).unwrap();
         }
-        set_aside.file.flush().unwrap();
-        let mut file = set_aside.file.get_ref().try_clone().unwrap();
-        std::io::Seek::rewind(&mut file).unwrap();
-        let mut reader = std::io::BufReader::new(file);
+        assert_eq!(set_aside.len(), identities.len());
+        let records = set_aside.into_records().unwrap();
+        assert_eq!(records.size_hint(), (identities.len(), Some(identities.len())));
         let mut kinds = (0, 0);
-        for (i, (resource, _)) in identities.iter().enumerate() {
-            match take_set_aside(&mut reader).unwrap() {
-                Waiting::Decoded(back) => {
+        let mut read = 0;
+        for (i, record) in records.enumerate() {
+            let (resource, entry) = &identities[i];
+            let record = record.unwrap();
+            assert_eq!((record.input, record.number), (i, i + 1));
+            match record.kind {
+                RecordKind::Resource(json) => {
                     kinds.0 += 1;
                     assert!(resource.can_be_stored(), "#{i}");
-                    assert_eq!(*back, *resource, "#{i}");
+                    assert_eq!(serde_json::from_slice::<Resource>(&json).unwrap(), *resource, "#{i}");
                 }
-                Waiting::Entry(input, back) => {
+                RecordKind::Entry(back) => {
                     kinds.1 += 1;
                     assert!(!resource.can_be_stored(), "#{i}");
-                    assert_eq!((input, back.json()), (0, entry.json()), "#{i}");
+                    assert_eq!(back.json(), entry.json(), "#{i}");
                 }
             }
+            read += 1;
         }
-        assert_eq!(set_aside.count, identities.len());
+        assert_eq!(read, identities.len(), "every record, and no more");
         assert!(kinds.0 >= 3 && kinds.1 >= 1, "both kinds of record were tried: {kinds:?}");
     }
 
     #[test]
     fn a_damaged_set_aside_record_is_an_error_not_a_panic() {
-        for bytes in
-            [&[9u8][..], &[SET_ASIDE_RESOURCE, 3, 0, 0, 0, 0, 0, 0, 0, b'{', b'}', b'x'], &[SET_ASIDE_ENTRY, 1]]
-        {
-            assert!(take_set_aside(&mut &bytes[..]).is_err(), "{bytes:?}");
+        let word = |n: u64| n.to_le_bytes();
+        let resource = |len: u64, body: &[u8]| [&[RESOURCE][..], &word(0), &word(len), body].concat();
+        for bytes in [
+            vec![9u8],
+            resource(3, b"{}"),
+            resource(u64::MAX, b"{}"),
+            [&[ENTRY][..], &word(0), &[1]].concat(),
+            [&[ENTRY][..], &word(0), &[99], &word(0), &word(2), b"{}"].concat(),
+        ] {
+            assert!(read_record(&mut &bytes[..], 1).is_err(), "{bytes:?}");
         }
     }
 }
