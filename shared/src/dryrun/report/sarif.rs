@@ -1,78 +1,206 @@
-//! The SARIF report.
+//! The SARIF 2.1.0 report, for code-scanning dashboards: one reporting descriptor per rule,
+//! one result per NON_COMPLIANT evaluation, located by the resource's ARN (a logical location:
+//! there is no source file).
+//!
+//! The document is typed below and written by serde_json's pretty printer; the results are
+//! streamed from the findings on disk ([`Streamed`]). Fields are declared in alphabetical
+//! order, the order the report has always had (it was once built from `serde_json::Value`s,
+//! whose maps are sorted): the snapshots in `tests/fixtures/dry-run-snapshots/` hold it.
 
 use std::io::Write;
 
+use serde::Serialize;
 use serde_json::Value;
 
-use super::Findings;
+use super::{write_pretty, Finding, Findings, Streamed};
 use crate::dryrun::error::Error;
 use crate::rule::Rule;
 
-/// SARIF 2.1.0: one reporting descriptor per rule, one result per NON_COMPLIANT evaluation,
-/// located by the resource's ARN (a logical location: there is no source file). Results are
-/// written one by one, as they are read back from disk.
+/// Writes the SARIF log of `findings`, for `rules`.
 pub(in crate::dryrun) fn render_sarif(out: &mut dyn Write, rules: &[&Rule], findings: &Findings) -> Result<(), Error> {
-    let descriptors: Vec<Value> = rules
-        .iter()
-        .map(|rule| {
-            serde_json::json!({
-                "id": rule.id,
-                "name": rule.id,
-                "shortDescription": {"text": rule.summary},
-                "defaultConfiguration": {"level": "error"},
-                "properties": {"resourceTypes": rule.resource_types.iter().map(|t| t.as_str()).collect::<Vec<_>>()},
-            })
-        })
-        .collect();
-    // The document around the results, split where the results go.
-    let frame = serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "kms-guardrails",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": descriptors,
-            }},
-            "results": ["RESULTS"],
+    let results = Streamed::new(findings.read()?.map(|finding| finding.map(|f| SarifResult::of(&f, rules))));
+    let log = Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        runs: [Run {
+            results,
+            tool: Tool {
+                driver: Driver {
+                    name: "kms-guardrails",
+                    rules: rules.iter().map(|rule| Descriptor::of(rule)).collect(),
+                    version: env!("CARGO_PKG_VERSION"),
+                },
+            },
         }],
-    });
-    let frame = serde_json::to_string_pretty(&frame).map_err(|e| Error::Write(e.into()))?;
-    let (head, tail) = frame
-        .split_once("\"RESULTS\"")
-        .ok_or_else(|| Error::Write(std::io::Error::other("the SARIF frame lost its marker")))?;
-    let io = Error::Write;
-    out.write_all(head.trim_end().as_bytes()).map_err(io)?;
-    let mut first = true;
-    findings.each(|e| {
-        let rule_index = rules.iter().position(|r| r.id == e.rule);
-        let location = if e.resource_arn.is_empty() { e.resource_id.clone() } else { e.resource_arn.clone() };
-        let result = serde_json::json!({
-            "ruleId": e.rule,
-            "ruleIndex": rule_index,
-            "level": "error",
-            "message": {"text": e.annotation},
-            "locations": [{"logicalLocations": [{
-                "name": e.resource_id,
-                "fullyQualifiedName": location,
-                "kind": "resource",
-            }]}],
-            "properties": {"resourceType": e.resource_type, "causes": e.causes},
-        });
-        let text = serde_json::to_string_pretty(&result).map_err(|e| Error::Write(e.into()))?;
-        out.write_all(if first { b"\n" } else { b",\n" }).map_err(io)?;
-        first = false;
-        for (i, line) in text.lines().enumerate() {
-            if i > 0 {
-                out.write_all(b"\n").map_err(io)?;
-            }
-            out.write_all(b"        ").map_err(io)?;
-            out.write_all(line.as_bytes()).map_err(io)?;
+        version: "2.1.0",
+    };
+    let [run] = &log.runs;
+    write_pretty(&mut &mut *out, &log, || run.results.error(), Error::Write)
+}
+
+#[derive(Serialize)]
+struct Log<'a, I> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    #[serde(bound(serialize = "Streamed<I>: Serialize"))]
+    runs: [Run<'a, I>; 1],
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Run<'a, I> {
+    #[serde(bound(serialize = "Streamed<I>: Serialize"))]
+    results: Streamed<I>,
+    tool: Tool<'a>,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+struct Driver<'a> {
+    name: &'static str,
+    rules: Vec<Descriptor<'a>>,
+    version: &'static str,
+}
+
+/// A rule.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor<'a> {
+    default_configuration: Level,
+    id: &'a str,
+    name: &'a str,
+    properties: DescriptorProperties,
+    short_description: Text<'a>,
+}
+
+impl Descriptor<'_> {
+    fn of(rule: &Rule) -> Descriptor<'_> {
+        Descriptor {
+            default_configuration: Level { level: "error" },
+            id: rule.id,
+            name: rule.id,
+            properties: DescriptorProperties {
+                resource_types: rule.resource_types.iter().map(|t| t.as_str()).collect(),
+            },
+            short_description: Text { text: rule.summary },
         }
-        Ok(())
-    })?;
-    // An empty list stays `[]`, as serde_json prints it.
-    let tail = if first { tail.trim_start().to_owned() } else { format!("\n      {}", tail.trim_start()) };
-    out.write_all(tail.as_bytes()).map_err(io)?;
-    out.write_all(b"\n").map_err(io)
+    }
+}
+
+#[derive(Serialize)]
+struct Level {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DescriptorProperties {
+    resource_types: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Text<'a> {
+    text: &'a str,
+}
+
+/// A NON_COMPLIANT evaluation.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    level: &'static str,
+    locations: [Location; 1],
+    message: OwnedText,
+    properties: ResultProperties,
+    rule_id: String,
+    /// The rule's place in the descriptors.
+    rule_index: Option<usize>,
+}
+
+impl SarifResult {
+    fn of(finding: &Finding, rules: &[&Rule]) -> SarifResult {
+        let location = match finding.resource_arn.is_empty() {
+            true => &finding.resource_id,
+            false => &finding.resource_arn,
+        };
+        SarifResult {
+            level: "error",
+            locations: [Location {
+                logical_locations: [LogicalLocation {
+                    fully_qualified_name: location.clone(),
+                    kind: "resource",
+                    name: finding.resource_id.clone(),
+                }],
+            }],
+            message: OwnedText { text: finding.annotation.clone() },
+            properties: ResultProperties {
+                causes: finding.causes.clone(),
+                resource_type: finding.resource_type.clone(),
+            },
+            rule_id: finding.rule.clone(),
+            rule_index: rules.iter().position(|r| r.id == finding.rule),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    logical_locations: [LogicalLocation; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation {
+    fully_qualified_name: String,
+    kind: &'static str,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct OwnedText {
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties {
+    causes: Value,
+    resource_type: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fields are written in the order a `serde_json::Value` (sorted maps) writes them, the
+    /// order of every SARIF report before these types.
+    #[test]
+    fn fields_are_in_alphabetical_order() {
+        let finding = Finding {
+            rule: "r".into(),
+            resource_type: "AWS::KMS::Key".into(),
+            resource_id: "k".into(),
+            resource_arn: String::new(),
+            annotation: "a".into(),
+            causes: serde_json::json!([{"statement": "s", "reason": "r"}]),
+        };
+        let result = SarifResult::of(&finding, &[]);
+        let sorted = serde_json::to_value(&result).unwrap().to_string();
+        assert_eq!(serde_json::to_string(&result).unwrap(), sorted);
+        static RULE: Rule = Rule {
+            id: "r",
+            summary: "s",
+            resource_types: &[crate::ResourceType::KmsKey],
+            parameters: &[],
+            periodic: false,
+            inactive_keys: crate::rule::InactiveKeys::NotApplicable,
+            evaluate: |_, _| crate::Verdict::compliant(),
+        };
+        let descriptor = Descriptor::of(&RULE);
+        let sorted = serde_json::to_value(&descriptor).unwrap().to_string();
+        assert_eq!(serde_json::to_string(&descriptor).unwrap(), sorted);
+    }
 }

@@ -1,18 +1,17 @@
-//! The table.
+//! The table, for people: per rule, the counts, then every NON_COMPLIANT resource with its
+//! annotation, wrapped to 100 columns; then the totals.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::{wrap, Findings};
+use super::{wrap, Counts, Findings};
 use crate::dryrun::error::Error;
 use crate::rule::Rule;
 
-/// Per rule: the counts, then every non-compliant resource with its annotation, wrapped to 100
-/// columns.
+/// Writes the table; `input_errors` (with `--keep-going`) is counted in the totals' line.
 pub(in crate::dryrun) fn render_table(
     out: &mut dyn Write,
     rules: &[&Rule],
-    counts: &BTreeMap<&'static str, [usize; 3]>,
+    counts: &Counts,
     findings: &Findings,
     input_errors: usize,
 ) -> Result<(), Error> {
@@ -30,16 +29,16 @@ pub(in crate::dryrun) fn render_table(
         )
         .map_err(io)?;
         if non_compliant > 0 {
-            findings.each(|e| {
-                if e.rule != rule.id {
-                    return Ok(());
+            for finding in findings.read()? {
+                let finding = finding?;
+                if finding.rule != rule.id {
+                    continue;
                 }
-                writeln!(out, "  ✗ {} {}", e.resource_type, e.resource_id).map_err(io)?;
-                for line in wrap(&e.annotation, 94) {
+                writeln!(out, "  ✗ {} {}", finding.resource_type, finding.resource_id).map_err(io)?;
+                for line in wrap(&finding.annotation, 94) {
                     writeln!(out, "      {line}").map_err(io)?;
                 }
-                Ok(())
-            })?;
+            }
         }
         writeln!(out).map_err(io)?;
     }
