@@ -49,9 +49,10 @@ pub(super) enum Command {
 
 #[derive(Debug, clap::Args)]
 pub(super) struct PrecheckArgs {
-    /// Services whose needs to check: controltower, cloudtrail, config (comma-separated).
-    #[arg(long, value_name = "LIST", default_value = "controltower,cloudtrail,config")]
-    pub(super) services: String,
+    /// Services whose needs to check: controltower, cloudtrail, config (comma-separated)
+    /// [default: all three].
+    #[arg(long, value_name = "LIST")]
+    pub(super) services: Option<String>,
     /// The organization's management account id (for controltower).
     #[arg(long, value_name = "ACCOUNT_ID")]
     pub(super) management_account: Option<String>,

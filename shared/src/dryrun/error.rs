@@ -43,6 +43,16 @@ pub(super) enum Error {
     /// `precheck` asked of a binary that has no checklist.
     #[error("precheck is offered by the kms-guardrails binary")]
     NoPrecheck,
+    /// The checklist's rule does not declare exactly one parameter for a `precheck` option.
+    #[error("rule `{rule}` declares {found} parameters of the kind `{option}` sets; precheck needs exactly one")]
+    PrecheckParameter {
+        /// The rule.
+        rule: &'static str,
+        /// The option.
+        option: &'static str,
+        /// How many parameters of that kind the rule declares.
+        found: usize,
+    },
     /// An input path that does not exist.
     #[error("{}: no such file or directory", .0.display())]
     NoSuchPath(PathBuf),
