@@ -9,15 +9,31 @@ use clap::{Parser, Subcommand, ValueEnum};
 use super::error::Error;
 use crate::rule::{Params, Rule};
 
-/// The exit statuses, as `--help` documents them.
+/// The exit statuses of every subcommand; `--help` lists them ([`Exit::meaning`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
-    /// Nothing is NON_COMPLIANT.
+    /// Nothing is NON_COMPLIANT (`precheck`: every key is ready).
     Clean = 0,
-    /// Something is NON_COMPLIANT.
+    /// Something is NON_COMPLIANT (`precheck`: a key is not ready).
     NonCompliant = 1,
-    /// A usage or input error.
+    /// A usage or input error, or a rule or the run failed; the message says which.
     Error = 2,
+}
+
+impl Exit {
+    /// Every status, in order.
+    pub const ALL: [Exit; 3] = [Exit::Clean, Exit::NonCompliant, Exit::Error];
+
+    /// What the status means, as `--help` says it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Clean => "nothing is NON_COMPLIANT",
+            Exit::NonCompliant => "something is NON_COMPLIANT",
+            Exit::Error => {
+                "usage or input error, or a rule or the run failed (the message names the file, the item and the field)"
+            }
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -26,10 +42,15 @@ impl From<Exit> for ExitCode {
     }
 }
 
-pub(super) const EXIT_HELP: &str = "Exit status:\n  0  nothing is NON_COMPLIANT\n  1  something is NON_COMPLIANT\n  2  usage or input error (the message names the file, the item and the field)";
+/// The exit statuses, for `--help`.
+fn exit_help() -> String {
+    Exit::ALL
+        .iter()
+        .fold("Exit status:".to_owned(), |help, exit| help + &format!("\n  {}  {}", *exit as u8, exit.meaning()))
+}
 
 #[derive(Debug, Parser)]
-#[command(about = "AWS Config rules for KMS keys, run offline over exported configuration items", after_help = EXIT_HELP)]
+#[command(about = "AWS Config rules for KMS keys, run offline over exported configuration items", after_help = exit_help())]
 pub(super) struct Cli {
     #[command(subcommand)]
     pub(super) command: Command,
@@ -38,12 +59,12 @@ pub(super) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(super) enum Command {
     /// Run the rules over exported configuration items (or the embedded sample).
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = exit_help())]
     DryRun(DryRunArgs),
     /// List the rules: ids, resource types, parameters and defaults.
     Rules,
     /// Check keys against what Control Tower, CloudTrail and Config need, as a checklist.
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = exit_help())]
     Precheck(PrecheckArgs),
 }
 
@@ -118,4 +139,24 @@ pub(super) fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<
             Ok((rule.id, rule.parse_params(&given)?))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--help` lists every exit status, by its code, as the enum documents it.
+    #[test]
+    fn help_lists_every_exit_status() {
+        let help = exit_help();
+        for (code, exit) in Exit::ALL.iter().enumerate() {
+            assert_eq!(*exit as usize, code);
+            assert!(help.contains(&format!("\n  {code}  {}", exit.meaning())), "{help}");
+        }
+        let cli = <Cli as clap::CommandFactory>::command();
+        for command in ["dry-run", "precheck"] {
+            let sub = cli.find_subcommand(command).unwrap();
+            assert_eq!(sub.get_after_help().map(ToString::to_string), Some(help.clone()), "{command}");
+        }
+    }
 }

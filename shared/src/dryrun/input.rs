@@ -37,10 +37,10 @@ pub(super) fn input_files(paths: &[PathBuf]) -> Result<Vec<Input>, Error> {
 }
 
 fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| Error::ReadDir { path: dir.to_owned(), source })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let error = |source| Error::ReadDir { path: dir.to_owned(), source };
+    // An entry that cannot be listed is an error: skipped, its files would be missing unseen.
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(error)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(error)?;
     entries.sort();
     for entry in entries {
         if entry.is_dir() {
