@@ -1,21 +1,18 @@
-//! The inputs: files and directories, gzip, the embedded sample.
+//! The inputs: files and directories (read recursively, sorted), gzip (told by its magic
+//! bytes), the embedded sample; and the errors of single inputs and entries, which are reported
+//! and counted rather than stopping the run.
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use super::error::Error;
 
-/// One input problem: which file, which item, what.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One input problem: which file, and what (naming the item and the field where it can).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
 pub(super) struct InputError {
     pub(super) file: String,
     pub(super) message: String,
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.file, self.message)
-    }
 }
 
 /// Every file below `paths`, sorted within each directory; the embedded sample without paths.

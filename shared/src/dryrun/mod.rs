@@ -4,10 +4,26 @@
 //! directories recursively, shapes told by content), builds one resolver from everything it
 //! read (so a role in one file resolves its attached policies from another, and AWS managed
 //! policies from the bundled set), judges every item with every rule whose scope includes it,
-//! and prints the verdicts as a table for people or as PutEvaluations-shaped JSON.
+//! and prints the verdicts as a table for people, as PutEvaluations-shaped JSON, or as SARIF.
 //!
-//! Exit status: 0 when nothing is NON_COMPLIANT, 1 when something is, 2 on a usage or input
-//! error (the message names the file and, where it can, the item and the field).
+//! Where each part lives:
+//!
+//! - `args`: the command line (clap derive) and the exit statuses ([`Exit`], listed in
+//!   `--help`): 0 when nothing is NON_COMPLIANT, 1 when something is, 2 on a usage or input
+//!   error or when a rule or the run failed;
+//! - `error`: why a command stops, one enum, printed here as `error: ...`;
+//! - `input`: the inputs (files, directories, gzip, the embedded sample) and input errors;
+//! - `pipeline`: the stages and their queues (reader, decoders, sequencer, judges, report
+//!   writer), and how a failure stops them all;
+//! - `reorder`: the reorder buffer both the sequencer and the report writer use;
+//! - `set_aside`: users and roles that wait on disk for the end of the input;
+//! - `report`: what the report writer keeps, and one module per format;
+//! - `precheck`: the `precheck` checklist;
+//! - this module: the subcommands, end to end.
+//!
+//! Nothing is lost silently: an input error is reported (and with `--keep-going` counted in
+//! the exit status), and a failure of a rule or of the run itself stops the run with exit
+//! status 2 and no report, rather than a report with evaluations missing.
 
 mod args;
 mod error;

@@ -50,7 +50,7 @@ pub(super) enum SetAsideError {
     },
 }
 
-/// One user or role read back, not decoded yet ([`Record::decode`]).
+/// One user or role read back, not decoded yet (the judges decode it).
 #[derive(Debug)]
 pub(super) struct Record {
     /// The number of the input it came from.
