@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use super::reorder::Gap;
-use super::set_aside::SetAsideError;
+use super::set_aside::{RecordProblem, SetAsideError};
 use crate::policy_store::StoreError;
 use crate::rule::ParamError;
 
@@ -115,7 +115,7 @@ pub(super) enum Error {
         /// The record's number.
         number: usize,
         /// Why.
-        problem: String,
+        problem: RecordProblem,
     },
     /// A rule panicked: its evaluation of the item is lost.
     #[error("rule `{rule}` panicked on {resource_type} `{resource_id}` of {file}: {message}; no report is written, as it would lack that evaluation")]

@@ -42,7 +42,7 @@ use super::error::Error;
 use super::input::{progress_bar, Input, InputError};
 use super::reorder::{InOrder, Reorder};
 use super::report::{self, Collected, Evaluation};
-use super::set_aside::{Record, RecordKind, SetAside};
+use super::set_aside::{Record, RecordKind, RecordProblem, SetAside};
 use crate::export;
 use crate::item::{Details, Resource};
 use crate::policy::{parse_policy, PolicyKind};
@@ -361,16 +361,16 @@ impl Work {
             Work::SetAside { record, store } => {
                 let (input, number) = (record.input, record.number);
                 let file = name(names, input);
-                let lost = |problem: String| Error::SetAsideRecord { file: file.to_owned(), number, problem };
+                let lost = |problem| Error::SetAsideRecord { file: file.to_owned(), number, problem };
                 let resource = match record.kind {
                     RecordKind::Resource(json) => {
-                        Box::new(serde_json::from_slice(&json).map_err(|e| lost(e.to_string()))?)
+                        Box::new(serde_json::from_slice(&json).map_err(|e| lost(RecordProblem::Resource(e)))?)
                     }
                     RecordKind::Entry(entry) => match decode(file, input, entry) {
                         Decoded::Item { resource, .. } => resource,
-                        Decoded::Error(_, error) => return Err(lost(error.message)),
+                        Decoded::Error(_, error) => return Err(lost(RecordProblem::Entry(error))),
                         Decoded::AwsManagedPolicy { .. } | Decoded::Nothing => {
-                            return Err(lost("its entry is no longer a user or role".into()))
+                            return Err(lost(RecordProblem::NotAnIdentity))
                         }
                     },
                 };
@@ -643,7 +643,7 @@ mod tests {
             let work = Work::SetAside { record: Record { input: 0, number: 7, kind }, store: Arc::clone(&store) };
             match work.judge(rules, &names) {
                 Err(Error::SetAsideRecord { file, number: 7, problem }) if file == "export.json" => {
-                    assert!(problem.contains(says), "{problem}")
+                    assert!(problem.to_string().contains(says), "{problem}")
                 }
                 other => panic!("{:?}", other.map(|e| e.len())),
             }

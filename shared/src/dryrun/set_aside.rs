@@ -15,6 +15,7 @@
 
 use std::io::{BufReader, Read, Seek, Write};
 
+use super::input::InputError;
 use crate::export;
 use crate::item::Resource;
 
@@ -39,15 +40,57 @@ pub(super) enum SetAsideError {
     #[error("`{0}` came without its entry and cannot be set aside")]
     NoEntry(String),
     /// A record that does not read back.
-    #[error("record {record} of {count} is damaged: {problem}")]
+    #[error("record {record} of {count} is damaged: {damage}")]
     Damaged {
         /// Its number, from 1.
         record: usize,
         /// How many there are.
         count: usize,
         /// What is wrong.
-        problem: String,
+        damage: Damage,
     },
+}
+
+/// What is wrong with a record that does not read back.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Damage {
+    /// The file ends early, or cannot be read.
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    /// A first byte that is no kind of record.
+    #[error("unknown record kind {0}")]
+    Kind(u8),
+    /// An entry's kind that [`export::RawEntry::from_parts`] does not know.
+    #[error("unknown entry kind {0}")]
+    EntryKind(u8),
+    /// A number too large for this machine.
+    #[error("{0} is too large")]
+    Number(u64),
+    /// Fewer bytes than the length said.
+    #[error("{read} of {len} bytes")]
+    Short {
+        /// How many were there.
+        read: usize,
+        /// How many the length said.
+        len: usize,
+    },
+    /// An entry that is not UTF-8.
+    #[error("{0}")]
+    Utf8(#[from] std::string::FromUtf8Error),
+}
+
+/// Why a user or role read back cannot be judged.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum RecordProblem {
+    /// Its resource's JSON does not decode.
+    #[error("{0}")]
+    Resource(#[from] serde_json::Error),
+    /// Its entry no longer decodes.
+    #[error("{}", .0.message)]
+    Entry(InputError),
+    /// Its entry decodes to something else.
+    #[error("its entry is no longer a user or role")]
+    NotAnIdentity,
 }
 
 /// One user or role read back, not decoded yet (the judges decode it).
@@ -134,7 +177,7 @@ impl Iterator for Records {
         }
         self.read += 1;
         let (record, count) = (self.read, self.count);
-        Some(read_record(&mut self.reader, record).map_err(|problem| SetAsideError::Damaged { record, count, problem }))
+        Some(read_record(&mut self.reader, record).map_err(|damage| SetAsideError::Damaged { record, count, damage }))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -144,40 +187,39 @@ impl Iterator for Records {
 }
 
 /// Reads record number `number` (from 1) from `reader`.
-fn read_record(reader: &mut impl Read, number: usize) -> Result<Record, String> {
+fn read_record(reader: &mut impl Read, number: usize) -> Result<Record, Damage> {
     let mut byte = [0u8; 1];
-    reader.read_exact(&mut byte).map_err(|e| e.to_string())?;
+    reader.read_exact(&mut byte)?;
     let input = read_word(reader)?;
     let kind = match byte {
         [RESOURCE] => RecordKind::Resource(read_bytes(reader)?),
         [ENTRY] => {
-            reader.read_exact(&mut byte).map_err(|e| e.to_string())?;
+            reader.read_exact(&mut byte)?;
             let index = read_word(reader)?;
-            let json = String::from_utf8(read_bytes(reader)?).map_err(|e| e.to_string())?;
+            let json = String::from_utf8(read_bytes(reader)?)?;
             let [tag] = byte;
-            let entry =
-                export::RawEntry::from_parts(tag, index, json).ok_or_else(|| format!("unknown entry kind {tag}"))?;
-            RecordKind::Entry(entry)
+            RecordKind::Entry(export::RawEntry::from_parts(tag, index, json).ok_or(Damage::EntryKind(tag))?)
         }
-        [other] => return Err(format!("unknown record kind {other}")),
+        [other] => return Err(Damage::Kind(other)),
     };
     Ok(Record { input, number, kind })
 }
 
-fn read_word(reader: &mut impl Read) -> Result<usize, String> {
+fn read_word(reader: &mut impl Read) -> Result<usize, Damage> {
     let mut word = [0u8; 8];
-    reader.read_exact(&mut word).map_err(|e| e.to_string())?;
-    usize::try_from(u64::from_le_bytes(word)).map_err(|e| e.to_string())
+    reader.read_exact(&mut word)?;
+    let word = u64::from_le_bytes(word);
+    usize::try_from(word).map_err(|_| Damage::Number(word))
 }
 
 /// A length, then that many bytes (read as they come: a damaged length allocates nothing).
-fn read_bytes(reader: &mut impl Read) -> Result<Vec<u8>, String> {
+fn read_bytes(reader: &mut impl Read) -> Result<Vec<u8>, Damage> {
     let len = read_word(reader)?;
     let mut bytes = Vec::new();
-    reader.take(len as u64).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    reader.take(len as u64).read_to_end(&mut bytes)?;
     match bytes.len() == len {
         true => Ok(bytes),
-        false => Err(format!("{} of {len} bytes", bytes.len())),
+        false => Err(Damage::Short { read: bytes.len(), len }),
     }
 }
 
