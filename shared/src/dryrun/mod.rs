@@ -15,6 +15,7 @@
 //! - `input`: the inputs (files, directories, gzip, the embedded sample) and input errors;
 //! - `pipeline`: the stages and their queues (reader, decoders, sequencer, judges, report
 //!   writer), and how a failure stops them all;
+//! - `queue`: the queues between the stages (crossbeam-channel, waiting without yielding);
 //! - `reorder`: the reorder buffer both the sequencer and the report writer use;
 //! - `set_aside`: users and roles that wait on disk for the end of the input;
 //! - `report`: what the report writer keeps, and one module per format;
@@ -30,6 +31,7 @@ mod error;
 mod input;
 mod pipeline;
 mod precheck;
+mod queue;
 mod reorder;
 mod report;
 mod set_aside;

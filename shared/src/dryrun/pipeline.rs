@@ -1,5 +1,5 @@
 //! The pipeline: every input read as a stream and every item judged, on all cores, in stages
-//! joined by bounded queues ([`crossbeam_channel`]):
+//! joined by bounded queues (crossbeam-channel, waiting without yielding: see [`queue`]):
 //!
 //! 1. the reader (the calling thread) only splits each input into its list entries
 //!    ([`export::stream_raw`]) and numbers them: the one serial stage does the least work;
@@ -40,6 +40,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use super::args::Format;
 use super::error::Error;
 use super::input::{progress_bar, Input, InputError};
+use super::queue;
 use super::reorder::{InOrder, Reorder};
 use super::report::{self, Collected, Evaluation};
 use super::set_aside::{Record, RecordKind, RecordProblem, SetAside};
@@ -88,19 +89,19 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<
 
     let (read, sequenced, collected) = std::thread::scope(|scope| {
         let writer = stage(scope, failure, "report writer", move || {
-            let mut in_order = InOrder::new(collect_queue.iter().take_while(|_| !failure.stopped()).flatten());
+            let mut in_order = InOrder::new(queue::iter(&collect_queue).take_while(|_| !failure.stopped()).flatten());
             let collected = report::collect(in_order.by_ref().flat_map(|(_, evaluations)| evaluations), format)?;
             Ok((collected, in_order.into_buffer()))
         });
         for _ in 0..workers {
             let (queue, to_sequence) = (decode_queue.clone(), to_sequence.clone());
             stage(scope, failure, "decoder", move || {
-                for batch in queue.iter().take_while(|_| !failure.stopped()) {
+                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
                     let decoded = batch
                         .into_iter()
                         .map(|(order, input, entry)| (order, decode(name(names, input), input, entry)))
                         .collect();
-                    if to_sequence.send(decoded).is_err() {
+                    if queue::send(&to_sequence, decoded).is_err() {
                         break;
                     }
                 }
@@ -110,12 +111,12 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<
         for _ in 0..workers {
             let (queue, to_collect) = (judge_queue.clone(), to_collect.clone());
             stage(scope, failure, "judge", move || {
-                for batch in queue.iter().take_while(|_| !failure.stopped()) {
+                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
                     let judged = batch
                         .into_iter()
                         .map(|(order, work)| Ok((order, work.judge(rules, names)?)))
                         .collect::<Result<_, Error>>()?;
-                    if to_collect.send(judged).is_err() {
+                    if queue::send(&to_collect, judged).is_err() {
                         break;
                     }
                 }
@@ -258,7 +259,8 @@ fn read(
             batch.push((order, index, entry));
             order += 1;
             // A closed queue means a later stage failed, and the run reports why.
-            if batch.len() == BATCH && to_decode.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
+            if batch.len() == BATCH
+                && queue::send(&to_decode, std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
             {
                 failure.fail(Error::Interrupted { stage: "reader" });
             }
@@ -276,7 +278,7 @@ fn read(
             errors.push((index, InputError { file: input.name(), message }));
         }
     }
-    if !batch.is_empty() && to_decode.send(batch).is_err() {
+    if !batch.is_empty() && queue::send(&to_decode, batch).is_err() {
         failure.fail(Error::Interrupted { stage: "reader" });
     }
     Reading { entries: order, errors }
@@ -406,7 +408,7 @@ fn sequence(
     let mut next = 0usize;
     // A closed queue means the judges or the writer stopped, and the run reports why.
     let stopped = || Error::Interrupted { stage: "sequencer" };
-    for batch in decoded.iter().take_while(|_| !failure.stopped()) {
+    for batch in queue::iter(&decoded).take_while(|_| !failure.stopped()) {
         for (order, entry) in batch {
             in_order.push(order, entry);
         }
@@ -440,14 +442,14 @@ fn sequence(
                 Decoded::Nothing => nothing.push((order, Vec::new())),
             }
             if judging.len() == BATCH {
-                to_judge.send(std::mem::take(&mut judging)).map_err(|_| stopped())?;
+                queue::send(&to_judge, std::mem::take(&mut judging)).map_err(|_| stopped())?;
             }
         }
         if !judging.is_empty() {
-            to_judge.send(judging).map_err(|_| stopped())?;
+            queue::send(&to_judge, judging).map_err(|_| stopped())?;
         }
         if !nothing.is_empty() {
-            to_collect.send(nothing).map_err(|_| stopped())?;
+            queue::send(&to_collect, nothing).map_err(|_| stopped())?;
         }
     }
     if failure.stopped() {
@@ -464,11 +466,11 @@ fn sequence(
         }
         judging.push((next + k, Work::SetAside { record: record?, store: Arc::clone(&store) }));
         if judging.len() == BATCH {
-            to_judge.send(std::mem::take(&mut judging)).map_err(|_| stopped())?;
+            queue::send(&to_judge, std::mem::take(&mut judging)).map_err(|_| stopped())?;
         }
     }
     if !judging.is_empty() {
-        to_judge.send(judging).map_err(|_| stopped())?;
+        queue::send(&to_judge, judging).map_err(|_| stopped())?;
     }
     Ok(Sequenced { in_order, set_aside: count, errors })
 }
