@@ -5,6 +5,7 @@
 mod aws_docs;
 mod cases;
 mod corpus;
+mod dry_run;
 mod faults;
 mod lambda;
 mod malformed;

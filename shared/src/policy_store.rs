@@ -28,8 +28,10 @@
 //! positioned reads ([`FileExt::read_at`]) on one shared file, so no reader moves a cursor
 //! another relies on; a record is complete before its index entry exists. The cache sits behind
 //! a mutex held only to look up or insert an `Arc`, never while reading or parsing. Judges are
-//! not given the store itself (the sequencer keeps changing its index): they get a
+//! not given the store itself while the sequencer keeps changing its index: they get a
 //! [`StorePart`], the index entries one item needs, copied, resolved lazily when a rule asks.
+//! Users and roles set aside until the end of the input are judged with the whole store,
+//! shared (`Arc`), once it no longer changes.
 //!
 //! **Groups stay in memory**: few exports define more than a few hundred (the workloads of
 //! BENCHMARKS.md define 50 to 100), and a user's verdict needs the group's inline documents

@@ -1,6 +1,8 @@
-//! A rule whose evaluation panics, run as a Lambda function by the end-to-end tests: it shows
-//! that the functions unwind (`panic = "unwind"` in every profile), so that the Lambda runtime
-//! turns a panic into an invocation error instead of a dead process.
+//! A rule whose evaluation panics, for the end-to-end tests. Run as a Lambda function
+//! (`lambda.rs`), it shows that the functions unwind (`panic = "unwind"` in every profile), so
+//! that the Lambda runtime turns a panic into an invocation error instead of a dead process.
+//! Run as a dry-run (`dry_run.rs`), it shows that the dry-run stops with exit status 2 and an
+//! error naming what was lost, instead of reporting fewer evaluations.
 #![allow(clippy::panic)] // the point of this binary
 
 use shared::rule::InactiveKeys;
@@ -9,7 +11,7 @@ use shared::{Context, Resource, ResourceType, Rule, Verdict};
 static RULE: Rule = Rule {
     id: "panicking-rule",
     summary: "panics on every evaluation (test only)",
-    resource_types: &[ResourceType::KmsKey],
+    resource_types: &[ResourceType::KmsKey, ResourceType::IamRole],
     parameters: &[],
     periodic: false,
     inactive_keys: InactiveKeys::NotApplicable,
@@ -21,5 +23,5 @@ fn evaluate(_: &Resource, _: &Context<'_>) -> Verdict {
 }
 
 fn main() -> std::process::ExitCode {
-    shared::runtime::run(&RULE)
+    shared::rule_main(&RULE)
 }

@@ -1,0 +1,690 @@
+//! The pipeline: every input read as a stream and every item judged, on all cores, in stages
+//! joined by bounded queues (crossbeam-channel, waiting without yielding: see [`queue`]):
+//!
+//! 1. the reader (the calling thread) only splits each input into its list entries
+//!    ([`export::stream_raw`]) and numbers them: the one serial stage does the least work;
+//! 2. decoders (one per core) parse each entry and convert it to a [`Resource`];
+//! 3. the sequencer takes the decoded entries back in input order (a [`Reorder`] buffer): it
+//!    adds policies and groups to the policy store and decides, for each user and role, whether
+//!    everything it attaches is known yet. If so, the item goes to a judge with the part of the
+//!    store it needs (index entries, read when a rule asks). If not, it is set aside on disk
+//!    ([`SetAside`]), so that a role in one file resolves its policies from another. At the end
+//!    of the input it hands what was set aside to the judges, in input order, with the whole
+//!    store, numbered after every entry;
+//! 4. judges (one per core) run the rules;
+//! 5. the report writer takes the evaluations back in number order (a [`Reorder`] buffer) and
+//!    writes them out ([`report::collect`]).
+//!
+//! Entries move between the stages in batches of [`BATCH`], at most [`QUEUE_DEPTH`] batches a
+//! queue. Memory therefore holds the policy store's index (an entry per managed policy; the
+//! policies' KMS statements are in a temporary file, see [`crate::policy_store`]), a bounded
+//! cache of policies, the groups, and what is in flight; neither the input, nor the users and
+//! roles that wait, nor the report.
+//!
+//! **Nothing is lost silently.** A stage that fails (a panic, a temporary file that cannot be
+//! written, a set-aside record that does not read back) records the first [`Error`] and makes
+//! every stage stop at its next batch; a rule that panics is caught where it runs, so that the
+//! error names the rule, the item and the file. Whatever stopped the run, it ends in that error
+//! (exit status 2, no report), never in a report with fewer evaluations. At the end, both
+//! reorder buffers must have handed on every number once ([`Reorder::finish`]).
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{Scope, ScopedJoinHandle};
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+
+use super::args::Format;
+use super::error::Error;
+use super::input::{progress_bar, Input, InputError};
+use super::queue;
+use super::reorder::{InOrder, Reorder};
+use super::report::{self, Collected, Evaluation};
+use super::set_aside::{Record, RecordKind, RecordProblem, SetAside};
+use crate::export;
+use crate::item::{Details, Resource};
+use crate::policy::{parse_policy, PolicyKind};
+use crate::policy_store::{PolicyRecord, PolicyStore, StorePart};
+use crate::resolver::{MemoryResolver, Resolver};
+use crate::rule::{Compliance, Context, Params, Rule, Verdict};
+
+/// Entries travel between the stages in batches of this many: one hand-over, and at most one
+/// thread wake-up, a batch rather than an entry. Handing over single entries cost a futex call
+/// and often a context switch each (3.5 futex calls an item on 100 MB, `strace -c -f`).
+const BATCH: usize = 32;
+
+/// How many batches may wait in each queue between the reader and the judges: 256 entries, the
+/// bound that keeps memory flat however large the input.
+const QUEUE_DEPTH: usize = 8;
+
+/// What a run produced: what the reports need, and the input errors, in input order (each
+/// already reported on standard error).
+pub(super) struct Run {
+    pub(super) collected: Collected,
+    pub(super) errors: Vec<InputError>,
+}
+
+/// The rules and their parameters: what a judge needs besides the item.
+#[derive(Clone, Copy)]
+pub(super) struct Rules<'a> {
+    pub(super) rules: &'a [&'a Rule],
+    pub(super) params: &'a BTreeMap<&'static str, Params>,
+}
+
+/// Runs the pipeline over `inputs`, collecting what the report in `format` needs.
+pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<Run, Error> {
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    let names = &names;
+    let progress = progress_bar(inputs);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let failure = &Failure::default();
+    let (to_decode, decode_queue) = bounded::<Vec<(usize, usize, export::RawEntry)>>(QUEUE_DEPTH);
+    let (to_sequence, sequence_queue) = bounded::<Vec<(usize, Decoded)>>(QUEUE_DEPTH);
+    let (to_judge, judge_queue) = bounded::<Vec<(usize, Work)>>(QUEUE_DEPTH);
+    // Unbounded: the judges must never wait for the writer, which waits for them in order.
+    let (to_collect, collect_queue) = unbounded::<Vec<(usize, Vec<Evaluation>)>>();
+
+    let (read, sequenced, collected) = std::thread::scope(|scope| {
+        let writer = stage(scope, failure, "report writer", move || {
+            let mut in_order = InOrder::new(queue::iter(&collect_queue).take_while(|_| !failure.stopped()).flatten());
+            let collected = report::collect(in_order.by_ref().flat_map(|(_, evaluations)| evaluations), format)?;
+            Ok((collected, in_order.into_buffer()))
+        });
+        for _ in 0..workers {
+            let (queue, to_sequence) = (decode_queue.clone(), to_sequence.clone());
+            stage(scope, failure, "decoder", move || {
+                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
+                    let decoded = batch
+                        .into_iter()
+                        .map(|(order, input, entry)| (order, decode(name(names, input), input, entry)))
+                        .collect();
+                    if queue::send(&to_sequence, decoded).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            });
+        }
+        for _ in 0..workers {
+            let (queue, to_collect) = (judge_queue.clone(), to_collect.clone());
+            stage(scope, failure, "judge", move || {
+                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
+                    let judged = batch
+                        .into_iter()
+                        .map(|(order, work)| Ok((order, work.judge(rules, names)?)))
+                        .collect::<Result<_, Error>>()?;
+                    if queue::send(&to_collect, judged).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            });
+        }
+        // Each stage holds its own ends of the queues: when it stops, those close, and the
+        // stages beside it stop too instead of waiting.
+        drop((decode_queue, to_sequence, judge_queue));
+        let sequencer =
+            stage(scope, failure, "sequencer", move || sequence(sequence_queue, to_judge, to_collect, failure));
+        // The bundled AWS managed policies load on first use: in the sequencer, the one serial
+        // stage, at its first role. Load them beside the reader instead.
+        let bundled = stage(scope, failure, "loader of the bundled policies", || Ok(crate::bundled::len()));
+
+        let read = read(inputs, progress.as_ref(), to_decode, failure);
+        let sequenced = join(sequencer, failure, "sequencer");
+        let collected = join(writer, failure, "report writer");
+        join(bundled, failure, "loader of the bundled policies");
+        (read, sequenced, collected)
+    });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if let Some(error) = failure.take() {
+        return Err(error);
+    }
+    let (Some(sequenced), Some((collected, in_order))) = (sequenced, collected) else {
+        return Err(Error::Stopped { stage: "pipeline", message: "a stage ended without its result".into() });
+    };
+    let lost = |between, gap| Error::Lost { between, gap };
+    sequenced.in_order.finish(read.entries).map_err(|gap| lost("decoders and sequencer", gap))?;
+    in_order.finish(read.entries + sequenced.set_aside).map_err(|gap| lost("judges and report writer", gap))?;
+
+    // In input order; in each input, its entries' errors, then what stopped reading it.
+    let mut errors = sequenced.errors;
+    errors.extend(read.errors);
+    errors.sort_by_key(|(input, _)| *input);
+    let errors: Vec<InputError> = errors.into_iter().map(|(_, error)| error).collect();
+    for error in &errors {
+        eprintln!("error: {error}");
+    }
+    Ok(Run { collected, errors })
+}
+
+/// The first failure of any stage, and a flag every stage checks between batches.
+#[derive(Default)]
+struct Failure {
+    stopped: AtomicBool,
+    first: Mutex<Option<Error>>,
+}
+
+impl Failure {
+    /// Records `error` and stops every stage. The first error is the one reported, except that
+    /// a stage's own failure wins over [`Error::Interrupted`], which only tells that another
+    /// stage stopped first.
+    fn fail(&self, error: Error) {
+        let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+        let interrupted = |e: &Error| matches!(e, Error::Interrupted { .. });
+        match &*first {
+            None => *first = Some(error),
+            Some(earlier) if interrupted(earlier) && !interrupted(&error) => *first = Some(error),
+            Some(_) => {}
+        }
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+
+    fn take(&self) -> Option<Error> {
+        self.first.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// Runs a stage on a thread of `scope`. Its error, or its panic, is recorded in `failure`; its
+/// result is [`join`]ed.
+fn stage<'scope, T: Send + 'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    failure: &'scope Failure,
+    name: &'static str,
+    body: impl FnOnce() -> Result<T, Error> + Send + 'scope,
+) -> ScopedJoinHandle<'scope, Option<T>> {
+    scope.spawn(move || match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(error)) => {
+            failure.fail(error);
+            None
+        }
+        Err(panic) => {
+            failure.fail(Error::Stopped { stage: name, message: panic_message(panic.as_ref()) });
+            None
+        }
+    })
+}
+
+/// The result of a [`stage`], if it had one.
+fn join<T>(handle: ScopedJoinHandle<'_, Option<T>>, failure: &Failure, name: &'static str) -> Option<T> {
+    handle.join().unwrap_or_else(|panic| {
+        failure.fail(Error::Stopped { stage: name, message: panic_message(panic.as_ref()) });
+        None
+    })
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "(no message)".to_owned(),
+    }
+}
+
+/// The name of input number `input`, for messages.
+fn name(names: &[String], input: usize) -> &str {
+    names.get(input).map_or("(unknown input)", String::as_str)
+}
+
+/// What the reader did: how many entries it numbered, and the inputs it could not read to the
+/// end (with their numbers).
+struct Reading {
+    entries: usize,
+    errors: Vec<(usize, InputError)>,
+}
+
+/// The reader: splits every input into entries, numbers them and sends them to the decoders in
+/// batches, until the inputs end or a stage fails.
+fn read(
+    inputs: &[Input],
+    progress: Option<&indicatif::ProgressBar>,
+    to_decode: Sender<Vec<(usize, usize, export::RawEntry)>>,
+    failure: &Failure,
+) -> Reading {
+    let mut order = 0usize;
+    let mut errors = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    for (index, input) in inputs.iter().enumerate() {
+        let mut on_entry = |entry: export::RawEntry| {
+            batch.push((order, index, entry));
+            order += 1;
+            // A closed queue means a later stage failed, and the run reports why.
+            if batch.len() == BATCH
+                && queue::send(&to_decode, std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
+            {
+                failure.fail(Error::Interrupted { stage: "reader" });
+            }
+        };
+        let result = match input.open(progress) {
+            Ok(reader) => export::stream_raw(UntilFailure { reader, failure }, &mut on_entry)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if failure.stopped() {
+            break;
+        }
+        if let Err(message) = result {
+            errors.push((index, InputError { file: input.name(), message }));
+        }
+    }
+    if !batch.is_empty() && queue::send(&to_decode, batch).is_err() {
+        failure.fail(Error::Interrupted { stage: "reader" });
+    }
+    Reading { entries: order, errors }
+}
+
+/// An input that ends, as a read error, once a stage has failed: the reader stops within the
+/// file instead of splitting the rest of it for nothing.
+struct UntilFailure<'a, R> {
+    reader: R,
+    failure: &'a Failure,
+}
+
+impl<R: std::io::Read> std::io::Read for UntilFailure<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.failure.stopped() {
+            true => Err(std::io::Error::other("the dry-run stopped")),
+            false => self.reader.read(buf),
+        }
+    }
+}
+
+/// One entry, decoded: what a decoder hands the sequencer.
+pub(super) enum Decoded {
+    /// A configuration item and, for a customer managed policy, its record for the policy
+    /// store. `entry`, the entry it came from, is kept only for a user or role that could not
+    /// be set aside decoded ([`Resource::can_be_stored`]): it is set aside as that entry if it
+    /// must wait.
+    Item { resource: Box<Resource>, input: usize, entry: Option<export::RawEntry>, record: Option<PolicyRecord> },
+    /// An AWS managed policy from GAAD input: resolves attachments only.
+    AwsManagedPolicy { arn: String, record: PolicyRecord },
+    /// An entry of input number `.0` that cannot be used.
+    Error(usize, InputError),
+    /// An entry that holds nothing to judge (a GAAD policy with no default version).
+    Nothing,
+}
+
+/// Parses and converts one entry of input number `input`, named `name`. Managed policies also
+/// get their policy store record here, on every core, so that the sequencer only appends it.
+pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decoded {
+    let error = |message: String| Decoded::Error(input, InputError { file: name.to_owned(), message });
+    match entry.decode() {
+        None => Decoded::Nothing,
+        Some(export::Found::Item { at, item }) => match Resource::from_owned(item) {
+            Ok(resource) => {
+                let record = match &resource.details {
+                    Details::Policy(policy) => match PolicyRecord::of(&policy.document) {
+                        Ok(record) => Some(record),
+                        Err(e) => return error(format!("{at}: {e}")),
+                    },
+                    _ => None,
+                };
+                let may_wait = matches!(resource.details, Details::Role(_) | Details::User(_));
+                let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
+                Decoded::Item { resource: Box::new(resource), input, entry, record }
+            }
+            Err(e) => error(format!("{at}: {e}")),
+        },
+        Some(export::Found::AwsManagedPolicy { arn, document }) => {
+            match PolicyRecord::of(&parse_policy(&document, PolicyKind::Identity)) {
+                Ok(record) => Decoded::AwsManagedPolicy { arn, record },
+                Err(e) => error(format!("AWS managed policy `{arn}`: {e}")),
+            }
+        }
+        Some(export::Found::Error(e)) => error(e.to_string()),
+    }
+}
+
+/// An item for a judge.
+enum Work {
+    /// Judged as it arrives, with the part of the store it needs.
+    Now { input: usize, resource: Box<Resource>, part: StorePart },
+    /// Set aside until every input was read; decoded and judged with the whole store.
+    SetAside { record: Record, store: Arc<PolicyStore> },
+}
+
+impl Work {
+    /// Every evaluation of the item. A rule that panics is an error naming it and the item:
+    /// the run stops rather than report without that evaluation.
+    fn judge(self, rules: Rules<'_>, names: &[String]) -> Result<Vec<Evaluation>, Error> {
+        match self {
+            Work::Now { input, resource, part } => judge(rules, &part, &resource, name(names, input)),
+            Work::SetAside { record, store } => {
+                let (input, number) = (record.input, record.number);
+                let file = name(names, input);
+                let lost = |problem| Error::SetAsideRecord { file: file.to_owned(), number, problem };
+                let resource = match record.kind {
+                    RecordKind::Resource(json) => {
+                        Box::new(serde_json::from_slice(&json).map_err(|e| lost(RecordProblem::Resource(e)))?)
+                    }
+                    RecordKind::Entry(entry) => match decode(file, input, entry) {
+                        Decoded::Item { resource, .. } => resource,
+                        Decoded::Error(_, error) => return Err(lost(RecordProblem::Entry(error))),
+                        Decoded::AwsManagedPolicy { .. } | Decoded::Nothing => {
+                            return Err(lost(RecordProblem::NotAnIdentity))
+                        }
+                    },
+                };
+                judge(rules, store.as_ref(), &resource, file)
+            }
+        }
+    }
+}
+
+/// What the sequencer leaves for the end.
+struct Sequenced {
+    /// Its reorder buffer, to check that every entry went through.
+    in_order: Reorder<Decoded>,
+    /// How many users and roles it set aside (and sent to the judges at the end).
+    set_aside: usize,
+    /// The entry errors, with the number of the input each is in.
+    errors: Vec<(usize, InputError)>,
+}
+
+/// The sequencer: takes decoded entries in input order (a [`Reorder`] buffer over what the
+/// decoders finish out of order), fills the policy store, and sends each item to a judge or
+/// sets it aside; at the end of the input, sends what it set aside, with the whole store.
+fn sequence(
+    decoded: Receiver<Vec<(usize, Decoded)>>,
+    to_judge: Sender<Vec<(usize, Work)>>,
+    to_collect: Sender<Vec<(usize, Vec<Evaluation>)>>,
+    failure: &Failure,
+) -> Result<Sequenced, Error> {
+    let mut store = PolicyStore::new(tempfile::tempfile().map_err(Error::Temporary)?);
+    let mut set_aside = SetAside::new()?;
+    let mut errors = Vec::new();
+    let mut in_order = Reorder::new();
+    let mut next = 0usize;
+    // A closed queue means the judges or the writer stopped, and the run reports why.
+    let stopped = || Error::Interrupted { stage: "sequencer" };
+    for batch in queue::iter(&decoded).take_while(|_| !failure.stopped()) {
+        for (order, entry) in batch {
+            in_order.push(order, entry);
+        }
+        let mut judging = Vec::new();
+        let mut nothing = Vec::new();
+        while let Some((order, entry)) = in_order.pop() {
+            next = order + 1;
+            match entry {
+                Decoded::Item { resource, input, entry, record } => {
+                    match (&resource.details, record) {
+                        (Details::Policy(_), Some(record)) => store.add_policy(&resource.arn, record)?,
+                        (Details::Group(group), _) => store.add_group(resource.account_id.clone(), group.clone()),
+                        _ => {}
+                    }
+                    match resolver_part(&resource, &store) {
+                        Some(part) => judging.push((order, Work::Now { input, resource, part })),
+                        None => {
+                            set_aside.put(input, &resource, entry.as_ref())?;
+                            nothing.push((order, Vec::new()));
+                        }
+                    }
+                }
+                Decoded::AwsManagedPolicy { arn, record } => {
+                    store.add_policy(&arn, record)?;
+                    nothing.push((order, Vec::new()));
+                }
+                Decoded::Error(input, error) => {
+                    errors.push((input, error));
+                    nothing.push((order, Vec::new()));
+                }
+                Decoded::Nothing => nothing.push((order, Vec::new())),
+            }
+            if judging.len() == BATCH {
+                queue::send(&to_judge, std::mem::take(&mut judging)).map_err(|_| stopped())?;
+            }
+        }
+        if !judging.is_empty() {
+            queue::send(&to_judge, judging).map_err(|_| stopped())?;
+        }
+        if !nothing.is_empty() {
+            queue::send(&to_collect, nothing).map_err(|_| stopped())?;
+        }
+    }
+    if failure.stopped() {
+        return Err(stopped());
+    }
+
+    // Every input is read: what was set aside is judged now, numbered after every entry.
+    let store = Arc::new(store);
+    let count = set_aside.len();
+    let mut judging = Vec::with_capacity(BATCH);
+    for (k, record) in set_aside.into_records()?.enumerate() {
+        if failure.stopped() {
+            return Err(stopped());
+        }
+        judging.push((next + k, Work::SetAside { record: record?, store: Arc::clone(&store) }));
+        if judging.len() == BATCH {
+            queue::send(&to_judge, std::mem::take(&mut judging)).map_err(|_| stopped())?;
+        }
+    }
+    if !judging.is_empty() {
+        queue::send(&to_judge, judging).map_err(|_| stopped())?;
+    }
+    Ok(Sequenced { in_order, set_aside: count, errors })
+}
+
+/// The part of the policy store that judging `resource` needs, when everything it attaches is
+/// known now (from the inputs so far or the bundled AWS managed policies); `None` when a user or
+/// role must wait for the rest of the inputs.
+fn resolver_part(resource: &Resource, resolver: &PolicyStore) -> Option<StorePart> {
+    let (identity, groups) = match &resource.details {
+        Details::Role(role) => (&role.identity, &[][..]),
+        Details::User(user) => (&user.identity, user.groups.as_slice()),
+        _ => return Some(resolver.part(&resource.account_id, [], [])),
+    };
+    let known = |identity: &crate::item::Identity| {
+        identity.managed_policy_arns().all(|arn| resolver.knows_policy(arn) || is_bundled(arn))
+    };
+    let groups_known = groups.iter().all(|g| resolver.group(&resource.account_id, g).is_ok_and(|group| known(&group)));
+    (known(identity) && groups_known)
+        .then(|| resolver.part(&resource.account_id, identity.managed_policy_arns(), groups.iter().map(String::as_str)))
+}
+
+/// Is `arn` one of the bundled AWS managed policies?
+fn is_bundled(arn: &str) -> bool {
+    !matches!(MemoryResolver::new().managed_policy(arn), Err(crate::resolver::ResolveError::NotFound(_)))
+}
+
+/// Every rule whose scope includes the resource, judged, in rule order. A rule that panics is
+/// [`Error::RulePanicked`], naming the rule, the item and `file`.
+fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &str) -> Result<Vec<Evaluation>, Error> {
+    let Some(resource_type) = resource.resource_type else { return Ok(Vec::new()) };
+    let empty = Params::default();
+    rules
+        .rules
+        .iter()
+        .filter(|rule| rule.resource_types.contains(&resource_type))
+        .map(|rule| {
+            let params = rules.params.get(rule.id).unwrap_or(&empty);
+            let verdict = catch_unwind(AssertUnwindSafe(|| rule.judge(resource, &Context { params, resolver })))
+                .map_err(|panic| Error::RulePanicked {
+                    rule: rule.id,
+                    resource_type: resource.type_name.clone(),
+                    resource_id: resource.resource_id.clone(),
+                    file: file.to_owned(),
+                    message: panic_message(panic.as_ref()),
+                })?;
+            Ok(evaluation(rule, resource, verdict))
+        })
+        .collect()
+}
+
+fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation {
+    Evaluation {
+        config_rule_name: rule.id,
+        compliance_resource_type: resource.type_name.clone(),
+        compliance_resource_id: resource.resource_id.clone(),
+        compliance_type: verdict.compliance,
+        annotation: verdict.annotation(),
+        ordering_timestamp: resource.capture_time.clone().unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into()),
+        causes: match verdict.compliance {
+            Compliance::Compliant => Vec::new(),
+            _ => verdict.causes,
+        },
+        resource_arn: resource.arn.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dryrun::SAMPLE;
+    use crate::item::ResourceType;
+    use crate::rule::InactiveKeys;
+
+    /// Panics on every role; COMPLIANT for every key.
+    static PANICS_ON_ROLES: Rule = Rule {
+        id: "panics-on-roles",
+        summary: "panics on roles (test only)",
+        resource_types: &[ResourceType::IamRole, ResourceType::KmsKey],
+        parameters: &[],
+        periodic: false,
+        inactive_keys: InactiveKeys::Evaluate,
+        evaluate: |resource, _| match resource.details {
+            Details::Role(_) => panic!("deliberate panic on {}", resource.resource_id),
+            _ => Verdict::compliant(),
+        },
+    };
+
+    /// A role attaching `policy`, a customer managed policy of the same account.
+    fn role(id: &str, policy: &str) -> serde_json::Value {
+        serde_json::json!({"resourceType": "AWS::IAM::Role", "resourceId": id, "awsAccountId": "111122223333",
+            "ARN": format!("arn:aws:iam::111122223333:role/{id}"), "configurationItemStatus": "OK",
+            "configuration": {"roleName": id, "path": "/", "rolePolicyList": [],
+                "attachedManagedPolicies": [{"policyName": policy, "policyArn": format!("arn:aws:iam::111122223333:policy/{policy}")}]}})
+    }
+
+    fn policy(name: &str) -> serde_json::Value {
+        serde_json::json!({"resourceType": "AWS::IAM::Policy", "resourceId": name, "awsAccountId": "111122223333",
+            "ARN": format!("arn:aws:iam::111122223333:policy/{name}"), "configurationItemStatus": "OK",
+            "configuration": {"policyName": name, "defaultVersionId": "v1", "policyVersionList": [
+                {"versionId": "v1", "isDefaultVersion": true, "document": {"Version": "2012-10-17", "Statement": []}}]}})
+    }
+
+    fn key(id: &str) -> serde_json::Value {
+        serde_json::json!({"resourceType": "AWS::KMS::Key", "resourceId": id, "awsAccountId": "111122223333",
+            "ARN": format!("arn:aws:kms:us-east-1:111122223333:key/{id}"), "configurationItemStatus": "OK",
+            "configuration": {"keyId": id, "keyManager": "CUSTOMER", "keyState": "Enabled"},
+            "supplementaryConfiguration": {"Policy": "{\"Statement\": []}"}})
+    }
+
+    /// A few keys, then `items`, in a file: the run with [`PANICS_ON_ROLES`].
+    fn run_with(items: &[serde_json::Value]) -> (Result<Run, Error>, tempfile::TempPath) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let items: Vec<_> = (0..40).map(|n| key(&format!("k{n}"))).chain(items.iter().cloned()).collect();
+        std::fs::write(file.path(), serde_json::json!({"configurationItems": items}).to_string()).unwrap();
+        let path = file.into_temp_path();
+        let inputs = [Input::File(path.to_path_buf())];
+        let params = BTreeMap::new();
+        let rules = Rules { rules: &[&PANICS_ON_ROLES], params: &params };
+        (run(rules, &inputs, Format::Json), path)
+    }
+
+    /// A rule that panics on an item judged as it arrives stops the run with an error naming
+    /// the rule, the item and the file: never a report without that evaluation.
+    #[test]
+    fn a_rule_that_panics_on_arrival_is_an_error_naming_what_was_lost() {
+        let (result, path) = run_with(&[policy("Known"), role("Early", "Known")]);
+        let Err(Error::RulePanicked { rule, resource_type, resource_id, file, message }) = result else {
+            panic!("not a rule panic: {:?}", result.map(|run| run.errors))
+        };
+        assert_eq!(
+            (rule, resource_type.as_str(), resource_id.as_str()),
+            ("panics-on-roles", "AWS::IAM::Role", "Early")
+        );
+        assert_eq!((file, message), (path.display().to_string(), "deliberate panic on Early".to_owned()));
+    }
+
+    /// The same for a role set aside until the end of the input (its policy never comes): it
+    /// is judged by the same judges, and its loss is the same error.
+    #[test]
+    fn a_rule_that_panics_on_a_set_aside_role_is_an_error_naming_what_was_lost() {
+        let (result, path) = run_with(&[role("Waits", "Missing")]);
+        let Err(Error::RulePanicked { resource_id, file, .. }) = result else {
+            panic!("not a rule panic: {:?}", result.map(|run| run.errors))
+        };
+        assert_eq!((resource_id.as_str(), file), ("Waits", path.display().to_string()));
+        // Without the role, the same run reports every key.
+        let (result, _path) = run_with(&[policy("Known")]);
+        assert_eq!(result.unwrap().collected.counts["panics-on-roles"], [40, 0, 0]);
+    }
+
+    /// A set-aside record that does not decode, or whose entry is no longer a user or role, is
+    /// an error naming the file and the record; it is never skipped.
+    #[test]
+    fn a_set_aside_record_that_does_not_decode_is_an_error() {
+        let params = BTreeMap::new();
+        let rules = Rules { rules: &[&PANICS_ON_ROLES], params: &params };
+        let store = Arc::new(PolicyStore::new(tempfile::tempfile().unwrap()));
+        let names = ["export.json".to_owned()];
+        let mut entries = Vec::new();
+        export::stream_raw(SAMPLE.as_bytes(), &mut |entry| entries.push(entry)).unwrap();
+        let key = entries.into_iter().find(|e| e.json().contains("\"AWS::KMS::Key\"")).unwrap();
+        let not_an_item = export::RawEntry::from_parts(1, 0, "{\"resourceType\": 1}".into()).unwrap();
+        for (kind, says) in [
+            (RecordKind::Resource(b"{\"resourceType\"".to_vec()), "EOF"),
+            (RecordKind::Entry(not_an_item), "resourceType"),
+        ] {
+            let work = Work::SetAside { record: Record { input: 0, number: 7, kind }, store: Arc::clone(&store) };
+            match work.judge(rules, &names) {
+                Err(Error::SetAsideRecord { file, number: 7, problem }) if file == "export.json" => {
+                    assert!(problem.to_string().contains(says), "{problem}")
+                }
+                other => panic!("{:?}", other.map(|e| e.len())),
+            }
+        }
+        // A sound record is judged.
+        let work = Work::SetAside {
+            record: Record { input: 0, number: 1, kind: RecordKind::Entry(key) },
+            store: Arc::clone(&store),
+        };
+        assert_eq!(work.judge(rules, &names).unwrap().len(), 1);
+    }
+
+    /// A stage's own failure is the one reported, even when a stage it stopped was first to
+    /// record that it was interrupted; a panicking stage is an error, not a hung or partial run.
+    #[test]
+    fn the_first_real_failure_is_reported() {
+        let failure = Failure::default();
+        failure.fail(Error::Interrupted { stage: "reader" });
+        assert!(failure.stopped());
+        std::thread::scope(|scope| {
+            let handle = stage(scope, &failure, "decoder", || -> Result<(), Error> { panic!("boom") });
+            assert!(join(handle, &failure, "decoder").is_none());
+        });
+        failure.fail(Error::Interrupted { stage: "sequencer" });
+        match failure.take() {
+            Some(Error::Stopped { stage: "decoder", message }) => assert_eq!(message, "boom"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The decoders hand on an item's raw entry only where it may be set aside as that entry.
+    #[test]
+    fn decode_keeps_the_entry_only_for_users_and_roles_that_cannot_be_stored() {
+        let mut entries = Vec::new();
+        export::stream_raw(SAMPLE.as_bytes(), &mut |entry| entries.push(entry)).unwrap();
+        let mut items = 0;
+        for entry in entries {
+            if let Decoded::Item { resource, entry, .. } = decode("sample", 0, entry) {
+                items += 1;
+                let needed =
+                    matches!(resource.details, Details::Role(_) | Details::User(_)) && !resource.can_be_stored();
+                assert_eq!(entry.is_some(), needed, "{}", resource.resource_id);
+            }
+        }
+        assert!(items > 10, "the sample has items: {items}");
+    }
+}

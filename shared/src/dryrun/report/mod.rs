@@ -1,0 +1,292 @@
+//! The reports: the evaluations as the report writer takes them (in order, from the pipeline),
+//! what it keeps of them, and the three formats, one module each:
+//!
+//! - [`json`]: `{"Evaluations": [...]}`, PutEvaluations' entries plus the rule name and every
+//!   cause, serialized as the evaluations arrive into a temporary file, copied out at the end;
+//! - [`table`]: per rule, the counts and every NON_COMPLIANT resource, for people;
+//! - [`sarif`]: SARIF 2.1.0 for code-scanning dashboards.
+//!
+//! The table and SARIF are made at the end from the counts and the findings (the NON_COMPLIANT
+//! evaluations, kept on disk, one JSON line each). The JSON and SARIF documents are written by
+//! serde_json's pretty printer, their lists streamed through serde's sequence serializer
+//! ([`Streamed`]): no list is ever whole in memory.
+
+mod json;
+mod sarif;
+mod table;
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufWriter, Seek, Write};
+
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use super::args::Format;
+use super::error::Error;
+use crate::rule::{Cause, Compliance};
+
+pub(in crate::dryrun) use json::write_json;
+pub(in crate::dryrun) use sarif::render_sarif;
+pub(in crate::dryrun) use table::render_table;
+
+/// One evaluation, as PutEvaluations takes it plus the rule name and every cause.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(in crate::dryrun) struct Evaluation {
+    pub(in crate::dryrun) config_rule_name: &'static str,
+    pub(in crate::dryrun) compliance_resource_type: String,
+    pub(in crate::dryrun) compliance_resource_id: String,
+    pub(in crate::dryrun) compliance_type: Compliance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(in crate::dryrun) annotation: Option<String>,
+    pub(in crate::dryrun) ordering_timestamp: String,
+    pub(in crate::dryrun) causes: Vec<Cause>,
+    /// Where SARIF locates the result; not part of the JSON report.
+    #[serde(skip)]
+    pub(in crate::dryrun) resource_arn: String,
+}
+
+/// Per rule: how many evaluations were COMPLIANT, NON_COMPLIANT and NOT_APPLICABLE.
+pub(in crate::dryrun) type Counts = BTreeMap<&'static str, [usize; 3]>;
+
+/// What the report writer kept of the evaluations: the counts, and what the report is made
+/// from. Memory holds only the counts.
+pub(in crate::dryrun) struct Collected {
+    pub(in crate::dryrun) counts: Counts,
+    pub(in crate::dryrun) kept: Kept,
+}
+
+/// What a report is made from, on disk, by format.
+pub(in crate::dryrun) enum Kept {
+    /// The JSON report, whole, in a temporary file it is copied from.
+    Json(std::fs::File),
+    /// The NON_COMPLIANT evaluations, for the table.
+    Table(Findings),
+    /// The NON_COMPLIANT evaluations, for SARIF.
+    Sarif(Findings),
+}
+
+/// The report writer: counts `evaluations` (in report order) and keeps, on disk, what the
+/// report in `format` is made from.
+pub(in crate::dryrun) fn collect(
+    evaluations: impl Iterator<Item = Evaluation>,
+    format: Format,
+) -> Result<Collected, Error> {
+    let mut counts = Counts::new();
+    let mut file = tempfile::tempfile().map(BufWriter::new).map_err(Error::Temporary)?;
+    let mut tally = |evaluation: &Evaluation| {
+        let index = match evaluation.compliance_type {
+            Compliance::Compliant => 0,
+            Compliance::NonCompliant => 1,
+            Compliance::NotApplicable => 2,
+        };
+        if let Some(count) = counts.entry(evaluation.config_rule_name).or_default().get_mut(index) {
+            *count += 1;
+        }
+    };
+    match format {
+        Format::Json => json::write_spool(&mut file, evaluations.inspect(|e| tally(e)))?,
+        Format::Table | Format::Sarif => {
+            for evaluation in evaluations {
+                tally(&evaluation);
+                if evaluation.compliance_type == Compliance::NonCompliant {
+                    Findings::write(&mut file, &evaluation)?;
+                }
+            }
+        }
+    }
+    let file = file.into_inner().map_err(|e| Error::Temporary(e.into_error()))?;
+    let kept = match format {
+        Format::Json => Kept::Json(file),
+        Format::Table => Kept::Table(Findings(file)),
+        Format::Sarif => Kept::Sarif(Findings(file)),
+    };
+    Ok(Collected { counts, kept })
+}
+
+/// A NON_COMPLIANT evaluation as the table and SARIF show it, read back from the findings.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(in crate::dryrun) struct Finding {
+    pub(in crate::dryrun) rule: String,
+    pub(in crate::dryrun) resource_type: String,
+    pub(in crate::dryrun) resource_id: String,
+    pub(in crate::dryrun) resource_arn: String,
+    pub(in crate::dryrun) annotation: String,
+    /// As SARIF shows them.
+    pub(in crate::dryrun) causes: Value,
+}
+
+/// A [`Finding`] as it is written, borrowed from its evaluation.
+#[derive(Serialize)]
+struct FindingRecord<'a> {
+    rule: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    resource_arn: &'a str,
+    annotation: &'a str,
+    causes: &'a [Cause],
+}
+
+/// The findings of a run (the NON_COMPLIANT evaluations, in report order), on disk, one JSON
+/// line each, so that a report with many takes no memory; read as often as a report needs
+/// (the table reads them once per rule).
+pub(in crate::dryrun) struct Findings(std::fs::File);
+
+impl Findings {
+    fn write(out: &mut impl Write, evaluation: &Evaluation) -> Result<(), Error> {
+        let record = FindingRecord {
+            rule: evaluation.config_rule_name,
+            resource_type: &evaluation.compliance_resource_type,
+            resource_id: &evaluation.compliance_resource_id,
+            resource_arn: &evaluation.resource_arn,
+            annotation: evaluation.annotation.as_deref().unwrap_or_default(),
+            causes: &evaluation.causes,
+        };
+        serde_json::to_writer(&mut *out, &record).map_err(|e| Error::Temporary(e.into()))?;
+        out.write_all(b"\n").map_err(Error::Temporary)
+    }
+
+    /// Every finding, in report order.
+    pub(in crate::dryrun) fn read(&self) -> Result<impl Iterator<Item = Result<Finding, Error>>, Error> {
+        let mut file = self.0.try_clone().map_err(Error::Temporary)?;
+        file.rewind().map_err(Error::Temporary)?;
+        Ok(std::io::BufReader::new(file).lines().map(|line| {
+            let line = line.map_err(Error::Temporary)?;
+            serde_json::from_str(&line).map_err(|source| Error::Damaged { what: "a finding", source })
+        }))
+    }
+}
+
+/// A sequence serialized as it is produced: serde's [`Serializer::serialize_seq`], one element
+/// at a time, each pulled from the iterator as the serializer writes, so that the sequence is
+/// never whole in memory. An item that is an error ends the serialization; the error is kept
+/// for [`Streamed::error`], which a caller consults before serde's own.
+pub(in crate::dryrun) struct Streamed<I> {
+    items: Cell<Option<I>>,
+    error: Cell<Option<Error>>,
+}
+
+impl<I> Streamed<I> {
+    pub(in crate::dryrun) fn new(items: I) -> Streamed<I> {
+        Streamed { items: Cell::new(Some(items)), error: Cell::new(None) }
+    }
+
+    /// The error an item was, if one ended the serialization.
+    pub(in crate::dryrun) fn error(&self) -> Option<Error> {
+        self.error.take()
+    }
+}
+
+impl<I: Iterator<Item = Result<T, Error>>, T: Serialize> Serialize for Streamed<I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for item in self.items.take().into_iter().flatten() {
+            match item {
+                Ok(item) => seq.serialize_element(&item)?,
+                Err(error) => {
+                    let message = error.to_string();
+                    self.error.set(Some(error));
+                    return Err(S::Error::custom(message));
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Writes `document` with serde_json's pretty printer (two spaces), then a newline. An error
+/// inside a [`Streamed`] of the document comes back as itself, through `streamed_error`.
+fn write_pretty(
+    out: &mut impl Write,
+    document: &impl Serialize,
+    streamed_error: impl FnOnce() -> Option<Error>,
+    io: fn(std::io::Error) -> Error,
+) -> Result<(), Error> {
+    match serde_json::to_writer_pretty(&mut *out, document) {
+        Ok(()) => out.write_all(b"\n").map_err(io),
+        Err(e) => Err(streamed_error().unwrap_or_else(|| io(e.into()))),
+    }
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces where it can.
+pub(in crate::dryrun) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// serde_json's pretty printer over a streamed sequence writes what it writes for a
+    /// vector: `[]` when empty, one element per indented block otherwise.
+    #[test]
+    fn a_streamed_sequence_prints_as_a_vector_does() {
+        for n in [0, 1, 3] {
+            let items: Vec<Value> = (0..n).map(|i| serde_json::json!({"i": i, "list": [i]})).collect();
+            let whole = serde_json::to_string_pretty(&serde_json::json!({"a": items})).unwrap();
+            #[derive(Serialize)]
+            struct Doc<I> {
+                #[serde(bound(serialize = "Streamed<I>: Serialize"))]
+                a: Streamed<I>,
+            }
+            let streamed =
+                serde_json::to_string_pretty(&Doc { a: Streamed::new(items.iter().cloned().map(Ok)) }).unwrap();
+            assert_eq!(streamed, whole, "{n} elements");
+        }
+    }
+
+    /// An item that is an error ends the document and comes back as itself.
+    #[test]
+    fn an_error_in_a_streamed_sequence_comes_back_as_itself() {
+        let items = [Ok(1), Err(Error::NoKeys), Ok(3)];
+        let streamed = Streamed::new(items.into_iter());
+        let mut out = Vec::new();
+        let error = write_pretty(&mut out, &streamed, || streamed.error(), Error::Write).unwrap_err();
+        assert!(matches!(error, Error::NoKeys), "{error:?}");
+    }
+
+    /// What is written as a finding reads back as one.
+    #[test]
+    fn a_finding_reads_back_as_written() {
+        let evaluation = Evaluation {
+            config_rule_name: "rule",
+            compliance_resource_type: "AWS::KMS::Key".into(),
+            compliance_resource_id: "k1".into(),
+            compliance_type: Compliance::NonCompliant,
+            annotation: Some("why".into()),
+            ordering_timestamp: "2026-01-01T00:00:00.000Z".into(),
+            causes: vec![Cause::because("because")],
+            resource_arn: "arn:aws:kms:us-east-1:111122223333:key/k1".into(),
+        };
+        let mut file = tempfile::tempfile().unwrap();
+        Findings::write(&mut file, &evaluation).unwrap();
+        Findings::write(&mut file, &evaluation).unwrap();
+        let findings = Findings(file);
+        let read: Vec<Finding> = findings.read().unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(read.len(), 2);
+        let finding = &read[0];
+        assert_eq!(
+            (finding.rule.as_str(), finding.resource_id.as_str(), finding.annotation.as_str()),
+            ("rule", "k1", "why")
+        );
+        assert_eq!(finding.causes, serde_json::to_value(&evaluation.causes).unwrap());
+        assert_eq!(findings.read().unwrap().count(), 2, "read again from the start");
+    }
+}
