@@ -467,6 +467,11 @@ fn precheck_prints_the_readiness_checklist() {
     assert!(text.contains("[x] cloudtrail.amazonaws.com may kms:Decrypt"), "{text}");
     assert!(!text.contains("kms:DescribeKey"), "Control Tower alone does not need CloudTrail's DescribeKey: {text}");
     assert!(text.contains("add: {\"Sid\": \"AllowConfigToUseKey\""), "{text}");
+    // The two kinds apart (SPEC section 3): what the services need, then the confused-deputy guards.
+    let needs = text.find("  the service needs:\n").expect("a heading for what the services need");
+    let guards = text.find("  guard against the confused deputy:\n").expect("a heading for the guards");
+    assert!(needs < guards, "{text}");
+    assert!(text.find("[ ] config.amazonaws.com grants carry").is_some_and(|at| at > guards), "{text}");
     // Config alone does not need the management account or Control Tower's CloudTrail grants.
     let output = run(&["precheck", "--services", "config", key.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&output.stdout);

@@ -49,7 +49,7 @@ use crate::item::{Details, Resource};
 use crate::policy::{parse_policy, PolicyKind};
 use crate::policy_store::{PolicyRecord, PolicyStore, StorePart};
 use crate::resolver::{MemoryResolver, Resolver};
-use crate::rule::{Compliance, Context, Params, Rule, Verdict};
+use crate::rule::{Context, Params, Rule, Verdict};
 
 /// Entries travel between the stages in batches of this many: one hand-over, and at most one
 /// thread wake-up, a batch rather than an entry. Handing over single entries cost a futex call
@@ -529,10 +529,9 @@ fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation 
         compliance_type: verdict.compliance,
         annotation: verdict.annotation(),
         ordering_timestamp: resource.capture_time.clone().unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into()),
-        causes: match verdict.compliance {
-            Compliance::Compliant => Vec::new(),
-            _ => verdict.causes,
-        },
+        // A COMPLIANT verdict's causes are advisory findings (the readiness rule with
+        // `requireConfusedDeputyConditions=false`): the JSON keeps them; no annotation does.
+        causes: verdict.causes,
         resource_arn: resource.arn.clone(),
     }
 }

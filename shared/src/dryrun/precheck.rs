@@ -15,7 +15,7 @@ use super::input::{input_files, InputError};
 use super::report::wrap;
 use crate::export;
 use crate::item::{Details, Resource};
-use crate::rule::{ParamKind, ParamSpec, Rule};
+use crate::rule::{Check, CheckKind, ParamKind, ParamSpec, Rule};
 
 /// The checklist view a binary offers as `precheck` (the readiness rule's, in the all-rules
 /// binary).
@@ -116,23 +116,38 @@ pub(super) fn run_precheck(precheck: Precheck, args: &PrecheckArgs) -> Result<Ex
     let mut all_ready = true;
     for key in &keys {
         let checks = (precheck.checklist)(key, &params);
-        let unmet = checks.iter().filter(|c| !c.met).count();
+        // Advisory findings are listed, never counted against readiness.
+        let unmet = checks.iter().filter(|c| !c.met && !c.advisory).count();
         all_ready &= unmet == 0;
         let verdict = match unmet {
             0 => "READY".to_owned(),
             n => format!("NOT READY: {n} of {} requirements unmet", checks.len()),
         };
         out.push_str(&format!("{} ({}) for {}: {verdict}\n", key.resource_id, key.account_id, services));
-        for c in &checks {
-            let mark = if c.met { "[x]" } else { "[ ]" };
-            out.push_str(&format!("  {mark} {}\n", c.requirement));
-            if let Some(fix) = &c.fix {
-                for line in wrap(fix, 90) {
-                    out.push_str(&format!("        {line}\n"));
-                }
+        // The two kinds apart (SPEC section 3): what the services need, then the guards against
+        // the confused deputy.
+        for kind in [CheckKind::ServiceNeeds, CheckKind::ConfusedDeputy] {
+            let of_kind: Vec<&Check> = checks.iter().filter(|c| c.kind == kind).collect();
+            if of_kind.is_empty() {
+                continue;
             }
-            if let Some(example) = &c.example {
-                out.push_str(&format!("        add: {example}\n"));
+            out.push_str(&format!("  {}:\n", kind.label()));
+            for c in of_kind {
+                let mark = match (c.met, c.advisory) {
+                    (true, _) => "[x]",
+                    (false, false) => "[ ]",
+                    (false, true) => "[~]",
+                };
+                let advisory = if c.advisory && !c.met { " (advisory)" } else { "" };
+                out.push_str(&format!("    {mark} {}{advisory}\n", c.requirement));
+                if let Some(fix) = &c.fix {
+                    for line in wrap(fix, 88) {
+                        out.push_str(&format!("          {line}\n"));
+                    }
+                }
+                if let Some(example) = &c.example {
+                    out.push_str(&format!("          add: {example}\n"));
+                }
             }
         }
         out.push('\n');
