@@ -151,20 +151,28 @@ pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts
     classes.retain(|c| *c != Grantee::Anyone);
     classes.extend(accounts.into_iter().map(|account| Grantee::OtherOf { account }));
     classes.push(Grantee::Anyone);
+    // Which statements apply to this key is the same for every class: decided once.
+    let on_key: Vec<&'p Statement> = policy.statements.iter().filter(|s| s.applies_to(key_arn)).collect();
     classes
         .into_iter()
         .map(|grantee| {
-            let access = key_policy_access(policy, key_arn, &grantee, counts);
+            let access = access_of(&on_key, &grantee, counts);
             GranteeAccess { grantee, access }
         })
         .collect()
 }
 
+/// What the statements (those of a key policy that apply to the key) allow `grantee`.
+fn access_of<'p>(on_key: &[&'p Statement], grantee: &Grantee, counts: Counts<'_>) -> Access<'p> {
+    let covering = on_key.iter().filter(|statement| {
+        let Some(principals) = &statement.principals else { return false };
+        grantee.covered_by(principals, statement.effect == Effect::Deny)
+    });
+    effective(covering.map(|statement| StatementRef { document: None, statement }), counts)
+}
+
 /// What `policy` (the key policy of `key_arn`) effectively allows `grantee`.
 pub fn key_policy_access<'p>(policy: &'p Policy, key_arn: &str, grantee: &Grantee, counts: Counts<'_>) -> Access<'p> {
-    let applying = policy.statements.iter().filter(|statement| {
-        let Some(principals) = &statement.principals else { return false };
-        statement.applies_to(key_arn) && grantee.covered_by(principals, statement.effect == Effect::Deny)
-    });
-    effective(applying.map(|statement| StatementRef { document: None, statement }), counts)
+    let on_key: Vec<&'p Statement> = policy.statements.iter().filter(|s| s.applies_to(key_arn)).collect();
+    access_of(&on_key, grantee, counts)
 }

@@ -213,6 +213,9 @@ impl Principal {
         else {
             return false;
         };
+        if account != role_account || !session.contains(":assumed-role/") || !role_arn.contains(":role/") {
+            return false;
+        }
         let Some(role_name) = arn_resource(role_arn, "iam").and_then(|r| r.strip_prefix("role/")) else {
             return false;
         };
