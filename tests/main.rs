@@ -8,5 +8,6 @@ mod corpus;
 mod faults;
 mod lambda;
 mod malformed;
+mod reference;
 mod rules;
 mod templates;
