@@ -10,5 +10,6 @@ mod faults;
 mod lambda;
 mod malformed;
 mod real_world;
+mod reference;
 mod rules;
 mod templates;
