@@ -43,6 +43,7 @@ pub mod resolver;
 pub mod rule;
 #[cfg(feature = "runtime")]
 pub mod runtime;
+pub mod sorted_json;
 pub mod support;
 
 pub use item::{Details, Resource, ResourceType};

@@ -27,6 +27,7 @@
 // failed run. Files are another matter: errors reading or writing them are returned.
 #![allow(clippy::expect_used, clippy::indexing_slicing)]
 
+use shared::sorted_json::Sorted;
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ fn corpus() -> Vec<(String, Value)> {
 }
 
 fn encode(document: &Value) -> String {
-    let text = document.to_string();
+    let text = Sorted(document).to_string();
     let mut out = String::with_capacity(text.len() * 2);
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~*".contains(&b) {
@@ -262,7 +263,7 @@ fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize, written: &mut W
                 &id,
                 json!({"keyId": id, "arn": arn, "keyManager": "CUSTOMER", "keyState": "Enabled",
                 "keySpec": "SYMMETRIC_DEFAULT", "keyUsage": "ENCRYPT_DECRYPT", "multiRegion": false}),
-                json!({"Policy": key_policy(rng, n).to_string()}),
+                json!({"Policy": Sorted(&key_policy(rng, n)).to_string()}),
             )
         }
     }
@@ -297,7 +298,7 @@ fn write_config(writer: &mut dyn Write, rng: &mut Rng, target: usize, missing: b
     writer.write_all(b"{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"workload\",\"configurationItems\":[")?;
     let mut n = 0usize;
     while written < target {
-        let text = nth_item(rng, &corpus, n, &mut written_so_far).to_string();
+        let text = Sorted(&nth_item(rng, &corpus, n, &mut written_so_far)).to_string();
         if n > 0 {
             writer.write_all(b",")?;
         }
@@ -381,7 +382,7 @@ impl List {
             self.bytes.push(b',');
         }
         let before = self.bytes.len();
-        serde_json::to_writer(&mut self.bytes, entry).expect("serialize");
+        serde_json::to_writer(&mut self.bytes, &Sorted(entry)).expect("serialize");
         self.count += 1;
         self.bytes.len() - before + 1
     }

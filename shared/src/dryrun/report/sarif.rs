@@ -167,8 +167,14 @@ struct OwnedText {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultProperties {
+    /// Written with sorted keys: a `Value`'s own order depends on the build (`sorted_json`).
+    #[serde(serialize_with = "sorted")]
     causes: Value,
     resource_type: String,
+}
+
+fn sorted<S: serde::Serializer>(value: &Value, serializer: S) -> Result<S::Ok, S::Error> {
+    crate::sorted_json::Sorted(value).serialize(serializer)
 }
 
 #[cfg(test)]
