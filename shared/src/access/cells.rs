@@ -160,6 +160,8 @@ enum Applies {
 
 impl Applies {
     fn holds(&self, matched: &[bool]) -> bool {
+        // Every index was handed out by `Universe::intern` for the same pool `matched` is
+        // computed over, so `get` never misses; `false` only satisfies the lint on indexing.
         let hit = |i: &usize| matched.get(*i).copied().unwrap_or(false);
         match self {
             Applies::Nothing => false,
