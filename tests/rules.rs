@@ -61,3 +61,36 @@ fn no_rule_does_allow_deny_arithmetic_itself() {
         }
     }
 }
+
+/// Only the Lambda shell talks to AWS (ARCHITECTURE.md, "Pure core"): no source file of the
+/// product outside `shared/src/runtime.rs` names an AWS SDK crate.
+#[test]
+fn only_the_runtime_module_names_the_aws_sdk() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("source dir").map(|e| e.expect("dir entry").path()) {
+            if entry.is_dir() {
+                sources(&entry, out);
+            } else if entry.extension().is_some_and(|x| x == "rs") {
+                out.push(entry);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in ["shared/src", "cli/src", "xtask/src"] {
+        sources(&root.join(dir), &mut files);
+    }
+    for rule in ALL {
+        sources(&root.join("rules").join(rule.id).join("src"), &mut files);
+    }
+    assert!(files.len() > 20, "found only {} source files", files.len());
+    let runtime = root.join("shared/src/runtime.rs");
+    for file in files.iter().filter(|f| **f != runtime) {
+        let text = std::fs::read_to_string(file).expect("source");
+        assert!(
+            !text.contains("aws_sdk_"),
+            "{} names an AWS SDK crate: only shared/src/runtime.rs may",
+            file.display()
+        );
+    }
+}
