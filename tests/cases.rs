@@ -3,7 +3,8 @@
 //! A fixture holds the configuration item, the rule parameters, what the resolver knows
 //! (other items: managed policies, groups; the management account, or why it is unknown:
 //! `managementAccountUnknown`) and the expectation:
-//! the compliance, and for anything not COMPLIANT the exact annotation. The harness also checks
+//! the compliance, and for anything not COMPLIANT the exact annotation. Fixtures are read
+//! through a typed schema ([`Fixture`], `deny_unknown_fields`): a misspelt key is an error. The harness also checks
 //! that the fixtures and the numbered scenarios in the rule's header are the same list.
 
 use std::collections::BTreeMap;
@@ -33,11 +34,57 @@ fn case_files(rule: &Rule) -> Vec<PathBuf> {
     files
 }
 
+/// A scenario fixture, typed: a misspelt or unknown key is an error, never ignored.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fixture {
+    /// What the scenario is (the rule header's numbered line says the same).
+    #[allow(dead_code)] // read by people and by the header check's reviewers, not by the harness
+    scenario: String,
+    /// The rule parameters, as Config's `ruleParameters` would give them.
+    #[serde(default)]
+    parameters: BTreeMap<String, String>,
+    /// What the resolver knows besides the item.
+    #[serde(default)]
+    resolver: Option<ResolverSpec>,
+    /// The configuration item judged.
+    item: Value,
+    /// The expectation.
+    expect: Expect,
+}
+
+/// Other resources a verdict depends on.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ResolverSpec {
+    /// Managed policies and groups, as configuration items.
+    #[serde(default)]
+    items: Vec<Value>,
+    /// The organization's management account.
+    management_account: Option<String>,
+    /// Why the management account cannot be had (Organizations failed).
+    management_account_unknown: Option<String>,
+}
+
+/// What the rule must answer.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    /// `COMPLIANT`, `NON_COMPLIANT` or `NOT_APPLICABLE`.
+    compliance: Option<String>,
+    /// The exact annotation (`"?"` with `BLESS_ANNOTATIONS=1` fills it in).
+    annotation: Option<String>,
+    /// How many causes the verdict holds.
+    causes: Option<usize>,
+    /// Instead of a verdict: the parameter or item error expected.
+    error: Option<String>,
+}
+
 /// Builds the resolver a fixture describes.
-fn resolver(spec: Option<&Value>) -> Result<MemoryResolver, String> {
+fn resolver(spec: Option<&ResolverSpec>) -> Result<MemoryResolver, String> {
     let mut resolver = MemoryResolver::new();
     let Some(spec) = spec else { return Ok(resolver) };
-    for item in spec.get("items").and_then(Value::as_array).into_iter().flatten() {
+    for item in &spec.items {
         let resource = Resource::from_json(item).map_err(|e| format!("resolver item: {e}"))?;
         match resource.details {
             Details::Policy(policy) => resolver.add_policy(resource.arn.clone(), policy.document),
@@ -45,10 +92,10 @@ fn resolver(spec: Option<&Value>) -> Result<MemoryResolver, String> {
             other => return Err(format!("resolver items must be policies or groups, found {other:?}")),
         }
     }
-    if let Some(account) = spec.get("managementAccount").and_then(Value::as_str) {
+    if let Some(account) = &spec.management_account {
         resolver.set_management_account(account);
     }
-    if let Some(reason) = spec.get("managementAccountUnknown").and_then(Value::as_str) {
+    if let Some(reason) = &spec.management_account_unknown {
         resolver.set_management_account_unknown(reason);
     }
     Ok(resolver)
@@ -57,33 +104,30 @@ fn resolver(spec: Option<&Value>) -> Result<MemoryResolver, String> {
 /// Runs one fixture; `Err` says what differed.
 fn run_case(rule: &Rule, path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let case: Value = serde_json::from_str(&text).map_err(|e| format!("fixture is not JSON: {e}"))?;
-    let expect = case.get("expect").ok_or("fixture has no `expect`")?;
-    let parameters: BTreeMap<String, String> = match case.get("parameters") {
-        Some(p) => serde_json::from_value(p.clone()).map_err(|e| format!("`parameters`: {e}"))?,
-        None => BTreeMap::new(),
-    };
-    let params = rule.parse_params(&parameters);
-    let resource = Resource::from_json(case.get("item").ok_or("fixture has no `item`")?);
-    if let Some(error) = expect.get("error").and_then(Value::as_str) {
+    let case: Fixture = serde_json::from_str(&text).map_err(|e| format!("fixture does not fit the schema: {e}"))?;
+    let expect = &case.expect;
+    let parameters = &case.parameters;
+    let params = rule.parse_params(parameters);
+    let resource = Resource::from_json(&case.item);
+    if let Some(error) = &expect.error {
         let got = match (params, resource) {
             (Err(e), _) => e.to_string(),
             (_, Err(e)) => e.to_string(),
             (Ok(_), Ok(_)) => "no error".into(),
         };
-        return if got == error { Ok(()) } else { Err(format!("expected error `{error}`, got `{got}`")) };
+        return if got == *error { Ok(()) } else { Err(format!("expected error `{error}`, got `{got}`")) };
     }
     let params = params.map_err(|e| format!("parameters rejected: {e}"))?;
     let resource = resource.map_err(|e| format!("item rejected: {e}"))?;
-    let resolver = resolver(case.get("resolver"))?;
+    let resolver = resolver(case.resolver.as_ref())?;
     let verdict = rule.judge(&resource, &Context { params: &params, resolver: &resolver });
 
-    let want = expect.get("compliance").and_then(Value::as_str).ok_or("`expect.compliance` is missing")?;
+    let want = expect.compliance.as_deref().ok_or("`expect.compliance` is missing")?;
     let mut problems = Vec::new();
     if verdict.compliance.as_str() != want {
         problems.push(format!("compliance: expected {want}, got {} ({:?})", verdict.compliance, verdict.annotation()));
     }
-    match (expect.get("annotation").and_then(Value::as_str), verdict.annotation()) {
+    match (expect.annotation.as_deref(), verdict.annotation()) {
         (Some("?"), Some(got)) if std::env::var_os("BLESS_ANNOTATIONS").is_some() => fill_annotation(path, &got)?,
         (Some(want), Some(got)) if want != got => {
             problems.push(format!("annotation:\n  expected {want}\n  got      {got}"))
@@ -94,8 +138,8 @@ fn run_case(rule: &Rule, path: &Path) -> Result<(), String> {
         }
         _ => {}
     }
-    if let Some(count) = expect.get("causes").and_then(Value::as_u64) {
-        if verdict.causes.len() as u64 != count {
+    if let Some(count) = expect.causes {
+        if verdict.causes.len() != count {
             problems.push(format!("causes: expected {count}, got {}: {:#?}", verdict.causes.len(), verdict.causes));
         }
     }
@@ -154,4 +198,16 @@ fn fixtures_and_header_scenarios_are_the_same_list() {
         assert!(!header.is_empty(), "{}: the header lists no scenarios", rule.id);
         assert_eq!(header, fixtures, "{}: header scenarios vs cases/ files", rule.id);
     }
+}
+
+/// A misspelt key in a fixture is an error, not an expectation silently dropped.
+#[test]
+fn a_misspelt_fixture_key_is_an_error() {
+    let misspelt = r#"{"scenario": "s", "item": {}, "expect": {"compliance": "COMPLIANT", "anotation": "x"}}"#;
+    let error = serde_json::from_str::<Fixture>(misspelt).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("unknown field `anotation`"), "{error}");
+    let misplaced = r#"{"scenario": "s", "item": {}, "expect": {"compliance": "COMPLIANT"}, "parameter": {}}"#;
+    assert!(serde_json::from_str::<Fixture>(misplaced).is_err());
+    let fine = r#"{"scenario": "s", "item": {}, "expect": {"compliance": "COMPLIANT"}}"#;
+    assert!(serde_json::from_str::<Fixture>(fine).is_ok());
 }
