@@ -109,6 +109,7 @@ fn is_fixed(value: &str) -> bool {
 /// The first segment of an organization path is a literal organization id (`o-` and letters
 /// or digits, no wildcard).
 fn starts_with_literal_org_id(value: &str) -> bool {
+    // `split` always yields a first piece (the whole value when there is no `/`).
     let first = value.split('/').next().unwrap_or_default();
     first.strip_prefix("o-").is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
         && value.len() > first.len()

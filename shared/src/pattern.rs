@@ -320,14 +320,6 @@ impl Pattern {
         };
         Automaton { len: self.tokens.len(), masks, case: self.case, dead: self.has_variable }
     }
-
-    /// Every literal byte of the pattern: the bytes a [`Symbol::Other`] must differ from.
-    pub fn literal_bytes(&self) -> impl Iterator<Item = u8> + '_ {
-        self.tokens.iter().filter_map(|t| match t {
-            Token::Byte(b) => Some(*b),
-            _ => None,
-        })
-    }
 }
 
 impl Automaton {

@@ -312,6 +312,7 @@ impl<'p> Universe<'p> {
                     let is_named = literals.iter().zip(literal_states).any(|(a, s)| a.accepts(s));
                     let matched = self.accepted(pattern_states);
                     if !is_named && !kinds.iter().any(|(known, _)| *known == matched) {
+                        // `position` is the form's length here, 36 at most: `get` never misses.
                         let text = String::from_utf8_lossy(id.get(..position).unwrap_or_default()).into_owned();
                         kinds.push((matched, text));
                     }

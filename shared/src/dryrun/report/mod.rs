@@ -142,6 +142,8 @@ impl Findings {
             resource_type: &evaluation.compliance_resource_type,
             resource_id: &evaluation.compliance_resource_id,
             resource_arn: &evaluation.resource_arn,
+            // Findings are NON_COMPLIANT evaluations, which always carry an annotation (a
+            // verdict with causes has one); the default is never written.
             annotation: evaluation.annotation.as_deref().unwrap_or_default(),
             causes: &evaluation.causes,
         };
