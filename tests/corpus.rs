@@ -70,6 +70,8 @@ fn blocked_actions_verdicts(accept: &str) -> Vec<(String, Compliance, Option<Str
                 account_id: "111122223333".into(),
                 status: ItemStatus::Ok,
                 capture_time: None,
+                key: Default::default(),
+                version: Default::default(),
                 details: Details::Policy(ManagedPolicy {
                     name: name.clone(),
                     document: parse_policy(&doc, PolicyKind::Identity),

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::policy::decode::json_type;
 use crate::policy::{parse_policy, DocumentError, Policy, PolicyKind};
+use crate::version::{ItemVersion, ResourceKey, VersionError};
 
 /// The resource types the rules evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -133,6 +134,9 @@ pub struct ConfigItem {
     pub status: ItemStatus,
     /// `configurationItemCaptureTime`, as RFC 3339 (epoch seconds are converted).
     pub capture_time: Option<String>,
+    /// `configurationStateId`, as its decimal text (S3 files write a JSON number, the AWS CLI
+    /// a string).
+    pub state_id: Option<String>,
     /// `configuration`, decoded when it was a JSON string; `None` when absent or null.
     pub configuration: Option<Value>,
     /// `supplementaryConfiguration`, as recorded (values may be JSON strings).
@@ -226,6 +230,18 @@ impl ConfigItem {
             Some(Value::Number(n)) => n.as_f64().map(epoch_to_rfc3339),
             _ => None,
         };
+        let state_id = match object.get("configurationStateId") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(other) => {
+                return Err(ItemError {
+                    item: label,
+                    field: "configurationStateId".into(),
+                    problem: format!("is {}, expected a string or a number", json_type(other)),
+                })
+            }
+        };
         Ok(ConfigItem {
             resource_type,
             resource_id,
@@ -235,6 +251,7 @@ impl ConfigItem {
             region: text(&["awsRegion"]),
             status: ItemStatus::parse(object.get("configurationItemStatus").and_then(Value::as_str)),
             capture_time,
+            state_id,
             configuration,
             supplementary,
             tags,
@@ -489,6 +506,10 @@ pub struct Resource {
     pub status: ItemStatus,
     /// `configurationItemCaptureTime`
     pub capture_time: Option<String>,
+    /// Which resource this is, whatever version ([`ResourceKey`]).
+    pub key: ResourceKey,
+    /// Which version of the resource this item is.
+    pub version: ItemVersion,
     /// What the rules read.
     pub details: Details,
 }
@@ -542,6 +563,22 @@ impl Resource {
                 }
             }
         };
+        let version = ItemVersion::new(item.capture_time.as_deref(), item.state_id.as_deref()).map_err(|e| {
+            let field = match e {
+                VersionError::CaptureTime(_) => "configurationItemCaptureTime",
+                VersionError::StateId(_) => "configurationStateId",
+            };
+            ItemError { item: item.label(), field: field.into(), problem: e.to_string() }
+        })?;
+        // An item without `awsRegion` (one written by hand) is keyed with an empty region: it is
+        // a version of the other region-less items of its account, type and id, and of no
+        // other; nothing about the item is lost.
+        let key = ResourceKey::new(
+            &account_id,
+            item.region.as_deref().unwrap_or_default(),
+            &item.resource_type,
+            &item.resource_id,
+        );
         Ok(Resource {
             type_name: item.resource_type.clone(),
             resource_type,
@@ -550,6 +587,8 @@ impl Resource {
             account_id,
             status: item.status.clone(),
             capture_time: item.capture_time.clone(),
+            key,
+            version,
             details,
         })
     }

@@ -45,6 +45,7 @@ pub mod rule;
 pub mod runtime;
 pub mod sorted_json;
 pub mod support;
+pub mod version;
 
 pub use item::{Details, Resource, ResourceType};
 pub use resolver::{MemoryResolver, Resolver};

@@ -146,9 +146,14 @@ impl Shelf {
     }
 
     fn read(&self, offset: u64, len: u32) -> Result<Policy, String> {
-        let mut bytes = vec![0u8; len as usize];
-        self.file.read_exact_at(&mut bytes, offset).map_err(|e| e.to_string())?;
+        let bytes = self.read_bytes(offset, len).map_err(|e| e.to_string())?;
         serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+
+    fn read_bytes(&self, offset: u64, len: u32) -> std::io::Result<Vec<u8>> {
+        let mut bytes = vec![0u8; len as usize];
+        self.file.read_exact_at(&mut bytes, offset)?;
+        Ok(bytes)
     }
 }
 
@@ -193,6 +198,17 @@ impl Cache {
     }
 }
 
+/// What adding or removing a policy or group did to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// There was none of that name.
+    Nothing,
+    /// There was one, and it reads the same (the same policy, the same group).
+    Same,
+    /// There was one, and it reads differently (or it is gone now).
+    Different,
+}
+
 /// Customer managed and AWS managed policies from the inputs (on disk, with an index in memory)
 /// and groups (in memory), as one [`Resolver`].
 #[derive(Debug)]
@@ -221,13 +237,19 @@ impl PolicyStore {
         }
     }
 
-    /// Adds a managed policy (a later one with the same ARN replaces it, for what is asked
-    /// from now on). Its record is on disk when this returns.
-    pub fn add_policy(&mut self, arn: &str, record: PolicyRecord) -> Result<(), StoreError> {
+    /// Adds a managed policy; one with the same ARN is replaced, for what is asked from now on
+    /// (the dry-run adds only a policy's newest version read so far). Its record is on disk
+    /// when this returns. Says whether it replaced one that reads differently.
+    pub fn add_policy(&mut self, arn: &str, record: PolicyRecord) -> Result<Replaced, StoreError> {
         let entry = match record {
             PolicyRecord::NoKms(version) => Entry::NoKms(version),
             PolicyRecord::Invalid(error) => Entry::Invalid(Arc::new(error)),
             PolicyRecord::Kms(bytes) => {
+                if let Some(Entry::Stored { offset, len }) = self.policies.get(arn) {
+                    if self.shelf.read_bytes(*offset, *len).is_ok_and(|stored| stored == bytes) {
+                        return Ok(Replaced::Same);
+                    }
+                }
                 let len = u32::try_from(bytes.len()).map_err(|_| StoreError::TooLarge(bytes.len()))?;
                 self.shelf.file.write_all_at(&bytes, self.end)?;
                 let entry = Entry::Stored { offset: self.end, len };
@@ -235,13 +257,48 @@ impl PolicyStore {
                 entry
             }
         };
+        let replaced = match (self.policies.get(arn), &entry) {
+            (None, _) => Replaced::Nothing,
+            (Some(Entry::NoKms(a)), Entry::NoKms(b)) if a == b => Replaced::Same,
+            (Some(Entry::Invalid(a)), Entry::Invalid(b)) if a == b => Replaced::Same,
+            (Some(_), _) => Replaced::Different,
+        };
         self.policies.insert(arn.into(), entry);
-        Ok(())
+        Ok(replaced)
     }
 
-    /// Adds a group.
-    pub fn add_group(&mut self, account: impl Into<String>, group: Identity) {
-        self.groups.insert((account.into(), group.name.clone()), Arc::new(group));
+    /// Removes a managed policy (its newest version is a deleted item). Says whether there
+    /// was one.
+    pub fn remove_policy(&mut self, arn: &str) -> Replaced {
+        match self.policies.remove(arn) {
+            Some(_) => Replaced::Different,
+            None => Replaced::Nothing,
+        }
+    }
+
+    /// Adds a group of `account`, replacing one of the same name; says whether the one it
+    /// replaced was different.
+    pub fn add_group(&mut self, account: impl Into<String>, group: Identity) -> Replaced {
+        let key = (account.into(), group.name.clone());
+        let group = Arc::new(group);
+        match self.groups.insert(key, Arc::clone(&group)) {
+            None => Replaced::Nothing,
+            Some(old) if old == group => Replaced::Same,
+            Some(_) => Replaced::Different,
+        }
+    }
+
+    /// Removes group `name` of `account` (its newest version is a deleted item).
+    pub fn remove_group(&mut self, account: &str, name: &str) -> Replaced {
+        match self.groups.remove(&(account.to_owned(), name.to_owned())) {
+            Some(_) => Replaced::Different,
+            None => Replaced::Nothing,
+        }
+    }
+
+    /// The group `name` of `account`, if the store holds it.
+    pub fn group_identity(&self, account: &str, name: &str) -> Option<&Identity> {
+        self.groups.get(&(account.to_owned(), name.to_owned())).map(Arc::as_ref)
     }
 
     /// Is this managed policy in the store? Bundled AWS managed policies are not counted.

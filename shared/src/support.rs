@@ -333,6 +333,8 @@ mod tests {
             account_id: "111122223333".into(),
             status: ItemStatus::Ok,
             capture_time: None,
+            key: Default::default(),
+            version: Default::default(),
             details: Details::Role(Role { identity, trust: None }),
         }
     }

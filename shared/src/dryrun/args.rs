@@ -104,6 +104,10 @@ pub(super) struct DryRunArgs {
     /// Report items that cannot be read, count them, and evaluate everything else.
     #[arg(long)]
     pub(super) keep_going: bool,
+    /// Judge every version of a resource the input holds (history files, snapshots of several
+    /// days), each with its own OrderingTimestamp; by default only the newest is judged.
+    #[arg(long)]
+    pub(super) all_versions: bool,
     /// Files or directories (read recursively): Config snapshots and history files, AWS CLI
     /// output of get-resource-config-history, batch-get-resource-config,
     /// select-resource-config and get-account-authorization-details, single items; .json or

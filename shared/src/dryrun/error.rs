@@ -145,6 +145,15 @@ pub(super) enum Error {
         /// The stage.
         stage: &'static str,
     },
+    /// A second read of the inputs, to judge again the users and roles a later version of one
+    /// of their policies or groups made stale, did not find what the first read found.
+    #[error("{file}: read again to judge the users and roles whose policies changed later in the input, it is not what it was ({problem}); no report is written")]
+    Reread {
+        /// The input.
+        file: String,
+        /// What differed.
+        problem: String,
+    },
     /// Entries went missing between two stages (a defect that would otherwise go unnoticed).
     #[error("entries were lost between the {between} ({gap}); no report is written")]
     Lost {

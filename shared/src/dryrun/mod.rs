@@ -18,6 +18,8 @@
 //! - `queue`: the queues between the stages (crossbeam-channel, waiting without yielding);
 //! - `reorder`: the reorder buffer both the sequencer and the report writer use;
 //! - `set_aside`: users and roles that wait on disk for the end of the input;
+//! - `versions`: several versions of one resource: the newest is judged, older ones retracted;
+//! - `summary`: the summary line of what was read;
 //! - `report`: what the report writer keeps, and one module per format;
 //! - `precheck`: the `precheck` checklist;
 //! - this module: the subcommands, end to end.
@@ -35,6 +37,8 @@ mod queue;
 mod reorder;
 mod report;
 mod set_aside;
+mod summary;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -52,6 +56,7 @@ use pipeline::Rules;
 use precheck::run_precheck;
 pub use precheck::Precheck;
 use report::{render_sarif, render_table, write_json, Kept};
+use versions::Judged;
 
 /// The embedded sample export: a few dozen items on which every rule both passes and fails.
 pub const SAMPLE: &str = include_str!("../../data/sample-export.json");
@@ -141,8 +146,12 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
 
     let inputs = input_files(&args.paths)?;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
-    let run = pipeline::run(Rules { rules: &rules, params: &params }, &inputs, format)?;
-    let (errors, counts) = (run.errors, run.collected.counts);
+    let judged = match args.all_versions {
+        true => Judged::All,
+        false => Judged::Newest,
+    };
+    let run = pipeline::run(Rules { rules: &rules, params: &params }, &inputs, format, judged)?;
+    let (errors, counts, summary) = (run.errors, run.collected.counts, run.summary);
     if !errors.is_empty() && !args.keep_going {
         return Err(Error::Inputs { count: errors.len() });
     }
@@ -155,10 +164,15 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     let mut out = std::io::BufWriter::new(&mut sink);
     let written = match run.collected.kept {
         Kept::Json(spool) => write_json(&mut out, spool).map_err(Error::Write),
-        Kept::Table(findings) => render_table(&mut out, &rules, &counts, &findings, errors.len()),
+        Kept::Table(findings) => render_table(&mut out, &rules, &counts, &findings, &summary),
         Kept::Sarif(findings) => render_sarif(&mut out, &rules, &findings),
     };
     written.and_then(|()| out.flush().map_err(Error::Write))?;
+    // The table ends with the summary line; a JSON or SARIF report is for programs, so the
+    // summary goes to the people on standard error.
+    if !matches!(format, Format::Table) {
+        eprintln!("{summary}");
+    }
     if !errors.is_empty() {
         eprintln!("{} input error(s) reported and skipped (--keep-going)", errors.len());
     }

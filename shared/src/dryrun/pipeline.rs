@@ -29,7 +29,7 @@
 //! reorder buffers must have handed on every number once ([`Reorder::finish`]).
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,10 +44,12 @@ use super::queue;
 use super::reorder::{InOrder, Reorder};
 use super::report::{self, Collected, Evaluation};
 use super::set_aside::{Record, RecordKind, RecordProblem, SetAside};
+use super::summary::Summary;
+use super::versions::{Judged, OrderSet, Versions};
 use crate::export;
-use crate::item::{Details, Resource};
+use crate::item::{Details, Resource, ResourceType};
 use crate::policy::{parse_policy, PolicyKind};
-use crate::policy_store::{PolicyRecord, PolicyStore, StorePart};
+use crate::policy_store::{PolicyRecord, PolicyStore, Replaced, StorePart};
 use crate::resolver::{MemoryResolver, Resolver};
 use crate::rule::{Context, Params, Rule, Verdict};
 
@@ -65,6 +67,7 @@ const QUEUE_DEPTH: usize = 8;
 pub(super) struct Run {
     pub(super) collected: Collected,
     pub(super) errors: Vec<InputError>,
+    pub(super) summary: Summary,
 }
 
 /// The rules and their parameters: what a judge needs besides the item.
@@ -74,8 +77,15 @@ pub(super) struct Rules<'a> {
     pub(super) params: &'a BTreeMap<&'static str, Params>,
 }
 
+impl Rules<'_> {
+    /// Does a rule of these judge items of `resource`'s type?
+    fn cover(&self, resource: &Resource) -> bool {
+        resource.resource_type.is_some_and(|t| self.rules.iter().any(|rule| rule.resource_types.contains(&t)))
+    }
+}
+
 /// Runs the pipeline over `inputs`, collecting what the report in `format` needs.
-pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<Run, Error> {
+pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Judged) -> Result<Run, Error> {
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let names = &names;
     let progress = progress_bar(inputs);
@@ -90,7 +100,7 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<
     let (read, sequenced, collected) = std::thread::scope(|scope| {
         let writer = stage(scope, failure, "report writer", move || {
             let mut in_order = InOrder::new(queue::iter(&collect_queue).take_while(|_| !failure.stopped()).flatten());
-            let collected = report::collect(in_order.by_ref().flat_map(|(_, evaluations)| evaluations), format)?;
+            let collected = report::collect(in_order.by_ref(), format)?;
             Ok((collected, in_order.into_buffer()))
         });
         for _ in 0..workers {
@@ -126,8 +136,10 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<
         // Each stage holds its own ends of the queues: when it stops, those close, and the
         // stages beside it stop too instead of waiting.
         drop((decode_queue, to_sequence, judge_queue));
-        let sequencer =
-            stage(scope, failure, "sequencer", move || sequence(sequence_queue, to_judge, to_collect, failure));
+        let sequencer = stage(scope, failure, "sequencer", move || {
+            let queues = Queues { decoded: sequence_queue, to_judge, to_collect };
+            sequence(queues, Reread { inputs, names, rules }, judged, failure)
+        });
         // The bundled AWS managed policies load on first use: in the sequencer, the one serial
         // stage, at its first role. Load them beside the reader instead.
         let bundled = stage(scope, failure, "loader of the bundled policies", || Ok(crate::bundled::len()));
@@ -149,7 +161,10 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<
     };
     let lost = |between, gap| Error::Lost { between, gap };
     sequenced.in_order.finish(read.entries).map_err(|gap| lost("decoders and sequencer", gap))?;
-    in_order.finish(read.entries + sequenced.set_aside).map_err(|gap| lost("judges and report writer", gap))?;
+    in_order
+        .finish(read.entries + sequenced.set_aside + sequenced.again)
+        .map_err(|gap| lost("judges and report writer", gap))?;
+    let collected = collected.retract(sequenced.versions.retracted())?;
 
     // In input order; in each input, its entries' errors, then what stopped reading it.
     let mut errors = sequenced.errors;
@@ -159,7 +174,10 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format) -> Result<
     for error in &errors {
         eprintln!("error: {error}");
     }
-    Ok(Run { collected, errors })
+    let mut summary = sequenced.summary;
+    summary.superseded = sequenced.versions.superseded();
+    summary.input_errors = errors.len();
+    Ok(Run { collected, errors, summary })
 }
 
 /// The first failure of any stage, and a flag every stage checks between batches.
@@ -352,6 +370,9 @@ enum Work {
     Now { input: usize, resource: Box<Resource>, part: StorePart },
     /// Set aside until every input was read; decoded and judged with the whole store.
     SetAside { record: Record, store: Arc<PolicyStore> },
+    /// Judged again with the whole store: a later version of a policy or group it uses made
+    /// its first judgement stale.
+    Again { input: usize, resource: Box<Resource>, store: Arc<PolicyStore> },
 }
 
 impl Work {
@@ -360,6 +381,7 @@ impl Work {
     fn judge(self, rules: Rules<'_>, names: &[String]) -> Result<Vec<Evaluation>, Error> {
         match self {
             Work::Now { input, resource, part } => judge(rules, &part, &resource, name(names, input)),
+            Work::Again { input, resource, store } => judge(rules, store.as_ref(), &resource, name(names, input)),
             Work::SetAside { record, store } => {
                 let (input, number) = (record.input, record.number);
                 let file = name(names, input);
@@ -388,21 +410,79 @@ struct Sequenced {
     in_order: Reorder<Decoded>,
     /// How many users and roles it set aside (and sent to the judges at the end).
     set_aside: usize,
+    /// How many users and roles it judged again at the end (see [`Changes`]).
+    again: usize,
     /// The entry errors, with the number of the input each is in.
     errors: Vec<(usize, InputError)>,
+    /// Which version of each resource stands, and the entries whose evaluations are taken back.
+    versions: Versions,
+    /// What was read, for the summary line.
+    summary: Summary,
 }
 
-/// The sequencer: takes decoded entries in input order (a [`Reorder`] buffer over what the
-/// decoders finish out of order), fills the policy store, and sends each item to a judge or
-/// sets it aside; at the end of the input, sends what it set aside, with the whole store.
-fn sequence(
+/// The sequencer's queues: decoded entries in, work for the judges and empty evaluations for
+/// the report writer out.
+struct Queues {
     decoded: Receiver<Vec<(usize, Decoded)>>,
     to_judge: Sender<Vec<(usize, Work)>>,
     to_collect: Sender<Vec<(usize, Vec<Evaluation>)>>,
-    failure: &Failure,
-) -> Result<Sequenced, Error> {
+}
+
+/// What the sequencer needs to read the inputs again ([`judge_again`]).
+#[derive(Clone, Copy)]
+struct Reread<'a> {
+    inputs: &'a [Input],
+    names: &'a [String],
+    rules: Rules<'a>,
+}
+
+/// The managed policies and groups whose newest version read so far replaced one that read
+/// differently, each with the number of the entry that last changed it. A user or role judged
+/// before that entry was judged with what is no longer the newest version: it is judged again
+/// at the end, with the whole store ([`judge_again`]).
+#[derive(Default)]
+struct Changes {
+    policies: HashMap<String, usize>,
+    groups: HashMap<(String, String), usize>,
+}
+
+impl Changes {
+    /// Was the user or role of entry `order` judged with a policy or group that changed after?
+    fn made_stale(&self, resource: &Resource, order: usize, store: &PolicyStore) -> bool {
+        let changed_after = |when: Option<&usize>| when.is_some_and(|&when| when > order);
+        let (identity, groups) = match &resource.details {
+            Details::Role(role) => (&role.identity, &[][..]),
+            Details::User(user) => (&user.identity, user.groups.as_slice()),
+            _ => return false,
+        };
+        identity.managed_policy_arns().any(|arn| changed_after(self.policies.get(arn)))
+            || groups.iter().any(|name| {
+                let group_key = (resource.account_id.clone(), name.clone());
+                changed_after(self.groups.get(&group_key))
+                    || store.group_identity(&resource.account_id, name).is_some_and(|group| {
+                        group.managed_policy_arns().any(|arn| changed_after(self.policies.get(arn)))
+                    })
+            })
+    }
+}
+
+/// The sequencer: takes decoded entries in input order (a [`Reorder`] buffer over what the
+/// decoders finish out of order), keeps the newest version of each resource ([`Versions`]),
+/// fills the policy store with the newest version of each managed policy and group, and sends
+/// each item to a judge or sets it aside; at the end of the input, sends what it set aside,
+/// with the whole store, and then the users and roles a later version of one of their
+/// policies or groups made stale ([`judge_again`]).
+fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failure) -> Result<Sequenced, Error> {
+    let Queues { decoded, to_judge, to_collect } = queues;
     let mut store = PolicyStore::new(tempfile::tempfile().map_err(Error::Temporary)?);
     let mut set_aside = SetAside::new()?;
+    // The entry number of each user and role set aside, in the order they were.
+    let mut set_aside_orders = Vec::new();
+    // The users and roles judged as they came: the only ones a later change can make stale.
+    let mut judged_now = OrderSet::default();
+    let mut changes = Changes::default();
+    let mut versions = Versions::new(judged);
+    let mut summary = Summary::default();
     let mut errors = Vec::new();
     let mut in_order = Reorder::new();
     let mut next = 0usize;
@@ -418,21 +498,45 @@ fn sequence(
             next = order + 1;
             match entry {
                 Decoded::Item { resource, input, entry, record } => {
-                    match (&resource.details, record) {
-                        (Details::Policy(_), Some(record)) => store.add_policy(&resource.arn, record)?,
-                        (Details::Group(group), _) => store.add_group(resource.account_id.clone(), group.clone()),
-                        _ => {}
+                    let admission = versions.admit(resource.key, resource.version, order);
+                    let covered = reread.rules.cover(&resource);
+                    if admission.retracts {
+                        summary.unjudge(&resource, covered);
                     }
+                    if admission.newest {
+                        if let Some(change) = shelve(&mut store, &resource, record)? {
+                            match change {
+                                Changed::Policy(arn) => changes.policies.insert(arn, order),
+                                Changed::Group(account, name) => changes.groups.insert((account, name), order),
+                            };
+                        }
+                    }
+                    if !admission.judge {
+                        nothing.push((order, Vec::new()));
+                        continue;
+                    }
+                    summary.judge(&resource, covered);
+                    let identity = matches!(resource.details, Details::Role(_) | Details::User(_));
                     match resolver_part(&resource, &store) {
-                        Some(part) => judging.push((order, Work::Now { input, resource, part })),
+                        Some(part) => {
+                            if identity {
+                                judged_now.insert(order);
+                            }
+                            judging.push((order, Work::Now { input, resource, part }));
+                        }
                         None => {
                             set_aside.put(input, &resource, entry.as_ref())?;
+                            set_aside_orders.push(order);
                             nothing.push((order, Vec::new()));
                         }
                     }
                 }
                 Decoded::AwsManagedPolicy { arn, record } => {
-                    store.add_policy(&arn, record)?;
+                    // GAAD's AWS managed policies carry no version: the first read of an ARN
+                    // stands, as for items of one version.
+                    if !store.knows_policy(&arn) {
+                        store.add_policy(&arn, record)?;
+                    }
                     nothing.push((order, Vec::new()));
                 }
                 Decoded::Error(input, error) => {
@@ -456,15 +560,22 @@ fn sequence(
         return Err(stopped());
     }
 
-    // Every input is read: what was set aside is judged now, numbered after every entry.
+    // Every input is read: what was set aside is judged now, numbered after every entry, but
+    // for the users and roles a newer version superseded while they waited.
     let store = Arc::new(store);
     let count = set_aside.len();
     let mut judging = Vec::with_capacity(BATCH);
-    for (k, record) in set_aside.into_records()?.enumerate() {
+    let mut nothing = Vec::new();
+    // As many records as entry numbers: both were added together. (Were one short, the
+    // writer's check that every number came would fail the run.)
+    for (k, (record, order)) in set_aside.into_records()?.zip(set_aside_orders).enumerate() {
         if failure.stopped() {
             return Err(stopped());
         }
-        judging.push((next + k, Work::SetAside { record: record?, store: Arc::clone(&store) }));
+        match versions.retracted().contains(order) {
+            true => nothing.push((next + k, Vec::new())),
+            false => judging.push((next + k, Work::SetAside { record: record?, store: Arc::clone(&store) })),
+        }
         if judging.len() == BATCH {
             queue::send(&to_judge, std::mem::take(&mut judging)).map_err(|_| stopped())?;
         }
@@ -472,7 +583,135 @@ fn sequence(
     if !judging.is_empty() {
         queue::send(&to_judge, judging).map_err(|_| stopped())?;
     }
-    Ok(Sequenced { in_order, set_aside: count, errors })
+    if !nothing.is_empty() {
+        queue::send(&to_collect, nothing).map_err(|_| stopped())?;
+    }
+    let again = match changes.policies.is_empty() && changes.groups.is_empty() {
+        true => 0,
+        false => {
+            let stale = Stale { changes: &changes, judged_now: &judged_now, entries: next };
+            judge_again(reread, stale, &mut versions, &store, next + count, &to_judge, failure)?
+        }
+    };
+    Ok(Sequenced { in_order, set_aside: count, again, errors, versions, summary })
+}
+
+/// A managed policy or group whose newest version changed what the store holds.
+enum Changed {
+    Policy(String),
+    Group(String, String),
+}
+
+/// Puts the newest version read so far of a managed policy or a group in the store (or takes
+/// it out, when that version is a deleted item); says what changed for the users and roles
+/// judged before.
+fn shelve(
+    store: &mut PolicyStore,
+    resource: &Resource,
+    record: Option<PolicyRecord>,
+) -> Result<Option<Changed>, Error> {
+    let replaced = match (&resource.details, resource.resource_type, record) {
+        (Details::Policy(_), _, Some(record)) => store.add_policy(&resource.arn, record)?,
+        (Details::Group(group), _, _) => store.add_group(resource.account_id.clone(), group.clone()),
+        (Details::Absent, Some(ResourceType::IamPolicy), _) => store.remove_policy(&resource.arn),
+        // A deleted item carries no configuration: the group's name is the last part of its ARN
+        // (`arn:aws:iam::111122223333:group/path/Name`).
+        (Details::Absent, Some(ResourceType::IamGroup), _) => {
+            store.remove_group(&resource.account_id, resource.arn.rsplit('/').next().unwrap_or_default())
+        }
+        _ => return Ok(None),
+    };
+    if replaced != Replaced::Different {
+        return Ok(None);
+    }
+    Ok(Some(match &resource.details {
+        Details::Group(group) => Changed::Group(resource.account_id.clone(), group.name.clone()),
+        Details::Absent if resource.resource_type == Some(ResourceType::IamGroup) => {
+            Changed::Group(resource.account_id.clone(), resource.arn.rsplit('/').next().unwrap_or_default().to_owned())
+        }
+        _ => Changed::Policy(resource.arn.clone()),
+    }))
+}
+
+/// What [`judge_again`] looks for.
+struct Stale<'a> {
+    changes: &'a Changes,
+    judged_now: &'a OrderSet,
+    /// How many entries the first read numbered.
+    entries: usize,
+}
+
+/// Reads the inputs again and judges again, with the whole store, every user and role that was
+/// judged as it came and that a later version of one of its policies or groups made stale;
+/// retracts what it was judged as before. They are numbered from `first`; returns how many.
+///
+/// Only a run whose input holds a changed policy or group after a user or role that uses it
+/// pays for this second read (history files, snapshots of several days): the users and roles
+/// are not kept from the first read, which would cost memory or disk for every run.
+fn judge_again(
+    reread: Reread<'_>,
+    stale: Stale<'_>,
+    versions: &mut Versions,
+    store: &Arc<PolicyStore>,
+    first: usize,
+    to_judge: &Sender<Vec<(usize, Work)>>,
+    failure: &Failure,
+) -> Result<usize, Error> {
+    let stopped = || Error::Interrupted { stage: "sequencer" };
+    let mut order = 0usize;
+    let mut again = 0usize;
+    let mut judging = Vec::with_capacity(BATCH);
+    for (index, input) in reread.inputs.iter().enumerate() {
+        let file = name(reread.names, index);
+        let changed = |problem: String| Error::Reread { file: file.to_owned(), problem };
+        let mut problem = None;
+        let mut on_entry = |entry: export::RawEntry| {
+            let this = order;
+            order += 1;
+            if problem.is_some() || !stale.judged_now.contains(this) || versions.retracted().contains(this) {
+                return;
+            }
+            match decode(file, index, entry) {
+                Decoded::Item { resource, .. } => {
+                    if !versions.is_judged(&resource.key, this) {
+                        problem = Some(format!("entry {this} is no longer the item it was"));
+                    } else if stale.changes.made_stale(&resource, this, store) {
+                        versions.retract(this);
+                        judging.push((first + again, Work::Again { input: index, resource, store: Arc::clone(store) }));
+                        again += 1;
+                    }
+                }
+                _ => problem = Some(format!("entry {this} is no longer a user or role")),
+            }
+        };
+        // An input that did not open, or stopped, the first time does the same now: only a
+        // difference in what it yields is an error.
+        // Its error, if it stops again, was reported by the first read.
+        if let Ok(reader) = input.open(None) {
+            let _already_reported = export::stream_raw(UntilFailure { reader, failure }, &mut on_entry);
+        }
+        if let Some(problem) = problem {
+            return Err(changed(problem));
+        }
+        if failure.stopped() {
+            return Err(stopped());
+        }
+        while judging.len() >= BATCH {
+            let rest = judging.split_off(BATCH);
+            queue::send(to_judge, std::mem::replace(&mut judging, rest)).map_err(|_| stopped())?;
+        }
+    }
+    if order != stale.entries {
+        let file = reread.names.last().map_or("(no input)", String::as_str);
+        return Err(Error::Reread {
+            file: file.to_owned(),
+            problem: format!("the inputs hold {order} entries now, {} before", stale.entries),
+        });
+    }
+    if !judging.is_empty() {
+        queue::send(to_judge, judging).map_err(|_| stopped())?;
+    }
+    Ok(again)
 }
 
 /// The part of the policy store that judging `resource` needs, when everything it attaches is
@@ -588,7 +827,7 @@ mod tests {
         let inputs = [Input::File(path.to_path_buf())];
         let params = BTreeMap::new();
         let rules = Rules { rules: &[&PANICS_ON_ROLES], params: &params };
-        (run(rules, &inputs, Format::Json), path)
+        (run(rules, &inputs, Format::Json, Judged::Newest), path)
     }
 
     /// A rule that panics on an item judged as it arrives stops the run with an error naming

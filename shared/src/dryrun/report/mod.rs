@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::args::Format;
 use super::error::Error;
+use super::versions::OrderSet;
 use crate::rule::{Cause, Compliance};
 
 pub(in crate::dryrun) use json::write_json;
@@ -51,11 +52,12 @@ pub(in crate::dryrun) struct Evaluation {
 /// Per rule: how many evaluations were COMPLIANT, NON_COMPLIANT and NOT_APPLICABLE.
 pub(in crate::dryrun) type Counts = BTreeMap<&'static str, [usize; 3]>;
 
-/// What the report writer kept of the evaluations: the counts, and what the report is made
-/// from. Memory holds only the counts.
+/// What the report writer kept of the evaluations: the counts, what the report is made from,
+/// and a ledger to take evaluations back by. Memory holds only the counts and the ledger.
 pub(in crate::dryrun) struct Collected {
     pub(in crate::dryrun) counts: Counts,
     pub(in crate::dryrun) kept: Kept,
+    ledger: Ledger,
 }
 
 /// What a report is made from, on disk, by format.
@@ -68,48 +70,146 @@ pub(in crate::dryrun) enum Kept {
     Sarif(Findings),
 }
 
-/// The report writer: counts `evaluations` (in report order) and keeps, on disk, what the
-/// report in `format` is made from.
+/// Which rule and verdict each evaluation was, and how many evaluations each entry had: what
+/// it takes to leave an entry's evaluations out of the counts and the report afterwards
+/// ([`Collected::retract`]). Two bytes an evaluation, two an entry.
+#[derive(Default)]
+struct Ledger {
+    /// The rules, in the order first seen; a tally names a rule by its place here.
+    rules: Vec<&'static str>,
+    /// Per evaluation, in report order: its rule's place times 3, plus its verdict's place
+    /// in [`Counts`]' arrays.
+    tallies: Vec<u16>,
+    /// Per entry, in number order: how many evaluations it had.
+    per_entry: Vec<u16>,
+}
+
+/// The place of a verdict in [`Counts`]' arrays.
+fn count_index(compliance: Compliance) -> usize {
+    match compliance {
+        Compliance::Compliant => 0,
+        Compliance::NonCompliant => 1,
+        Compliance::NotApplicable => 2,
+    }
+}
+
+/// Records one evaluation's rule and verdict in a ledger's `rules` and `tallies`; false when
+/// the tally does not fit.
+fn record(rules: &mut Vec<&'static str>, tallies: &mut Vec<u16>, evaluation: &Evaluation) -> bool {
+    let rule = rules.iter().position(|r| *r == evaluation.config_rule_name).unwrap_or_else(|| {
+        rules.push(evaluation.config_rule_name);
+        rules.len() - 1
+    });
+    match u16::try_from(rule * 3 + count_index(evaluation.compliance_type)) {
+        Ok(tally) => {
+            tallies.push(tally);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// More rules, or more evaluations of one entry, than the ledger counts (tens of thousands:
+/// no build has that many rules).
+fn too_many() -> Error {
+    Error::Temporary(std::io::Error::other("more rules or evaluations of one entry than the report's ledger counts"))
+}
+
+/// The report writer: counts the evaluations of `entries` (each entry's, in number order from
+/// 0, as the writer's reorder buffer hands them on) and keeps, on disk, what the report in
+/// `format` is made from.
 pub(in crate::dryrun) fn collect(
-    evaluations: impl Iterator<Item = Evaluation>,
+    entries: impl Iterator<Item = (usize, Vec<Evaluation>)>,
     format: Format,
 ) -> Result<Collected, Error> {
     let mut counts = Counts::new();
+    let mut ledger = Ledger::default();
+    let overflow = Cell::new(false);
     let mut file = tempfile::tempfile().map(BufWriter::new).map_err(Error::Temporary)?;
-    let mut tally = |evaluation: &Evaluation| {
-        let index = match evaluation.compliance_type {
-            Compliance::Compliant => 0,
-            Compliance::NonCompliant => 1,
-            Compliance::NotApplicable => 2,
-        };
-        if let Some(count) = counts.entry(evaluation.config_rule_name).or_default().get_mut(index) {
-            *count += 1;
-        }
-    };
+    let evaluations = entries
+        .flat_map(|(entry, evaluations)| {
+            match u16::try_from(evaluations.len()) {
+                Ok(n) => ledger.per_entry.push(n),
+                Err(_) => overflow.set(true),
+            }
+            evaluations.into_iter().map(move |evaluation| (entry, evaluation))
+        })
+        .inspect(|(_, evaluation)| {
+            if let Some(count) =
+                counts.entry(evaluation.config_rule_name).or_default().get_mut(count_index(evaluation.compliance_type))
+            {
+                *count += 1;
+            }
+            if !record(&mut ledger.rules, &mut ledger.tallies, evaluation) {
+                overflow.set(true);
+            }
+        });
     match format {
-        Format::Json => json::write_spool(&mut file, evaluations.inspect(|e| tally(e)))?,
+        Format::Json => json::write_spool(&mut file, evaluations.map(|(_, evaluation)| evaluation))?,
         Format::Table | Format::Sarif => {
-            for evaluation in evaluations {
-                tally(&evaluation);
+            for (entry, evaluation) in evaluations {
                 if evaluation.compliance_type == Compliance::NonCompliant {
-                    Findings::write(&mut file, &evaluation)?;
+                    Findings::write(&mut file, &evaluation, entry)?;
                 }
             }
         }
     }
+    if overflow.get() {
+        return Err(too_many());
+    }
     let file = file.into_inner().map_err(|e| Error::Temporary(e.into_error()))?;
     let kept = match format {
         Format::Json => Kept::Json(file),
-        Format::Table => Kept::Table(Findings(file)),
-        Format::Sarif => Kept::Sarif(Findings(file)),
+        Format::Table => Kept::Table(Findings::new(file)),
+        Format::Sarif => Kept::Sarif(Findings::new(file)),
     };
-    Ok(Collected { counts, kept })
+    Ok(Collected { counts, kept, ledger })
+}
+
+impl Collected {
+    /// Leaves out of the counts and the report every evaluation of the entries in `retracted`
+    /// (older versions a newer one superseded, and users and roles judged again at the end).
+    pub(in crate::dryrun) fn retract(mut self, retracted: &OrderSet) -> Result<Collected, Error> {
+        if retracted.is_empty() {
+            return Ok(self);
+        }
+        // Evaluations are numbered in report order; an entry's are consecutive.
+        let mut dropped = OrderSet::default();
+        let mut evaluation = 0usize;
+        for (entry, &n) in self.ledger.per_entry.iter().enumerate() {
+            let range = evaluation..evaluation + usize::from(n);
+            evaluation = range.end;
+            if !retracted.contains(entry) {
+                continue;
+            }
+            for index in range {
+                dropped.insert(index);
+                // Every evaluation was tallied as it was counted: the ledger has it.
+                let tally = self.ledger.tallies.get(index).map(|&tally| usize::from(tally));
+                let rule = tally.and_then(|tally| self.ledger.rules.get(tally / 3));
+                let count = rule.zip(tally).and_then(|(rule, tally)| self.counts.get_mut(rule)?.get_mut(tally % 3));
+                match count {
+                    Some(count) => *count -= 1,
+                    None => return Err(too_many()),
+                }
+            }
+        }
+        self.kept = match self.kept {
+            Kept::Json(spool) if dropped.is_empty() => Kept::Json(spool),
+            Kept::Json(spool) => Kept::Json(json::without(spool, &dropped)?),
+            Kept::Table(findings) => Kept::Table(findings.without(retracted.clone())),
+            Kept::Sarif(findings) => Kept::Sarif(findings.without(retracted.clone())),
+        };
+        Ok(self)
+    }
 }
 
 /// A NON_COMPLIANT evaluation as the table and SARIF show it, read back from the findings.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::dryrun) struct Finding {
+    /// The number of the entry it is an evaluation of.
+    pub(in crate::dryrun) entry: usize,
     pub(in crate::dryrun) rule: String,
     pub(in crate::dryrun) resource_type: String,
     pub(in crate::dryrun) resource_id: String,
@@ -122,6 +222,7 @@ pub(in crate::dryrun) struct Finding {
 /// A [`Finding`] as it is written, borrowed from its evaluation.
 #[derive(Serialize)]
 struct FindingRecord<'a> {
+    entry: usize,
     rule: &'a str,
     resource_type: &'a str,
     resource_id: &'a str,
@@ -132,12 +233,26 @@ struct FindingRecord<'a> {
 
 /// The findings of a run (the NON_COMPLIANT evaluations, in report order), on disk, one JSON
 /// line each, so that a report with many takes no memory; read as often as a report needs
-/// (the table reads them once per rule).
-pub(in crate::dryrun) struct Findings(std::fs::File);
+/// (the table reads them once per rule). Those of the entries in `retracted` are left out.
+pub(in crate::dryrun) struct Findings {
+    file: std::fs::File,
+    retracted: OrderSet,
+}
 
 impl Findings {
-    fn write(out: &mut impl Write, evaluation: &Evaluation) -> Result<(), Error> {
+    fn new(file: std::fs::File) -> Findings {
+        Findings { file, retracted: OrderSet::default() }
+    }
+
+    /// The same findings without those of the entries in `retracted`.
+    fn without(self, retracted: OrderSet) -> Findings {
+        Findings { file: self.file, retracted }
+    }
+
+    /// Writes a finding of entry number `entry`.
+    fn write(out: &mut impl Write, evaluation: &Evaluation, entry: usize) -> Result<(), Error> {
         let record = FindingRecord {
+            entry,
             rule: evaluation.config_rule_name,
             resource_type: &evaluation.compliance_resource_type,
             resource_id: &evaluation.compliance_resource_id,
@@ -152,13 +267,14 @@ impl Findings {
     }
 
     /// Every finding, in report order.
-    pub(in crate::dryrun) fn read(&self) -> Result<impl Iterator<Item = Result<Finding, Error>>, Error> {
-        let mut file = self.0.try_clone().map_err(Error::Temporary)?;
+    pub(in crate::dryrun) fn read(&self) -> Result<impl Iterator<Item = Result<Finding, Error>> + '_, Error> {
+        let mut file = self.file.try_clone().map_err(Error::Temporary)?;
         file.rewind().map_err(Error::Temporary)?;
-        Ok(std::io::BufReader::new(file).lines().map(|line| {
+        let findings = std::io::BufReader::new(file).lines().map(|line| {
             let line = line.map_err(Error::Temporary)?;
-            serde_json::from_str(&line).map_err(|source| Error::Damaged { what: "a finding", source })
-        }))
+            serde_json::from_str::<Finding>(&line).map_err(|source| Error::Damaged { what: "a finding", source })
+        });
+        Ok(findings.filter(|finding| !finding.as_ref().is_ok_and(|f| self.retracted.contains(f.entry))))
     }
 }
 
@@ -278,9 +394,9 @@ mod tests {
             resource_arn: "arn:aws:kms:us-east-1:111122223333:key/k1".into(),
         };
         let mut file = tempfile::tempfile().unwrap();
-        Findings::write(&mut file, &evaluation).unwrap();
-        Findings::write(&mut file, &evaluation).unwrap();
-        let findings = Findings(file);
+        Findings::write(&mut file, &evaluation, 0).unwrap();
+        Findings::write(&mut file, &evaluation, 1).unwrap();
+        let findings = Findings::new(file);
         let read: Vec<Finding> = findings.read().unwrap().collect::<Result<_, _>>().unwrap();
         assert_eq!(read.len(), 2);
         let finding = &read[0];

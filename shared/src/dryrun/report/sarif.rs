@@ -186,6 +186,7 @@ mod tests {
     #[test]
     fn fields_are_in_alphabetical_order() {
         let finding = Finding {
+            entry: 0,
             rule: "r".into(),
             resource_type: "AWS::KMS::Key".into(),
             resource_id: "k".into(),

@@ -1,20 +1,22 @@
 //! The table, for people: per rule, the counts, then every NON_COMPLIANT resource with its
-//! annotation, wrapped to 100 columns; then the totals.
+//! annotation, wrapped to 100 columns; then the totals, and the summary of what was read.
 
 use std::io::Write;
 
 use super::{wrap, Counts, Findings};
 use crate::dryrun::error::Error;
+use crate::dryrun::summary::Summary;
 use crate::rule::Rule;
 
-/// Writes the table; `input_errors` (with `--keep-going`) is counted in the totals' line.
+/// Writes the table; the input errors (with `--keep-going`) are counted in the totals' line.
 pub(in crate::dryrun) fn render_table(
     out: &mut dyn Write,
     rules: &[&Rule],
     counts: &Counts,
     findings: &Findings,
-    input_errors: usize,
+    summary: &Summary,
 ) -> Result<(), Error> {
+    let input_errors = summary.input_errors;
     let io = Error::Write;
     let mut totals = [0usize; 3];
     for rule in rules {
@@ -52,5 +54,6 @@ pub(in crate::dryrun) fn render_table(
     if input_errors > 0 {
         write!(out, ", {input_errors} input errors").map_err(io)?;
     }
-    writeln!(out).map_err(io)
+    writeln!(out).map_err(io)?;
+    writeln!(out, "{summary}").map_err(io)
 }
