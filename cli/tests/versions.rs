@@ -247,3 +247,53 @@ fn the_summary_counts_what_was_read() {
         "{stderr}"
     );
 }
+
+/// The generator's versioned workload (every resource in three versions, shuffled, older
+/// policies and keys different) gives the verdicts of its newest versions alone, picked here
+/// by a plain reference: the greatest capture time per resource. Annotations included.
+#[test]
+fn a_shuffled_versioned_workload_is_judged_as_its_newest_versions_alone() {
+    let dir = scratch("workload");
+    let path = dir.0.join("versions.json");
+    let argv = ["cargo xtask", "workload", "generate", "--size-mb", "1", "--versions", "3"];
+    let argv = argv.iter().map(std::ffi::OsString::from).chain([path.clone().into_os_string()]);
+    let cli = <xtask::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+    xtask::run(&cli).unwrap();
+    let document: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut newest: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    for item in document["configurationItems"].as_array().unwrap() {
+        let key =
+            ["awsAccountId", "awsRegion", "resourceType", "resourceId"].map(|f| item[f].as_str().unwrap()).join("|");
+        let time = |item: &Value| item["configurationItemCaptureTime"].as_str().unwrap().to_owned();
+        if newest.get(&key).is_none_or(|kept| time(item) > time(kept)) {
+            newest.insert(key, item.clone());
+        }
+    }
+    let items: Vec<Value> = newest.into_values().collect();
+    assert!(items.len() * 3 == document["configurationItems"].as_array().unwrap().len());
+    let reference = file(&dir.0, "newest.json", &items);
+    let annotated = |output: &Output| -> Vec<(String, String, String)> {
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut all: Vec<_> = report["Evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let text = |f: &str| e[f].as_str().unwrap_or("").to_owned();
+                (text("ComplianceResourceId"), text("ConfigRuleName"), text("Annotation"))
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let got = annotated(&dry_run("json", &[], &[path.clone()]));
+    let want = annotated(&dry_run("json", &[], &[reference]));
+    assert!(want.len() > 100, "{}", want.len());
+    assert_eq!(got.len(), want.len());
+    for (got, want) in got.iter().zip(&want) {
+        assert_eq!(got, want);
+    }
+    // Judged version by version, the verdicts differ: the workload does tell versions apart.
+    let every = annotated(&dry_run("json", &["--all-versions"], &[path]));
+    assert!(every.len() > want.len());
+}

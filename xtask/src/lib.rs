@@ -42,6 +42,9 @@ pub enum Task {
 /// What a task fails with: the file and what went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Options that do not go together.
+    #[error("{0}")]
+    Usage(&'static str),
     /// A file could not be read or written.
     #[error("`{}`: {source}", path.display())]
     Io {

@@ -2,7 +2,7 @@
 //! `scripts/dry-run-bench.sh`).
 //!
 //! `cargo xtask workload generate [--size-mb N] [--gzip] [--seed S] [--form config|gaad]
-//! [--url-encoded] [--missing-attachments] OUT` (defaults: 10 MB, seed 7, `config`):
+//! [--url-encoded] [--missing-attachments] [--versions N] OUT` (defaults: 10 MB, seed 7, `config`):
 //! writes a synthetic workload from the real documents of `../shared/corpus` (bundled).
 //! Deterministic for a seed: the same arguments give the same bytes.
 //!
@@ -20,6 +20,11 @@
 //!   non-default version), KMS policies that are and are not scoped to keys, roles with inline,
 //!   customer managed and AWS managed policies, users in groups, and the attached AWS managed
 //!   policies themselves. IAM has no KMS keys, so this form has none.
+//!
+//! `--versions N` (Config form) writes every resource in N versions, one day apart, shuffled
+//! within windows of 64 resources, the way a history file or snapshots of several days hold
+//! them: the older versions of a policy carry another corpus document and those of a key
+//! another key policy, so judging the wrong version changes verdicts.
 //!
 //! `cargo xtask workload parse FILE`: the parse-only pass the dry-run is compared with: serde_json over the
 //! same bytes (inflating `.gz`), every item decoded to a JSON value, nothing evaluated.
@@ -72,6 +77,10 @@ pub struct Generate {
     /// Config form: roles and most users attach policies and groups the snapshot does not define.
     #[arg(long)]
     pub missing_attachments: bool,
+    /// Config form: every resource in this many versions, one day apart, shuffled (a history
+    /// file): policies' older versions carry another document, keys' another key policy.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub versions: u32,
     /// The file to write.
     pub out: PathBuf,
 }
@@ -271,6 +280,9 @@ fn nth_item(rng: &mut Rng, corpus: &[(String, Value)], n: usize, written: &mut W
 
 /// Writes the workload `args` describe; returns its summary.
 pub fn generate(args: &Generate) -> Result<String, Error> {
+    if args.form == Form::Gaad && (args.missing_attachments || args.versions > 1) {
+        return Err(Error::Usage("--missing-attachments and --versions are options of --form config"));
+    }
     let out = &args.out;
     let io = |source| Error::Io { path: out.clone(), source };
     let file = std::fs::File::create(out).map_err(io)?;
@@ -283,7 +295,7 @@ pub fn generate(args: &Generate) -> Result<String, Error> {
     let target = args.size_mb * 1024 * 1024;
     let summary = match args.form {
         Form::Gaad => write_gaad(&mut writer, &mut rng, target, args.url_encoded),
-        Form::Config => write_config(&mut writer, &mut rng, target, args.missing_attachments),
+        Form::Config => write_config(&mut writer, &mut rng, target, args.missing_attachments, args.versions),
     }
     .map_err(io)?;
     writer.flush().map_err(io)?;
@@ -291,23 +303,87 @@ pub fn generate(args: &Generate) -> Result<String, Error> {
     Ok(format!("{}: {summary}", out.display()))
 }
 
-fn write_config(writer: &mut dyn Write, rng: &mut Rng, target: usize, missing: bool) -> std::io::Result<String> {
+fn write_config(
+    writer: &mut dyn Write,
+    rng: &mut Rng,
+    target: usize,
+    missing: bool,
+    versions: u32,
+) -> std::io::Result<String> {
     let corpus = corpus();
     let mut written_so_far = Written { missing, ..Written::default() };
-    let mut written = 0usize;
     writer.write_all(b"{\"fileVersion\":\"1.0\",\"configSnapshotId\":\"workload\",\"configurationItems\":[")?;
     let mut n = 0usize;
-    while written < target {
-        let text = Sorted(&nth_item(rng, &corpus, n, &mut written_so_far)).to_string();
-        if n > 0 {
-            writer.write_all(b",")?;
+    let mut list = ItemList { writer, items: 0, written: 0 };
+    while list.written < target {
+        if versions == 1 {
+            list.write(&nth_item(rng, &corpus, n, &mut written_so_far))?;
+            n += 1;
+            continue;
         }
-        writer.write_all(text.as_bytes())?;
-        written += text.len() + 1;
-        n += 1;
+        // A window of resources, every version of each, shuffled (Fisher-Yates): a version
+        // lands anywhere in the window, before or after the others of its resource.
+        let mut window = Vec::new();
+        for _ in 0..VERSION_WINDOW {
+            let newest = nth_item(rng, &corpus, n, &mut written_so_far);
+            for version in 1..versions {
+                window.push(older_version(rng, &corpus, &newest, versions - version, n));
+            }
+            window.push(newest);
+            n += 1;
+        }
+        for i in (1..window.len()).rev() {
+            window.swap(i, rng.below(i + 1));
+        }
+        for item in &window {
+            list.write(item)?;
+        }
     }
+    let ItemList { writer, items, written } = list;
     writer.write_all(b"]}")?;
-    Ok(format!("{n} items, {written} bytes of JSON"))
+    Ok(format!("{items} items of {n} resources, {written} bytes of JSON"))
+}
+
+/// The items written so far, and their bytes.
+struct ItemList<'w> {
+    writer: &'w mut dyn Write,
+    items: usize,
+    written: usize,
+}
+
+impl ItemList<'_> {
+    fn write(&mut self, item: &Value) -> std::io::Result<()> {
+        let text = Sorted(item).to_string();
+        if self.items > 0 {
+            self.writer.write_all(b",")?;
+        }
+        self.writer.write_all(text.as_bytes())?;
+        self.written += text.len() + 1;
+        self.items += 1;
+        Ok(())
+    }
+}
+
+/// How many resources `--versions` shuffles the versions of together.
+const VERSION_WINDOW: usize = 64;
+
+/// The version of `newest` (the `n`-th item) `age` days older: an earlier capture time and
+/// state id, and for a policy another document from the corpus, for a key another key policy.
+fn older_version(rng: &mut Rng, corpus: &[(String, Value)], newest: &Value, age: u32, n: usize) -> Value {
+    let mut item = newest.clone();
+    item["configurationItemCaptureTime"] = json!(format!("2026-10-{:02}T12:00:00.000Z", 31 - age.min(30)));
+    item["configurationStateId"] = json!(format!("{}", 1_762_000_000_000u64 - u64::from(age) * 86_400_000));
+    match item["resourceType"].as_str() {
+        Some("AWS::IAM::Policy") => {
+            let document = &corpus[rng.below(corpus.len())].1;
+            item["configuration"]["policyVersionList"][0]["document"] = json!(encode(document));
+        }
+        Some("AWS::KMS::Key") => {
+            item["supplementaryConfiguration"]["Policy"] = json!(Sorted(&key_policy(rng, n + 1)).to_string());
+        }
+        _ => {}
+    }
+    item
 }
 
 /// The AWS managed policies of the corpus as GAAD `Policies` entries, each with a default
