@@ -286,7 +286,7 @@ fn a_shuffled_versioned_workload_is_judged_as_its_newest_versions_alone() {
         all.sort();
         all
     };
-    let got = annotated(&dry_run("json", &[], &[path.clone()]));
+    let got = annotated(&dry_run("json", &[], std::slice::from_ref(&path)));
     let want = annotated(&dry_run("json", &[], &[reference]));
     assert!(want.len() > 100, "{}", want.len());
     assert_eq!(got.len(), want.len());
