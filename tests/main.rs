@@ -13,5 +13,6 @@ mod malformed;
 mod real_world;
 mod reference;
 mod rules;
+mod template_moto;
 mod template_quotas;
 mod templates;
