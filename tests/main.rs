@@ -4,6 +4,7 @@
 
 mod aws_docs;
 mod cases;
+mod cfn;
 mod corpus;
 mod dry_run;
 mod faults;
@@ -12,4 +13,6 @@ mod malformed;
 mod real_world;
 mod reference;
 mod rules;
+mod template_moto;
+mod template_quotas;
 mod templates;

@@ -1,8 +1,9 @@
 //! The CloudFormation templates against the code: the committed files are what the rules'
 //! metadata generates, every rule has its Config rule with its scope, parameters and defaults,
-//! every function's role grants exactly the calls its rule makes (no `*` actions), and the
-//! conformance pack fits Config's template limit. (cfn-lint checks the same files in
-//! `scripts/test.sh`.)
+//! every function its memory and timeout, every role exactly the calls its function makes in
+//! that deployment (no `*` actions), and nothing but the member role has a fixed IAM name.
+//! The quotas are in `template_quotas.rs`, the deployment into moto's CloudFormation in
+//! `template_moto.rs`; cfn-lint and checkov check the same files in `scripts/test.sh`.
 
 use std::collections::BTreeSet;
 
@@ -68,47 +69,86 @@ fn every_rule_has_its_config_rule_scope_parameters_and_exact_permissions() {
             assert_eq!(messages.contains(&"ScheduledNotification"), rule.periodic, "{}", rule.id);
             for spec in rule.parameters {
                 let name = parameter_name(rule, spec.name);
-                assert_eq!(props["InputParameters"][spec.name]["Ref"], name, "{}", rule.id);
+                let value = &props["InputParameters"][spec.name];
+                // An optional parameter reaches Config only when given, as in AWS's packs.
+                let reference = match templates::optional(spec) {
+                    true => {
+                        let branches = &value["Fn::If"];
+                        assert_eq!(branches[0], templates::given_condition(rule, spec.name), "{name}");
+                        assert_eq!(branches[2]["Ref"], "AWS::NoValue", "{name}");
+                        &branches[1]
+                    }
+                    false => value,
+                };
+                assert_eq!(reference["Ref"], name, "{}", rule.id);
                 assert_eq!(template["Parameters"][&name]["Default"], spec.default, "{name}");
             }
+            let in_global_region_only = config_rule["Condition"] == "IsGlobalResourcesRegion"
+                || config_rule["Condition"]
+                    .as_str()
+                    .is_some_and(|c| template["Conditions"][c].to_string().contains("IsGlobalResourcesRegion"));
+            assert_eq!(in_global_region_only, templates::iam_only(rule), "{}", rule.id);
         }
         let role = &stack["Resources"][format!("{p}Role")];
         let mut expected: BTreeSet<String> = rule.api_calls().into_iter().map(str::to_owned).collect();
-        expected.extend(["logs:CreateLogStream".to_owned(), "logs:PutLogEvents".to_owned()]);
+        expected.extend(["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"].map(str::to_owned));
         assert_eq!(actions(role), expected, "{}", rule.id);
         assert!(actions(role).iter().all(|a| !a.contains('*')), "{}", rule.id);
-        let function = &stack["Resources"][format!("{p}Function")]["Properties"];
-        assert_eq!(
-            (function["Runtime"].as_str(), function["Handler"].as_str()),
-            (Some("provided.al2023"), Some("bootstrap"))
-        );
-        assert_eq!(function["Architectures"][0], "arm64");
+        let central = templates::central_functions(ALL);
+        for template in [&stack, &central] {
+            let function = &template["Resources"][format!("{p}Function")]["Properties"];
+            assert_eq!(
+                (function["Runtime"].as_str(), function["Handler"].as_str()),
+                (Some("provided.al2023"), Some("bootstrap"))
+            );
+            assert_eq!(function["Architectures"][0], "arm64");
+            assert_eq!(function["MemorySize"], rule.function.memory_mb, "{}", rule.id);
+            assert_eq!(function["Timeout"], rule.function.timeout_seconds, "{}", rule.id);
+            let on_failure = &template["Resources"][format!("{p}OnFailure")]["Properties"];
+            assert_eq!(on_failure["FunctionName"]["Ref"], format!("{p}Function"));
+            assert_eq!(on_failure["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0], "FailedEvents");
+        }
         let permission = &stack["Resources"][format!("{p}Permission")]["Properties"];
         assert_eq!(permission["Principal"], "config.amazonaws.com");
         assert_eq!(permission["SourceAccount"]["Ref"], "AWS::AccountId");
-        let central_role = &templates::central_functions(ALL)["Resources"][format!("{p}Role")];
-        expected.insert("sts:AssumeRole".into());
-        assert_eq!(actions(central_role), expected, "{}", rule.id);
+        // The organization's functions: one permission each, whatever the number of accounts;
+        // their roles only assume the member role (every call runs as it), write their logs
+        // and send failed events.
+        let central_permission = &central["Resources"][format!("{p}Permission")]["Properties"];
+        assert_eq!(central_permission["Principal"], "config.amazonaws.com");
+        assert!(central_permission.get("SourceAccount").is_none());
+        let central_role = &central["Resources"][format!("{p}Role")];
+        let only: BTreeSet<String> = ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sts:AssumeRole"]
+            .map(str::to_owned)
+            .into();
+        assert_eq!(actions(central_role), only, "{}", rule.id);
     }
 }
 
-/// The union of the rules' declared calls is exactly what the Lambda shell calls.
+/// Periodic rules run over every recorded resource of an account: Lambda's longest timeout;
+/// every size is one Lambda accepts.
 #[test]
-fn declared_api_calls_are_the_calls_the_runtime_makes() {
-    // Whitespace removed, so that calls split across lines (`clients\n.iam\n.get_policy()`) read whole.
-    let source: String = include_str!("../shared/src/runtime.rs").split_whitespace().collect();
-    let mut called = BTreeSet::new();
-    for service in ["config", "iam", "kms", "organizations"] {
-        let needle = format!("clients.{service}.");
-        for (i, _) in source.match_indices(&needle) {
-            let op: String =
-                source[i + needle.len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-            let pascal_op: String = op.split('_').map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect();
-            called.insert(format!("{service}:{pascal_op}"));
+fn function_sizes_are_lambdas_and_periodic_rules_get_the_longest_timeout() {
+    for rule in ALL {
+        let size = rule.function;
+        assert!((128..=10_240).contains(&size.memory_mb), "{}", rule.id);
+        assert!((1..=900).contains(&size.timeout_seconds), "{}", rule.id);
+        assert_eq!(size.timeout_seconds == 900, rule.periodic, "{}", rule.id);
+    }
+}
+
+/// IAM is global: a fixed role name collides when the stack deploys in a second region. Only
+/// the member role has one (the functions assume it by name), and its stack is deployed once
+/// per account.
+#[test]
+fn no_fixed_iam_names_but_the_member_role() {
+    let member = templates::member_role(ALL);
+    for template in [templates::rules_stack(ALL), templates::central_functions(ALL), member.clone()] {
+        for (id, resource) in template["Resources"].as_object().unwrap() {
+            let named = resource["Properties"].get("RoleName").is_some();
+            assert_eq!(named, template == member, "{id}");
         }
     }
-    let declared: BTreeSet<String> = ALL.iter().flat_map(|r| r.api_calls()).map(str::to_owned).collect();
-    assert_eq!(called, declared);
 }
 
 #[test]
@@ -123,8 +163,8 @@ fn the_conformance_pack_fits_configs_template_limit() {
 
 /// A call that gets a value from AWS (the management account) is granted in the per-account
 /// stack only when the rule's parameters make the function call it: the flag set and the
-/// parameter that would give the value empty. The central functions, whose parameters live in
-/// the conformance pack, and the member role grant it to the rules that may make it.
+/// parameter that would give the value empty. The member role, which the organization's
+/// functions act through, grants it to the rules that may make it; the central roles never.
 #[test]
 fn calls_that_get_values_from_aws_are_granted_only_under_their_parameters() {
     let stack = templates::rules_stack(ALL);
@@ -150,7 +190,7 @@ fn calls_that_get_values_from_aws_are_granted_only_under_their_parameters() {
                 text.contains(&parameter_name(rule, f.when)) && text.contains(&parameter_name(rule, f.param)),
                 "{text}"
             );
-            assert!(actions(&central["Resources"][format!("{p}Role")]).contains(f.call), "{}", rule.id);
+            assert!(!actions(&central["Resources"][format!("{p}Role")]).contains(f.call), "{}", rule.id);
             assert!(member_actions.contains(f.call), "{}", rule.id);
         }
     }

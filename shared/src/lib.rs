@@ -49,7 +49,7 @@ pub mod version;
 
 pub use item::{Details, Resource, ResourceType};
 pub use resolver::{MemoryResolver, Resolver};
-pub use rule::{Cause, Compliance, Context, Params, Rule, Verdict};
+pub use rule::{Cause, Compliance, Context, FunctionSize, Params, Rule, Verdict};
 
 /// A rule binary's `main`: the Lambda function when started by Lambda (the runtime API is in
 /// `AWS_LAMBDA_RUNTIME_API`; feature `runtime`), otherwise a dry-run of this one rule (feature

@@ -469,10 +469,41 @@ pub struct Rule {
     pub parameters: &'static [ParamSpec],
     /// Its verdict depends on other resources, so it also runs periodically.
     pub periodic: bool,
+    /// Memory and timeout of its Lambda function (the templates read them).
+    pub function: FunctionSize,
     /// How it treats AWS managed keys and keys pending deletion.
     pub inactive_keys: InactiveKeys,
     /// The pure decision, for resources in scope that exist.
     pub evaluate: fn(&Resource, &Context<'_>) -> Verdict,
+}
+
+/// What a rule's Lambda function is given: `MemorySize` and `Timeout` in the templates.
+///
+/// Lambda accepts 128 to 10,240 MB and 1 to 900 seconds, and gives a function CPU in proportion
+/// to its memory (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html>,
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionSize {
+    /// `MemorySize`, in MB.
+    pub memory_mb: u16,
+    /// `Timeout`, in seconds.
+    pub timeout_seconds: u16,
+}
+
+impl FunctionSize {
+    /// A rule that runs only on change notifications: one item an invocation, judged in well
+    /// under a millisecond (BENCHMARKS.md), and at most a handful of calls (the item's history
+    /// when oversized, the key policy, AssumeRole, PutEvaluations). 256 MB holds the largest
+    /// item Config records; 60 seconds leaves room for the SDK's standard retries (3 attempts
+    /// with backoff) on each of those calls when Config or KMS throttles.
+    pub const ONE_ITEM: FunctionSize = FunctionSize { memory_mb: 256, timeout_seconds: 60 };
+
+    /// A rule that also runs on a schedule: one invocation pages through every recorded
+    /// resource of its types (SPEC section 5: 5,000 roles in an account, each with its attached
+    /// managed policies fetched), so it gets Lambda's longest timeout, and memory for every item
+    /// and fetched policy of such an account at once plus the CPU (proportional to memory) to
+    /// decode them while the fetches run concurrently.
+    pub const PERIODIC: FunctionSize = FunctionSize { memory_mb: 1024, timeout_seconds: 900 };
 }
 
 /// How a rule treats AWS managed keys and keys pending deletion.
@@ -761,6 +792,7 @@ mod tests {
             resource_types: &[ResourceType::IamRole],
             parameters,
             periodic: false,
+            function: FunctionSize::ONE_ITEM,
             inactive_keys: InactiveKeys::NotApplicable,
             evaluate: |_, _| Verdict::compliant(),
         };

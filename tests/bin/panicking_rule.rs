@@ -14,6 +14,7 @@ static RULE: Rule = Rule {
     resource_types: &[ResourceType::KmsKey, ResourceType::IamRole],
     parameters: &[],
     periodic: false,
+    function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
 };

@@ -81,6 +81,8 @@ pub static RULE: Rule = Rule {
         },
     ],
     periodic: false,
+    // Change notifications only: one item an invocation.
+    function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
 };

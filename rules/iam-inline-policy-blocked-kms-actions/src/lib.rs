@@ -92,6 +92,8 @@ pub static RULE: Rule = Rule {
         MANAGEMENT_ACCOUNT_ID_PARAM,
     ],
     periodic: false,
+    // Change notifications only: one item an invocation.
+    function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
 };

@@ -85,6 +85,8 @@ pub static RULE: Rule = Rule {
     resource_types: &[ResourceType::KmsKey, ResourceType::IamUser, ResourceType::IamRole],
     parameters: &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
     periodic: true,
+    // Periodic: every recorded role, user and key of the account in one run.
+    function: shared::FunctionSize::PERIODIC,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
 };

@@ -58,6 +58,8 @@ pub static RULE: Rule = Rule {
     resource_types: &[ResourceType::KmsKey],
     parameters: &[],
     periodic: false,
+    // Change notifications only: one item an invocation.
+    function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
 };

@@ -88,6 +88,8 @@ pub static RULE: Rule = Rule {
         FLAG_ACCOUNT_ROOT_PARAM,
     ],
     periodic: false,
+    // Change notifications only: one item an invocation.
+    function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
 };

@@ -178,6 +178,8 @@ pub static RULE: Rule = Rule {
         },
     ],
     periodic: false,
+    // Change notifications only: one item an invocation.
+    function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::Evaluate,
     evaluate,
 };

@@ -789,6 +789,7 @@ mod tests {
         resource_types: &[ResourceType::IamRole, ResourceType::KmsKey],
         parameters: &[],
         periodic: false,
+        function: crate::FunctionSize::ONE_ITEM,
         inactive_keys: InactiveKeys::Evaluate,
         evaluate: |resource, _| match resource.details {
             Details::Role(_) => panic!("deliberate panic on {}", resource.resource_id),

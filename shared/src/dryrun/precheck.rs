@@ -173,6 +173,7 @@ mod tests {
             resource_types: &[ResourceType::KmsKey],
             parameters,
             periodic: false,
+            function: crate::FunctionSize::ONE_ITEM,
             inactive_keys: InactiveKeys::Evaluate,
             evaluate: |_, _| crate::Verdict::compliant(),
         }

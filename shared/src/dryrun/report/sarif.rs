@@ -203,6 +203,7 @@ mod tests {
             resource_types: &[crate::ResourceType::KmsKey],
             parameters: &[],
             periodic: false,
+            function: crate::FunctionSize::ONE_ITEM,
             inactive_keys: crate::rule::InactiveKeys::NotApplicable,
             evaluate: |_, _| crate::Verdict::compliant(),
         };
