@@ -283,7 +283,8 @@ async fn a_role_that_cannot_be_assumed_fails_the_invocation() {
         "configurationItemStatus": "OK", "configuration": {"keyId": "k1", "keyManager": "CUSTOMER", "keyState": "Enabled"},
         "supplementaryConfiguration": {"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}});
     let payload = json!({
-        "invokingEvent": json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification"}).to_string(),
+        "invokingEvent": json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification",
+            "notificationCreationTime": "2026-11-23T06:00:00.000Z"}).to_string(),
         "ruleParameters": "{\"executionRoleName\":\"KmsGuardrailsMember\"}",
         "resultToken": "token", "accountId": "444455556666", "configRuleName": "rule"
     });
@@ -294,6 +295,90 @@ async fn a_role_that_cannot_be_assumed_fails_the_invocation() {
     let message = err.to_string();
     assert!(message.contains("an error occurred while loading credentials"), "{message}");
     assert!(message.contains("not authorized to perform sts:AssumeRole"), "{message}");
+}
+
+/// A fake STS and Config behind the SDK's HTTP layer: AssumeRole answers with credentials that
+/// expire `lifetime` from now, PutEvaluations accepts everything. Counts the AssumeRole calls
+/// per role ARN.
+fn sts_and_config(
+    lifetime: std::time::Duration,
+) -> (aws_smithy_runtime_api::client::http::SharedHttpClient, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let assumed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let calls = assumed.clone();
+    let client = aws_smithy_http_client::test_util::infallible_client_fn(move |request| {
+        let body = String::from_utf8_lossy(request.body().bytes().expect("in memory")).into_owned();
+        if body.contains("Action=AssumeRole") {
+            let arn = body.split('&').find_map(|p| p.strip_prefix("RoleArn=")).expect("a RoleArn").to_owned();
+            calls.lock().expect("lock").push(arn.replace("%3A", ":").replace("%2F", "/"));
+            let expiration = aws_smithy_types::DateTime::from(std::time::SystemTime::now() + lifetime)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .expect("a date");
+            let xml = format!(
+                "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials>\
+                 <AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>token</SessionToken>\
+                 <Expiration>{expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:kms-guardrails</AssumedRoleId>\
+                 <Arn>arn:aws:sts::444455556666:assumed-role/KmsGuardrailsMember/kms-guardrails</Arn></AssumedRoleUser></AssumeRoleResult>\
+                 <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleResponse>"
+            );
+            return http::Response::builder()
+                .status(200)
+                .body(aws_smithy_types::body::SdkBody::from(xml))
+                .expect("response");
+        }
+        http::Response::builder()
+            .status(200)
+            .body(aws_smithy_types::body::SdkBody::from(r#"{"FailedEvaluations":[]}"#))
+            .expect("response")
+    });
+    (client, assumed)
+}
+
+fn member_event(account: &str, key: &str) -> Value {
+    let item = json!({"resourceType": "AWS::KMS::Key", "resourceId": key, "awsAccountId": account,
+        "configurationItemStatus": "OK", "configurationItemCaptureTime": "2026-11-23T05:59:00.000Z",
+        "configuration": {"keyId": key, "keyManager": "CUSTOMER", "keyState": "Enabled"},
+        "supplementaryConfiguration": {"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}});
+    json!({
+        "invokingEvent": json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification"}).to_string(),
+        "ruleParameters": "{\"executionRoleName\":\"KmsGuardrailsMember\"}",
+        "resultToken": "token", "accountId": account, "configRuleName": "rule"
+    })
+}
+
+/// A warm container assumes a member account's role once and reuses the credentials across
+/// invocations while they are valid: three invocations for one account, one AssumeRole; a
+/// second account, its own. Credentials that expire within the SDK's refresh buffer (10 s) are
+/// not reused: each invocation assumes the role again.
+#[tokio::test]
+async fn member_role_credentials_are_cached_per_account_while_valid() {
+    use shared::runtime::{handle_event, Accounts, Deadline};
+    let rule = rule("kms-key-policy-no-public-access");
+    let base = |client| {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::for_tests())
+            .http_client(client)
+            .load()
+    };
+
+    let (client, assumed) = sts_and_config(std::time::Duration::from_secs(3600));
+    let accounts = Accounts::new(base(client).await);
+    for (account, key) in
+        [("444455556666", "k1"), ("444455556666", "k2"), ("777788889999", "k3"), ("444455556666", "k4")]
+    {
+        handle_event(rule, &accounts, &member_event(account, key), Deadline::none()).await.expect("invocation");
+    }
+    assert_eq!(
+        *assumed.lock().expect("lock"),
+        ["arn:aws:iam::444455556666:role/KmsGuardrailsMember", "arn:aws:iam::777788889999:role/KmsGuardrailsMember"]
+    );
+
+    let (client, assumed) = sts_and_config(std::time::Duration::from_secs(5));
+    let accounts = Accounts::new(base(client).await);
+    for key in ["k1", "k2"] {
+        handle_event(rule, &accounts, &member_event("444455556666", key), Deadline::none()).await.expect("invocation");
+    }
+    assert_eq!(assumed.lock().expect("lock").len(), 2, "credentials about to expire are not reused");
 }
 
 #[test]

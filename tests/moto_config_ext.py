@@ -9,14 +9,19 @@ The gaps this fills, each a documented difference between moto 5.2 and AWS Confi
    Here it stores every evaluation, keyed by the ResultToken (the tests pass the Config rule's
    name as the token, which is what identifies the rule in a real invocation).
 2. GetComplianceDetailsByConfigRule: missing in moto. Here it returns the stored evaluations of
-   the rule named (latest per resource), in the AWS shape, with an optional ComplianceTypes filter.
+   the rule named (latest per resource), in the AWS shape, with an optional ComplianceTypes
+   filter, paged as AWS pages it: `Limit` 0 to 100 (default 10; more is an
+   InvalidParameterValueException), `NextToken` for the rest.
 3. DescribeComplianceByConfigRule: missing in moto. Here: per rule, COMPLIANT or NON_COMPLIANT
    from the stored evaluations.
 4. GetResourceConfigHistory and BatchGetResourceConfig: moto writes timestamps as
    "2026-11-23 06:17:07.509193" and `tags` as a list, which the JSON protocol (and so the Rust
    SDK) rejects. Here timestamps become epoch seconds and `tags` a map.
+5. Role items: moto's `resourceId` is the role's name, while its ListDiscoveredResources (and
+   AWS, for both) use the role's unique id (`AROA...`). Here the item's `resourceId` is the id,
+   as AWS has it: a periodic run retires what ListDiscoveredResources no longer lists, and with
+   two ids for one role it would retire every role it had just judged.
 Known differences left as they are (the code handles them, the tests do not hide them):
-- moto's IAM items use the role/user name as `resourceId` where AWS uses the unique id;
 - moto records no KMS keys in Config (resource history covers IAM only);
 - GetKeyPolicy needs PolicyName `default`; some IAM documents come back URL-encoded, some not.
 Everything else is moto as released; the Rust side uses the real aws-sdk-rust clients.
@@ -27,6 +32,7 @@ import threading
 import time
 
 from moto.config import responses as config_responses
+from moto.iam.config import RoleConfigQuery
 from moto.server import ThreadedMotoServer
 
 _LOCK = threading.Lock()
@@ -71,14 +77,24 @@ def _get_compliance_details_by_config_rule(self):
 
     rule = self._get_param("ConfigRuleName")
     wanted = self._get_param("ComplianceTypes") or []
+    limit = self._get_param("Limit") or 10
+    if not 0 < limit <= 100:
+        message = f"Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100"
+        return 400, {}, json.dumps({"__type": "InvalidParameterValueException", "message": message})
+    # The token is the last resource of the previous page: evaluations stored meanwhile do not
+    # shift the pages (an offset would, and a page would skip or repeat resources).
+    after = tuple(json.loads(self._get_param("NextToken"))) if self._get_param("NextToken") else None
     with _LOCK:
         stored = dict(_EVALUATIONS.get(rule, {}))
-    results = [
-        _result(rule, key, evaluation)
+    keys = [
+        key
         for key, evaluation in sorted(stored.items())
-        if not wanted or evaluation["ComplianceType"] in wanted
+        if (after is None or key > after) and (not wanted or evaluation["ComplianceType"] in wanted)
     ]
-    return json.dumps({"EvaluationResults": results})
+    body = {"EvaluationResults": [_result(rule, key, stored[key]) for key in keys[:limit]]}
+    if len(keys) > limit:
+        body["NextToken"] = json.dumps(list(keys[limit - 1]))
+    return json.dumps(body)
 
 
 def _describe_compliance_by_config_rule(self):
@@ -124,6 +140,18 @@ config_responses.ConfigResponse.get_resource_config_history = _fixing(
 config_responses.ConfigResponse.batch_get_resource_config = _fixing(
     config_responses.ConfigResponse.batch_get_resource_config, "baseConfigurationItems"
 )
+_role_config_resource = RoleConfigQuery.get_config_resource
+
+
+def _role_item_with_its_id(self, account_id, partition, resource_id, *args, **kwargs):
+    item = _role_config_resource(self, account_id, partition, resource_id, *args, **kwargs)
+    if item is not None:
+        # moto keys roles by their unique id, which is what `resource_id` is here.
+        item["resourceId"] = resource_id
+    return item
+
+
+RoleConfigQuery.get_config_resource = _role_item_with_its_id
 config_responses.ConfigResponse.put_evaluations = _put_evaluations
 config_responses.ConfigResponse.get_compliance_details_by_config_rule = _get_compliance_details_by_config_rule
 config_responses.ConfigResponse.describe_compliance_by_config_rule = _describe_compliance_by_config_rule

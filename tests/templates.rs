@@ -151,6 +151,31 @@ fn no_fixed_iam_names_but_the_member_role() {
     }
 }
 
+/// The union of the rules' declared calls is exactly what the Lambda shell calls.
+#[test]
+fn declared_api_calls_are_the_calls_the_runtime_makes() {
+    // Every file of the runtime module tree, whitespace removed, so that calls split across
+    // lines (`clients\n.iam\n.get_policy()`) read whole.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/src/runtime");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.iter().any(|f| f.ends_with("mod.rs")), "the runtime module tree is in {}", dir.display());
+    let source: String =
+        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect::<String>().split_whitespace().collect();
+    let mut called = BTreeSet::new();
+    for service in ["config", "iam", "kms", "organizations"] {
+        let needle = format!("clients.{service}.");
+        for (i, _) in source.match_indices(&needle) {
+            let op: String =
+                source[i + needle.len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            let pascal_op: String = op.split('_').map(|w| w[..1].to_ascii_uppercase() + &w[1..]).collect();
+            called.insert(format!("{service}:{pascal_op}"));
+        }
+    }
+    let declared: BTreeSet<String> = ALL.iter().flat_map(|r| r.api_calls()).map(str::to_owned).collect();
+    assert_eq!(called, declared);
+}
+
 #[test]
 fn the_conformance_pack_fits_configs_template_limit() {
     let text = std::fs::read_to_string(format!("{CLOUDFORMATION}/conformance-pack.yaml")).unwrap();
