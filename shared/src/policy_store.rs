@@ -49,6 +49,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::item::{Document, Identity};
 use crate::policy::{DocumentError, Policy, PolicyVersion, Statement};
 use crate::resolver::{ResolveError, Resolver};
+use crate::version::ItemVersion;
 
 /// How many bytes of records the cache keeps at most, in two generations of half as many: the
 /// policies read most recently stay, older ones are dropped a generation at a time. Parsed,
@@ -207,6 +208,8 @@ pub enum Replaced {
     Same,
     /// There was one, and it reads differently (or it is gone now).
     Different,
+    /// The store holds what an item of the same version or a newer one said: nothing changed.
+    Kept,
 }
 
 /// Customer managed and AWS managed policies from the inputs (on disk, with an index in memory)
@@ -216,8 +219,16 @@ pub struct PolicyStore {
     shelf: Arc<Shelf>,
     /// Where the next record goes.
     end: u64,
-    policies: HashMap<Box<str>, Entry>,
-    groups: HashMap<(String, String), Arc<Identity>>,
+    policies: HashMap<Box<str>, Shelved<Entry>>,
+    groups: HashMap<(String, String), Shelved<Arc<Identity>>>,
+}
+
+/// What the newest item of a policy ARN or group name said, and that item's version.
+#[derive(Debug)]
+struct Shelved<T> {
+    version: ItemVersion,
+    /// `None`: the newest item is a deletion.
+    entry: Option<T>,
 }
 
 impl PolicyStore {
@@ -237,73 +248,91 @@ impl PolicyStore {
         }
     }
 
-    /// Adds a managed policy; one with the same ARN is replaced, for what is asked from now on
-    /// (the dry-run adds only a policy's newest version read so far). Its record is on disk
-    /// when this returns. Says whether it replaced one that reads differently.
-    pub fn add_policy(&mut self, arn: &str, record: PolicyRecord) -> Result<Replaced, StoreError> {
+    /// Puts what the item of `version` says of managed policy `arn`: its record, or `None`
+    /// when the item is a deletion. The store holds, per ARN, what the newest item read so far
+    /// says, whatever resource it is of (a policy deleted and created again under its name is
+    /// two resources, one ARN); of two items of one version the first read stands, as for the
+    /// items judged. A record is on disk when this returns.
+    pub fn put_policy(
+        &mut self,
+        arn: &str,
+        version: ItemVersion,
+        record: Option<PolicyRecord>,
+    ) -> Result<Replaced, StoreError> {
+        let held = self.policies.get(arn);
+        if held.is_some_and(|held| held.version >= version) {
+            return Ok(Replaced::Kept);
+        }
         let entry = match record {
-            PolicyRecord::NoKms(version) => Entry::NoKms(version),
-            PolicyRecord::Invalid(error) => Entry::Invalid(Arc::new(error)),
-            PolicyRecord::Kms(bytes) => {
-                if let Some(Entry::Stored { offset, len }) = self.policies.get(arn) {
-                    if self.shelf.read_bytes(*offset, *len).is_ok_and(|stored| stored == bytes) {
-                        return Ok(Replaced::Same);
+            None => None,
+            Some(PolicyRecord::NoKms(policy_version)) => Some(Entry::NoKms(policy_version)),
+            Some(PolicyRecord::Invalid(error)) => Some(Entry::Invalid(Arc::new(error))),
+            Some(PolicyRecord::Kms(bytes)) => {
+                let same = match held.and_then(|held| held.entry.as_ref()) {
+                    Some(Entry::Stored { offset, len }) => {
+                        self.shelf.read_bytes(*offset, *len).is_ok_and(|stored| stored == bytes)
+                    }
+                    _ => false,
+                };
+                match same {
+                    true => held.and_then(|held| held.entry.clone()),
+                    false => {
+                        let len = u32::try_from(bytes.len()).map_err(|_| StoreError::TooLarge(bytes.len()))?;
+                        self.shelf.file.write_all_at(&bytes, self.end)?;
+                        let entry = Entry::Stored { offset: self.end, len };
+                        self.end += u64::from(len);
+                        Some(entry)
                     }
                 }
-                let len = u32::try_from(bytes.len()).map_err(|_| StoreError::TooLarge(bytes.len()))?;
-                self.shelf.file.write_all_at(&bytes, self.end)?;
-                let entry = Entry::Stored { offset: self.end, len };
-                self.end += u64::from(len);
-                entry
             }
         };
-        let replaced = match (self.policies.get(arn), &entry) {
-            (None, _) => Replaced::Nothing,
-            (Some(Entry::NoKms(a)), Entry::NoKms(b)) if a == b => Replaced::Same,
-            (Some(Entry::Invalid(a)), Entry::Invalid(b)) if a == b => Replaced::Same,
-            (Some(_), _) => Replaced::Different,
+        let replaced = match (held.map(|held| &held.entry), &entry) {
+            // A deletion of a policy never read, or read deleted.
+            (None | Some(None), None) => Replaced::Same,
+            (None, Some(_)) => Replaced::Nothing,
+            (Some(Some(Entry::NoKms(a))), Some(Entry::NoKms(b))) if a == b => Replaced::Same,
+            (Some(Some(Entry::Invalid(a))), Some(Entry::Invalid(b))) if a == b => Replaced::Same,
+            (Some(Some(Entry::Stored { offset: a, .. })), Some(Entry::Stored { offset: b, .. })) if a == b => {
+                Replaced::Same
+            }
+            _ => Replaced::Different,
         };
-        self.policies.insert(arn.into(), entry);
+        self.policies.insert(arn.into(), Shelved { version, entry });
         Ok(replaced)
     }
 
-    /// Removes a managed policy (its newest version is a deleted item). Says whether there
-    /// was one.
-    pub fn remove_policy(&mut self, arn: &str) -> Replaced {
-        match self.policies.remove(arn) {
-            Some(_) => Replaced::Different,
-            None => Replaced::Nothing,
+    /// Puts what the item of `version` says of group `name` of `account`: the group, or `None`
+    /// when the item is a deletion; the newest item stands, as for [`PolicyStore::put_policy`].
+    pub fn put_group(&mut self, account: &str, name: &str, version: ItemVersion, group: Option<Identity>) -> Replaced {
+        let key = (account.to_owned(), name.to_owned());
+        let held = self.groups.get(&key);
+        if held.is_some_and(|held| held.version >= version) {
+            return Replaced::Kept;
         }
-    }
-
-    /// Adds a group of `account`, replacing one of the same name; says whether the one it
-    /// replaced was different.
-    pub fn add_group(&mut self, account: impl Into<String>, group: Identity) -> Replaced {
-        let key = (account.into(), group.name.clone());
-        let group = Arc::new(group);
-        match self.groups.insert(key, Arc::clone(&group)) {
+        let group = group.map(Arc::new);
+        let replaced = match held {
+            None if group.is_none() => Replaced::Same,
             None => Replaced::Nothing,
-            Some(old) if old == group => Replaced::Same,
+            Some(held) if held.entry == group => Replaced::Same,
             Some(_) => Replaced::Different,
-        }
-    }
-
-    /// Removes group `name` of `account` (its newest version is a deleted item).
-    pub fn remove_group(&mut self, account: &str, name: &str) -> Replaced {
-        match self.groups.remove(&(account.to_owned(), name.to_owned())) {
-            Some(_) => Replaced::Different,
-            None => Replaced::Nothing,
-        }
+        };
+        self.groups.insert(key, Shelved { version, entry: group });
+        replaced
     }
 
     /// The group `name` of `account`, if the store holds it.
     pub fn group_identity(&self, account: &str, name: &str) -> Option<&Identity> {
-        self.groups.get(&(account.to_owned(), name.to_owned())).map(Arc::as_ref)
+        self.held_group(account, name).map(Arc::as_ref)
     }
 
-    /// Is this managed policy in the store? Bundled AWS managed policies are not counted.
+    fn held_group(&self, account: &str, name: &str) -> Option<&Arc<Identity>> {
+        self.groups.get(&(account.to_owned(), name.to_owned())).and_then(|held| held.entry.as_ref())
+    }
+
+    /// Is this managed policy in the store (and not deleted)? Bundled AWS managed policies are
+    /// not counted.
     pub fn knows_policy(&self, arn: &str) -> bool {
-        self.policies.contains_key(arn)
+        self.policies.get(arn).is_some_and(|held| held.entry.is_some())
     }
 
     /// The part of the store that judging an identity can ask for: these managed policies,
@@ -317,7 +346,7 @@ impl PolicyStore {
     ) -> StorePart {
         let mut part = StorePart { shelf: Arc::clone(&self.shelf), policies: Vec::new(), groups: Vec::new() };
         let copy_policy = |part: &mut StorePart, arn: &str| {
-            if let Some(entry) = self.policies.get(arn) {
+            if let Some(entry) = self.policies.get(arn).and_then(|held| held.entry.as_ref()) {
                 part.policies.push((arn.to_owned(), entry.clone()));
             }
         };
@@ -325,7 +354,7 @@ impl PolicyStore {
             copy_policy(&mut part, arn);
         }
         for name in group_names {
-            if let Some(group) = self.groups.get(&(account.to_owned(), name.to_owned())) {
+            if let Some(group) = self.held_group(account, name) {
                 for attached in &group.attached {
                     copy_policy(&mut part, &attached.arn);
                 }
@@ -343,17 +372,16 @@ impl PolicyStore {
 
 impl Resolver for PolicyStore {
     fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
-        match self.policies.get(arn) {
-            Some(entry) => self.shelf.policy(arn, entry),
+        match self.policies.get(arn).map(|held| held.entry.as_ref()) {
+            Some(Some(entry)) => self.shelf.policy(arn, entry),
+            // Deleted in the newest item: as if never read.
+            Some(None) => Err(ResolveError::NotFound(arn.to_owned())),
             None => crate::resolver::bundled_fallback(arn),
         }
     }
 
     fn group(&self, account: &str, name: &str) -> Result<Arc<Identity>, ResolveError> {
-        self.groups
-            .get(&(account.to_owned(), name.to_owned()))
-            .cloned()
-            .ok_or_else(|| ResolveError::NotFound(format!("group {name}")))
+        self.held_group(account, name).cloned().ok_or_else(|| ResolveError::NotFound(format!("group {name}")))
     }
 }
 
@@ -437,7 +465,7 @@ mod tests {
         let mut store = PolicyStore::with_cache(scratch_file(), cache_bytes);
         for (arn, document) in documents {
             memory.add_policy(arn.clone(), document.clone());
-            store.add_policy(arn, PolicyRecord::of(document).unwrap()).unwrap();
+            store.put_policy(arn, ItemVersion::default(), Some(PolicyRecord::of(document).unwrap())).unwrap();
         }
         (memory, store)
     }
@@ -513,7 +541,7 @@ mod tests {
             boundary: None,
         };
         memory.add_group(ACCOUNT, group.clone());
-        store.add_group(ACCOUNT, group);
+        store.put_group(ACCOUNT, &group.name.clone(), ItemVersion::default(), Some(group));
         let memory_part = memory.part(ACCOUNT, [], ["Admins", "Nobody"]);
         let store_part = store.part(ACCOUNT, [], ["Admins", "Nobody"]);
         assert_eq!(answer(&store_part, &attached.0), answer(&memory_part, &attached.0));
@@ -537,10 +565,36 @@ mod tests {
             (memory.part(ACCOUNT, [arn.as_str()], []), store.part(ACCOUNT, [arn.as_str()], []));
         assert_eq!(answer(&store, &arn), answer(&memory, &arn), "read (and cached) before the replacement");
         memory.add_policy(arn.clone(), second.1.clone());
-        store.add_policy(&arn, PolicyRecord::of(&second.1).unwrap()).unwrap();
+        let newer = ItemVersion::new(Some("2026-01-02T00:00:00Z"), None).unwrap();
+        let replaced = store.put_policy(&arn, newer, Some(PolicyRecord::of(&second.1).unwrap())).unwrap();
+        assert_eq!(replaced, Replaced::Different);
         assert_eq!(answer(&store, &arn), answer(&memory, &arn));
         assert_ne!(answer(&store, &arn), answer(&store_before, &arn));
         assert_eq!(answer(&store_before, &arn), answer(&memory_before, &arn));
+    }
+
+    /// The newest item of an ARN stands, whatever the order: an older one changes nothing, the
+    /// same document again is no change, and a newer deletion takes the policy out.
+    #[test]
+    fn the_newest_item_of_a_policy_stands() {
+        let documents = corpus();
+        let arn = format!("arn:aws:iam::{ACCOUNT}:policy/Versions");
+        let record = |name: &str| {
+            let (_, document) = documents.iter().find(|(a, _)| a.ends_with(name)).unwrap();
+            Some(PolicyRecord::of(document).unwrap())
+        };
+        let day = |d: u32| ItemVersion::new(Some(&format!("2026-01-0{d}T00:00:00Z")), None).unwrap();
+        let mut store = PolicyStore::new(scratch_file());
+        let put = |store: &mut PolicyStore, d, name| store.put_policy(&arn, day(d), record(name)).unwrap();
+        assert_eq!(put(&mut store, 2, "/AdministratorAccess"), Replaced::Nothing);
+        assert_eq!(put(&mut store, 1, "/AWSKeyManagementServicePowerUser"), Replaced::Kept);
+        assert_eq!(put(&mut store, 2, "/AWSKeyManagementServicePowerUser"), Replaced::Kept, "a tie keeps the first");
+        assert_eq!(put(&mut store, 3, "/AdministratorAccess"), Replaced::Same);
+        assert!(answer(&store, &arn).is_ok_and(|p| !p.statements.is_empty()));
+        assert_eq!(store.put_policy(&arn, day(4), None).unwrap(), Replaced::Different);
+        assert!(!store.knows_policy(&arn));
+        assert!(matches!(answer(&store, &arn), Err(ResolveError::NotFound(_))));
+        assert_eq!(put(&mut store, 3, "/AdministratorAccess"), Replaced::Kept, "an older item does not bring it back");
     }
 
     #[test]

@@ -52,6 +52,7 @@ use crate::policy::{parse_policy, PolicyKind};
 use crate::policy_store::{PolicyRecord, PolicyStore, Replaced, StorePart};
 use crate::resolver::{MemoryResolver, Resolver};
 use crate::rule::{Context, Params, Rule, Verdict};
+use crate::version::ItemVersion;
 
 /// Entries travel between the stages in batches of this many: one hand-over, and at most one
 /// thread wake-up, a batch rather than an entry. Handing over single entries cost a futex call
@@ -503,13 +504,12 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                     if admission.retracts {
                         summary.unjudge(&resource, covered);
                     }
-                    if admission.newest {
-                        if let Some(change) = shelve(&mut store, &resource, record)? {
-                            match change {
-                                Changed::Policy(arn) => changes.policies.insert(arn, order),
-                                Changed::Group(account, name) => changes.groups.insert((account, name), order),
-                            };
-                        }
+                    // Every version goes to the store, which keeps the newest of each name.
+                    if let Some(change) = shelve(&mut store, &resource, record)? {
+                        match change {
+                            Changed::Policy(arn) => changes.policies.insert(arn, order),
+                            Changed::Group(account, name) => changes.groups.insert((account, name), order),
+                        };
                     }
                     if !admission.judge {
                         nothing.push((order, Vec::new()));
@@ -532,11 +532,9 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                     }
                 }
                 Decoded::AwsManagedPolicy { arn, record } => {
-                    // GAAD's AWS managed policies carry no version: the first read of an ARN
-                    // stands, as for items of one version.
-                    if !store.knows_policy(&arn) {
-                        store.add_policy(&arn, record)?;
-                    }
+                    // GAAD carries no version: the first read of an ARN stands, as for items
+                    // of one version.
+                    store.put_policy(&arn, ItemVersion::default(), Some(record))?;
                     nothing.push((order, Vec::new()));
                 }
                 Decoded::Error(input, error) => {
@@ -602,35 +600,45 @@ enum Changed {
     Group(String, String),
 }
 
-/// Puts the newest version read so far of a managed policy or a group in the store (or takes
-/// it out, when that version is a deleted item); says what changed for the users and roles
-/// judged before.
+/// Puts what an item of a managed policy or a group says in the store, which keeps what the
+/// newest item of each policy ARN and group name says (a deleted item takes it out); says what
+/// changed for the users and roles judged before.
 fn shelve(
     store: &mut PolicyStore,
     resource: &Resource,
     record: Option<PolicyRecord>,
 ) -> Result<Option<Changed>, Error> {
-    let replaced = match (&resource.details, resource.resource_type, record) {
-        (Details::Policy(_), _, Some(record)) => store.add_policy(&resource.arn, record)?,
-        (Details::Group(group), _, _) => store.add_group(resource.account_id.clone(), group.clone()),
-        (Details::Absent, Some(ResourceType::IamPolicy), _) => store.remove_policy(&resource.arn),
-        // A deleted item carries no configuration: the group's name is the last part of its ARN
-        // (`arn:aws:iam::111122223333:group/path/Name`).
-        (Details::Absent, Some(ResourceType::IamGroup), _) => {
-            store.remove_group(&resource.account_id, resource.arn.rsplit('/').next().unwrap_or_default())
+    let version = resource.version;
+    let changed = match (&resource.details, resource.resource_type) {
+        (Details::Policy(_), _) => {
+            // The decoders make the record of every policy they decode.
+            let Some(record) = record else {
+                return Err(Error::Stopped {
+                    stage: "sequencer",
+                    message: "a managed policy came without its record".into(),
+                });
+            };
+            let replaced = store.put_policy(&resource.arn, version, Some(record))?;
+            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.clone()))
         }
-        _ => return Ok(None),
+        (Details::Absent, Some(ResourceType::IamPolicy)) => {
+            let replaced = store.put_policy(&resource.arn, version, None)?;
+            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.clone()))
+        }
+        (Details::Group(group), _) => {
+            let replaced = store.put_group(&resource.account_id, &group.name, version, Some(group.clone()));
+            (replaced == Replaced::Different).then(|| Changed::Group(resource.account_id.clone(), group.name.clone()))
+        }
+        // A deleted item carries no configuration: the group's name is the last part of its
+        // ARN (`arn:aws:iam::111122223333:group/path/Name`).
+        (Details::Absent, Some(ResourceType::IamGroup)) => {
+            let name = resource.arn.rsplit('/').next().unwrap_or_default();
+            let replaced = store.put_group(&resource.account_id, name, version, None);
+            (replaced == Replaced::Different).then(|| Changed::Group(resource.account_id.clone(), name.to_owned()))
+        }
+        _ => None,
     };
-    if replaced != Replaced::Different {
-        return Ok(None);
-    }
-    Ok(Some(match &resource.details {
-        Details::Group(group) => Changed::Group(resource.account_id.clone(), group.name.clone()),
-        Details::Absent if resource.resource_type == Some(ResourceType::IamGroup) => {
-            Changed::Group(resource.account_id.clone(), resource.arn.rsplit('/').next().unwrap_or_default().to_owned())
-        }
-        _ => Changed::Policy(resource.arn.clone()),
-    }))
+    Ok(changed)
 }
 
 /// What [`judge_again`] looks for.

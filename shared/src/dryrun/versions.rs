@@ -28,8 +28,7 @@ pub(super) enum Judged {
 pub(super) struct Admission {
     /// Judge it.
     pub(super) judge: bool,
-    /// It is the newest version read so far: it is what the policy store holds for the
-    /// resource (a managed policy or group resolves attachments only in its newest version).
+    /// It is the newest version of its resource read so far.
     pub(super) newest: bool,
     /// It retracts the version read before it, which was judged.
     pub(super) retracts: bool,
