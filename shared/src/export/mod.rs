@@ -714,6 +714,11 @@ mod tests {
                 "field `Message.configurationItem` is missing",
             ),
             (json!({"messageType": 1, "configurationItem": {}}), "field `messageType` is a number, expected a string"),
+            (json!({"messageType": "ComplianceChangeNotification", "resourceType": "AWS::KMS::Key", "resourceId": "k"}),
+                "field `messageType` is `ComplianceChangeNotification`: this notification carries no configuration item; \
+                 export the resources instead: a configuration snapshot (`aws configservice deliver-config-snapshot`), or \
+                 `aws configservice select-resource-config --expression \"SELECT * WHERE resourceType IN ('AWS::KMS::Key', \
+                 'AWS::IAM::Policy', 'AWS::IAM::User', 'AWS::IAM::Role', 'AWS::IAM::Group')\"`"),
             (json!({"ConfigurationItem": "{}"}), "field `ConfigurationItem` is a string, expected an object"),
             (json!({"source": "aws.config", "detail": []}), "field `detail` is an array, expected an object"),
         ];

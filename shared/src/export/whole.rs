@@ -68,6 +68,13 @@ pub(super) fn whole(listed: Option<ExportShape>, mut rest: Map<String, Value>) -
 fn embedded(mut rest: Map<String, Value>) -> Result<Whole, StreamError> {
     let one =
         |shape: ExportShape, slot: Slot, item: Value| Whole { shape, entries: vec![(slot, item)], warnings: vec![] };
+    // A notification message first: some carry `resourceType` at the top without being an
+    // item (the compliance change notification names the resource it judged).
+    if rest.contains_key("messageType") {
+        let message = Value::Object(rest);
+        let item = notification(&message, "")?;
+        return Ok(one(ExportShape::Notification, Slot::Notification, item));
+    }
     if rest.contains_key("resourceType") {
         return Ok(one(ExportShape::SingleItem, Slot::Item, Value::Object(rest)));
     }
@@ -101,7 +108,7 @@ fn embedded(mut rest: Map<String, Value>) -> Result<Whole, StreamError> {
         }
     }
     // The notification message itself (SNS's `Message`, decoded, or EventBridge's `detail`).
-    if rest.contains_key("messageType") || rest.contains_key("configurationItem") {
+    if rest.contains_key("configurationItem") {
         let message = Value::Object(rest);
         let item = notification(&message, "")?;
         return Ok(one(ExportShape::Notification, Slot::Notification, item));
