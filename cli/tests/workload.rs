@@ -51,7 +51,7 @@ fn read(path: &Path) -> (BTreeMap<String, usize>, usize, Vec<String>) {
         Found::AwsManagedPolicy { .. } => aws_managed += 1,
         Found::Error(e) => errors.push(e.to_string()),
     });
-    assert_eq!(shape.expect("a GAAD document"), ExportShape::AuthorizationDetails);
+    assert_eq!(shape.expect("a GAAD document").shape, ExportShape::AuthorizationDetails);
     (items, aws_managed, errors)
 }
 

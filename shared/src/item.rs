@@ -168,8 +168,20 @@ impl ConfigItem {
             field: "(item)".into(),
             problem: format!("is {}, expected an object", json_type(&value)),
         })?;
-        let text =
-            |names: &[&str]| names.iter().find_map(|n| object.get(*n)).and_then(Value::as_str).map(str::to_owned);
+        // An optional text field in either dialect's spelling: absent or null is none (Config
+        // writes `"resourceName": null` for unnamed resources); any other non-string is an
+        // error, never a field silently dropped (an `ARN` unread would lose the account).
+        let text = |names: &[&str], item: &str| -> Result<Option<String>, ItemError> {
+            match names.iter().find_map(|n| object.get(*n).filter(|v| !v.is_null()).map(|v| (*n, v))) {
+                None => Ok(None),
+                Some((_, Value::String(s))) => Ok(Some(s.clone())),
+                Some((name, other)) => Err(ItemError {
+                    item: item.into(),
+                    field: name.into(),
+                    problem: format!("is {}, expected a string", json_type(other)),
+                }),
+            }
+        };
         let required = |name: &str, item: &str| -> Result<String, ItemError> {
             match object.get(name) {
                 Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
@@ -190,11 +202,24 @@ impl ConfigItem {
         let configuration = match configuration {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() || s == "null" => None,
-            Some(Value::String(s)) => Some(serde_json::from_str(&s).map_err(|e| ItemError {
-                item: label.clone(),
-                field: "configuration".into(),
-                problem: format!("is a string that is not JSON: {e}"),
-            })?),
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+                Ok(Value::Null) => None,
+                Ok(object @ Value::Object(_)) => Some(object),
+                Ok(other) => {
+                    return Err(ItemError {
+                        item: label,
+                        field: "configuration".into(),
+                        problem: format!("is a JSON string of {}, expected an object", json_type(&other)),
+                    })
+                }
+                Err(e) => {
+                    return Err(ItemError {
+                        item: label,
+                        field: "configuration".into(),
+                        problem: format!("is a string that is not JSON: {e}"),
+                    })
+                }
+            },
             Some(v @ Value::Object(_)) => Some(v),
             Some(other) => {
                 return Err(ItemError {
@@ -225,10 +250,30 @@ impl ConfigItem {
                 })
             }
         };
+        // RFC 3339 text (event dialect, S3 files) or epoch seconds (the API's JSON, as the AWS
+        // SDKs and `--output json` of some tools write it).
         let capture_time = match object.get("configurationItemCaptureTime") {
+            None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => n.as_f64().map(epoch_to_rfc3339),
-            _ => None,
+            Some(other) => {
+                return Err(ItemError {
+                    item: label,
+                    field: "configurationItemCaptureTime".into(),
+                    problem: format!("is {}, expected a string or a number of seconds", json_type(other)),
+                })
+            }
+        };
+        let status = match object.get("configurationItemStatus") {
+            None | Some(Value::Null) => ItemStatus::parse(None),
+            Some(Value::String(s)) => ItemStatus::parse(Some(s)),
+            Some(other) => {
+                return Err(ItemError {
+                    item: label,
+                    field: "configurationItemStatus".into(),
+                    problem: format!("is {}, expected a string", json_type(other)),
+                })
+            }
         };
         let state_id = match object.get("configurationStateId") {
             None | Some(Value::Null) => None,
@@ -245,11 +290,11 @@ impl ConfigItem {
         Ok(ConfigItem {
             resource_type,
             resource_id,
-            resource_name: text(&["resourceName"]),
-            arn: text(&["ARN", "arn"]),
-            account_id: text(&["awsAccountId", "accountId"]),
-            region: text(&["awsRegion"]),
-            status: ItemStatus::parse(object.get("configurationItemStatus").and_then(Value::as_str)),
+            resource_name: text(&["resourceName"], &label)?,
+            arn: text(&["ARN", "arn"], &label)?,
+            account_id: text(&["awsAccountId", "accountId"], &label)?,
+            region: text(&["awsRegion"], &label)?,
+            status,
             capture_time,
             state_id,
             configuration,
@@ -532,7 +577,12 @@ impl Resource {
     pub fn from_item(item: &ConfigItem) -> Result<Resource, ItemError> {
         let resource_type = ResourceType::from_name(&item.resource_type);
         let reader = Reader { item, config: item.configuration.as_ref().and_then(Value::as_object) };
-        let arn = item.arn.clone().or_else(|| reader.opt_text("arn")).unwrap_or_default();
+        let arn = match &item.arn {
+            Some(arn) => arn.clone(),
+            // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
+            // with neither, the account comes from `awsAccountId`/`accountId` alone.
+            None => reader.opt_text("arn")?.unwrap_or_default(),
+        };
         let account_id = item
             .account_id
             .clone()
@@ -624,8 +674,28 @@ impl<'a> Reader<'a> {
         self.config.and_then(|c| c.get(name)).filter(|v| !v.is_null())
     }
 
-    fn opt_text(&self, name: &str) -> Option<String> {
-        self.config_value(name).and_then(Value::as_str).map(str::to_owned)
+    /// An optional text field of `configuration`: absent or null is none, any other
+    /// non-string an error.
+    fn opt_text(&self, name: &str) -> Result<Option<String>, ItemError> {
+        match self.config_value(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => {
+                Err(self.error(&format!("configuration.{name}"), format!("is {}, expected a string", json_type(other))))
+            }
+        }
+    }
+
+    /// An optional boolean field of `configuration`.
+    fn opt_bool(&self, name: &str) -> Result<Option<bool>, ItemError> {
+        match self.config_value(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => {
+                Err(self
+                    .error(&format!("configuration.{name}"), format!("is {}, expected a boolean", json_type(other))))
+            }
+        }
     }
 
     fn text(&self, name: &str) -> Result<String, ItemError> {
@@ -638,10 +708,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn count(&self, name: &str) -> Option<u64> {
-        self.config_value(name).and_then(Value::as_u64)
+    fn count(&self, name: &str) -> Result<Option<u64>, ItemError> {
+        match self.config_value(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64()),
+            Some(other) => Err(self.error(
+                &format!("configuration.{name}"),
+                format!("is {}, expected a count (a whole number, 0 or more)", json_type(other)),
+            )),
+        }
     }
 
+    /// A list field of `configuration`. Absent or null is empty: Config records the policy
+    /// and group lists of IAM items as `[]` when there are none, and the AWS::IAM resource
+    /// schemas (aws-config-resource-schema) mark them optional, so absence says "none" in the
+    /// same words. Any other shape is an error: a list given as an object is never "none".
     fn array(&self, name: &str) -> Result<&'a [Value], ItemError> {
         match self.config_value(name) {
             None => Ok(&[]),
@@ -677,13 +758,41 @@ impl<'a> Reader<'a> {
     fn managed_policy(&self) -> Result<ManagedPolicy, ItemError> {
         let name = self.text("policyName")?;
         let versions = self.array("policyVersionList")?;
-        let default_id = self.opt_text("defaultVersionId");
-        let default =
-            versions.iter().find(|v| v.get("isDefaultVersion").and_then(Value::as_bool) == Some(true)).or_else(|| {
-                versions.iter().find(|v| {
-                    default_id.is_some() && v.get("versionId").and_then(Value::as_str) == default_id.as_deref()
-                })
-            });
+        let default_id = self.opt_text("defaultVersionId")?;
+        // Each version's fields, checked: a flag or id of the wrong shape would otherwise pass
+        // the default version over (a fail-closed verdict, but for the wrong reason).
+        let mut checked = Vec::new();
+        for (i, version) in versions.iter().enumerate() {
+            let at = format!("configuration.policyVersionList[{i}]");
+            if !version.is_object() {
+                return Err(self.error(&at, format!("is {}, expected an object", json_type(version))));
+            }
+            let is_default = match version.get("isDefaultVersion") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    return Err(self.error(
+                        &format!("{at}.isDefaultVersion"),
+                        format!("is {}, expected a boolean", json_type(other)),
+                    ))
+                }
+            };
+            let id = match version.get("versionId") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(id)) => Some(id.as_str()),
+                Some(other) => {
+                    return Err(
+                        self.error(&format!("{at}.versionId"), format!("is {}, expected a string", json_type(other)))
+                    )
+                }
+            };
+            checked.push((is_default, id, version));
+        }
+        let default = checked
+            .iter()
+            .find(|(is_default, _, _)| *is_default)
+            .or_else(|| checked.iter().find(|(_, id, _)| default_id.is_some() && *id == default_id.as_deref()));
+        let default = default.map(|(_, _, version)| *version);
         let document = match default.and_then(|v| v.get("document")).filter(|d| !d.is_null()) {
             Some(doc) => parse_policy(doc, PolicyKind::Identity),
             None => Err(DocumentError::Missing("no default version in `configuration.policyVersionList`".into())),
@@ -691,14 +800,16 @@ impl<'a> Reader<'a> {
         Ok(ManagedPolicy {
             name,
             document,
-            attachment_count: self.count("attachmentCount"),
-            permissions_boundary_usage_count: self.count("permissionsBoundaryUsageCount"),
+            attachment_count: self.count("attachmentCount")?,
+            permissions_boundary_usage_count: self.count("permissionsBoundaryUsageCount")?,
         })
     }
 
     fn identity(&self, name_field: &str, inline_field: &str) -> Result<Identity, ItemError> {
         let name = self.text(name_field)?;
-        let path = self.opt_text("path").unwrap_or_else(|| "/".into());
+        // Config records `path` for every IAM identity; without one the identity is taken as
+        // not service-linked (`/aws-service-role/`), so it is judged rather than passed over.
+        let path = self.opt_text("path")?.unwrap_or_else(|| "/".into());
         let mut inline = Vec::new();
         for (i, entry) in self.array(inline_field)?.iter().enumerate() {
             let at = format!("configuration.{inline_field}[{i}]");
@@ -748,8 +859,11 @@ impl<'a> Reader<'a> {
     }
 
     fn key(&self) -> Result<Key, ItemError> {
-        let key_id = self.opt_text("keyId").unwrap_or_else(|| self.item.resource_id.clone());
-        let manager = match self.opt_text("keyManager").as_deref() {
+        // A key's `resourceId` is its key id; `keyId` only repeats it.
+        let key_id = self.opt_text("keyId")?.unwrap_or_else(|| self.item.resource_id.clone());
+        // Without `keyManager` a key is judged as a customer managed key (judged, not passed
+        // over as AWS's).
+        let manager = match self.opt_text("keyManager")?.as_deref() {
             Some("AWS") => KeyManager::Aws,
             _ => KeyManager::Customer,
         };
@@ -763,10 +877,13 @@ impl<'a> Reader<'a> {
         Ok(Key {
             key_id,
             manager,
-            state: self.opt_text("keyState"),
-            spec: self.opt_text("keySpec").or_else(|| self.opt_text("customerMasterKeySpec")),
-            usage: self.opt_text("keyUsage"),
-            multi_region: self.config_value("multiRegion").and_then(Value::as_bool),
+            state: self.opt_text("keyState")?,
+            spec: match self.opt_text("keySpec")? {
+                Some(spec) => Some(spec),
+                None => self.opt_text("customerMasterKeySpec")?,
+            },
+            usage: self.opt_text("keyUsage")?,
+            multi_region: self.opt_bool("multiRegion")?,
             policy,
             tags: Tags::parse(self.item.tags.as_ref()),
         })
@@ -944,6 +1061,96 @@ mod tests {
             Tags::Invalid("field `tags.Purpose` is a number, expected a string".into())
         );
         assert_eq!(key(json!([{"key": "Purpose"}])), Tags::Invalid("field `tags[0].value` is missing".into()));
+    }
+
+    #[test]
+    fn config_item_fields_of_the_wrong_shape_are_errors_naming_the_field() {
+        let key = json!({"resourceType": "AWS::KMS::Key", "resourceId": "k1", "awsAccountId": "111122223333",
+            "ARN": "arn:aws:kms:us-east-1:111122223333:key/k1", "configurationItemStatus": "OK",
+            "configurationItemCaptureTime": "2026-01-01T00:00:00.000Z",
+            "configuration": {"keyId": "k1", "keyManager": "CUSTOMER", "keyState": "Enabled", "keySpec": "SYMMETRIC_DEFAULT",
+                "keyUsage": "ENCRYPT_DECRYPT", "multiRegion": false}});
+        let policy = json!({"resourceType": "AWS::IAM::Policy", "resourceId": "ANPA1", "accountId": "111122223333",
+            "configuration": {"policyName": "P", "defaultVersionId": "v1", "attachmentCount": 1,
+                "policyVersionList": [{"versionId": "v1", "isDefaultVersion": true, "document": {"Statement": []}}]}});
+        assert!(Resource::from_json(&key).is_ok());
+        assert!(Resource::from_json(&policy).is_ok());
+        let cases = [
+            (&key, "/ARN", json!(["arn"]), "AWS::KMS::Key/k1: field `ARN` is an array, expected a string"),
+            (&key, "/awsAccountId", json!(111122223333u64), "AWS::KMS::Key/k1: field `awsAccountId` is a number, expected a string"),
+            (&key, "/configurationItemStatus", json!({}), "AWS::KMS::Key/k1: field `configurationItemStatus` is an object, expected a string"),
+            (&key, "/configurationItemCaptureTime", json!(true),
+                "AWS::KMS::Key/k1: field `configurationItemCaptureTime` is a boolean, expected a string or a number of seconds"),
+            (&key, "/configuration", json!("[1]"), "AWS::KMS::Key/k1: field `configuration` is a JSON string of an array, expected an object"),
+            (&key, "/configuration/keyManager", json!(["AWS"]), "AWS::KMS::Key/k1: field `configuration.keyManager` is an array, expected a string"),
+            (&key, "/configuration/keyState", json!(1), "AWS::KMS::Key/k1: field `configuration.keyState` is a number, expected a string"),
+            (&key, "/configuration/multiRegion", json!("true"), "AWS::KMS::Key/k1: field `configuration.multiRegion` is a string, expected a boolean"),
+            (&policy, "/configuration/attachmentCount", json!("1"),
+                "AWS::IAM::Policy/ANPA1: field `configuration.attachmentCount` is a string, expected a count (a whole number, 0 or more)"),
+            (&policy, "/configuration/policyVersionList/0/isDefaultVersion", json!("true"),
+                "AWS::IAM::Policy/ANPA1: field `configuration.policyVersionList[0].isDefaultVersion` is a string, expected a boolean"),
+            (&policy, "/configuration/policyVersionList/0/versionId", json!(1),
+                "AWS::IAM::Policy/ANPA1: field `configuration.policyVersionList[0].versionId` is a number, expected a string"),
+            (&policy, "/configuration/policyVersionList", json!({"versionId": "v1"}),
+                "AWS::IAM::Policy/ANPA1: field `configuration.policyVersionList` is an object, expected an array"),
+            (&policy, "/configuration/policyVersionList/0", json!("v1"),
+                "AWS::IAM::Policy/ANPA1: field `configuration.policyVersionList[0]` is a string, expected an object"),
+        ];
+        for (item, pointer, value, message) in cases {
+            let mut item = item.clone();
+            if let Some(field) = item.pointer_mut(pointer) {
+                *field = value;
+            }
+            assert_eq!(Resource::from_json(&item).err().map(|e| e.to_string()).as_deref(), Some(message), "{pointer}");
+        }
+        let role = |field: &str, value: Value| {
+            let mut item =
+                json!({"resourceType": "AWS::IAM::Role", "resourceId": "AROA1", "configuration": {"roleName": "R"}});
+            item["configuration"][field] = value;
+            Resource::from_json(&item).err().map(|e| e.to_string())
+        };
+        assert_eq!(
+            role(
+                "attachedManagedPolicies",
+                json!({"policyName": "AdministratorAccess", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+            ),
+            Some(
+                "AWS::IAM::Role/AROA1: field `configuration.attachedManagedPolicies` is an object, expected an array"
+                    .into()
+            )
+        );
+        assert_eq!(
+            role("rolePolicyList", json!("p")),
+            Some("AWS::IAM::Role/AROA1: field `configuration.rolePolicyList` is a string, expected an array".into())
+        );
+        assert_eq!(
+            role("path", json!(1)),
+            Some("AWS::IAM::Role/AROA1: field `configuration.path` is a number, expected a string".into())
+        );
+        // Absent and null lists are none.
+        assert_eq!(role("rolePolicyList", Value::Null), None);
+    }
+
+    #[test]
+    fn aggregator_and_api_spellings_read_like_the_event_dialect() {
+        // `get-aggregate-resource-config` / `batch-get-aggregate-resource-config` items: the API
+        // dialect (`accountId`, `arn`, `configuration` and supplementary values as JSON
+        // strings, the capture time as epoch seconds).
+        let api = json!({"version": "1.3", "accountId": "111122223333", "configurationItemCaptureTime": 1767225600.0,
+            "configurationItemStatus": "OK", "configurationStateId": "1767225600000", "arn": "arn:aws:kms:us-east-1:111122223333:key/k1",
+            "resourceType": "AWS::KMS::Key", "resourceId": "k1", "awsRegion": "us-east-1",
+            "configuration": "{\"keyId\":\"k1\",\"keyManager\":\"CUSTOMER\",\"keyState\":\"Enabled\",\"multiRegion\":false}",
+            "supplementaryConfiguration": {"Policy": "\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[]}\""}});
+        let resource = Resource::from_json(&api);
+        assert_eq!(resource.as_ref().map(|r| r.account_id.as_str()), Ok("111122223333"));
+        assert_eq!(resource.as_ref().map(|r| r.capture_time.as_deref()), Ok(Some("2026-01-01T00:00:00.000Z")));
+        match resource.map(|r| r.details) {
+            Ok(Details::Key(key)) => {
+                assert!(matches!(key.policy, KeyPolicy::Parsed(_)), "{:?}", key.policy);
+                assert_eq!(key.multi_region, Some(false));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `cargo xtask fuzz-seeds [--out DIR]`: builds the fuzzers' seed corpora, `fuzz/corpus/<target>/`
 //! by default, from what the workspace already holds: the 1,452 AWS managed policies of
 //! `../shared/corpus` (bundled), every rule's scenario fixtures (`rules/*/cases/*.json`), the AWS
-//! documentation fixtures (`tests/fixtures`) and the embedded sample export. Seeds are built,
+//! documentation fixtures and the real exports (`tests/fixtures`), the embedded sample export, and
+//! that sample in every other export shape (aggregator outputs, rule event, SNS and EventBridge
+//! notifications). Seeds are built,
 //! not committed (`scripts/fuzz.sh` runs this).
 
 use std::io::{Read, Write};
@@ -134,6 +136,69 @@ pub fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, Erro
         let batch: Vec<Value> = sample_items.iter().take(5).cloned().collect();
         exports.add("batch-get", json!({"baseConfigurationItems": batch}).to_string().as_bytes())?;
     }
+    // Every other shape that carries items (SPEC section 6), around the sample's items, so
+    // that the fuzzer starts from each: the aggregator outputs, the rule event, the SNS and
+    // EventBridge notifications, pages of longer outputs and what a batch-get did not return.
+    for (i, item) in sample_items.iter().take(5).enumerate() {
+        let change = json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification",
+            "notificationCreationTime": "2026-11-01T00:00:00.000Z", "recordVersion": "1.3"});
+        exports.add("aggregate-item", json!({"ConfigurationItem": api_dialect(item)}).to_string().as_bytes())?;
+        exports.add(
+            "rule-event",
+            json!({"invokingEvent": change.to_string(), "ruleParameters": "{}", "resultToken": "t",
+                "eventLeftScope": false, "accountId": "111122223333", "configRuleName": "r", "version": "1.0"})
+            .to_string()
+            .as_bytes(),
+        )?;
+        exports.add(
+            "sns",
+            json!({"Type": "Notification", "MessageId": format!("m{i}"), "TopicArn": "arn:aws:sns:us-east-1:111122223333:config",
+                "Message": change.to_string(), "Timestamp": "2026-11-01T00:00:00.000Z"})
+            .to_string()
+            .as_bytes(),
+        )?;
+        exports.add(
+            "eventbridge",
+            json!({"version": "0", "id": format!("e{i}"), "detail-type": "Config Configuration Item Change",
+                "source": "aws.config", "account": "111122223333", "region": "us-east-1", "detail": change})
+            .to_string()
+            .as_bytes(),
+        )?;
+        exports.add("notification", change.to_string().as_bytes())?;
+    }
+    let api: Vec<Value> = sample_items.iter().take(5).map(api_dialect).collect();
+    exports.add(
+        "aggregate-batch-get",
+        json!({"BaseConfigurationItems": api, "UnprocessedResourceIdentifiers": [{"SourceAccountId": "111122223333",
+            "SourceRegion": "us-east-1", "ResourceId": "k9", "ResourceType": "AWS::KMS::Key"}]})
+        .to_string()
+        .as_bytes(),
+    )?;
+    exports.add(
+        "batch-get-unprocessed",
+        json!({"baseConfigurationItems": api, "unprocessedResourceKeys": [{"resourceType": "AWS::IAM::Role", "resourceId": "r9"}]})
+            .to_string()
+            .as_bytes(),
+    )?;
+    let as_text: Vec<Value> = api.iter().map(|i| Value::String(i.to_string())).collect();
+    exports.add(
+        "select-aggregate-page",
+        json!({"QueryInfo": {"SelectFields": [{"Name": "*"}]}, "Results": as_text, "NextToken": "more"})
+            .to_string()
+            .as_bytes(),
+    )?;
+    let real = root.join("tests").join("fixtures").join("real-exports");
+    if let Ok(dir) = std::fs::read_dir(&real) {
+        let mut files: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for path in files {
+            let is_export = path.extension().is_some_and(|x| x == "json") && !path.ends_with("expected.json");
+            if is_export {
+                let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+                exports.add("real-export", &bytes)?;
+            }
+        }
+    }
     for kind in ["ScheduledNotification", "OversizedConfigurationItemChangeNotification"] {
         let invoking = json!({"messageType": kind, "notificationCreationTime": "2026-11-01T00:00:00.000Z",
             "configurationItemSummary": {"resourceType": "AWS::KMS::Key", "resourceId": "k1"}});
@@ -175,6 +240,19 @@ pub fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, Erro
             .to_string()
             .as_bytes(),
     )?;
+    let group = json!({"GroupName": "Admins", "GroupId": "AGPAFUZZ", "Arn": "arn:aws:iam::111122223333:group/Admins", "Path": "/",
+        "GroupPolicyList": [], "AttachedManagedPolicies": [{"PolicyName": "AdministratorAccess",
+            "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}]});
+    let user = json!({"UserName": "alice", "UserId": "AIDAFUZZ", "Arn": "arn:aws:iam::111122223333:user/alice", "Path": "/",
+        "GroupList": ["Admins"], "UserPolicyList": [], "AttachedManagedPolicies": [],
+        "PermissionsBoundary": {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+            "PermissionsBoundaryArn": "arn:aws:iam::aws:policy/PowerUserAccess"}});
+    exports.add(
+        "gaad-page",
+        json!({"UserDetailList": [user], "GroupDetailList": [group], "IsTruncated": true, "Marker": "m"})
+            .to_string()
+            .as_bytes(),
+    )?;
 
     Ok(vec![
         ("policy_document", documents.count),
@@ -182,6 +260,30 @@ pub fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, Erro
         ("config_event", events.count),
         ("export_stream", exports.count),
     ])
+}
+
+/// An item in the API dialect, as the aggregator and batch-get calls return it: `accountId`,
+/// `arn`, `configuration` and supplementary values as JSON strings, the capture time in epoch
+/// seconds.
+fn api_dialect(item: &Value) -> Value {
+    let mut api = item.clone();
+    if let Some(object) = api.as_object_mut() {
+        for (from, to) in [("awsAccountId", "accountId"), ("ARN", "arn")] {
+            if let Some(value) = object.remove(from) {
+                object.insert(to.into(), value);
+            }
+        }
+        if let Some(configuration) = object.get_mut("configuration") {
+            *configuration = Value::String(configuration.to_string());
+        }
+        if let Some(Value::Object(supplementary)) = object.get_mut("supplementaryConfiguration") {
+            for value in supplementary.values_mut() {
+                *value = Value::String(value.to_string());
+            }
+        }
+        object.insert("configurationItemCaptureTime".into(), json!(1_793_491_200.0));
+    }
+    api
 }
 
 /// Every policy document in `value` (any depth), as the text the policy target takes: strings

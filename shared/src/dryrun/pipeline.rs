@@ -286,7 +286,16 @@ fn read(
         };
         let result = match input.open(progress) {
             Ok(reader) => export::stream_raw(UntilFailure { reader, failure }, &mut on_entry)
-                .map(|_| ())
+                .map(|outline| {
+                    // A page of a longer output: read, and said (SPEC section 6).
+                    for warning in outline.warnings {
+                        let line = format!("warning: {}: {warning}", input.name());
+                        match progress {
+                            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                            None => eprintln!("{line}"),
+                        }
+                    }
+                })
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };

@@ -96,7 +96,9 @@ pub(super) fn run_precheck(precheck: Precheck, args: &PrecheckArgs) -> Result<Ex
             export::Found::Error(e) => errors.push(error(e.to_string())),
         };
         let result = match input.open(None) {
-            Ok(reader) => export::stream(reader, &mut on_found).map(|_| ()).map_err(|e| e.to_string()),
+            Ok(reader) => export::stream(reader, &mut on_found)
+                .map(|outline| outline.warnings.iter().for_each(|warning| eprintln!("warning: {file}: {warning}")))
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         if let Err(message) = result {
