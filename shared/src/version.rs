@@ -84,6 +84,11 @@ impl ResourceKey {
         };
         ResourceKey([half(0), half(1)])
     }
+
+    /// A byte of the key, for spreading keys over shards.
+    pub fn shard_byte(&self) -> u8 {
+        self.0[1].to_le_bytes()[0]
+    }
 }
 
 /// Microseconds since the Unix epoch of an RFC 3339 time: `YYYY-MM-DDTHH:MM:SS`, an optional

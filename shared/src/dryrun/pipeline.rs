@@ -682,10 +682,11 @@ fn judge_again(
         let file = name(reread.names, index);
         let changed = |problem: String| Error::Reread { file: file.to_owned(), problem };
         let mut problem = None;
+        let mut closed = false;
         let mut on_entry = |entry: export::RawEntry| {
             let this = order;
             order += 1;
-            if problem.is_some() || !stale.judged_now.contains(this) || versions.retracted().contains(this) {
+            if problem.is_some() || closed || !stale.judged_now.contains(this) || versions.retracted().contains(this) {
                 return;
             }
             match decode(file, index, entry) {
@@ -696,6 +697,10 @@ fn judge_again(
                         versions.retract(this);
                         judging.push((first + again, Work::Again { input: index, resource, store: Arc::clone(store) }));
                         again += 1;
+                        // Sent as batches fill: the items judged again are never held together.
+                        if judging.len() == BATCH {
+                            closed = queue::send(to_judge, std::mem::take(&mut judging)).is_err();
+                        }
                     }
                 }
                 _ => problem = Some(format!("entry {this} is no longer a user or role")),
@@ -710,12 +715,9 @@ fn judge_again(
         if let Some(problem) = problem {
             return Err(changed(problem));
         }
-        if failure.stopped() {
+        // A closed queue means the judges or the writer stopped, and the run reports why.
+        if closed || failure.stopped() {
             return Err(stopped());
-        }
-        while judging.len() >= BATCH {
-            let rest = judging.split_off(BATCH);
-            queue::send(to_judge, std::mem::replace(&mut judging, rest)).map_err(|_| stopped())?;
         }
     }
     if order != stale.entries {

@@ -11,6 +11,7 @@
 //! resource (a 16-byte [`ResourceKey`], not the strings).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::version::{ItemVersion, ResourceKey};
 
@@ -37,14 +38,78 @@ pub(super) struct Admission {
 /// The newest version of every resource read so far, and the entries retracted.
 pub(super) struct Versions {
     judged: Judged,
-    newest: HashMap<ResourceKey, (ItemVersion, usize)>,
+    newest: Newest,
     retracted: OrderSet,
     superseded: usize,
 }
 
+/// The newest version of each resource and the entry it was, in [`SHARDS`] hash maps chosen by
+/// a byte of the key. A hash map grows by moving into one twice its size, holding both for a
+/// moment: one map of 400,000 resources held 32 MB to grow to 21 MB (the 1 GB workload's peak
+/// memory rose from 60 to 98 MB). A shard grows alone, so growing holds one shard twice.
+struct Newest {
+    shards: Vec<Shard>,
+    /// Where a key would go whose shard is missing: never, as [`SHARDS`] shards are made and
+    /// the index is taken modulo their number; it keeps the lookup total without a panic.
+    spare: Shard,
+}
+
+type Shard = HashMap<ResourceKey, (ItemVersion, usize), BuildHasherDefault<KeyHasher>>;
+
+/// How many shards [`Newest`] has.
+const SHARDS: usize = 256;
+
+impl Newest {
+    fn new() -> Newest {
+        Newest { shards: (0..SHARDS).map(|_| Shard::default()).collect(), spare: Shard::default() }
+    }
+
+    fn place(&self, key: &ResourceKey) -> usize {
+        usize::from(key.shard_byte()) % SHARDS
+    }
+
+    fn shard(&mut self, key: &ResourceKey) -> &mut Shard {
+        let place = self.place(key);
+        self.shards.get_mut(place).unwrap_or(&mut self.spare)
+    }
+
+    fn get(&self, key: &ResourceKey) -> Option<&(ItemVersion, usize)> {
+        self.shards.get(self.place(key)).unwrap_or(&self.spare).get(key)
+    }
+}
+
+/// The hasher of [`Newest`]'s maps: a [`ResourceKey`] is a SipHash digest already, so its first
+/// half is the hash (the shard is chosen by the other half, so that a shard's keys do not share
+/// the bits its buckets are chosen by).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is called for a key's halves (and `write_usize` for the array's
+        // length, by some `Hash` impls); anything else is mixed in all the same.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, half: u64) {
+        // The first half written wins: it is the hash.
+        if self.0 == 0 {
+            self.0 = half;
+        }
+    }
+
+    fn write_usize(&mut self, _length: usize) {}
+}
+
 impl Versions {
     pub(super) fn new(judged: Judged) -> Versions {
-        Versions { judged, newest: HashMap::new(), retracted: OrderSet::default(), superseded: 0 }
+        Versions { judged, newest: Newest::new(), retracted: OrderSet::default(), superseded: 0 }
     }
 
     /// Admits entry number `order`, an item of resource `key` at `version`. Of two items of
@@ -52,9 +117,10 @@ impl Versions {
     /// first read stays the newest.
     pub(super) fn admit(&mut self, key: ResourceKey, version: ItemVersion, order: usize) -> Admission {
         let all = self.judged == Judged::All;
-        match self.newest.get_mut(&key) {
+        let shard = self.newest.shard(&key);
+        match shard.get_mut(&key) {
             None => {
-                self.newest.insert(key, (version, order));
+                shard.insert(key, (version, order));
                 Admission { judge: true, newest: true, retracts: false }
             }
             Some(newest) if version > newest.0 => {

@@ -72,16 +72,17 @@ pub(in crate::dryrun) enum Kept {
 
 /// Which rule and verdict each evaluation was, and how many evaluations each entry had: what
 /// it takes to leave an entry's evaluations out of the counts and the report afterwards
-/// ([`Collected::retract`]). Two bytes an evaluation, two an entry.
+/// ([`Collected::retract`]). A byte an evaluation, a byte an entry: what the 1 GB workload's
+/// 1.4 million evaluations may cost (peak memory is a goal: BENCHMARKS.md).
 #[derive(Default)]
 struct Ledger {
     /// The rules, in the order first seen; a tally names a rule by its place here.
     rules: Vec<&'static str>,
     /// Per evaluation, in report order: its rule's place times 3, plus its verdict's place
-    /// in [`Counts`]' arrays.
-    tallies: Vec<u16>,
-    /// Per entry, in number order: how many evaluations it had.
-    per_entry: Vec<u16>,
+    /// in [`Counts`]' arrays (85 rules fit; a build has 8).
+    tallies: Vec<u8>,
+    /// Per entry, in number order: how many evaluations it had (one per rule at most).
+    per_entry: Vec<u8>,
 }
 
 /// The place of a verdict in [`Counts`]' arrays.
@@ -95,12 +96,12 @@ fn count_index(compliance: Compliance) -> usize {
 
 /// Records one evaluation's rule and verdict in a ledger's `rules` and `tallies`; false when
 /// the tally does not fit.
-fn record(rules: &mut Vec<&'static str>, tallies: &mut Vec<u16>, evaluation: &Evaluation) -> bool {
+fn record(rules: &mut Vec<&'static str>, tallies: &mut Vec<u8>, evaluation: &Evaluation) -> bool {
     let rule = rules.iter().position(|r| *r == evaluation.config_rule_name).unwrap_or_else(|| {
         rules.push(evaluation.config_rule_name);
         rules.len() - 1
     });
-    match u16::try_from(rule * 3 + count_index(evaluation.compliance_type)) {
+    match u8::try_from(rule * 3 + count_index(evaluation.compliance_type)) {
         Ok(tally) => {
             tallies.push(tally);
             true
@@ -109,8 +110,8 @@ fn record(rules: &mut Vec<&'static str>, tallies: &mut Vec<u16>, evaluation: &Ev
     }
 }
 
-/// More rules, or more evaluations of one entry, than the ledger counts (tens of thousands:
-/// no build has that many rules).
+/// More rules, or more evaluations of one entry, than the ledger counts (85 rules, 255
+/// evaluations: a build has 8 rules, and an entry one evaluation per rule).
 fn too_many() -> Error {
     Error::Temporary(std::io::Error::other("more rules or evaluations of one entry than the report's ledger counts"))
 }
@@ -128,7 +129,7 @@ pub(in crate::dryrun) fn collect(
     let mut file = tempfile::tempfile().map(BufWriter::new).map_err(Error::Temporary)?;
     let evaluations = entries
         .flat_map(|(entry, evaluations)| {
-            match u16::try_from(evaluations.len()) {
+            match u8::try_from(evaluations.len()) {
                 Ok(n) => ledger.per_entry.push(n),
                 Err(_) => overflow.set(true),
             }
