@@ -75,20 +75,26 @@ impl ResourceKey {
     /// The key of the resource in `account` and `region` of type `resource_type` with id
     /// `resource_id`.
     pub fn new(account: &str, region: &str, resource_type: &str, resource_id: &str) -> ResourceKey {
-        let half = |salt: u8| {
-            // `DefaultHasher::new()` has fixed keys: the same input gives the same digest for
-            // the whole run, which is all a key needs.
-            let mut hasher = std::hash::DefaultHasher::new();
-            (salt, account, region, resource_type, resource_id).hash(&mut hasher);
-            hasher.finish()
-        };
-        ResourceKey([half(0), half(1)])
+        ResourceKey(digest(&(account, region, resource_type, resource_id)))
     }
 
     /// A byte of the key, for spreading keys over shards.
     pub fn shard_byte(&self) -> u8 {
         self.0[1].to_le_bytes()[0]
     }
+}
+
+/// A 128-bit digest of `value`: two SipHash-1-3 digests of differently salted input, so
+/// independent halves. Distinct values share one with a probability of about n²/2¹²⁹ among n
+/// values. `DefaultHasher::new()` has fixed keys: the same value gives the same digest for the
+/// whole run, which is all the dry-run's tables need.
+pub fn digest(value: &impl Hash) -> [u64; 2] {
+    let half = |salt: u8| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        (salt, value).hash(&mut hasher);
+        hasher.finish()
+    };
+    [half(0), half(1)]
 }
 
 /// Microseconds since the Unix epoch of an RFC 3339 time: `YYYY-MM-DDTHH:MM:SS`, an optional
