@@ -6,13 +6,11 @@
 //! copied from there once the run has succeeded ([`write_json`]), so that a run that fails
 //! writes nothing.
 
-use std::cell::RefCell;
-use std::io::{Seek, Write};
+use std::cell::Cell;
+use std::io::{Read, Seek, Write};
+use std::rc::Rc;
 
-use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Error as _, SerializeSeq};
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::Serialize;
 
 use super::{write_pretty, Evaluation, Streamed};
 use crate::dryrun::error::Error;
@@ -38,107 +36,123 @@ pub(in crate::dryrun) fn write_json(out: &mut dyn Write, mut spool: std::fs::Fil
     std::io::copy(&mut spool, out).map(|_| ())
 }
 
-/// The report in `spool` without the evaluations whose places (from 0, in report order) are in
-/// `dropped`, in a new spool: the report as it would have been written without them.
+/// Where each entry's evaluations stand in the JSON spool: what [`without`] needs to leave
+/// entries out by copying the rest. Four bytes an entry.
+#[derive(Debug, Default)]
+pub(super) struct SpoolLedger {
+    /// Where the first entry's evaluations begin: the bytes before are the document's opening,
+    /// up to and with the list's `[`.
+    opening: Option<u64>,
+    /// Where the last entry pulled began.
+    last: u64,
+    /// Per entry, in number order: the bytes of its evaluations, each with the separator serde
+    /// writes before it (`,` and a new line when not the list's first).
+    lengths: Vec<u32>,
+}
+
+impl SpoolLedger {
+    /// The spool stands at `at` as the next entry's evaluations begin (or as the list ends);
+    /// false when an entry's evaluations took 4 GiB or more.
+    pub(super) fn entry_starts(&mut self, at: u64) -> bool {
+        match self.opening {
+            None => self.opening = Some(at),
+            Some(_) => match u32::try_from(at - self.last) {
+                Ok(length) => self.lengths.push(length),
+                Err(_) => return false,
+            },
+        }
+        self.last = at;
+        true
+    }
+}
+
+/// A writer that counts the bytes written through it into a shared cell.
+pub(super) struct Counting<W> {
+    inner: W,
+    written: Rc<Cell<u64>>,
+}
+
+impl<W> Counting<W> {
+    pub(super) fn new(inner: W, written: Rc<Cell<u64>>) -> Counting<W> {
+        Counting { inner, written }
+    }
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.written.set(self.written.get() + n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The report in `spool` without the evaluations of the entries in `retracted`, in a new
+/// spool: the bytes a report without them would have had, made by copying the others.
 ///
-/// The spool is read as a stream (serde_json's deserializer, each evaluation a [`RawValue`],
-/// never the whole list) and written through the same pretty printer. An evaluation's raw text
-/// was printed at the very depth it is written back at, so the bytes are those a report
-/// without the dropped evaluations would have had.
-pub(super) fn without(mut spool: std::fs::File, dropped: &OrderSet) -> Result<std::fs::File, Error> {
-    spool.rewind().map_err(Error::Temporary)?;
-    let mut out = std::io::BufWriter::new(tempfile::tempfile().map_err(Error::Temporary)?);
-    let reader = serde_json::Deserializer::from_reader(std::io::BufReader::new(spool));
-    let report = Rewritten { evaluations: Kept { spool: RefCell::new(Some(reader)), dropped } };
-    write_pretty(&mut out, &report, || None, Error::Temporary)?;
-    out.into_inner().map_err(|e| Error::Temporary(e.into_error()))
-}
-
-/// The report, rewritten from a spool.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase", bound = "")]
-struct Rewritten<'a, R: serde_json::de::Read<'static>> {
-    evaluations: Kept<'a, R>,
-}
-
-/// The evaluations of a spool that are not dropped, serialized as they are read.
-struct Kept<'a, R> {
-    spool: RefCell<Option<serde_json::Deserializer<R>>>,
-    dropped: &'a OrderSet,
-}
-
-impl<R: serde_json::de::Read<'static>> Serialize for Kept<'_, R> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut spool = self.spool.borrow_mut().take().ok_or_else(|| S::Error::custom("the spool was read already"))?;
-        let seq = serializer.serialize_seq(None)?;
-        let found = serde::Deserializer::deserialize_map(&mut spool, Document { seq, dropped: self.dropped })
-            .map_err(S::Error::custom)?;
-        match found {
-            Some(seq) => seq.end(),
-            None => Err(S::Error::custom("the report spool has no `Evaluations`")),
+/// serde_json's pretty printer writes each evaluation of the list after a separator: a new
+/// line and the indentation, with a `,` before them for every evaluation but the list's first.
+/// The spool is copied entry by entry ([`SpoolLedger`]); of the evaluations kept, the first
+/// loses its `,` when it had one. A list left empty is written as serde writes an empty list
+/// (the document of no evaluation, serialized). `tests` compares every case with the report
+/// serialized whole from the evaluations kept.
+pub(super) fn without(
+    mut spool: std::fs::File,
+    ledger: &SpoolLedger,
+    retracted: &OrderSet,
+) -> Result<std::fs::File, Error> {
+    let io = Error::Temporary;
+    spool.rewind().map_err(io)?;
+    let mut reader = std::io::BufReader::new(spool);
+    let mut out = std::io::BufWriter::new(tempfile::tempfile().map_err(io)?);
+    let Some(opening) = ledger.opening else {
+        return Err(io(std::io::Error::other("the report spool's ledger has no opening")));
+    };
+    let copy = |reader: &mut std::io::BufReader<std::fs::File>, out: &mut dyn Write, length: u64| {
+        let copied = std::io::copy(&mut reader.by_ref().take(length), out)?;
+        match copied == length {
+            true => Ok(()),
+            false => Err(std::io::Error::other("the report spool is shorter than its ledger")),
         }
-    }
-}
-
-/// The spool's top level: `{"Evaluations": [...]}`; its evaluations go to `seq`.
-struct Document<'a, Q> {
-    seq: Q,
-    dropped: &'a OrderSet,
-}
-
-impl<'de, Q: SerializeSeq> Visitor<'de> for Document<'_, Q> {
-    type Value = Option<Q>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the JSON report")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Q>, A::Error> {
-        let Document { seq, dropped } = self;
-        let mut seq = Some(seq);
-        let mut written = None;
-        while let Some(key) = map.next_key::<String>()? {
-            match (key.as_str(), seq.take()) {
-                ("Evaluations", Some(seq)) => written = Some(map.next_value_seed(Evaluations { seq, dropped })?),
-                (_, unused) => {
-                    seq = unused;
-                    map.next_value::<IgnoredAny>()?;
-                }
+    };
+    let mut kept_any = false;
+    let mut opening_bytes = Vec::new();
+    copy(&mut reader, &mut opening_bytes, opening).map_err(io)?;
+    out.write_all(&opening_bytes).map_err(io)?;
+    for (entry, &length) in ledger.lengths.iter().enumerate() {
+        let length = u64::from(length);
+        if retracted.contains(entry) || length == 0 {
+            copy(&mut reader, &mut std::io::sink(), length).map_err(io)?;
+            continue;
+        }
+        if !kept_any {
+            // The first evaluation kept opens the list: no `,` before it.
+            let mut first = [0u8; 1];
+            reader.read_exact(&mut first).map_err(io)?;
+            if first != *b"," {
+                out.write_all(&first).map_err(io)?;
             }
+            copy(&mut reader, &mut out, length - 1).map_err(io)?;
+            kept_any = true;
+        } else {
+            copy(&mut reader, &mut out, length).map_err(io)?;
         }
-        Ok(written)
     }
-}
-
-/// The list of evaluations: each one not dropped goes to `seq`, as its raw text.
-struct Evaluations<'a, Q> {
-    seq: Q,
-    dropped: &'a OrderSet,
-}
-
-impl<'de, Q: SerializeSeq> DeserializeSeed<'de> for Evaluations<'_, Q> {
-    type Value = Q;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Q, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, Q: SerializeSeq> Visitor<'de> for Evaluations<'_, Q> {
-    type Value = Q;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the list of evaluations")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut list: A) -> Result<Q, A::Error> {
-        let mut place = 0usize;
-        while let Some(evaluation) = list.next_element::<Box<RawValue>>()? {
-            if !self.dropped.contains(place) {
-                self.seq.serialize_element(&evaluation).map_err(A::Error::custom)?;
-            }
-            place += 1;
+    if kept_any {
+        // The list's closing and the document's, as they were.
+        std::io::copy(&mut reader, &mut out).map_err(io)?;
+    } else {
+        // Nothing kept: the document of no evaluation, as serde writes it, after the opening.
+        let mut empty = Vec::new();
+        write_spool(&mut empty, std::iter::empty())?;
+        let rest = empty.get(opening_bytes.len()..).unwrap_or_default();
+        if !empty.starts_with(&opening_bytes) {
+            return Err(io(std::io::Error::other("the report spool does not open as an empty report does")));
         }
-        Ok(self.seq)
+        out.write_all(rest).map_err(io)?;
     }
+    out.into_inner().map_err(|e| io(e.into_error()))
 }

@@ -15,9 +15,10 @@ mod json;
 mod sarif;
 mod table;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Seek, Write};
+use std::rc::Rc;
 
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -83,6 +84,9 @@ struct Ledger {
     tallies: Vec<u8>,
     /// Per entry, in number order: how many evaluations it had (one per rule at most).
     per_entry: Vec<u8>,
+    /// The JSON report only: where in the spool the first entry's evaluations begin, and per
+    /// entry how many bytes its evaluations took (what [`json::without`] leaves out).
+    spool: json::SpoolLedger,
 }
 
 /// The place of a verdict in [`Counts`]' arrays.
@@ -127,11 +131,18 @@ pub(in crate::dryrun) fn collect(
     let mut ledger = Ledger::default();
     let overflow = Cell::new(false);
     let mut file = tempfile::tempfile().map(BufWriter::new).map_err(Error::Temporary)?;
+    // The JSON spool's bytes so far, as serde writes them: an entry's evaluations begin where
+    // the spool stood when the entry is pulled (serde has finished the evaluation before).
+    let written = Rc::new(Cell::new(0u64));
+    let spool_ledger = RefCell::new(json::SpoolLedger::default());
     let evaluations = entries
         .flat_map(|(entry, evaluations)| {
             match u8::try_from(evaluations.len()) {
                 Ok(n) => ledger.per_entry.push(n),
                 Err(_) => overflow.set(true),
+            }
+            if !spool_ledger.borrow_mut().entry_starts(written.get()) {
+                overflow.set(true);
             }
             evaluations.into_iter().map(move |evaluation| (entry, evaluation))
         })
@@ -146,7 +157,19 @@ pub(in crate::dryrun) fn collect(
             }
         });
     match format {
-        Format::Json => json::write_spool(&mut file, evaluations.map(|(_, evaluation)| evaluation))?,
+        Format::Json => {
+            let mut counting = json::Counting::new(&mut file, Rc::clone(&written));
+            let mut evaluations = evaluations.map(|(_, evaluation)| evaluation);
+            // Where the last entry's evaluations end: where the spool stands once the list is
+            // exhausted, before serde closes it.
+            let ends = std::iter::from_fn(|| {
+                if !spool_ledger.borrow_mut().entry_starts(written.get()) {
+                    overflow.set(true);
+                }
+                None
+            });
+            json::write_spool(&mut counting, evaluations.by_ref().chain(ends))?
+        }
         Format::Table | Format::Sarif => {
             for (entry, evaluation) in evaluations {
                 if evaluation.compliance_type == Compliance::NonCompliant {
@@ -158,6 +181,7 @@ pub(in crate::dryrun) fn collect(
     if overflow.get() {
         return Err(too_many());
     }
+    ledger.spool = spool_ledger.into_inner();
     let file = file.into_inner().map_err(|e| Error::Temporary(e.into_error()))?;
     let kept = match format {
         Format::Json => Kept::Json(file),
@@ -175,7 +199,7 @@ impl Collected {
             return Ok(self);
         }
         // Evaluations are numbered in report order; an entry's are consecutive.
-        let mut dropped = OrderSet::default();
+        let mut dropped = false;
         let mut evaluation = 0usize;
         for (entry, &n) in self.ledger.per_entry.iter().enumerate() {
             let range = evaluation..evaluation + usize::from(n);
@@ -184,7 +208,7 @@ impl Collected {
                 continue;
             }
             for index in range {
-                dropped.insert(index);
+                dropped = true;
                 // Every evaluation was tallied as it was counted: the ledger has it.
                 let tally = self.ledger.tallies.get(index).map(|&tally| usize::from(tally));
                 let rule = tally.and_then(|tally| self.ledger.rules.get(tally / 3));
@@ -196,8 +220,8 @@ impl Collected {
             }
         }
         self.kept = match self.kept {
-            Kept::Json(spool) if dropped.is_empty() => Kept::Json(spool),
-            Kept::Json(spool) => Kept::Json(json::without(spool, &dropped)?),
+            Kept::Json(spool) if !dropped => Kept::Json(spool),
+            Kept::Json(spool) => Kept::Json(json::without(spool, &self.ledger.spool, retracted)?),
             Kept::Table(findings) => Kept::Table(findings.without(retracted.clone())),
             Kept::Sarif(findings) => Kept::Sarif(findings.without(retracted.clone())),
         };
@@ -379,6 +403,71 @@ mod tests {
         let mut out = Vec::new();
         let error = write_pretty(&mut out, &streamed, || streamed.error(), Error::Write).unwrap_err();
         assert!(matches!(error, Error::NoKeys), "{error:?}");
+    }
+
+    fn evaluation(rule: &'static str, id: usize, compliance: Compliance) -> Evaluation {
+        Evaluation {
+            config_rule_name: rule,
+            compliance_resource_type: "AWS::KMS::Key".into(),
+            compliance_resource_id: format!("k{id}"),
+            compliance_type: compliance,
+            annotation: (compliance == Compliance::NonCompliant).then(|| format!("why {id}")),
+            ordering_timestamp: "2026-01-01T00:00:00.000Z".into(),
+            causes: Vec::new(),
+            resource_arn: format!("arn:aws:kms:us-east-1:111122223333:key/k{id}"),
+        }
+    }
+
+    /// `n` entries, entry `e` with `e % 4` evaluations (none for every fourth).
+    fn entries(n: usize) -> Vec<(usize, Vec<Evaluation>)> {
+        let verdicts = [Compliance::Compliant, Compliance::NonCompliant, Compliance::NotApplicable];
+        let rules = ["a", "b", "c"];
+        (0..n).map(|e| (e, (0..e % 4).map(|k| evaluation(rules[k % 3], e, verdicts[(e + k) % 3])).collect())).collect()
+    }
+
+    fn spool_text(collected: Collected) -> (Counts, String) {
+        let Kept::Json(mut file) = collected.kept else { panic!("not a JSON spool") };
+        let mut text = String::new();
+        file.rewind().unwrap();
+        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+        (collected.counts, text)
+    }
+
+    /// Taking entries back gives, byte for byte and count for count, the report of the entries
+    /// kept: every subset of 8 entries (the first, the last, all, none), in every format.
+    #[test]
+    fn a_retracted_report_is_the_report_of_what_is_kept() {
+        let n = 8;
+        for subset in 0u32..(1 << n) {
+            let mut retracted = OrderSet::default();
+            (0..n).filter(|e| subset & (1 << e) != 0).for_each(|e| retracted.insert(e));
+            let kept: Vec<(usize, Vec<Evaluation>)> = entries(n)
+                .into_iter()
+                .filter(|(e, _)| !retracted.contains(*e))
+                .enumerate()
+                .map(|(renumbered, (_, evaluations))| (renumbered, evaluations))
+                .collect();
+            let (counts, got) =
+                spool_text(collect(entries(n).into_iter(), Format::Json).unwrap().retract(&retracted).unwrap());
+            let (want_counts, want) = spool_text(collect(kept.into_iter(), Format::Json).unwrap());
+            assert_eq!(got, want, "subset {subset:08b}");
+            let nonzero = |counts: Counts| counts.into_iter().filter(|(_, c)| *c != [0, 0, 0]).collect::<Counts>();
+            assert_eq!(nonzero(counts), nonzero(want_counts), "subset {subset:08b}");
+        }
+        // The table's findings leave the retracted entries out.
+        let mut retracted = OrderSet::default();
+        retracted.insert(1);
+        let collected = collect(entries(8).into_iter(), Format::Table).unwrap().retract(&retracted).unwrap();
+        let Kept::Table(findings) = collected.kept else { panic!("not a table") };
+        let ids: Vec<String> = findings.read().unwrap().map(|f| f.unwrap().resource_id).collect();
+        let want: Vec<String> = entries(8)
+            .into_iter()
+            .filter(|(e, _)| *e != 1)
+            .flat_map(|(_, evaluations)| evaluations)
+            .filter(|e| e.compliance_type == Compliance::NonCompliant)
+            .map(|e| e.compliance_resource_id)
+            .collect();
+        assert_eq!(ids, want);
     }
 
     /// What is written as a finding reads back as one.
