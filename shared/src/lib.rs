@@ -6,6 +6,7 @@
 //! a later module and calls into this one.
 //!
 //! - [`pattern`]: `*`/`?` wildcard patterns, parsed once;
+//! - [`arn`]: ARNs split into their six fields, once; the 12-digit account id check;
 //! - [`catalog`]: the 55 KMS actions, their access levels and use/admin classes;
 //! - [`policy`]: IAM documents decoded and checked into a typed model;
 //! - [`condition`]: when a condition restricts a grant;
@@ -25,6 +26,7 @@
 //! feature.
 
 pub mod access;
+pub mod arn;
 #[cfg(feature = "bundled-policies")]
 pub mod bundled;
 pub mod catalog;

@@ -98,7 +98,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     }
     let document = match &policy.document {
         Ok(document) => document,
-        Err(e) => return Verdict::from_causes(vec![Cause::because(format!("policy does not parse: {e}"))]),
+        Err(e) => return Verdict::from_causes(vec![Cause::unparsed(None, e)]),
     };
     let scope = KeyScope::new(&resource.arn, &resource.account_id);
     Verdict::from_causes(blocked_actions_causes(IdentityDoc { name: None, policy: document }, None, &scope, ctx.params))

@@ -71,6 +71,7 @@
 //! 24. As 23, for a role without findings: COMPLIANT.
 
 use shared::access::{IdentityDoc, KeyScope};
+use shared::arn::is_account_id;
 use shared::item::{Document, Role};
 use shared::policy::{Effect, Principal, Principals};
 use shared::rule::InactiveKeys;
@@ -103,7 +104,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let mut not_excluded = None;
     let identity = match &resource.details {
         Details::Role(role) => {
-            if role.identity.path.starts_with("/aws-service-role/") {
+            if role.identity.is_service_linked() {
                 return Verdict::not_applicable("service-linked role");
             }
             match excluded_as_management_role(role, ctx) {
@@ -127,7 +128,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
                 &scope,
                 ctx.params,
             )),
-            Err(e) => causes.push(Cause::because(format!("does not parse: {e}")).in_document(Some(&inline.name))),
+            Err(e) => causes.push(Cause::unparsed(Some(&inline.name), e)),
         }
     }
     if let (Some(cause), false) = (not_excluded, causes.is_empty()) {
@@ -168,8 +169,7 @@ fn sole_trusted_account(trust: &Document) -> Option<&str> {
                 Principal::Account { .. } | Principal::Iam { .. } => principal.account()?,
                 _ => return None,
             };
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) || sole.is_some_and(|s| s != account)
-            {
+            if !is_account_id(account) || sole.is_some_and(|s| s != account) {
                 return None;
             }
             sole = Some(account);
