@@ -489,6 +489,31 @@ pub struct Rule {
     pub evaluate: fn(&Resource, &Context<'_>) -> Verdict,
 }
 
+impl Rule {
+    /// A rule run on configuration changes only (`periodic: false`): one item an invocation
+    /// ([`FunctionSize::ONE_ITEM`]), AWS managed keys and keys pending deletion NOT_APPLICABLE
+    /// ([`InactiveKeys::NotApplicable`]). Six of the eight rules are of this kind; the others
+    /// set every field themselves.
+    pub const fn on_change(
+        id: &'static str,
+        summary: &'static str,
+        resource_types: &'static [ResourceType],
+        parameters: &'static [ParamSpec],
+        evaluate: fn(&Resource, &Context<'_>) -> Verdict,
+    ) -> Rule {
+        Rule {
+            id,
+            summary,
+            resource_types,
+            parameters,
+            periodic: false,
+            function: FunctionSize::ONE_ITEM,
+            inactive_keys: InactiveKeys::NotApplicable,
+            evaluate,
+        }
+    }
+}
+
 /// What a rule's Lambda function is given: `MemorySize` and `Timeout` in the templates.
 ///
 /// Lambda accepts 128 to 10,240 MB and 1 to 900 seconds, and gives a function CPU in proportion

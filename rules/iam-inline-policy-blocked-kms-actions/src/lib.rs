@@ -74,30 +74,25 @@ use shared::access::{IdentityDoc, KeyScope};
 use shared::arn::is_account_id;
 use shared::item::{Document, Role};
 use shared::policy::{Effect, Principal, Principals};
-use shared::rule::InactiveKeys;
 use shared::support::{
     blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM,
     EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM, MANAGEMENT_ACCOUNT_ID_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "iam-inline-policy-blocked-kms-actions",
-    summary: "inline policies of IAM users, roles and groups must not allow blocked KMS actions on all keys",
-    resource_types: &[ResourceType::IamUser, ResourceType::IamRole, ResourceType::IamGroup],
-    parameters: &[
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "iam-inline-policy-blocked-kms-actions",
+    "inline policies of IAM users, roles and groups must not allow blocked KMS actions on all keys",
+    &[ResourceType::IamUser, ResourceType::IamRole, ResourceType::IamGroup],
+    &[
         BLOCKED_ACTIONS_PARAM,
         ACCEPT_CONDITION_KEYS_PARAM,
         EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM,
         MANAGEMENT_ACCOUNT_ID_PARAM,
     ],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
-};
+);
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     // Why a role that may be excluded is not: the management account is unknown.

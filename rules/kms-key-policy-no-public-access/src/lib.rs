@@ -48,7 +48,6 @@ use shared::access::{key_policy_grantees, Grantee};
 use shared::catalog::ActionSet;
 use shared::condition::restricting;
 use shared::policy::Statement;
-use shared::rule::InactiveKeys;
 use shared::support::{grant_cause, judge_key_policy};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
@@ -70,18 +69,14 @@ const LIMITING_KEYS: [&str; 11] = [
 
 const REASON: &str = "without a condition limiting the caller's account or organization";
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-key-policy-no-public-access",
-    summary: "key policies must not grant KMS actions to everyone without limiting the caller",
-    resource_types: &[ResourceType::KmsKey],
-    parameters: &[],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-key-policy-no-public-access",
+    "key policies must not grant KMS actions to everyone without limiting the caller",
+    &[ResourceType::KmsKey],
+    &[],
     evaluate,
-};
+);
 
 fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
     judge_key_policy(resource, |policy| {

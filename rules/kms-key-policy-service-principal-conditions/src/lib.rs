@@ -46,22 +46,17 @@
 use shared::access::key_policy_grantees;
 use shared::condition::guards_confused_deputy;
 use shared::policy::{Principals, Statement};
-use shared::rule::InactiveKeys;
 use shared::support::{confused_deputy_actions, grant_cause, judge_key_policy};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-key-policy-service-principal-conditions",
-    summary: "service principals may use or administer a key only under confused-deputy conditions",
-    resource_types: &[ResourceType::KmsKey],
-    parameters: &[],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-key-policy-service-principal-conditions",
+    "service principals may use or administer a key only under confused-deputy conditions",
+    &[ResourceType::KmsKey],
+    &[],
     evaluate,
-};
+);
 
 const REASON: &str = "without a restricting aws:SourceArn, aws:SourceAccount or aws:SourceOrgID condition";
 

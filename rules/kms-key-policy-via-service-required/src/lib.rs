@@ -65,7 +65,7 @@ use shared::access::key_policy_grantees;
 use shared::catalog::ActionSet;
 use shared::pattern::{CaseRule, Pattern, Variables};
 use shared::policy::Statement;
-use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
+use shared::rule::{ParamKind, ParamSpec};
 use shared::support::{
     grant_cause, grantee_causes, judge_key_policy, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
 };
@@ -73,12 +73,12 @@ use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
 const ALLOWED_SERVICES: &str = "allowedServices";
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-key-policy-via-service-required",
-    summary: "key policies must grant use actions only under a kms:ViaService condition",
-    resource_types: &[ResourceType::KmsKey],
-    parameters: &[
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-key-policy-via-service-required",
+    "key policies must grant use actions only under a kms:ViaService condition",
+    &[ResourceType::KmsKey],
+    &[
         ParamSpec {
             name: ALLOWED_SERVICES,
             kind: ParamKind::ServicePatterns,
@@ -88,12 +88,8 @@ pub static RULE: Rule = Rule {
         EXEMPT_PRINCIPALS_PARAM,
         FLAG_ACCOUNT_ROOT_PARAM,
     ],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
-};
+);
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     judge_key_policy(resource, |policy| {

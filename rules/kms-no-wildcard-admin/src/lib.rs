@@ -70,31 +70,26 @@
 
 use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope};
 use shared::catalog::ActionSet;
-use shared::rule::InactiveKeys;
 use shared::support::{
     grant_cause, grantee_causes, judge_key_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM,
     FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-no-wildcard-admin",
-    summary: "no principal may be allowed every KMS admin and use action (kms:* or equivalent)",
-    resource_types: &[
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-no-wildcard-admin",
+    "no principal may be allowed every KMS admin and use action (kms:* or equivalent)",
+    &[
         ResourceType::KmsKey,
         ResourceType::IamPolicy,
         ResourceType::IamUser,
         ResourceType::IamRole,
         ResourceType::IamGroup,
     ],
-    parameters: &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
+    &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
     evaluate,
-};
+);
 
 const REASON: &str = "and every other KMS admin and use action";
 
