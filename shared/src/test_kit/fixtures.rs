@@ -89,6 +89,27 @@ pub fn check_rule(rule: &Rule, rule_dir: &Path) -> Result<usize, String> {
     }
 }
 
+/// The rule's own binary `exe`, started outside Lambda, runs a dry-run of this rule alone over
+/// the embedded sample, which fails every rule somewhere (exit status 1): how many evaluations
+/// it reported, or what went wrong.
+pub fn check_binary(rule: &Rule, exe: &Path) -> Result<usize, String> {
+    let output = std::process::Command::new(exe)
+        .args(["dry-run", "--format", "json"])
+        .output()
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() != Some(1) {
+        return Err(format!("{}: exit status {:?}, expected 1 (findings): {stderr}", rule.id, output.status.code()));
+    }
+    let report: Value = serde_json::from_slice(&output.stdout).map_err(|e| format!("{}: not JSON: {e}", rule.id))?;
+    let evaluations = report.get("Evaluations").and_then(Value::as_array).ok_or("no `Evaluations` list")?;
+    match evaluations.iter().find(|e| e.get("ConfigRuleName").and_then(Value::as_str) != Some(rule.id)) {
+        _ if evaluations.is_empty() => Err(format!("{}: no evaluations", rule.id)),
+        Some(other) => Err(format!("{}: an evaluation of another rule: {other}", rule.id)),
+        None => Ok(evaluations.len()),
+    }
+}
+
 /// The fixtures in `rule_dir/cases`, in order.
 pub fn case_files(rule_dir: &Path) -> Result<Vec<PathBuf>, String> {
     let dir = rule_dir.join("cases");
