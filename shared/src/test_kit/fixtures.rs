@@ -63,6 +63,31 @@ pub struct Expect {
     pub error: Option<String>,
 }
 
+/// A rule crate's tests (`rules/<id>/tests/scenarios.rs`): its scenario fixtures and its own
+/// binary, `rule_crate_tests!(my_rule::RULE, "my-rule")`. The binary test needs the crate's
+/// `cli` and `lambda` features (its defaults); cargo builds the binary for it
+/// (`CARGO_BIN_EXE_<id>`).
+#[macro_export]
+macro_rules! rule_crate_tests {
+    ($rule:path, $id:literal) => {
+        #[test]
+        fn every_scenario_fixture_passes_and_the_header_lists_them() {
+            let dir = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let ran = $crate::test_kit::fixtures::check_rule(&$rule, dir);
+            assert!(ran.is_ok(), "{}", ran.err().unwrap_or_default());
+        }
+
+        /// Outside Lambda the binary is a dry-run of this rule alone.
+        #[cfg(all(feature = "cli", feature = "lambda"))]
+        #[test]
+        fn the_binary_runs_this_rule_alone() {
+            let exe = ::std::path::Path::new(env!(concat!("CARGO_BIN_EXE_", $id)));
+            let evaluations = $crate::test_kit::fixtures::check_binary(&$rule, exe);
+            assert!(evaluations.is_ok(), "{}", evaluations.err().unwrap_or_default());
+        }
+    };
+}
+
 /// Every fixture of `rule` (its crate at `rule_dir`) passes, and the fixtures are the
 /// scenarios its header lists: how many ran, or every difference found.
 pub fn check_rule(rule: &Rule, rule_dir: &Path) -> Result<usize, String> {
