@@ -214,8 +214,11 @@ impl Principal {
         else {
             return false;
         };
+        if account != role_account {
+            return false;
+        }
         let (Ok(session), Ok(role)) = (Arn::parse(session), Arn::parse(role_arn)) else { return false };
-        if account != role_account || session.partition != role.partition {
+        if session.partition != role.partition {
             return false;
         }
         let role_name = match (role.service, role.resource.starts_with("role/")) {
