@@ -27,6 +27,13 @@ fn every_rule_accepts_its_defaults_and_rejects_unknown_parameters() {
 // Each rule's own binary (a dry-run of that rule alone) is run by the rule's crate:
 // `rules/<id>/tests/scenarios.rs`, through `CARGO_BIN_EXE_<id>`, so cargo builds it first.
 
+/// A rule's `src/lib.rs`: its path and text.
+fn rule_source(rule: &shared::Rule) -> (std::path::PathBuf, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules").join(rule.id).join("src/lib.rs");
+    let text = std::fs::read_to_string(&path).expect("rule source");
+    (path, text)
+}
+
 /// The access model is the only place that applies Allows and Denies (ARCHITECTURE.md,
 /// "One access model"): no rule's source looks at a statement's Deny effect, its
 /// unconditional-ness or its resources itself. Rules ask `shared::access` instead.
@@ -34,15 +41,22 @@ fn every_rule_accepts_its_defaults_and_rejects_unknown_parameters() {
 fn no_rule_does_allow_deny_arithmetic_itself() {
     let forbidden = ["Effect::Deny", "is_unconditional", ".applies_to(", "kms_actions.minus", ".resources"];
     for rule in ALL {
-        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("rules")
-            .join(rule.id)
-            .join("src")
-            .join("lib.rs");
-        let text = std::fs::read_to_string(&source).expect("rule source");
+        let (path, text) = rule_source(rule);
         for needle in forbidden {
-            assert!(!text.contains(needle), "{}: `{needle}` in {}: ask shared::access", rule.id, source.display());
+            assert!(!text.contains(needle), "{}: `{needle}` in {}: ask shared::access", rule.id, path.display());
+        }
+    }
+}
+
+/// ARNs are read through `shared::arn` (ARCHITECTURE.md, code map): no rule splits one into
+/// fields by hand or checks a 12-digit account id itself.
+#[test]
+fn no_rule_splits_arns_or_checks_account_ids_by_hand() {
+    let forbidden = ["split(':')", "splitn(", "rsplit('/')", "is_ascii_digit"];
+    for rule in ALL {
+        let (path, text) = rule_source(rule);
+        for needle in forbidden {
+            assert!(!text.contains(needle), "{}: `{needle}` in {}: use shared::arn", rule.id, path.display());
         }
     }
 }
