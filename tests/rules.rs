@@ -27,11 +27,15 @@ fn every_rule_accepts_its_defaults_and_rejects_unknown_parameters() {
 // Each rule's own binary (a dry-run of that rule alone) is run by the rule's crate:
 // `rules/<id>/tests/scenarios.rs`, through `CARGO_BIN_EXE_<id>`, so cargo builds it first.
 
-/// A rule's `src/lib.rs`: its path and text.
-fn rule_source(rule: &shared::Rule) -> (std::path::PathBuf, String) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules").join(rule.id).join("src/lib.rs");
-    let text = std::fs::read_to_string(&path).expect("rule source");
-    (path, text)
+/// No rule's `src/lib.rs` holds any of `forbidden`; `instead` says what to do.
+fn no_rule_source_contains(forbidden: &[&str], instead: &str) {
+    for rule in ALL {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules").join(rule.id).join("src/lib.rs");
+        let text = std::fs::read_to_string(&path).expect("rule source");
+        for needle in forbidden {
+            assert!(!text.contains(needle), "{}: `{needle}` in {}: {instead}", rule.id, path.display());
+        }
+    }
 }
 
 /// The access model is the only place that applies Allows and Denies (ARCHITECTURE.md,
@@ -40,25 +44,14 @@ fn rule_source(rule: &shared::Rule) -> (std::path::PathBuf, String) {
 #[test]
 fn no_rule_does_allow_deny_arithmetic_itself() {
     let forbidden = ["Effect::Deny", "is_unconditional", ".applies_to(", "kms_actions.minus", ".resources"];
-    for rule in ALL {
-        let (path, text) = rule_source(rule);
-        for needle in forbidden {
-            assert!(!text.contains(needle), "{}: `{needle}` in {}: ask shared::access", rule.id, path.display());
-        }
-    }
+    no_rule_source_contains(&forbidden, "ask shared::access");
 }
 
-/// ARNs are read through `shared::arn` (ARCHITECTURE.md, code map): no rule splits one into
-/// fields by hand or checks a 12-digit account id itself.
+/// ARNs are read through `shared::arn` (ARCHITECTURE.md, "ARNs are parsed once"): no rule
+/// splits one into fields by hand or checks a 12-digit account id itself.
 #[test]
 fn no_rule_splits_arns_or_checks_account_ids_by_hand() {
-    let forbidden = ["split(':')", "splitn(", "rsplit('/')", "is_ascii_digit"];
-    for rule in ALL {
-        let (path, text) = rule_source(rule);
-        for needle in forbidden {
-            assert!(!text.contains(needle), "{}: `{needle}` in {}: use shared::arn", rule.id, path.display());
-        }
-    }
+    no_rule_source_contains(&["split(':')", "splitn(", "rsplit('/')", "is_ascii_digit"], "use shared::arn");
 }
 
 /// Only the Lambda shell talks to AWS (ARCHITECTURE.md, "Pure core"): no source file of the
