@@ -3,7 +3,8 @@
 # the templates expect under their CodeKeyPrefix. Needs cargo-lambda and ziglang (pip).
 # The `lambda` feature alone: no dry-run (`cli`) and so no bundled AWS managed policies, which a
 # function never reads (it fetches attached managed policies from IAM). Check with
-# `cargo tree -p <rule> --no-default-features --features lambda -e features -i shared`.
+# `cargo tree -p <rule> --no-default-features --features lambda -e normal,features -i shared`
+# (scripts/test.sh fails when it shows shared's `cli`, `bundled-policies` or `test-util`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rules=$(ls -d rules/*/ | xargs -n1 basename)   # rules/ holds the rule crates only

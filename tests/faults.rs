@@ -96,12 +96,7 @@ async fn failed_evaluations_are_retried_then_reported_as_an_error() {
 }
 
 fn change_event(item: Value) -> event::ConfigEvent {
-    event::decode(&json!({
-        "invokingEvent": json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification",
-            "notificationCreationTime": "2026-11-23T06:00:00.000Z"}).to_string(),
-        "resultToken": "token", "accountId": "111122223333", "configRuleName": "rule"
-    }))
-    .expect("event")
+    event::decode(&shared::test_kit::items::change_event("rule", &item, None)).expect("event")
 }
 
 /// AccessDenied on kms:GetKeyPolicy is the key's verdict (NON_COMPLIANT, "key policy

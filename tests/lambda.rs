@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde_json::{json, Value};
 use shared::runtime::{handle, RuleError};
+use shared::test_kit::items;
 use shared::Rule;
 
 use crate::moto::Moto;
@@ -36,26 +37,12 @@ fn enc(document: &Value) -> String {
     document.to_string().bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
-/// A Config change notification for `item`, with the rule name as the result token (the
-/// extension files evaluations under it).
+/// A Config change notification for `item` ([`items::change_event`]: the rule name as the
+/// result token, under which the extension files evaluations), left scope or not.
 fn change_event(rule: &str, item: Value, parameters: Option<&str>, left_scope: bool) -> Value {
-    json!({
-        "version": "1.0",
-        "invokingEvent": json!({
-            "configurationItem": item,
-            "messageType": "ConfigurationItemChangeNotification",
-            "notificationCreationTime": "2026-11-23T06:00:00.000Z",
-            "recordVersion": "1.3"
-        }).to_string(),
-        "ruleParameters": parameters,
-        "resultToken": rule,
-        "eventLeftScope": left_scope,
-        "executionRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/config-role"),
-        "configRuleArn": format!("arn:aws:config:us-east-1:{ACCOUNT}:config-rule/config-rule-1"),
-        "configRuleName": rule,
-        "configRuleId": "config-rule-1",
-        "accountId": ACCOUNT
-    })
+    let mut event = items::change_event(rule, &item, parameters);
+    event["eventLeftScope"] = json!(left_scope);
+    event
 }
 
 /// The latest evaluation Config holds for `rule` and resource `id`: (compliance, annotation).
@@ -82,16 +69,7 @@ pub(crate) async fn evaluation(sdk: &SdkConfig, token: &str, id: &str) -> Option
 }
 
 fn key_item(key_id: &str, policy: Option<&Value>) -> Value {
-    let supplementary = match policy {
-        Some(p) => json!({"Policy": p.to_string()}),
-        None => json!({}),
-    };
-    json!({"configurationItemVersion": "1.3", "configurationItemCaptureTime": "2026-11-23T05:59:00.000Z",
-        "configurationItemStatus": "OK", "awsAccountId": ACCOUNT, "resourceType": "AWS::KMS::Key", "resourceId": key_id,
-        "ARN": format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}"), "awsRegion": "us-east-1",
-        "configuration": {"keyId": key_id, "keyManager": "CUSTOMER", "keyState": "Enabled", "keySpec": "SYMMETRIC_DEFAULT",
-            "keyUsage": "ENCRYPT_DECRYPT", "multiRegion": false},
-        "supplementaryConfiguration": supplementary})
+    items::key_item(ACCOUNT, key_id, policy)
 }
 
 fn rule(id: &str) -> &'static Rule {

@@ -17,10 +17,7 @@ fn key_with_policy(policy: Value) -> Value {
 }
 
 fn policy_item(document: Value) -> Value {
-    json!({"resourceType": "AWS::IAM::Policy", "resourceId": "ANPA1", "awsAccountId": "111122223333",
-        "ARN": "arn:aws:iam::111122223333:policy/P", "configurationItemStatus": "OK",
-        "configuration": {"policyName": "P", "defaultVersionId": "v1",
-            "policyVersionList": [{"versionId": "v1", "isDefaultVersion": true, "document": document}]}})
+    shared::test_kit::items::policy_item("111122223333", "ANPA1", "P", document)
 }
 
 /// Judges `item` with every rule in scope; every verdict must be NON_COMPLIANT with an

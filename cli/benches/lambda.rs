@@ -167,19 +167,7 @@ fn item(resource_type: &str, id: &str, arn: &str, configuration: Value, suppleme
 
 /// A Config change notification for `item`, as Config sends it to the rule's function.
 fn change_event(rule: &str, item: &Value, parameters: Option<&str>) -> Value {
-    json!({
-        "version": "1.0",
-        "invokingEvent": json!({"configurationItem": item, "messageType": "ConfigurationItemChangeNotification",
-            "notificationCreationTime": "2026-11-23T06:00:00.000Z", "recordVersion": "1.3"}).to_string(),
-        "ruleParameters": parameters,
-        "resultToken": "token",
-        "eventLeftScope": false,
-        "executionRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/config-role"),
-        "configRuleArn": format!("arn:aws:config:us-east-1:{ACCOUNT}:config-rule/config-rule-1"),
-        "configRuleName": rule,
-        "configRuleId": "config-rule-1",
-        "accountId": ACCOUNT
-    })
+    shared::test_kit::items::change_event(rule, item, parameters)
 }
 
 fn policy_item(corpus: &Value, name: &str) -> Value {

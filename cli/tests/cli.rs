@@ -83,11 +83,7 @@ fn rules_lists_every_rule_with_defaults() {
 }
 
 fn key_item(id: &str, policy: &Value) -> Value {
-    json!({"resourceType": "AWS::KMS::Key", "resourceId": id, "awsAccountId": "111122223333",
-        "ARN": format!("arn:aws:kms:us-east-1:111122223333:key/{id}"), "configurationItemStatus": "OK",
-        "configurationItemCaptureTime": "2026-11-01T00:00:00.000Z",
-        "configuration": {"keyId": id, "keyManager": "CUSTOMER", "keyState": "Enabled"},
-        "supplementaryConfiguration": {"Policy": policy.to_string()}})
+    shared::test_kit::items::key_item("111122223333", id, Some(policy))
 }
 
 #[test]

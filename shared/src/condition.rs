@@ -13,6 +13,7 @@
 //!
 //! Condition keys compare case-insensitively (the parser lower-cases them).
 
+use crate::arn::{is_account_id, Arn};
 use crate::pattern::{Pattern, Variables};
 use crate::policy::{BaseOperator, Condition, SetQualifier};
 
@@ -42,6 +43,18 @@ pub fn is_service_arn_context_key(key: &str) -> bool {
     key.strip_prefix("kms:encryptioncontext:aws:")
         .and_then(|rest| rest.strip_suffix(":arn"))
         .is_some_and(|service| !service.is_empty() && !service.contains(':'))
+}
+
+/// Keys that guard a grant to a service principal against the confused deputy (lower case),
+/// besides `kms:EncryptionContext:aws:<service>:arn` ([`is_service_arn_context_key`]).
+const CONFUSED_DEPUTY_KEYS: [&str; 3] = ["aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"];
+
+/// Does a statement with these conditions guard a service principal's grant against the
+/// confused deputy? One restricting `aws:SourceArn`, `aws:SourceAccount`, `aws:SourceOrgID` or
+/// `kms:EncryptionContext:aws:<service>:arn` condition does.
+pub fn guards_confused_deputy(conditions: &[Condition]) -> bool {
+    restricting_where(conditions, |key| CONFUSED_DEPUTY_KEYS.contains(&key) || is_service_arn_context_key(key))
+        .is_some()
 }
 
 impl Condition {
@@ -117,10 +130,7 @@ fn starts_with_literal_org_id(value: &str) -> bool {
 
 /// The account field (fifth) of an ARN value is a literal 12-digit account id.
 fn has_literal_account(value: &str) -> bool {
-    let mut fields = value.splitn(6, ':');
-    let is_arn = fields.next() == Some("arn");
-    let account = fields.nth(3);
-    is_arn && account.is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    Arn::parse(value).is_ok_and(|arn| is_account_id(arn.account))
 }
 
 #[cfg(test)]

@@ -16,9 +16,14 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::arn::Arn;
 use crate::policy::decode::json_type;
 use crate::policy::{parse_policy, DocumentError, Policy, PolicyKind};
 use crate::version::{ItemVersion, ResourceKey, VersionError};
+
+mod key_attributes;
+
+pub use key_attributes::{KeySpec, KeyState, KeyUsage};
 
 /// The resource types the rules evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -379,6 +384,12 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// A service-linked role (path `/aws-service-role/`): AWS owns its policies, so the rules
+    /// do not judge it.
+    pub fn is_service_linked(&self) -> bool {
+        self.path.starts_with("/aws-service-role/")
+    }
+
     /// The managed policies a verdict on this identity may need, by ARN: the attached ones,
     /// then the permissions boundary. What a resolver fetches, or the dry-run waits for.
     pub fn managed_policy_arns(&self) -> impl Iterator<Item = &str> {
@@ -490,12 +501,12 @@ pub struct Key {
     pub key_id: String,
     /// `keyManager`
     pub manager: KeyManager,
-    /// `keyState` (`Enabled`, `Disabled`, `PendingDeletion`, ...).
-    pub state: Option<String>,
-    /// `keySpec`, or the older `customerMasterKeySpec`.
-    pub spec: Option<String>,
-    /// `keyUsage`
-    pub usage: Option<String>,
+    /// `keyState`; `None` when the item does not record it.
+    pub state: Option<KeyState>,
+    /// `keySpec`, or the older `customerMasterKeySpec`; `None` when the item records neither.
+    pub spec: Option<KeySpec>,
+    /// `keyUsage`; `None` when the item does not record it.
+    pub usage: Option<KeyUsage>,
     /// `multiRegion`; `None` when the item does not record it (older items, `select` results).
     pub multi_region: Option<bool>,
     /// The key policy.
@@ -507,7 +518,7 @@ pub struct Key {
 impl Key {
     /// Pending deletion (or pending replica deletion).
     pub fn is_pending_deletion(&self) -> bool {
-        matches!(self.state.as_deref(), Some("PendingDeletion" | "PendingReplicaDeletion"))
+        self.state.as_ref().is_some_and(KeyState::is_pending_deletion)
     }
 }
 
@@ -587,7 +598,9 @@ impl Resource {
             .account_id
             .clone()
             .filter(|a| !a.is_empty())
-            .or_else(|| arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_owned))
+            // An ARN that does not parse has no account to give: the account stays empty, as
+            // for an item with no ARN at all (nothing the item says is dropped).
+            .or_else(|| Arn::parse(&arn).ok().map(|a| a.account).filter(|a| !a.is_empty()).map(str::to_owned))
             .unwrap_or_default();
         let details = match resource_type {
             _ if item.status.is_deleted() => Details::Absent,
@@ -877,12 +890,14 @@ impl<'a> Reader<'a> {
         Ok(Key {
             key_id,
             manager,
-            state: self.opt_text("keyState")?,
+            state: self.opt_text("keyState")?.as_deref().map(KeyState::parse),
             spec: match self.opt_text("keySpec")? {
                 Some(spec) => Some(spec),
                 None => self.opt_text("customerMasterKeySpec")?,
-            },
-            usage: self.opt_text("keyUsage")?,
+            }
+            .as_deref()
+            .map(KeySpec::parse),
+            usage: self.opt_text("keyUsage")?.as_deref().map(KeyUsage::parse),
             multi_region: self.opt_bool("multiRegion")?,
             policy,
             tags: Tags::parse(self.item.tags.as_ref()),

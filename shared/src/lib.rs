@@ -6,6 +6,7 @@
 //! a later module and calls into this one.
 //!
 //! - [`pattern`]: `*`/`?` wildcard patterns, parsed once;
+//! - [`arn`]: ARNs split into their six fields, once; the 12-digit account id check;
 //! - [`catalog`]: the 55 KMS actions, their access levels and use/admin classes;
 //! - [`policy`]: IAM documents decoded and checked into a typed model;
 //! - [`condition`]: when a condition restricts a grant;
@@ -19,12 +20,15 @@
 //! - `bundled` (feature `bundled-policies`): the AWS managed policies, offline;
 //! - `dryrun` (feature `cli`): the dry-run command line;
 //! - `policy_store` (feature `cli`): the dry-run's managed policies, kept in a temporary file;
-//! - `runtime` (feature `runtime`): the Lambda shell (AWS SDK, Config events, PutEvaluations).
+//! - `runtime` (feature `runtime`): the Lambda shell (AWS SDK, Config events, PutEvaluations);
+//! - `test_kit` (feature `test-util`, dev-dependencies only): the fixture harness and item
+//!   builders the tests share.
 //!
 //! `dryrun`, `policy_store` and `runtime` are the only modules that do I/O, each behind its
 //! feature.
 
 pub mod access;
+pub mod arn;
 #[cfg(feature = "bundled-policies")]
 pub mod bundled;
 pub mod catalog;
@@ -45,6 +49,8 @@ pub mod rule;
 pub mod runtime;
 pub mod sorted_json;
 pub mod support;
+#[cfg(feature = "test-util")]
+pub mod test_kit;
 pub mod version;
 
 pub use item::{Details, Resource, ResourceType};

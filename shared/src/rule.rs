@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::arn::{is_account_id, Arn};
 use crate::item::{Details, KeyManager, Resource, ResourceType};
 use crate::resolver::Resolver;
 
@@ -78,20 +79,31 @@ impl Cause {
         self.document = document.map(str::to_owned);
         self
     }
+
+    /// A policy document that does not parse (fail closed): `policy does not parse: <error>`
+    /// for the resource's one document, or `does not parse: <error>` in the named `document`
+    /// (displayed `policy "<document>": does not parse: <error>`).
+    pub fn unparsed(document: Option<&str>, error: &dyn fmt::Display) -> Cause {
+        match document {
+            None => Cause::because(format!("policy does not parse: {error}")),
+            Some(name) => Cause::because(format!("does not parse: {error}")).in_document(Some(name)),
+        }
+    }
+}
+
+/// Where a cause points: `policy "<document>" stmt <statement>`, either part alone, or nothing.
+pub fn place(document: Option<&str>, statement: Option<&str>) -> String {
+    let document = document.map(|document| format!("policy \"{document}\""));
+    let statement = statement.map(|statement| format!("stmt {statement}"));
+    document.into_iter().chain(statement).collect::<Vec<_>>().join(" ")
 }
 
 /// `policy "P" stmt "Sid": <principal> may <action> (via "<pattern>") <reason>`.
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut place = Vec::new();
-        if let Some(document) = &self.document {
-            place.push(format!("policy \"{document}\""));
-        }
-        if let Some(statement) = &self.statement {
-            place.push(format!("stmt {statement}"));
-        }
+        let place = place(self.document.as_deref(), self.statement.as_deref());
         if !place.is_empty() {
-            write!(f, "{}: ", place.join(" "))?;
+            write!(f, "{place}: ")?;
         }
         match (&self.principal, &self.action) {
             (Some(principal), Some(action)) => write!(f, "{principal} may {action}")?,
@@ -477,6 +489,31 @@ pub struct Rule {
     pub evaluate: fn(&Resource, &Context<'_>) -> Verdict,
 }
 
+impl Rule {
+    /// A rule run on configuration changes only (`periodic: false`): one item an invocation
+    /// ([`FunctionSize::ONE_ITEM`]), AWS managed keys and keys pending deletion NOT_APPLICABLE
+    /// ([`InactiveKeys::NotApplicable`]). Six of the eight rules are of this kind; the others
+    /// set every field themselves.
+    pub const fn on_change(
+        id: &'static str,
+        summary: &'static str,
+        resource_types: &'static [ResourceType],
+        parameters: &'static [ParamSpec],
+        evaluate: fn(&Resource, &Context<'_>) -> Verdict,
+    ) -> Rule {
+        Rule {
+            id,
+            summary,
+            resource_types,
+            parameters,
+            periodic: false,
+            function: FunctionSize::ONE_ITEM,
+            inactive_keys: InactiveKeys::NotApplicable,
+            evaluate,
+        }
+    }
+}
+
 /// What a rule's Lambda function is given: `MemorySize` and `Timeout` in the templates.
 ///
 /// Lambda accepts 128 to 10,240 MB and 1 to 900 seconds, and gives a function CPU in proportion
@@ -678,10 +715,12 @@ fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<Param
         ParamKind::KeyIds => {
             let items = list();
             for item in &items {
-                let id = match item.strip_prefix("arn:") {
-                    Some(_) if item.split(':').nth(2) == Some("kms") => item.rsplit_once(":key/").map(|(_, id)| id),
-                    Some(_) => None,
-                    None => Some(item.as_str()),
+                let id = match item.starts_with("arn:") {
+                    true => Arn::parse(item)
+                        .ok()
+                        .filter(|a| a.service == "kms")
+                        .and_then(|a| a.resource.strip_prefix("key/")),
+                    false => Some(item.as_str()),
                 };
                 let valid =
                     id.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
@@ -692,8 +731,7 @@ fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<Param
             Ok(ParamValue::List(items))
         }
         ParamKind::AccountId => {
-            let is_account = text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit());
-            if !text.is_empty() && !is_account {
+            if !text.is_empty() && !is_account_id(text) {
                 return Err(invalid(text, "is not a 12-digit AWS account id"));
             }
             Ok(ParamValue::Text(text.to_owned()))

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::access::{Access, Grantee, GranteeAccess, IdentityDoc, StatementRef};
-use crate::catalog::ActionId;
+use crate::catalog::{ActionClass, ActionId, ActionSet};
 use crate::item::{Details, Document, Key, KeyPolicy, Resource};
 use crate::pattern::{Pattern, Variables};
 use crate::policy::{Policy, Principal};
@@ -49,6 +49,21 @@ pub fn key_and_policy(resource: &Resource) -> Result<(&Key, &Policy), Verdict> {
             Err(Verdict::from_causes(vec![Cause::because(format!("key policy unreadable: {reason}"))]))
         }
     }
+}
+
+/// The verdict on a key's policy: `judge`'s, or the one [`key_and_policy`] returns instead
+/// (fail closed, or NOT_APPLICABLE for a resource that is not a key).
+pub fn judge_key_policy(resource: &Resource, judge: impl FnOnce(&Policy) -> Verdict) -> Verdict {
+    match key_and_policy(resource) {
+        Ok((_, policy)) => judge(policy),
+        Err(verdict) => verdict,
+    }
+}
+
+/// The actions a grant to a service principal must guard against the confused deputy: use,
+/// admin and `kms:CreateGrant`.
+pub fn confused_deputy_actions() -> ActionSet {
+    ActionSet::use_actions().union(ActionSet::admin_actions()).union(ActionSet::of_class(ActionClass::Grant))
 }
 
 /// The grantees a key-policy rule judges: not the key's own account root (IAM delegation)
@@ -181,7 +196,7 @@ impl HeldPolicies {
     fn add_document(&mut self, name: String, document: &Document) {
         match document {
             Ok(policy) => self.documents.push((name, Arc::new(policy.clone()))),
-            Err(e) => self.unreadable.push(Cause::because(format!("does not parse: {e}")).in_document(Some(&name))),
+            Err(e) => self.unreadable.push(Cause::unparsed(Some(&name), e)),
         }
     }
 
@@ -198,7 +213,7 @@ pub fn parsed_inline(inline: &[crate::item::NamedDocument]) -> (Vec<IdentityDoc<
     for named in inline {
         match &named.document {
             Ok(policy) => docs.push(IdentityDoc { name: Some(&named.name), policy }),
-            Err(e) => causes.push(Cause::because(format!("does not parse: {e}")).in_document(Some(&named.name))),
+            Err(e) => causes.push(Cause::unparsed(Some(&named.name), e)),
         }
     }
     (docs, causes)
@@ -255,7 +270,7 @@ pub fn blocked_actions_causes(
 ) -> Vec<Cause> {
     let blocked_patterns: Vec<Pattern> =
         params.list(BLOCKED_ACTIONS_PATTERNS).iter().map(|p| Pattern::action(p)).collect();
-    let blocked = crate::catalog::ActionSet::matching(&blocked_patterns);
+    let blocked = ActionSet::matching(&blocked_patterns);
     let accepted = params.list(ACCEPT_CONDITION_KEYS);
     let counts = |s: &crate::policy::Statement| {
         crate::condition::restricting_where(&s.conditions, |key| accepted.iter().any(|a| a.eq_ignore_ascii_case(key)))

@@ -59,18 +59,18 @@
 //!     reached, so not all keys).
 
 use shared::access::{IdentityDoc, KeyScope};
-use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
+use shared::rule::{ParamKind, ParamSpec};
 use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM};
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
 const EXCLUDE_BOUNDARY: &str = "excludePermissionBoundaryPolicy";
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "iam-customer-policy-blocked-kms-actions",
-    summary: "customer managed IAM policies must not allow blocked KMS actions on all keys",
-    resource_types: &[ResourceType::IamPolicy],
-    parameters: &[
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "iam-customer-policy-blocked-kms-actions",
+    "customer managed IAM policies must not allow blocked KMS actions on all keys",
+    &[ResourceType::IamPolicy],
+    &[
         BLOCKED_ACTIONS_PARAM,
         ACCEPT_CONDITION_KEYS_PARAM,
         ParamSpec {
@@ -80,12 +80,8 @@ pub static RULE: Rule = Rule {
             description: "NOT_APPLICABLE for policies used only as permissions boundaries",
         },
     ],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
-};
+);
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let Details::Policy(policy) = &resource.details else {
@@ -98,7 +94,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     }
     let document = match &policy.document {
         Ok(document) => document,
-        Err(e) => return Verdict::from_causes(vec![Cause::because(format!("policy does not parse: {e}"))]),
+        Err(e) => return Verdict::from_causes(vec![Cause::unparsed(None, e)]),
     };
     let scope = KeyScope::new(&resource.arn, &resource.account_id);
     Verdict::from_causes(blocked_actions_causes(IdentityDoc { name: None, policy: document }, None, &scope, ctx.params))

@@ -71,39 +71,35 @@
 //! 24. As 23, for a role without findings: COMPLIANT.
 
 use shared::access::{IdentityDoc, KeyScope};
+use shared::arn::is_account_id;
 use shared::item::{Document, Role};
 use shared::policy::{Effect, Principal, Principals};
-use shared::rule::InactiveKeys;
 use shared::support::{
     blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM,
     EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM, MANAGEMENT_ACCOUNT_ID_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "iam-inline-policy-blocked-kms-actions",
-    summary: "inline policies of IAM users, roles and groups must not allow blocked KMS actions on all keys",
-    resource_types: &[ResourceType::IamUser, ResourceType::IamRole, ResourceType::IamGroup],
-    parameters: &[
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "iam-inline-policy-blocked-kms-actions",
+    "inline policies of IAM users, roles and groups must not allow blocked KMS actions on all keys",
+    &[ResourceType::IamUser, ResourceType::IamRole, ResourceType::IamGroup],
+    &[
         BLOCKED_ACTIONS_PARAM,
         ACCEPT_CONDITION_KEYS_PARAM,
         EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM,
         MANAGEMENT_ACCOUNT_ID_PARAM,
     ],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
-};
+);
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     // Why a role that may be excluded is not: the management account is unknown.
     let mut not_excluded = None;
     let identity = match &resource.details {
         Details::Role(role) => {
-            if role.identity.path.starts_with("/aws-service-role/") {
+            if role.identity.is_service_linked() {
                 return Verdict::not_applicable("service-linked role");
             }
             match excluded_as_management_role(role, ctx) {
@@ -127,7 +123,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
                 &scope,
                 ctx.params,
             )),
-            Err(e) => causes.push(Cause::because(format!("does not parse: {e}")).in_document(Some(&inline.name))),
+            Err(e) => causes.push(Cause::unparsed(Some(&inline.name), e)),
         }
     }
     if let (Some(cause), false) = (not_excluded, causes.is_empty()) {
@@ -168,8 +164,7 @@ fn sole_trusted_account(trust: &Document) -> Option<&str> {
                 Principal::Account { .. } | Principal::Iam { .. } => principal.account()?,
                 _ => return None,
             };
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) || sole.is_some_and(|s| s != account)
-            {
+            if !is_account_id(account) || sole.is_some_and(|s| s != account) {
                 return None;
             }
             sole = Some(account);

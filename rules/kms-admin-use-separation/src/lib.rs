@@ -71,9 +71,10 @@
 //! 27. A role whose permissions boundary is not in the export: NON_COMPLIANT (fail closed).
 
 use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope};
+use shared::catalog::ActionSet;
 use shared::rule::InactiveKeys;
 use shared::support::{
-    access_cause, grantee_causes, key_and_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS_PARAM,
+    access_cause, grantee_causes, judge_key_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS_PARAM,
     FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
@@ -98,11 +99,9 @@ fn separation_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> O
     let use_action = access.use_actions().first()?;
     let admin_by = access.source(admin)?;
     let use_by = access.source(use_action)?;
-    let same_statement = std::ptr::eq(admin_by.statement, use_by.statement);
-    let admin_place = match admin_by.document {
-        _ if same_statement => "same statement".to_owned(),
-        Some(doc) => format!("policy \"{doc}\" stmt {}", admin_by.statement.name),
-        None => format!("stmt {}", admin_by.statement.name),
+    let admin_place = match admin_by.same(&use_by) {
+        true => "same statement".to_owned(),
+        false => admin_by.place(),
     };
     access_cause(access, principal, use_action, &format!("{on}and also {admin} ({admin_place})"))
 }
@@ -110,26 +109,19 @@ fn separation_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> O
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let filter = GranteeFilter::new(&resource.account_id, ctx.params);
     match &resource.details {
-        Details::Key(_) => {
-            let (_, policy) = match key_and_policy(resource) {
-                Ok(found) => found,
-                Err(verdict) => return verdict,
-            };
+        Details::Key(_) => judge_key_policy(resource, |policy| {
             let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
             let causes = grantee_causes(&grantees, &filter, |g| {
                 if g.grantee.is_service() {
                     return None;
                 }
-                let use_action = g.access.use_actions().first()?;
-                let by = g.access.source(use_action)?;
+                let (use_action, by) = g.access.first_grant(ActionSet::use_actions())?;
                 let cause = separation_cause(&g.access, Some(&g.grantee.named_for(by.statement)), "")?;
                 Some((by, use_action, cause))
             });
             Verdict::from_causes(causes)
-        }
-        Details::Role(role) if role.identity.path.starts_with("/aws-service-role/") => {
-            Verdict::not_applicable("service-linked role")
-        }
+        }),
+        Details::Role(role) if role.identity.is_service_linked() => Verdict::not_applicable("service-linked role"),
         Details::Role(_) | Details::User(_) => {
             if filter.is_exempt(&resource.arn) {
                 return Verdict::not_applicable("principal is exempt");

@@ -45,10 +45,10 @@
 //!     role/Ops]: COMPLIANT (nothing is left for anyone).
 
 use shared::access::{key_policy_grantees, Grantee};
+use shared::catalog::ActionSet;
 use shared::condition::restricting;
 use shared::policy::Statement;
-use shared::rule::InactiveKeys;
-use shared::support::{grant_cause, key_and_policy};
+use shared::support::{grant_cause, judge_key_policy};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
 /// Condition keys that limit a grant to everyone to known callers (SPEC section 3).
@@ -67,40 +67,30 @@ const LIMITING_KEYS: [&str; 11] = [
     "aws:SourceVpce",
 ];
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-key-policy-no-public-access",
-    summary: "key policies must not grant KMS actions to everyone without limiting the caller",
-    resource_types: &[ResourceType::KmsKey],
-    parameters: &[],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
+const REASON: &str = "without a condition limiting the caller's account or organization";
+
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-key-policy-no-public-access",
+    "key policies must not grant KMS actions to everyone without limiting the caller",
+    &[ResourceType::KmsKey],
+    &[],
     evaluate,
-};
+);
 
 fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
-    let (_, policy) = match key_and_policy(resource) {
-        Ok(found) => found,
-        Err(verdict) => return verdict,
-    };
-    let unlimited = |s: &Statement| restricting(&s.conditions, &LIMITING_KEYS).is_none();
-    // What survives for anyone at all is public; a grant to everyone that Denies leave only to
-    // named principals is judged by the rules that judge those principals.
-    let causes = key_policy_grantees(policy, &resource.arn, &unlimited)
-        .into_iter()
-        .filter(|g| g.grantee == Grantee::Anyone)
-        .filter_map(|g| {
-            let action = g.access.actions().first()?;
-            let by = g.access.source(action)?;
-            Some(grant_cause(
-                by,
-                Some(&g.grantee.named_for(by.statement)),
-                action,
-                "without a condition limiting the caller's account or organization",
-            ))
-        })
-        .collect();
-    Verdict::from_causes(causes)
+    judge_key_policy(resource, |policy| {
+        let unlimited = |s: &Statement| restricting(&s.conditions, &LIMITING_KEYS).is_none();
+        // What survives for anyone at all is public; a grant to everyone that Denies leave only
+        // to named principals is judged by the rules that judge those principals.
+        let causes = key_policy_grantees(policy, &resource.arn, &unlimited)
+            .into_iter()
+            .filter(|g| g.grantee == Grantee::Anyone)
+            .filter_map(|g| {
+                let (action, by) = g.access.first_grant(ActionSet::ALL)?;
+                Some(grant_cause(by, Some(&g.grantee.named_for(by.statement)), action, REASON))
+            })
+            .collect();
+        Verdict::from_causes(causes)
+    })
 }

@@ -44,57 +44,39 @@
 //!     statement whose `Resource` names another key: COMPLIANT (it grants nothing on this key).
 
 use shared::access::key_policy_grantees;
-use shared::catalog::{ActionClass, ActionSet};
-use shared::condition::{is_service_arn_context_key, restricting_where};
+use shared::condition::guards_confused_deputy;
 use shared::policy::{Principals, Statement};
-use shared::rule::InactiveKeys;
-use shared::support::{grant_cause, key_and_policy};
+use shared::support::{confused_deputy_actions, grant_cause, judge_key_policy};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-key-policy-service-principal-conditions",
-    summary: "service principals may use or administer a key only under confused-deputy conditions",
-    resource_types: &[ResourceType::KmsKey],
-    parameters: &[],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-key-policy-service-principal-conditions",
+    "service principals may use or administer a key only under confused-deputy conditions",
+    &[ResourceType::KmsKey],
+    &[],
     evaluate,
-};
+);
 
-const DEPUTY_KEYS: [&str; 3] = ["aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"];
+const REASON: &str = "without a restricting aws:SourceArn, aws:SourceAccount or aws:SourceOrgID condition";
 
 /// An Allow that names a service principal and has no restricting confused-deputy condition.
 fn unguarded_service_grant(statement: &Statement) -> bool {
     let names_service =
         matches!(&statement.principals, Some(Principals::Only(list)) if list.iter().any(|p| p.is_service()));
-    names_service
-        && restricting_where(&statement.conditions, |key| DEPUTY_KEYS.contains(&key) || is_service_arn_context_key(key))
-            .is_none()
+    names_service && !guards_confused_deputy(&statement.conditions)
 }
 
 fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
-    let (_, policy) = match key_and_policy(resource) {
-        Ok(found) => found,
-        Err(verdict) => return verdict,
-    };
-    let guarded_classes =
-        ActionSet::use_actions().union(ActionSet::admin_actions()).union(ActionSet::of_class(ActionClass::Grant));
-    let causes = key_policy_grantees(policy, &resource.arn, &unguarded_service_grant)
-        .into_iter()
-        .filter(|g| g.grantee.is_service())
-        .filter_map(|g| {
-            let action = g.access.actions().intersection(guarded_classes).first()?;
-            let by = g.access.source(action)?;
-            Some(grant_cause(
-                by,
-                Some(&g.grantee.to_string()),
-                action,
-                "without a restricting aws:SourceArn, aws:SourceAccount or aws:SourceOrgID condition",
-            ))
-        })
-        .collect();
-    Verdict::from_causes(causes)
+    judge_key_policy(resource, |policy| {
+        let causes = key_policy_grantees(policy, &resource.arn, &unguarded_service_grant)
+            .into_iter()
+            .filter(|g| g.grantee.is_service())
+            .filter_map(|g| {
+                let (action, by) = g.access.first_grant(confused_deputy_actions())?;
+                Some(grant_cause(by, Some(&g.grantee.to_string()), action, REASON))
+            })
+            .collect();
+        Verdict::from_causes(causes)
+    })
 }

@@ -62,22 +62,23 @@
 //!     role ARN does not exclude the role's sessions, so App is still granted; so is anyone).
 
 use shared::access::key_policy_grantees;
+use shared::catalog::ActionSet;
 use shared::pattern::{CaseRule, Pattern, Variables};
 use shared::policy::Statement;
-use shared::rule::{InactiveKeys, ParamKind, ParamSpec};
+use shared::rule::{ParamKind, ParamSpec};
 use shared::support::{
-    grant_cause, grantee_causes, key_and_policy, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
+    grant_cause, grantee_causes, judge_key_policy, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
 const ALLOWED_SERVICES: &str = "allowedServices";
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-key-policy-via-service-required",
-    summary: "key policies must grant use actions only under a kms:ViaService condition",
-    resource_types: &[ResourceType::KmsKey],
-    parameters: &[
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-key-policy-via-service-required",
+    "key policies must grant use actions only under a kms:ViaService condition",
+    &[ResourceType::KmsKey],
+    &[
         ParamSpec {
             name: ALLOWED_SERVICES,
             kind: ParamKind::ServicePatterns,
@@ -87,37 +88,30 @@ pub static RULE: Rule = Rule {
         EXEMPT_PRINCIPALS_PARAM,
         FLAG_ACCOUNT_ROOT_PARAM,
     ],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
     evaluate,
-};
+);
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
-    let (_, policy) = match key_and_policy(resource) {
-        Ok(found) => found,
-        Err(verdict) => return verdict,
-    };
-    let allowed: Vec<Pattern> = ctx
-        .params
-        .list(ALLOWED_SERVICES)
-        .iter()
-        .map(|p| Pattern::new(p, CaseRule::AsciiInsensitive, Variables::Literal))
-        .collect();
-    let filter = GranteeFilter::new(&resource.account_id, ctx.params);
-    let lacks_via_service = |s: &Statement| via_service_problem(s, &allowed).is_some();
-    let grantees = key_policy_grantees(policy, &resource.arn, &lacks_via_service);
-    let causes = grantee_causes(&grantees, &filter, |g| {
-        if g.grantee.is_service() {
-            return None;
-        }
-        let action = g.access.use_actions().first()?;
-        let by = g.access.source(action)?;
-        let reason = via_service_problem(by.statement, &allowed)?;
-        Some((by, action, grant_cause(by, Some(&g.grantee.named_for(by.statement)), action, reason)))
-    });
-    Verdict::from_causes(causes)
+    judge_key_policy(resource, |policy| {
+        let allowed: Vec<Pattern> = ctx
+            .params
+            .list(ALLOWED_SERVICES)
+            .iter()
+            .map(|p| Pattern::new(p, CaseRule::AsciiInsensitive, Variables::Literal))
+            .collect();
+        let filter = GranteeFilter::new(&resource.account_id, ctx.params);
+        let lacks_via_service = |s: &Statement| via_service_problem(s, &allowed).is_some();
+        let grantees = key_policy_grantees(policy, &resource.arn, &lacks_via_service);
+        let causes = grantee_causes(&grantees, &filter, |g| {
+            if g.grantee.is_service() {
+                return None;
+            }
+            let (action, by) = g.access.first_grant(ActionSet::use_actions())?;
+            let reason = via_service_problem(by.statement, &allowed)?;
+            Some((by, action, grant_cause(by, Some(&g.grantee.named_for(by.statement)), action, reason)))
+        });
+        Verdict::from_causes(causes)
+    })
 }
 
 /// Why the statement's `kms:ViaService` restriction is not enough, or `None` when it is.

@@ -119,13 +119,14 @@
 //! 35. `keyTag` without `=`: a parameter error.
 
 use shared::access::{key_policy_access, Access, Grantee};
-use shared::catalog::{ActionClass, ActionId, ActionSet};
-use shared::condition::{is_service_arn_context_key, restricting_where};
-use shared::item::{Key, KeyManager, KeyPolicy, Tags};
+use shared::arn::Arn;
+use shared::catalog::ActionId;
+use shared::condition::guards_confused_deputy;
+use shared::item::{Key, KeyManager, KeyPolicy, KeySpec, KeyState, KeyUsage, Tags};
 use shared::pattern::{Pattern, Variables};
 use shared::policy::{BaseOperator, Condition, Policy, Principal, Principals, SetQualifier, Statement};
 use shared::rule::{AnnotationStyle, Check, CheckKind, InactiveKeys, ParamKind, ParamSpec};
-use shared::support::access_cause;
+use shared::support::{access_cause, confused_deputy_actions, grant_cause};
 use shared::{Cause, Compliance, Context, Details, Params, Resource, ResourceType, Rule, Verdict};
 
 const KEY_IDS: &str = "keyIds";
@@ -306,23 +307,24 @@ pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
             key.manager == KeyManager::Customer,
             "key is AWS managed: use a customer managed key",
         ),
-        match key.state.as_deref() {
-            Some("Enabled") => check("key is enabled", true, ""),
-            Some(state @ ("PendingDeletion" | "PendingReplicaDeletion")) => {
+        match &key.state {
+            Some(KeyState::Enabled) => check("key is enabled", true, ""),
+            Some(state) if state.is_pending_deletion() => {
                 check("key is enabled", false, format!("key is {state}: cancel its deletion and enable it"))
             }
             state => check(
                 "key is enabled",
                 false,
-                format!("key is {}: enable it", state.unwrap_or("in an unrecorded state")),
+                format!("key is {}: enable it", state.as_ref().map_or("in an unrecorded state", KeyState::as_str)),
             ),
         },
     ];
-    let spec = key.spec.as_deref().unwrap_or("unrecorded");
-    let usage = key.usage.as_deref().unwrap_or("unrecorded");
+    let symmetric = key.spec == Some(KeySpec::SymmetricDefault) && key.usage == Some(KeyUsage::EncryptDecrypt);
+    let spec = key.spec.as_ref().map_or("unrecorded", KeySpec::as_str);
+    let usage = key.usage.as_ref().map_or("unrecorded", KeyUsage::as_str);
     checks.push(check(
         "symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)",
-        spec == "SYMMETRIC_DEFAULT" && usage == "ENCRYPT_DECRYPT",
+        symmetric,
         format!("key is {spec}/{usage}: use a SYMMETRIC_DEFAULT ENCRYPT_DECRYPT key"),
     ));
     if needs.control_tower {
@@ -370,11 +372,9 @@ fn granted(access: &Access<'_>, name: &str) -> bool {
     action(name).is_some_and(|a| access.actions().contains(a))
 }
 
-const DEPUTY_KEYS: [&str; 3] = ["aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid"];
-
 /// The statement restricts a confused-deputy key (as the service-principal rule requires).
 fn has_deputy_condition(statement: &Statement) -> bool {
-    restricting_where(&statement.conditions, |k| DEPUTY_KEYS.contains(&k) || is_service_arn_context_key(k)).is_some()
+    guards_confused_deputy(&statement.conditions)
 }
 
 /// The statement names `service` in its `Principal` (grants to everyone are the public-access
@@ -390,9 +390,11 @@ fn target_trails(resource: &Resource, params: &Params) -> Vec<String> {
     if !named.is_empty() {
         return named.to_vec();
     }
-    let mut fields = resource.arn.split(':');
-    let partition = fields.nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
-    let region = fields.nth(1).filter(|r| !r.is_empty()).unwrap_or("us-east-1");
+    // A key item without an ARN (hand-made ones) or with fields left empty: the trail stands
+    // in partition `aws`, region us-east-1.
+    let arn = Arn::parse(&resource.arn).ok();
+    let partition = arn.map(|a| a.partition).filter(|p| !p.is_empty()).unwrap_or("aws");
+    let region = arn.map(|a| a.region).filter(|r| !r.is_empty()).unwrap_or("us-east-1");
     vec![format!("arn:{partition}:cloudtrail:{region}:{}:trail/any-trail-of-the-account", resource.account_id)]
 }
 
@@ -436,12 +438,6 @@ fn context_wildcard_under_equals(statement: &Statement) -> bool {
     })
 }
 
-/// The actions a grant to a service principal must guard (as the service-principal rule):
-/// use, admin and `kms:CreateGrant`.
-fn guarded_actions() -> ActionSet {
-    ActionSet::use_actions().union(ActionSet::admin_actions()).union(ActionSet::of_class(ActionClass::Grant))
-}
-
 /// The confused-deputy check for `service`: every Allow naming it that grants a use or admin
 /// action on this key (after Denies) without a confused-deputy condition is a cause, whether or
 /// not another, guarded statement grants the same; and so is each of `needed` that reaches the
@@ -468,8 +464,8 @@ fn deputy_check(
         .filter(|s| names_service(s, &principal) && !has_deputy_condition(s))
         .filter_map(|unguarded| {
             let alone = key_policy_access(policy, key_arn, &grantee, &|s| std::ptr::eq(s, unguarded));
-            let action = alone.actions().intersection(guarded_actions()).first()?;
-            access_cause(&alone, Some(service), action, &reason)
+            let (action, by) = alone.first_grant(confused_deputy_actions())?;
+            Some(grant_cause(by, Some(service), action, reason.as_str()))
         })
         .collect();
     let all = key_policy_access(policy, key_arn, &grantee, &|_| true);

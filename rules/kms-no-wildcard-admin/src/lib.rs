@@ -68,43 +68,30 @@
 //! 23. The same with Ops's session `arn:aws:sts::111122223333:assumed-role/Ops/ops-session` also
 //!     in `NotPrincipal`: NON_COMPLIANT, naming the session (through `*`).
 
-use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope, StatementRef};
+use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope};
 use shared::catalog::ActionSet;
-use shared::rule::InactiveKeys;
 use shared::support::{
-    grant_cause, grantee_causes, key_and_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM,
+    grant_cause, grantee_causes, judge_key_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM,
     FLAG_ACCOUNT_ROOT_PARAM,
 };
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
-/// The rule.
-pub static RULE: Rule = Rule {
-    id: "kms-no-wildcard-admin",
-    summary: "no principal may be allowed every KMS admin and use action (kms:* or equivalent)",
-    resource_types: &[
+/// The rule: run on configuration changes, one item an invocation.
+pub static RULE: Rule = Rule::on_change(
+    "kms-no-wildcard-admin",
+    "no principal may be allowed every KMS admin and use action (kms:* or equivalent)",
+    &[
         ResourceType::KmsKey,
         ResourceType::IamPolicy,
         ResourceType::IamUser,
         ResourceType::IamRole,
         ResourceType::IamGroup,
     ],
-    parameters: &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
-    periodic: false,
-    // Change notifications only: one item an invocation.
-    function: shared::FunctionSize::ONE_ITEM,
-    inactive_keys: InactiveKeys::NotApplicable,
+    &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
     evaluate,
-};
+);
 
 const REASON: &str = "and every other KMS admin and use action";
-
-/// How a cause names a statement: `policy "Name" stmt "Sid"`, or `stmt #1`.
-fn place(by: StatementRef<'_>) -> String {
-    match by.document {
-        Some(document) => format!("policy \"{document}\" stmt {}", by.statement.name),
-        None => format!("stmt {}", by.statement.name),
-    }
-}
 
 /// A cause when `access` holds every admin and every use action. It names the statement that
 /// grants the first admin action and, when that statement lacks a use action, the statement
@@ -117,7 +104,7 @@ fn wildcard_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> Opt
     let admin_by = access.source(first_admin)?;
     let elsewhere = ActionSet::use_actions().minus(admin_by.statement.kms_actions).first();
     let reason = match elsewhere.and_then(|action| access.source(action)) {
-        Some(use_by) => format!("and every other KMS admin action, and use actions through {}", place(use_by)),
+        Some(use_by) => format!("and every other KMS admin action, and use actions through {}", use_by.place()),
         None => REASON.to_owned(),
     };
     Some(grant_cause(admin_by, principal, first_admin, format!("{on}{reason}")))
@@ -146,27 +133,25 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let scope = KeyScope::new(&resource.arn, &resource.account_id);
     let docs = match &resource.details {
         Details::Key(_) => {
-            let (_, policy) = match key_and_policy(resource) {
-                Ok(found) => found,
-                Err(verdict) => return verdict,
-            };
-            let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
-            let causes = grantee_causes(&grantees, &filter, |g| {
-                let first_admin = ActionSet::admin_actions().first()?;
-                let by = g.access.source(first_admin)?;
-                let cause = wildcard_cause(&g.access, Some(&g.grantee.named_for(by.statement)), "")?;
-                Some((by, first_admin, cause))
+            return judge_key_policy(resource, |policy| {
+                let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
+                let causes = grantee_causes(&grantees, &filter, |g| {
+                    let first_admin = ActionSet::admin_actions().first()?;
+                    let by = g.access.source(first_admin)?;
+                    let cause = wildcard_cause(&g.access, Some(&g.grantee.named_for(by.statement)), "")?;
+                    Some((by, first_admin, cause))
+                });
+                Verdict::from_causes(causes)
             });
-            return Verdict::from_causes(causes);
         }
         Details::Policy(policy) => match &policy.document {
             Ok(document) => {
                 let docs = [IdentityDoc { name: None, policy: document }];
                 return Verdict::from_causes(identity_cause(&docs, &scope, None).into_iter().collect());
             }
-            Err(e) => return Verdict::from_causes(vec![Cause::because(format!("policy does not parse: {e}"))]),
+            Err(e) => return Verdict::from_causes(vec![Cause::unparsed(None, e)]),
         },
-        Details::Role(role) if role.identity.path.starts_with("/aws-service-role/") => {
+        Details::Role(role) if role.identity.is_service_linked() => {
             return Verdict::not_applicable("service-linked role");
         }
         Details::Role(role) => &role.identity.inline,

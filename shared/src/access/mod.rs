@@ -23,6 +23,7 @@ mod grantees;
 pub use cells::{identity_cells, Cell, KeyCells, RegionClass};
 pub use grantees::{key_policy_access, key_policy_grantees, Grantee, GranteeAccess};
 
+use crate::arn::{is_account_id, Arn};
 use crate::catalog::{ActionClass, ActionId, ActionSet};
 use crate::condition::restricting;
 use crate::policy::{Effect, Policy, Statement};
@@ -41,6 +42,12 @@ impl StatementRef<'_> {
     /// Is this the same statement of the same document?
     pub fn same(&self, other: &StatementRef<'_>) -> bool {
         std::ptr::eq(self.statement, other.statement)
+    }
+
+    /// How a cause names the statement: `policy "Name" stmt "Sid"`, or `stmt #1` when the
+    /// resource holds one document ([`crate::rule::place`], as a cause's display says it).
+    pub fn place(&self) -> String {
+        crate::rule::place(self.document, Some(&self.statement.name.to_string()))
     }
 }
 
@@ -118,6 +125,12 @@ impl<'p> Access<'p> {
     /// True when every admin and every use action is granted (`kms:*` or its equivalent).
     pub fn is_wildcard_admin(&self) -> bool {
         self.granted.contains_all(ActionSet::admin_actions()) && self.granted.contains_all(ActionSet::use_actions())
+    }
+
+    /// The first of `among` that is granted (in catalog order), with the statement granting it.
+    pub fn first_grant(&self, among: ActionSet) -> Option<(ActionId, StatementRef<'p>)> {
+        let action = self.granted.intersection(among).first()?;
+        Some((action, self.source(action)?))
     }
 
     /// The statement that granted `action`, if it is granted.
@@ -210,9 +223,10 @@ pub struct KeyScope {
 impl KeyScope {
     /// The scope of a resource with this ARN and account id (the account may be empty).
     pub fn new(arn: &str, account: &str) -> Self {
-        let partition = arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_owned();
-        let account = Some(account).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
-        KeyScope { partition, account: account.map(str::to_owned) }
+        // A resource without an ARN (or with one that does not parse) is in the `aws` partition.
+        let partition = Arn::parse(arn).ok().map(|a| a.partition).filter(|p| !p.is_empty()).unwrap_or("aws");
+        let account = Some(account).filter(|a| is_account_id(a));
+        KeyScope { partition: partition.to_owned(), account: account.map(str::to_owned) }
     }
 }
 

@@ -25,6 +25,7 @@ mod parse;
 
 use std::fmt;
 
+use crate::arn::{is_account_id, Arn};
 use crate::catalog::ActionSet;
 use crate::pattern::Pattern;
 
@@ -175,18 +176,18 @@ impl Principal {
         if value == "*" {
             return Principal::Everyone;
         }
-        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        if is_account_id(value) {
             return Principal::Account { partition: "aws".into(), id: value.into() };
         }
-        let parts: Vec<&str> = value.splitn(6, ':').collect();
-        match parts.as_slice() {
-            ["arn", partition, "iam", "", account, "root"] => {
-                Principal::Account { partition: (*partition).into(), id: (*account).into() }
+        match Arn::parse(value) {
+            Ok(Arn { partition, service: "iam", region: "", account, resource: "root" }) => {
+                Principal::Account { partition: partition.into(), id: account.into() }
             }
-            ["arn", _, "iam" | "sts", "", account, _] => {
-                Principal::Iam { arn: value.into(), account: (*account).into() }
+            Ok(Arn { service: "iam" | "sts", region: "", account, .. }) => {
+                Principal::Iam { arn: value.into(), account: account.into() }
             }
-            _ => Principal::Other(value.into()),
+            // Federated and canonical-user principals, unique ids: not ARNs of IAM.
+            Ok(_) | Err(_) => Principal::Other(value.into()),
         }
     }
 
@@ -213,19 +214,23 @@ impl Principal {
         else {
             return false;
         };
-        if account != role_account || !session.contains(":assumed-role/") || !role_arn.contains(":role/") {
+        if account != role_account {
             return false;
         }
-        let Some(role_name) = arn_resource(role_arn, "iam").and_then(|r| r.strip_prefix("role/")) else {
+        let (Ok(session), Ok(role)) = (Arn::parse(session), Arn::parse(role_arn)) else { return false };
+        if session.partition != role.partition {
             return false;
+        }
+        let role_name = match (role.service, role.resource.starts_with("role/")) {
+            ("iam", true) => role.resource_name(),
+            _ => return false,
         };
-        let role_name = role_name.rsplit('/').next().unwrap_or(role_name);
-        let session_role = arn_resource(session, "sts")
-            .and_then(|r| r.strip_prefix("assumed-role/"))
-            .and_then(|r| r.split('/').next());
-        account == role_account
-            && session.split(':').nth(1) == role_arn.split(':').nth(1)
-            && session_role == Some(role_name)
+        // `assumed-role/<role name>/<session name>`: the role's name without its path.
+        let session_role = match session.service {
+            "sts" => session.resource.strip_prefix("assumed-role/").and_then(|r| r.split('/').next()),
+            _ => None,
+        };
+        session_role == Some(role_name)
     }
 
     /// True for `{"Service": ...}` principals.
@@ -236,10 +241,7 @@ impl Principal {
 
 /// The resource part of an ARN of `service` (`role/App` of `arn:aws:iam::111122223333:role/App`).
 fn arn_resource<'a>(arn: &'a str, service: &str) -> Option<&'a str> {
-    let mut fields = arn.splitn(6, ':');
-    let ok = fields.next() == Some("arn") && fields.next().is_some() && fields.next() == Some(service);
-    let resource = fields.nth(2);
-    resource.filter(|_| ok)
+    Arn::parse(arn).ok().filter(|a| a.service == service).map(|a| a.resource)
 }
 
 impl fmt::Display for Principal {
