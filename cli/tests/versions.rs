@@ -297,3 +297,21 @@ fn a_shuffled_versioned_workload_is_judged_as_its_newest_versions_alone() {
     let every = annotated(&dry_run("json", &["--all-versions"], &[path]));
     assert!(every.len() > want.len());
 }
+
+/// A deleted group's item without an ARN cannot say which group it deletes: an input error
+/// naming it, not a group that goes on granting.
+#[test]
+fn a_deleted_group_without_an_arn_is_an_input_error() {
+    let dir = scratch("deleted-group");
+    let deleted = json!({"resourceType": "AWS::IAM::Group", "resourceId": "AGPAOPS", "awsAccountId": ACCOUNT,
+        "awsRegion": "global", "configurationItemStatus": "ResourceDeleted", "configurationItemCaptureTime": DAY2,
+        "configuration": null});
+    let path = file(&dir.0, "deleted.json", &[deleted]);
+    let output = dry_run("json", &[], std::slice::from_ref(&path));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}: AWS::IAM::Group/AGPAOPS: a deleted group's item has no `ARN`", path.display())),
+        "{stderr}"
+    );
+}

@@ -46,6 +46,7 @@ use super::report::{self, Collected, Evaluation};
 use super::set_aside::{Record, RecordKind, RecordProblem, SetAside};
 use super::summary::Summary;
 use super::versions::{Judged, OrderSet, Versions};
+use crate::arn::Arn;
 use crate::export;
 use crate::item::{Details, Resource, ResourceType};
 use crate::policy::{parse_policy, PolicyKind};
@@ -484,6 +485,7 @@ impl Changes {
 /// policies or groups made stale ([`judge_again`]).
 fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failure) -> Result<Sequenced, Error> {
     let Queues { decoded, to_judge, to_collect } = queues;
+    let mut outbox = Outbox::new(&to_judge, &to_collect);
     let mut store = PolicyStore::new(tempfile::tempfile().map_err(Error::Temporary)?);
     let mut set_aside = SetAside::new()?;
     // The entry number of each user and role set aside, in the order they were.
@@ -502,8 +504,6 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
         for (order, entry) in batch {
             in_order.push(order, entry);
         }
-        let mut judging = Vec::new();
-        let mut nothing = Vec::new();
         while let Some((order, entry)) = in_order.pop() {
             next = order + 1;
             match entry {
@@ -514,14 +514,22 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                         summary.unjudge(&resource, covered);
                     }
                     // Every version goes to the store, which keeps the newest of each name.
-                    if let Some(change) = shelve(&mut store, &resource, record)? {
-                        match change {
-                            Changed::Policy(arn) => changes.policies.insert(arn, order),
-                            Changed::Group(account, name) => changes.groups.insert((account, name), order),
-                        };
+                    match shelve(&mut store, &resource, record)? {
+                        Ok(None) => {}
+                        Ok(Some(Changed::Policy(arn))) => {
+                            changes.policies.insert(arn, order);
+                        }
+                        Ok(Some(Changed::Group(account, name))) => {
+                            changes.groups.insert((account, name), order);
+                        }
+                        Err(problem) => {
+                            let file = name(reread.names, input).to_owned();
+                            let message = format!("{}: {problem}", resource.label());
+                            errors.push((input, InputError { file, message }));
+                        }
                     }
                     if !admission.judge {
-                        nothing.push((order, Vec::new()));
+                        outbox.skip(order)?;
                         continue;
                     }
                     summary.judge(&resource, covered);
@@ -531,12 +539,12 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                             if identity {
                                 judged_now.insert(order);
                             }
-                            judging.push((order, Work::Now { input, resource, part }));
+                            outbox.judge(order, Work::Now { input, resource, part })?;
                         }
                         None => {
                             set_aside.put(input, &resource, entry.as_ref())?;
                             set_aside_orders.push(order);
-                            nothing.push((order, Vec::new()));
+                            outbox.skip(order)?;
                         }
                     }
                 }
@@ -544,24 +552,17 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                     // GAAD carries no version: the first read of an ARN stands, as for items
                     // of one version.
                     store.put_policy(&arn, ItemVersion::default(), Some(record))?;
-                    nothing.push((order, Vec::new()));
+                    outbox.skip(order)?;
                 }
                 Decoded::Error(input, error) => {
                     errors.push((input, error));
-                    nothing.push((order, Vec::new()));
+                    outbox.skip(order)?;
                 }
-                Decoded::Nothing => nothing.push((order, Vec::new())),
-            }
-            if judging.len() == BATCH {
-                queue::send(&to_judge, std::mem::take(&mut judging)).map_err(|_| stopped())?;
+                Decoded::Nothing => outbox.skip(order)?,
             }
         }
-        if !judging.is_empty() {
-            queue::send(&to_judge, judging).map_err(|_| stopped())?;
-        }
-        if !nothing.is_empty() {
-            queue::send(&to_collect, nothing).map_err(|_| stopped())?;
-        }
+        // What waits in the outbox goes now: the judges are not kept waiting for the next batch.
+        outbox.flush()?;
     }
     if failure.stopped() {
         return Err(stopped());
@@ -571,8 +572,6 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
     // for the users and roles a newer version superseded while they waited.
     let store = Arc::new(store);
     let count = set_aside.len();
-    let mut judging = Vec::with_capacity(BATCH);
-    let mut nothing = Vec::new();
     // As many records as entry numbers: both were added together. (Were one short, the
     // writer's check that every number came would fail the run.)
     for (k, (record, order)) in set_aside.into_records()?.zip(set_aside_orders).enumerate() {
@@ -580,24 +579,16 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
             return Err(stopped());
         }
         match versions.retracted().contains(order) {
-            true => nothing.push((next + k, Vec::new())),
-            false => judging.push((next + k, Work::SetAside { record: record?, store: Arc::clone(&store) })),
-        }
-        if judging.len() == BATCH {
-            queue::send(&to_judge, std::mem::take(&mut judging)).map_err(|_| stopped())?;
+            true => outbox.skip(next + k)?,
+            false => outbox.judge(next + k, Work::SetAside { record: record?, store: Arc::clone(&store) })?,
         }
     }
-    if !judging.is_empty() {
-        queue::send(&to_judge, judging).map_err(|_| stopped())?;
-    }
-    if !nothing.is_empty() {
-        queue::send(&to_collect, nothing).map_err(|_| stopped())?;
-    }
+    outbox.flush()?;
     let again = match changes.policies.is_empty() && changes.groups.is_empty() {
         true => 0,
         false => {
             let stale = Stale { changes: &changes, judged_now: &judged_now, entries: next };
-            judge_again(reread, stale, &mut versions, &store, next + count, &to_judge, failure)?
+            judge_again(reread, stale, &mut versions, &store, next + count, &mut outbox, failure)?
         }
     };
     Ok(Sequenced { in_order, set_aside: count, again, errors, versions, summary })
@@ -616,7 +607,7 @@ fn shelve(
     store: &mut PolicyStore,
     resource: &Resource,
     record: Option<PolicyRecord>,
-) -> Result<Option<Changed>, Error> {
+) -> Result<Result<Option<Changed>, Unshelved>, Error> {
     let version = resource.version;
     let changed = match (&resource.details, resource.resource_type) {
         (Details::Policy(_), _) => {
@@ -639,15 +630,25 @@ fn shelve(
             (replaced == Replaced::Different).then(|| Changed::Group(resource.account_id.clone(), group.name.clone()))
         }
         // A deleted item carries no configuration: the group's name is the last part of its
-        // ARN (`arn:aws:iam::111122223333:group/path/Name`).
+        // ARN (`arn:aws:iam::111122223333:group/path/Name`). Without one, the deletion cannot
+        // be applied, and the group would go on granting what it granted: an input error.
         (Details::Absent, Some(ResourceType::IamGroup)) => {
-            let name = resource.arn.rsplit('/').next().unwrap_or_default();
+            let Ok(arn) = Arn::parse(&resource.arn) else { return Ok(Err(Unshelved::DeletedGroupWithoutArn)) };
+            let name = arn.resource_name();
             let replaced = store.put_group(&resource.account_id, name, version, None);
             (replaced == Replaced::Different).then(|| Changed::Group(resource.account_id.clone(), name.to_owned()))
         }
         _ => None,
     };
-    Ok(changed)
+    Ok(Ok(changed))
+}
+
+/// Why an item could not go to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum Unshelved {
+    /// A deleted group whose item has no ARN to name it by.
+    #[error("a deleted group's item has no `ARN` naming the group (`arn:aws:iam::<account>:group/<name>`): its deletion cannot be applied")]
+    DeletedGroupWithoutArn,
 }
 
 /// What [`judge_again`] looks for.
@@ -671,13 +672,12 @@ fn judge_again(
     versions: &mut Versions,
     store: &Arc<PolicyStore>,
     first: usize,
-    to_judge: &Sender<Vec<(usize, Work)>>,
+    outbox: &mut Outbox<'_>,
     failure: &Failure,
 ) -> Result<usize, Error> {
     let stopped = || Error::Interrupted { stage: "sequencer" };
     let mut order = 0usize;
     let mut again = 0usize;
-    let mut judging = Vec::with_capacity(BATCH);
     for (index, input) in reread.inputs.iter().enumerate() {
         let file = name(reread.names, index);
         let changed = |problem: String| Error::Reread { file: file.to_owned(), problem };
@@ -695,12 +695,10 @@ fn judge_again(
                         problem = Some(format!("entry {this} is no longer the item it was"));
                     } else if stale.changes.made_stale(&resource, this, store) {
                         versions.retract(this);
-                        judging.push((first + again, Work::Again { input: index, resource, store: Arc::clone(store) }));
-                        again += 1;
+                        let work = Work::Again { input: index, resource, store: Arc::clone(store) };
                         // Sent as batches fill: the items judged again are never held together.
-                        if judging.len() == BATCH {
-                            closed = queue::send(to_judge, std::mem::take(&mut judging)).is_err();
-                        }
+                        closed = outbox.judge(first + again, work).is_err();
+                        again += 1;
                     }
                 }
                 _ => problem = Some(format!("entry {this} is no longer a user or role")),
@@ -727,10 +725,60 @@ fn judge_again(
             problem: format!("the inputs hold {order} entries now, {} before", stale.entries),
         });
     }
-    if !judging.is_empty() {
-        queue::send(to_judge, judging).map_err(|_| stopped())?;
-    }
+    outbox.flush()?;
     Ok(again)
+}
+
+/// Work for the judges and the empty evaluations of entries not judged, for the report writer,
+/// each sent as a batch of [`BATCH`] fills or when flushed.
+struct Outbox<'q> {
+    to_judge: &'q Sender<Vec<(usize, Work)>>,
+    to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
+    judging: Vec<(usize, Work)>,
+    nothing: Vec<(usize, Vec<Evaluation>)>,
+}
+
+impl<'q> Outbox<'q> {
+    fn new(
+        to_judge: &'q Sender<Vec<(usize, Work)>>,
+        to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
+    ) -> Outbox<'q> {
+        Outbox { to_judge, to_collect, judging: Vec::with_capacity(BATCH), nothing: Vec::new() }
+    }
+
+    /// Entry `order` is to be judged as `work`.
+    fn judge(&mut self, order: usize, work: Work) -> Result<(), Error> {
+        self.judging.push((order, work));
+        match self.judging.len() < BATCH {
+            true => Ok(()),
+            false => send(self.to_judge, &mut self.judging),
+        }
+    }
+
+    /// Entry `order` has no evaluation (not an item, an input error, a superseded version, a
+    /// user or role set aside): the writer is told, so that every number reaches it.
+    fn skip(&mut self, order: usize) -> Result<(), Error> {
+        self.nothing.push((order, Vec::new()));
+        match self.nothing.len() < BATCH {
+            true => Ok(()),
+            false => send(self.to_collect, &mut self.nothing),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        send(self.to_judge, &mut self.judging)?;
+        send(self.to_collect, &mut self.nothing)
+    }
+}
+
+/// Sends what `batch` holds, if anything, leaving it empty. A closed queue means the judges or
+/// the writer stopped, and the run reports why.
+fn send<T>(queue: &Sender<Vec<T>>, batch: &mut Vec<T>) -> Result<(), Error> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    queue::send(queue, std::mem::replace(batch, Vec::with_capacity(BATCH)))
+        .map_err(|_| Error::Interrupted { stage: "sequencer" })
 }
 
 /// The part of the policy store that judging `resource` needs, when everything it attaches is
