@@ -66,7 +66,7 @@ fn every_rule_has_its_config_rule_scope_parameters_and_exact_permissions() {
                 messages.contains(&"ConfigurationItemChangeNotification")
                     && messages.contains(&"OversizedConfigurationItemChangeNotification")
             );
-            assert_eq!(messages.contains(&"ScheduledNotification"), rule.periodic, "{}", rule.id);
+            assert_eq!(messages.contains(&"ScheduledNotification"), rule.periodic(), "{}", rule.id);
             for spec in rule.parameters {
                 let name = parameter_name(rule, spec.name);
                 let value = &props["InputParameters"][spec.name];
@@ -133,7 +133,7 @@ fn function_sizes_are_lambdas_and_periodic_rules_get_the_longest_timeout() {
         let size = rule.function;
         assert!((128..=10_240).contains(&size.memory_mb), "{}", rule.id);
         assert!((1..=900).contains(&size.timeout_seconds), "{}", rule.id);
-        assert_eq!(size.timeout_seconds == 900, rule.periodic, "{}", rule.id);
+        assert_eq!(size.timeout_seconds == 900, rule.periodic(), "{}", rule.id);
     }
 }
 

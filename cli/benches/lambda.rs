@@ -265,7 +265,7 @@ fn handle_pure(rule: &Rule, event: &Value, fetched: &[(String, String)]) -> shar
     let resource = Resource::from_json(item).unwrap();
     let mut resolver = MemoryResolver::new();
     // As the handler's `resolve`: attached policies of a role, for rules that read them.
-    if rule.periodic && matches!(resource.details, Details::Role(_)) {
+    if rule.periodic() && matches!(resource.details, Details::Role(_)) {
         for (arn, text) in fetched {
             resolver.add_policy(arn.clone(), parse_policy(&Value::String(text.clone()), PolicyKind::Identity));
         }

@@ -479,8 +479,9 @@ pub struct Rule {
     pub resource_types: &'static [ResourceType],
     /// The parameters it declares, with defaults.
     pub parameters: &'static [ParamSpec],
-    /// Its verdict depends on other resources, so it also runs periodically.
-    pub periodic: bool,
+    /// What its verdict reads besides the item: other resources make it also run periodically
+    /// ([`Rule::periodic`]) and fetch them ([`Rule::api_calls`]).
+    pub reads: Reads,
     /// Memory and timeout of its Lambda function (the templates read them).
     pub function: FunctionSize,
     /// How it treats AWS managed keys and keys pending deletion.
@@ -490,7 +491,12 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// A rule run on configuration changes only (`periodic: false`): one item an invocation
+    /// Does it also run periodically? When it reads other resources ([`Reads::Attachments`]).
+    pub fn periodic(&self) -> bool {
+        self.reads == Reads::Attachments
+    }
+
+    /// A rule run on configuration changes only ([`Reads::Item`]): one item an invocation
     /// ([`FunctionSize::ONE_ITEM`]), AWS managed keys and keys pending deletion NOT_APPLICABLE
     /// ([`InactiveKeys::NotApplicable`]). Six of the eight rules are of this kind; the others
     /// set every field themselves.
@@ -506,12 +512,23 @@ impl Rule {
             summary,
             resource_types,
             parameters,
-            periodic: false,
+            reads: Reads::Item,
             function: FunctionSize::ONE_ITEM,
             inactive_keys: InactiveKeys::NotApplicable,
             evaluate,
         }
     }
+}
+
+/// What a rule's verdict reads besides the item it judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The item alone (for a key, with its key policy, which Config records with it).
+    Item,
+    /// Also the managed policies a user or role attaches and the groups a user is in: other
+    /// resources, fetched from IAM by the Lambda function. Editing a managed policy changes no
+    /// role's item, so such a rule also runs periodically (SPEC section 5).
+    Attachments,
 }
 
 /// What a rule's Lambda function is given: `MemorySize` and `Timeout` in the templates.
@@ -631,7 +648,7 @@ impl Rule {
         if self.resource_types.contains(&ResourceType::KmsKey) {
             calls.push("kms:GetKeyPolicy");
         }
-        if self.periodic {
+        if self.reads == Reads::Attachments {
             calls.extend([
                 "iam:GetGroupPolicy",
                 "iam:GetPolicy",
@@ -829,7 +846,7 @@ mod tests {
             summary: "",
             resource_types: &[ResourceType::IamRole],
             parameters,
-            periodic: false,
+            reads: Reads::Item,
             function: FunctionSize::ONE_ITEM,
             inactive_keys: InactiveKeys::NotApplicable,
             evaluate: |_, _| Verdict::compliant(),

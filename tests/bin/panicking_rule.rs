@@ -5,7 +5,7 @@
 //! error naming what was lost, instead of reporting fewer evaluations.
 #![allow(clippy::panic)] // the point of this binary
 
-use shared::rule::InactiveKeys;
+use shared::rule::{InactiveKeys, Reads};
 use shared::{Context, Resource, ResourceType, Rule, Verdict};
 
 static RULE: Rule = Rule {
@@ -13,7 +13,7 @@ static RULE: Rule = Rule {
     summary: "panics on every evaluation (test only)",
     resource_types: &[ResourceType::KmsKey, ResourceType::IamRole],
     parameters: &[],
-    periodic: false,
+    reads: Reads::Item,
     function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::NotApplicable,
     evaluate,

@@ -423,7 +423,7 @@ fn config_rule(rule: &Rule, source_identifier: Value, extra_parameters: &[(&str,
         json!({"EventSource": "aws.config", "MessageType": "ConfigurationItemChangeNotification"}),
         json!({"EventSource": "aws.config", "MessageType": "OversizedConfigurationItemChangeNotification"}),
     ];
-    if rule.periodic {
+    if rule.periodic() {
         source_details.push(json!({"EventSource": "aws.config", "MessageType": "ScheduledNotification", "MaximumExecutionFrequency": "TwentyFour_Hours"}));
     }
     let mut input = Map::new();

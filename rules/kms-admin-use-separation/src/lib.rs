@@ -72,7 +72,7 @@
 
 use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope};
 use shared::catalog::ActionSet;
-use shared::rule::InactiveKeys;
+use shared::rule::{InactiveKeys, Reads};
 use shared::support::{
     access_cause, grantee_causes, judge_key_policy, GranteeFilter, HeldPolicies, EXEMPT_PRINCIPALS_PARAM,
     FLAG_ACCOUNT_ROOT_PARAM,
@@ -85,7 +85,7 @@ pub static RULE: Rule = Rule {
     summary: "no principal may both administer and use the same key",
     resource_types: &[ResourceType::KmsKey, ResourceType::IamUser, ResourceType::IamRole],
     parameters: &[EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM],
-    periodic: true,
+    reads: Reads::Attachments,
     // Periodic: every recorded role, user and key of the account in one run.
     function: shared::FunctionSize::PERIODIC,
     inactive_keys: InactiveKeys::NotApplicable,

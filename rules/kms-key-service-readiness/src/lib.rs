@@ -125,7 +125,7 @@ use shared::condition::guards_confused_deputy;
 use shared::item::{Key, KeyManager, KeyPolicy, KeySpec, KeyState, KeyUsage, Tags};
 use shared::pattern::{Pattern, Variables};
 use shared::policy::{BaseOperator, Condition, Policy, Principal, Principals, SetQualifier, Statement};
-use shared::rule::{AnnotationStyle, Check, CheckKind, InactiveKeys, ParamKind, ParamSpec};
+use shared::rule::{AnnotationStyle, Check, CheckKind, InactiveKeys, ParamKind, ParamSpec, Reads};
 use shared::support::{access_cause, confused_deputy_actions, grant_cause};
 use shared::{Cause, Compliance, Context, Details, Params, Resource, ResourceType, Rule, Verdict};
 
@@ -178,7 +178,7 @@ pub static RULE: Rule = Rule {
             description: "a service grant without a confused-deputy condition fails the key (false: advisory)",
         },
     ],
-    periodic: false,
+    reads: Reads::Item,
     // Change notifications only: one item an invocation.
     function: shared::FunctionSize::ONE_ITEM,
     inactive_keys: InactiveKeys::Evaluate,

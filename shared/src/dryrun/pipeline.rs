@@ -855,7 +855,7 @@ mod tests {
         summary: "panics on roles (test only)",
         resource_types: &[ResourceType::IamRole, ResourceType::KmsKey],
         parameters: &[],
-        periodic: false,
+        reads: crate::rule::Reads::Item,
         function: crate::FunctionSize::ONE_ITEM,
         inactive_keys: InactiveKeys::Evaluate,
         evaluate: |resource, _| match resource.details {

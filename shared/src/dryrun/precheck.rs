@@ -174,7 +174,7 @@ mod tests {
             summary: "",
             resource_types: &[ResourceType::KmsKey],
             parameters,
-            periodic: false,
+            reads: crate::rule::Reads::Item,
             function: crate::FunctionSize::ONE_ITEM,
             inactive_keys: InactiveKeys::Evaluate,
             evaluate: |_, _| crate::Verdict::compliant(),

@@ -21,7 +21,7 @@ use super::{aws_error, Clients, RuleError};
 use crate::item::{Details, Document, Identity, KeyPolicy, Resource};
 use crate::policy::{parse_policy, PolicyKind};
 use crate::resolver::MemoryResolver;
-use crate::rule::{FromAws, Params, Rule, MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS};
+use crate::rule::{FromAws, Params, Reads, Rule, MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS};
 
 /// IAM list calls return at most this many entries a page (`MaxItems`: "Valid Range: Minimum
 /// value of 1. Maximum value of 1000.", IAM API Reference, e.g.
@@ -96,7 +96,7 @@ pub(super) async fn resolve(
             }
         }
     }
-    if !rule.periodic {
+    if rule.reads != Reads::Attachments {
         return resolver;
     }
     let (identity, groups) = match &resource.details {

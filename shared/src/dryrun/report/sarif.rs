@@ -202,7 +202,7 @@ mod tests {
             summary: "s",
             resource_types: &[crate::ResourceType::KmsKey],
             parameters: &[],
-            periodic: false,
+            reads: crate::rule::Reads::Item,
             function: crate::FunctionSize::ONE_ITEM,
             inactive_keys: crate::rule::InactiveKeys::NotApplicable,
             evaluate: |_, _| crate::Verdict::compliant(),
