@@ -74,9 +74,10 @@ impl Accounts {
         let Some(role_name) = params.text(EXECUTION_ROLE_NAME.name) else { return Ok(self.own.clone()) };
         // The partition comes from the function's region: a role in another partition cannot
         // be assumed from here anyway. Without a region there is no partition to name.
-        let region = self.base.region().ok_or(RuleError::Aws {
-            call: "sts:AssumeRole",
-            message: "no AWS region is configured (AWS_REGION), so the member role's ARN has no partition".into(),
+        let region = self.base.region().ok_or_else(|| {
+            RuleError::Function(
+                "no AWS region is configured (AWS_REGION), so the member role's ARN has no partition".into(),
+            )
         })?;
         let role_arn = format!("arn:{}:iam::{account_id}:role/{role_name}", partition_of(region.as_ref()));
         let mut assumed = self.assumed.lock().await;

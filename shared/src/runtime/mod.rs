@@ -79,6 +79,10 @@ pub enum RuleError {
         /// The error, as the SDK describes it.
         message: String,
     },
+    /// The function itself cannot go on: its environment lacks what it needs (an AWS region),
+    /// or it could not write its own result. Nothing AWS said.
+    #[error("{0}")]
+    Function(String),
     /// Some evaluations could not be reported.
     #[error("PutEvaluations failed for {count} evaluation(s): {resources}")]
     Unreported {
@@ -107,6 +111,7 @@ impl RuleError {
             RuleError::Parameters(_) => "KmsGuardrails.InvalidParameters",
             RuleError::Item(_) | RuleError::OrderingTimestamp { .. } => "KmsGuardrails.InvalidConfigurationItem",
             RuleError::Aws { .. } => "KmsGuardrails.AwsCallFailed",
+            RuleError::Function(_) => "KmsGuardrails.FunctionError",
             RuleError::Unreported { .. } => "KmsGuardrails.PutEvaluationsFailed",
             RuleError::Incomplete { .. } => "KmsGuardrails.PeriodicRunIncomplete",
         }
@@ -220,7 +225,7 @@ pub async fn handle_event(
             summary
         }
     };
-    serde_json::to_value(summary).map_err(|e| RuleError::Aws { call: "serialize summary", message: e.to_string() })
+    serde_json::to_value(summary).map_err(|e| RuleError::Function(format!("the run's summary does not serialize: {e}")))
 }
 
 /// A periodic run, its verdicts reported while it runs; an error when anything was missed.
