@@ -116,6 +116,7 @@ pub fn grant_cause(
         action: Some(qualified),
         pattern,
         reason: reason.into(),
+        exception: None,
     }
 }
 
