@@ -247,6 +247,11 @@ impl Verdict {
         }
     }
 
+    /// NOT_APPLICABLE because exceptions cover every cause ([`crate::exceptions`])?
+    pub fn is_excepted(&self) -> bool {
+        self.style == AnnotationStyle::Excepted
+    }
+
     /// As [`Verdict::from_causes`], with an annotation listing as many causes as fit.
     pub fn listing(causes: Vec<Cause>) -> Verdict {
         Verdict { style: AnnotationStyle::AsManyAsFit, ..Verdict::from_causes(causes) }

@@ -294,15 +294,12 @@ fn resource_match(text: &str) -> Result<ResourceMatch, &'static str> {
     Ok(ResourceMatch::Id(text.to_owned()))
 }
 
-/// An ARN pattern, `anyone`, `any other principal of <account>`, or `*`: the principal as a
-/// cause names it.
+/// The principal as a cause names it: an ARN pattern, a service principal
+/// (`config.amazonaws.com`), `anyone`, `any other principal of <account>`, or `*`.
 fn principal_match(text: &str) -> Result<Principal, &'static str> {
-    let named = text == "*"
-        || text == "anyone"
-        || text.starts_with("any other principal of ")
-        || (text.starts_with("arn:") && !text.contains(char::is_whitespace));
+    let named = text.starts_with("any other principal of ") || !text.contains(char::is_whitespace);
     match named {
         true => Ok(Principal(Pattern::new(text, CaseRule::Sensitive, Variables::Literal))),
-        false => Err("is not a principal as causes name them: an ARN pattern, `anyone`, `any other principal of <account>` or `*`"),
+        false => Err("holds a space: a principal is an ARN pattern, a service principal, `anyone`, `any other principal of <account>` or `*`"),
     }
 }

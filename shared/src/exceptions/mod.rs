@@ -18,8 +18,9 @@
 //! - `resource`: an ARN pattern (`arn:`..., `*` and `?` as in IAM, case-sensitive as ARNs are)
 //!   against the resource's ARN; twelve digits: every resource of that account; anything else:
 //!   the resource id exactly (a key id, an IAM unique id `AROA...`);
-//! - `principal` (optional): only causes naming a principal it matches (an ARN pattern,
-//!   `anyone`, `any other principal of <account>`, or `*`), compared with the principal as the
+//! - `principal` (optional): only causes naming a principal it matches (an ARN pattern, a
+//!   service principal, `anyone`, `any other principal of <account>`, or `*`; `*` and `?` as
+//!   in ARNs, case-sensitive), compared with the principal as the
 //!   cause names it, without the `(through `...`)` note of a wildcard grant. Without it, every
 //!   cause of the matched resources.
 //!
@@ -109,6 +110,13 @@ pub enum ResourceMatch {
 /// A principal pattern, against the principal a cause names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal(Pattern);
+
+impl Principal {
+    /// As written.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
 
 /// What an exception is matched against: the rule and the resource a verdict is about.
 #[derive(Debug, Clone, Copy)]

@@ -241,7 +241,7 @@ fn every_validation_error_names_the_entry_and_the_field() {
         ("{rule: '*', resource: 'key/*', reason: r, expires: 2027-01-01}", "exceptions[0] (rule `*`, resource `key/*`): `resource` `key/*` uses `*` or `?` outside an ARN: only ARN patterns have wildcards; a resource id or account id is matched exactly"),
         ("{rule: '*', resource: 'arn:aws:kms:*', reason: r, expires: 2027-01-01}", "exceptions[0] (rule `*`, resource `arn:aws:kms:*`): `resource` `arn:aws:kms:*` is not an ARN pattern: an ARN has six `:`-separated fields (arn:partition:service:region:account:resource)"),
         ("{rule: '*', resource: 'my key', reason: r, expires: 2027-01-01}", "exceptions[0] (rule `*`, resource `my key`): `resource` `my key` holds a space: an ARN pattern, resource id or account id has none"),
-        ("{rule: '*', resource: '111122223333', principal: BreakGlass, reason: r, expires: 2027-01-01}", "exceptions[0] (rule `*`, resource `111122223333`): `principal` `BreakGlass` is not a principal as causes name them: an ARN pattern, `anyone`, `any other principal of <account>` or `*`"),
+        ("{rule: '*', resource: '111122223333', principal: 'Break Glass', reason: r, expires: 2027-01-01}", "exceptions[0] (rule `*`, resource `111122223333`): `principal` `Break Glass` holds a space: a principal is an ARN pattern, a service principal, `anyone`, `any other principal of <account>` or `*`"),
         ("{rule: '*', resource: '111122223333', reason: r, expires: 2027-01-01, owner: [a, b]}", "exceptions[0] (rule `*`, resource `111122223333`): `owner` is a list, expected text (quote it)"),
         ("just text", "exceptions[0]: `exceptions` is text, expected a mapping of rule, resource, principal, reason, expires, owner"),
     ];
