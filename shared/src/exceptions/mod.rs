@@ -164,7 +164,7 @@ impl Applied {
 }
 
 impl Exception {
-    /// Covers `day` (through its `expires` day)?
+    /// Does it still cover on `today` (it covers through its `expires` day)?
     pub fn is_live(&self, today: Date) -> bool {
         today <= self.expires
     }

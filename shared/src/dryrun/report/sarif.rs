@@ -5,7 +5,8 @@
 //! A verdict that exceptions cover (`--exceptions`) is a result too, with one `suppressions`
 //! entry per covering exception: kind `external` (the exception lives outside the analysed
 //! resource, in the exceptions file), status `accepted`, the exception's reason as the
-//! justification and the exception itself under `properties` (SARIF 2.1.0 section 3.35).
+//! justification and the exception itself under `properties` (SARIF 2.1.0's suppression
+//! object: <https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html>).
 //! Dashboards show such a result as suppressed rather than hide that it exists.
 //!
 //! The document is typed below and written by serde_json's pretty printer; the results are
