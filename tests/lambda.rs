@@ -721,3 +721,26 @@ async fn scheduled_runs_apply_exceptions_to_every_verdict() {
     let (compliance, _) = evaluation(&sdk, token, &other).await.expect("an evaluation");
     assert_eq!(compliance, "NON_COMPLIANT");
 }
+
+/// A rule id that is not a rule is refused in a function as in the dry-run, even when the
+/// function's own rule is named correctly elsewhere in the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misspelt_rule_in_the_file_fails_the_invocation() {
+    let sdk = sdk().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let file = "exceptions:\n  - {rule: kms-no-wildcard-admin, resource: k, reason: r, expires: 2099-01-01}\n  - {rule: kms-no-wildcard-admn, resource: k, reason: r, expires: 2099-01-01}\n";
+    ssm.put_parameter()
+        .name("/kms-guardrails/misspelt")
+        .value(file)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("parameter");
+    let rule = rule("kms-no-wildcard-admin");
+    let parameters = json!({"exceptionsUri": "ssm:/kms-guardrails/misspelt"}).to_string();
+    let event = change_event("exc-misspelt", key_item("exc-misspelt-key", None), Some(&parameters), false);
+    let err = handle(rule, &sdk, &event).await.expect_err("an error");
+    assert_eq!(err.error_type(), "KmsGuardrails.InvalidExceptions");
+    assert!(err.to_string().contains("exceptions[1] (rule `kms-no-wildcard-admn`, resource `k`): `rule`"), "{err}");
+    assert_eq!(evaluation(&sdk, "exc-misspelt", "exc-misspelt-key").await, None, "nothing reported");
+}

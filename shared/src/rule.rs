@@ -374,6 +374,22 @@ pub const EXCEPTIONS_URI: ParamSpec = ParamSpec {
     description: "exceptions file, read with the function's own role: s3://bucket/key or ssm:<parameter name>",
 };
 
+/// Every rule id of kms-guardrails, in SPEC order (the registry, `kms_guardrails::ALL`, holds
+/// the rules; `tests/rules.rs` checks the two agree). An exceptions file is checked against it
+/// wherever it is read (`--exceptions`, `exceptions check`, a rule's own binary, a Lambda
+/// function, which knows only its own rule otherwise), so that a misspelt rule is refused
+/// everywhere alike rather than excepting nothing in silence.
+pub const RULE_IDS: [&str; 8] = [
+    "iam-customer-policy-blocked-kms-actions",
+    "iam-inline-policy-blocked-kms-actions",
+    "kms-key-policy-via-service-required",
+    "kms-no-wildcard-admin",
+    "kms-admin-use-separation",
+    "kms-key-policy-service-principal-conditions",
+    "kms-key-policy-no-public-access",
+    "kms-key-service-readiness",
+];
+
 /// The parameters every rule takes besides its own.
 pub const EVERY_RULE: [&ParamSpec; 2] = [&EXECUTION_ROLE_NAME, &EXCEPTIONS_URI];
 

@@ -47,7 +47,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::exceptions::{Date, Exception, Exceptions, EXPIRING_WITHIN_DAYS};
-use crate::rule::Rule;
+use crate::rule::{Rule, RULE_IDS};
 
 pub use args::Exit;
 use args::{rule_params, CheckArgs, Cli, Command, DryRunArgs, ExceptionsCommand, Format};
@@ -95,7 +95,7 @@ fn run_cli(rules: &[&'static Rule], precheck: Option<Precheck>) -> ExitCode {
             Some(precheck) => run_precheck(precheck, &args),
             None => Err(Error::NoPrecheck),
         },
-        Command::Exceptions(ExceptionsCommand::Check(args)) => check_exceptions(rules, &args),
+        Command::Exceptions(ExceptionsCommand::Check(args)) => check_exceptions(&args),
     };
     match result {
         Ok(exit) => exit.into(),
@@ -146,12 +146,11 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     given.extend(args.params.iter().cloned());
     let params = rule_params(&rules, &given)?;
 
-    // Checked against every rule of the binary, not only those run: a file written for the
-    // whole pack stays valid when one rule is run.
-    let all_ids: Vec<&str> = all.iter().map(|r| r.id).collect();
+    // Checked against every rule of kms-guardrails, not only those run (or this binary's): a
+    // file written for the whole pack stays valid when one rule is run.
     let today = args.today.unwrap_or_else(today_utc);
     let exceptions = match &args.exceptions {
-        Some(path) => Some(read_exceptions(path, &all_ids)?),
+        Some(path) => Some(read_exceptions(path)?),
         None => None,
     };
     let none = Exceptions::none();
@@ -214,11 +213,11 @@ fn today_utc() -> Date {
 
 /// Reads and checks an exceptions file: unreadable or malformed is an error, never "no
 /// exceptions" and never a file partly applied.
-fn read_exceptions(path: &std::path::Path, known: &[&str]) -> Result<Exceptions, Error> {
+fn read_exceptions(path: &std::path::Path) -> Result<Exceptions, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::ExceptionsRead { path: path.into(), source })?;
     let malformed = |source| Error::Exceptions { path: path.into(), source };
     let exceptions = crate::exceptions::parse(&text).map_err(malformed)?;
-    exceptions.check_rules(known).map_err(malformed)?;
+    exceptions.check_rules(&RULE_IDS).map_err(malformed)?;
     Ok(exceptions)
 }
 
@@ -239,9 +238,8 @@ pub(crate) fn describe_exception(e: &Exception, today: Date) -> String {
 
 /// `exceptions check FILE`: the file valid (exit 2 otherwise), what has expired (exit 1 when
 /// anything has) and what expires within 30 days.
-fn check_exceptions(rules: &[&Rule], args: &CheckArgs) -> Result<Exit, Error> {
-    let known: Vec<&str> = rules.iter().map(|r| r.id).collect();
-    let exceptions = read_exceptions(&args.file, &known)?;
+fn check_exceptions(args: &CheckArgs) -> Result<Exit, Error> {
+    let exceptions = read_exceptions(&args.file)?;
     let today = args.today.unwrap_or_else(today_utc);
     let expired: Vec<&Exception> = exceptions.expired(today).collect();
     let expiring: Vec<&Exception> = exceptions.expiring(today).collect();

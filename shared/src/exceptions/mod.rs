@@ -234,8 +234,8 @@ impl Exceptions {
     }
 
     /// Checks that every `rule` names one of `known` (or is `*`): an exception for a misspelt
-    /// rule would cover nothing and say nothing. The dry-run and `exceptions check` know every
-    /// rule; a Lambda function knows only its own, so it does not call this.
+    /// rule would cover nothing and say nothing. The dry-run, `exceptions check` and the Lambda
+    /// functions all check against [`crate::rule::RULE_IDS`].
     pub fn check_rules(&self, known: &[&str]) -> Result<(), FileError> {
         let errors: Vec<EntryError> = self
             .entries

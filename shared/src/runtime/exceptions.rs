@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 
 use super::RuleError;
 use crate::exceptions::{Date, Exceptions};
-use crate::rule::{ExceptionsSource, Params, EXCEPTIONS_URI};
+use crate::rule::{ExceptionsSource, Params, EXCEPTIONS_URI, RULE_IDS};
 
 /// How long a warm container keeps an exceptions file it read.
 pub const EXCEPTIONS_TTL: Duration = Duration::from_secs(60);
@@ -93,7 +93,11 @@ impl ExceptionsCache {
             }
         }
         let text = self.fetch(&source).await?;
-        let exceptions = Arc::new(crate::exceptions::parse(&text).map_err(|e| invalid(&source, e.to_string()))?);
+        let exceptions = crate::exceptions::parse(&text).map_err(|e| invalid(&source, e.to_string()))?;
+        // Every rule id, not only this function's: the file serves every rule, and a misspelt
+        // one is refused here as the dry-run refuses it.
+        exceptions.check_rules(&RULE_IDS).map_err(|e| invalid(&source, e.to_string()))?;
+        let exceptions = Arc::new(exceptions);
         tracing::info!(uri = %source, exceptions = exceptions.entries().len(), "exceptions file read");
         read.insert(source, (Instant::now(), exceptions.clone()));
         Ok(Some(exceptions))
