@@ -271,3 +271,20 @@ fn every_validation_error_names_the_entry_and_the_field() {
         "exceptions[0] (rule `*`, resource `111122223333`): `expires` is a number, expected text (quote it)"
     );
 }
+
+/// The messages no file above reaches: an entry that does not read (serde's message, after the
+/// field check has passed; kept for a field added to one list and not the other), and an
+/// entry that names neither rule nor resource.
+#[test]
+fn the_remaining_messages() {
+    let error = EntryError {
+        index: 4,
+        rule: None,
+        resource: None,
+        field: "exceptions".into(),
+        problem: Problem::Unreadable("invalid type".into()),
+    };
+    assert_eq!(error.to_string(), "exceptions[4]: `exceptions` does not read: invalid type");
+    let error = EntryError { rule: Some("*".into()), problem: Problem::Missing, field: "resource".into(), ..error };
+    assert_eq!(FileError::Entries(vec![error]).to_string(), "exceptions[4] (rule `*`): `resource` is missing");
+}
