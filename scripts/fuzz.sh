@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(policy_document config_item config_event export_stream)
+  targets=(policy_document config_item config_event export_stream exceptions_file)
 fi
 
 export RUSTC_BOOTSTRAP=1

@@ -1,7 +1,7 @@
 //! A template rendered as CloudFormation would: parameters checked against their declarations
 //! (defaults, `AllowedValues`, `MinLength`, `MaxLength`), conditions evaluated, and each
 //! deployed resource's properties resolved (`Ref`, `Fn::Sub`, `Fn::GetAtt`, `Fn::If`,
-//! `AWS::NoValue`). The quota tests measure what this yields; the moto test sends the Config
+//! `AWS::NoValue`, `Fn::Select`, `Fn::Split`). The quota tests measure what this yields; the moto test sends the Config
 //! rules it yields to `PutConfigRule`, since moto's CloudFormation has no
 //! `AWS::Config::ConfigRule`. `AllowedPattern` is left to cfn-lint and CloudFormation (no
 //! regex engine here); the patterns are checked against the defaults by cfn-lint.
@@ -157,7 +157,34 @@ impl Ctx<'_> {
                 let attribute = parts.get(1).and_then(Value::as_str).unwrap_or_default();
                 self.attribute(id, attribute).map(|s| Some(json!(s)))
             }
-            "Fn::Sub" => self.substitute(args.as_str().ok_or("Fn::Sub of a non-string")?).map(|s| Some(json!(s))),
+            "Fn::Sub" => match args {
+                Value::String(text) => self.substitute(text, &Map::new()).map(|s| Some(json!(s))),
+                // `[text, {name: value}]`: the names are resolved first.
+                Value::Array(parts) => {
+                    let text = parts.first().and_then(Value::as_str).ok_or("Fn::Sub without text")?;
+                    let mut names = Map::new();
+                    for (name, value) in parts.get(1).and_then(Value::as_object).into_iter().flatten() {
+                        names.insert(name.clone(), self.eval(value)?.unwrap_or(Value::Null));
+                    }
+                    self.substitute(text, &names).map(|s| Some(json!(s)))
+                }
+                _ => Err("Fn::Sub of neither text nor a list".into()),
+            },
+            "Fn::Split" => {
+                let parts = args.as_array().ok_or("Fn::Split without a list")?;
+                let separator = parts.first().and_then(Value::as_str).ok_or("Fn::Split without a separator")?;
+                let text = parts.get(1).map(|v| self.eval(v)).transpose()?.flatten();
+                let text = text.as_ref().and_then(Value::as_str).ok_or("Fn::Split of a non-string")?;
+                Ok(Some(json!(text.split(separator).collect::<Vec<_>>())))
+            }
+            "Fn::Select" => {
+                let parts = args.as_array().ok_or("Fn::Select without a list")?;
+                let index = parts.first().and_then(Value::as_u64).ok_or("Fn::Select without an index")? as usize;
+                let list = parts.get(1).map(|v| self.eval(v)).transpose()?.flatten();
+                // CloudFormation fails the stack on an index past the end.
+                let item = list.as_ref().and_then(Value::as_array).and_then(|l| l.get(index).cloned());
+                item.map(Some).ok_or_else(|| format!("Fn::Select index {index} past the end of {list:?}"))
+            }
             other => Err(format!("`{other}` is not rendered here")),
         }
     }
@@ -210,16 +237,17 @@ impl Ctx<'_> {
         }
     }
 
-    fn substitute(&self, text: &str) -> Result<String, String> {
+    fn substitute(&self, text: &str, names: &Map<String, Value>) -> Result<String, String> {
         let mut out = String::new();
         let mut rest = text;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let end = rest[start..].find('}').ok_or_else(|| format!("unclosed ${{ in `{text}`"))? + start;
             let name = &rest[start + 2..end];
-            let value = match name.split_once('.') {
-                Some((id, attribute)) => self.attribute(id, attribute)?,
-                None => self.reference(name)?,
+            let value = match (names.get(name), name.split_once('.')) {
+                (Some(value), _) => value.as_str().ok_or_else(|| format!("`{name}` is not text"))?.to_owned(),
+                (None, Some((id, attribute))) => self.attribute(id, attribute)?,
+                (None, None) => self.reference(name)?,
             };
             out.push_str(&value);
             rest = &rest[end + 1..];

@@ -571,3 +571,154 @@ async fn a_users_groups_are_fetched_from_iam() {
         Some(format!("policy \"group LambdaTestDecrypters decrypt\" stmt \"GroupDecrypt\": arn:aws:iam::{ACCOUNT}:user/lambda-test-user may kms:Decrypt on all keys and also kms:ScheduleKeyDeletion (policy \"admin\" stmt \"Delete\")").as_str())
     );
 }
+
+/// An exceptions file for the public-access rule: `excepted` covered until 2099, `expired`
+/// matched by an exception past its date.
+fn exceptions_file(excepted: &str, expired: &str, json: bool) -> String {
+    let entries = json!([
+        {"rule": "kms-key-policy-no-public-access", "resource": excepted, "reason": "public by design: a test key", "expires": "2099-12-31", "owner": "security@example.com"},
+        {"rule": "*", "resource": expired, "reason": "was fine once", "expires": "2020-01-01"},
+    ]);
+    match json {
+        true => json!({"exceptions": entries}).to_string(),
+        // The same in YAML, as people write it.
+        false => format!(
+            "exceptions:\n  - rule: kms-key-policy-no-public-access\n    resource: {excepted}\n    reason: 'public by design: a test key'\n    expires: 2099-12-31\n    owner: security@example.com\n  - rule: '*'\n    resource: arn:aws:kms:*:{ACCOUNT}:key/{expired}\n    reason: was fine once\n    expires: 2020-01-01\n"
+        ),
+    }
+}
+
+/// The rule binary under the Lambda emulator with `exceptionsUri` pointing at an S3 object and
+/// at an SSM parameter (read with the function's own credentials, against moto): an excepted
+/// key is NOT_APPLICABLE with the exception's date and reason, an expired exception covers
+/// nothing and says so, and a file that is malformed or cannot be read fails the invocation
+/// with `KmsGuardrails.InvalidExceptions`, reporting nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn exceptions_from_s3_and_ssm_under_the_lambda_emulator() {
+    let sdk = sdk().await;
+    let s3 = aws_sdk_s3::Client::new(&sdk);
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    s3.create_bucket().bucket("org-security").send().await.expect("bucket");
+    let put = |key: &'static str, body: String| {
+        let s3 = s3.clone();
+        async move {
+            s3.put_object().bucket("org-security").key(key).body(body.into_bytes().into()).send().await.expect("put")
+        }
+    };
+    put("kms-guardrails/exceptions.yaml", exceptions_file("exc-s3-key", "exc-s3-expired", false)).await;
+    put(
+        "kms-guardrails/broken.yaml",
+        "exceptions:\n  - rule: '*'\n    resource: exc-broken\n    expires: 2099-12-31\n".into(),
+    )
+    .await;
+    ssm.put_parameter()
+        .name("/kms-guardrails/exceptions")
+        .value(exceptions_file("exc-ssm-key", "exc-ssm-expired", true))
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("parameter");
+
+    let public = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*"}]});
+    let function = "kms-key-policy-no-public-access";
+    let invoke_with = |token: &str, key: &str, uri: &str| {
+        let parameters = json!({"exceptionsUri": uri}).to_string();
+        let mut event = change_event(token, key_item(key, Some(&public)), Some(&parameters), false);
+        event["configRuleName"] = json!(token);
+        invoke(function, &event)
+    };
+    for (token, uri, excepted, expired) in [
+        ("exc-s3", "s3://org-security/kms-guardrails/exceptions.yaml", "exc-s3-key", "exc-s3-expired"),
+        ("exc-ssm", "ssm:/kms-guardrails/exceptions", "exc-ssm-key", "exc-ssm-expired"),
+    ] {
+        assert_eq!(invoke_with(token, excepted, uri), json!({"reported": {"NOT_APPLICABLE": 1}}), "{uri}");
+        let (compliance, annotation) = evaluation(&sdk, token, excepted).await.expect("an evaluation");
+        assert_eq!(
+            (compliance.as_str(), annotation.as_deref()),
+            ("NOT_APPLICABLE", Some("excepted until 2099-12-31: public by design: a test key")),
+            "{uri}"
+        );
+        assert_eq!(invoke_with(token, expired, uri), json!({"reported": {"NON_COMPLIANT": 1}}), "{uri}");
+        let (compliance, annotation) = evaluation(&sdk, token, expired).await.expect("an evaluation");
+        assert_eq!(compliance, "NON_COMPLIANT");
+        let annotation = annotation.unwrap_or_default();
+        assert!(annotation.ends_with("(exception expired on 2020-01-01)"), "{uri}: {annotation}");
+    }
+
+    // Malformed (no reason) and unreadable (no such object, no such parameter): the invocation
+    // fails with a stable error type and nothing is reported, not even the key's finding.
+    for (uri, says) in [
+        ("s3://org-security/kms-guardrails/broken.yaml", "`reason` is missing"),
+        ("s3://org-security/kms-guardrails/missing.yaml", "s3:GetObject failed"),
+        ("ssm:/kms-guardrails/missing", "ssm:GetParameter failed"),
+    ] {
+        let error = invoke_with("exc-invalid", "exc-invalid-key", uri);
+        assert_eq!(error["errorType"], "KmsGuardrails.InvalidExceptions", "{uri}: {error}");
+        let message = error["errorMessage"].as_str().unwrap_or_default();
+        assert!(message.starts_with(&format!("exceptions file `{uri}`: ")) && message.contains(says), "{message}");
+    }
+    assert_eq!(evaluation(&sdk, "exc-invalid", "exc-invalid-key").await, None, "nothing reported");
+
+    // A malformed value of the parameter itself is a parameter error.
+    let error = invoke_with("exc-invalid", "exc-invalid-key", "https://example.com/exceptions.yaml");
+    assert_eq!(error["errorType"], "KmsGuardrails.InvalidParameters", "{error}");
+}
+
+/// A periodic run applies the file to every verdict it reports (in process, through the same
+/// handler as the Lambda function).
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_runs_apply_exceptions_to_every_verdict() {
+    let sdk = sdk().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let both = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Both", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:PutKeyPolicy"], "Resource": "*"}]});
+    let excepted = create_role(&iam, "ExceptedBreakGlass", &both).await;
+    let other = create_role(&iam, "NotExcepted", &both).await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let file = format!(
+        "exceptions:\n  - rule: kms-admin-use-separation\n    resource: arn:aws:iam::{ACCOUNT}:role/ExceptedBreak*\n    reason: break-glass role\n    expires: 2099-06-30\n"
+    );
+    ssm.put_parameter()
+        .name("/kms-guardrails/periodic")
+        .value(file)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("parameter");
+    let token = "exc-periodic";
+    let mut event = event_of(
+        token,
+        json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-23T06:00:00.000Z"}),
+    );
+    event["ruleParameters"] = json!(json!({"exceptionsUri": "ssm:/kms-guardrails/periodic"}).to_string());
+    handle(rule("kms-admin-use-separation"), &sdk, &event).await.expect("a periodic run");
+    let (compliance, annotation) = evaluation(&sdk, token, &excepted).await.expect("an evaluation");
+    assert_eq!(
+        (compliance.as_str(), annotation.as_deref()),
+        ("NOT_APPLICABLE", Some("excepted until 2099-06-30: break-glass role"))
+    );
+    let (compliance, _) = evaluation(&sdk, token, &other).await.expect("an evaluation");
+    assert_eq!(compliance, "NON_COMPLIANT");
+}
+
+/// A rule id that is not a rule is refused in a function as in the dry-run, even when the
+/// function's own rule is named correctly elsewhere in the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_misspelt_rule_in_the_file_fails_the_invocation() {
+    let sdk = sdk().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let file = "exceptions:\n  - {rule: kms-no-wildcard-admin, resource: k, reason: r, expires: 2099-01-01}\n  - {rule: kms-no-wildcard-admn, resource: k, reason: r, expires: 2099-01-01}\n";
+    ssm.put_parameter()
+        .name("/kms-guardrails/misspelt")
+        .value(file)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("parameter");
+    let rule = rule("kms-no-wildcard-admin");
+    let parameters = json!({"exceptionsUri": "ssm:/kms-guardrails/misspelt"}).to_string();
+    let event = change_event("exc-misspelt", key_item("exc-misspelt-key", None), Some(&parameters), false);
+    let err = handle(rule, &sdk, &event).await.expect_err("an error");
+    assert_eq!(err.error_type(), "KmsGuardrails.InvalidExceptions");
+    assert!(err.to_string().contains("exceptions[1] (rule `kms-no-wildcard-admn`, resource `k`): `rule`"), "{err}");
+    assert_eq!(evaluation(&sdk, "exc-misspelt", "exc-misspelt-key").await, None, "nothing reported");
+}

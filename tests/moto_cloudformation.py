@@ -52,6 +52,7 @@ def deploy(plan):
             )
         except Exception as error:  # reported, judged by the Rust side
             report["errors"].append(f"{stack['name']}@{stack['region']}: {error}")
+            print(f"create_stack {stack['name']}@{stack['region']}: {error}", file=sys.stderr)
             continue
         described = cf.describe_stacks(StackName=stack["name"])["Stacks"][0]
         resources = cf.describe_stack_resources(StackName=stack["name"])["StackResources"]

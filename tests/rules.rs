@@ -2,6 +2,13 @@
 
 pub use kms_guardrails::ALL;
 
+/// The rule ids shared knows (for exceptions files) are the registry's, in its order.
+#[test]
+fn shared_knows_every_rule_id() {
+    let ids: Vec<&str> = ALL.iter().map(|r| r.id).collect();
+    assert_eq!(ids, shared::rule::RULE_IDS);
+}
+
 #[test]
 fn rule_ids_are_their_crate_directories() {
     for rule in ALL {

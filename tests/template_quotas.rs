@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use kms_guardrails::ALL;
 use serde_json::{json, Value};
-use xtask::templates::{self, max_length, parameter_name, pascal, ROLE_NAME_LIMIT};
+use xtask::templates::{self, max_length, parameter_name, pascal, EXCEPTIONS_URI_LIMIT, ROLE_NAME_LIMIT};
 
 use crate::cfn::{self, input_parameters, Place, Resource};
 
@@ -149,14 +149,21 @@ fn the_per_account_stack_stays_inside_every_quota() {
     }
 }
 
-/// Every parameter bound for `InputParameters` at its `MaxLength` (and `executionRoleName` at
-/// IAM's 64 characters): the rule's `InputParameters` still fit Config's 1,024 characters, and a
+/// Every parameter bound for `InputParameters` at its `MaxLength` (`executionRoleName` at IAM's
+/// 64 characters, `exceptionsUri` at its limit): the rule's `InputParameters` still fit Config's 1,024 characters, and a
 /// value one character longer is refused at deploy time.
 #[test]
 fn input_parameters_at_their_longest_fit_configs_limit() {
     let pack = templates::conformance_pack(ALL);
     let stack = templates::rules_stack(ALL);
     let role = "r".repeat(ROLE_NAME_LIMIT);
+    // The longest `exceptionsUri` the pack takes (and one more is refused).
+    let uri = format!("s3://bucket/{}", "k".repeat(EXCEPTIONS_URI_LIMIT - "s3://bucket/".len()));
+    let place = Place { account: "111122223333", region: "us-east-1" };
+    let longer = format!("{uri}k");
+    assert!(cfn::render(&pack, &[("CentralAccountId", CENTRAL), ("ExceptionsUri", &longer)], &place).is_err());
+    let object = longer.trim_start_matches("s3://");
+    assert!(cfn::render(&stack, &[("CodeBucket", "b-code"), ("ExceptionsS3Object", object)], &place).is_err());
     let mut longest = 0;
     for rule in ALL {
         let values: Vec<(String, String)> = rule
@@ -178,7 +185,11 @@ fn input_parameters_at_their_longest_fit_configs_limit() {
             )
             .collect();
         let mut given: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        given.extend([("CentralAccountId", CENTRAL), ("MemberRoleName", role.as_str())]);
+        given.extend([
+            ("CentralAccountId", CENTRAL),
+            ("MemberRoleName", role.as_str()),
+            ("ExceptionsUri", uri.as_str()),
+        ]);
         let place = Place { account: "111122223333", region: "us-east-1" };
         let rendered = cfn::render(&pack, &given, &place).unwrap();
         let id = format!("{}ConfigRule", pascal(rule.id));

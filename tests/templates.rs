@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use kms_guardrails::ALL;
 use serde_json::Value;
+use shared::rule::EXCEPTIONS_READ_CALLS;
 use xtask::templates::{self, parameter_name, pascal};
 
 const CLOUDFORMATION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../cloudformation");
@@ -22,9 +23,28 @@ fn committed_templates_are_the_generated_ones() {
     }
 }
 
-/// Every action a role's policy may grant (a statement under `Fn::If` counts as granted).
+/// Every action a role's policies may grant, its inline policy and the managed policies of
+/// `template` it has (a statement under `Fn::If` counts as granted).
+fn actions_in(template: &Value, role: &Value) -> BTreeSet<String> {
+    let mut all = actions(role);
+    for arn in role["Properties"]["ManagedPolicyArns"].as_array().into_iter().flatten() {
+        let policy = &template["Resources"][arn["Ref"].as_str().expect("a managed policy of the template")];
+        all.extend(statement_actions(&policy["Properties"]["PolicyDocument"]["Statement"]));
+    }
+    all
+}
+
+/// Every action a role's inline policy may grant (a statement under `Fn::If` counts as granted).
 fn actions(role: &Value) -> BTreeSet<String> {
-    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statement_actions(&role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+}
+
+fn statement_actions(statements: &Value) -> BTreeSet<String> {
+    // A list chosen by `Fn::If`: every branch may be granted.
+    if let Some(branches) = statements.get("Fn::If") {
+        return statement_actions(&branches[1]).into_iter().chain(statement_actions(&branches[2])).collect();
+    }
+    statements
         .as_array()
         .expect("statements")
         .iter()
@@ -92,8 +112,10 @@ fn every_rule_has_its_config_rule_scope_parameters_and_exact_permissions() {
         let role = &stack["Resources"][format!("{p}Role")];
         let mut expected: BTreeSet<String> = rule.api_calls().into_iter().map(str::to_owned).collect();
         expected.extend(["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"].map(str::to_owned));
-        assert_eq!(actions(role), expected, "{}", rule.id);
-        assert!(actions(role).iter().all(|a| !a.contains('*')), "{}", rule.id);
+        // Reading the exceptions file, with the function's own role (under its parameter).
+        expected.extend(EXCEPTIONS_READ_CALLS.map(str::to_owned));
+        assert_eq!(actions_in(&stack, role), expected, "{}", rule.id);
+        assert!(actions_in(&stack, role).iter().all(|a| !a.contains('*')), "{}", rule.id);
         let central = templates::central_functions(ALL);
         for template in [&stack, &central] {
             let function = &template["Resources"][format!("{p}Function")]["Properties"];
@@ -118,10 +140,12 @@ fn every_rule_has_its_config_rule_scope_parameters_and_exact_permissions() {
         assert_eq!(central_permission["Principal"], "config.amazonaws.com");
         assert!(central_permission.get("SourceAccount").is_none());
         let central_role = &central["Resources"][format!("{p}Role")];
-        let only: BTreeSet<String> = ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sts:AssumeRole"]
-            .map(str::to_owned)
-            .into();
-        assert_eq!(actions(central_role), only, "{}", rule.id);
+        let mut only: BTreeSet<String> =
+            ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sts:AssumeRole"]
+                .map(str::to_owned)
+                .into();
+        only.extend(EXCEPTIONS_READ_CALLS.map(str::to_owned));
+        assert_eq!(actions_in(&central, central_role), only, "{}", rule.id);
     }
 }
 
@@ -163,7 +187,7 @@ fn declared_api_calls_are_the_calls_the_runtime_makes() {
     let source: String =
         files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect::<String>().split_whitespace().collect();
     let mut called = BTreeSet::new();
-    for service in ["config", "iam", "kms", "organizations"] {
+    for service in ["config", "iam", "kms", "organizations", "s3", "ssm"] {
         let needle = format!("clients.{service}.");
         for (i, _) in source.match_indices(&needle) {
             let op: String =
@@ -172,7 +196,8 @@ fn declared_api_calls_are_the_calls_the_runtime_makes() {
             called.insert(format!("{service}:{pascal_op}"));
         }
     }
-    let declared: BTreeSet<String> = ALL.iter().flat_map(|r| r.api_calls()).map(str::to_owned).collect();
+    let mut declared: BTreeSet<String> = ALL.iter().flat_map(|r| r.api_calls()).map(str::to_owned).collect();
+    declared.extend(EXCEPTIONS_READ_CALLS.map(str::to_owned));
     assert_eq!(called, declared);
 }
 
@@ -215,10 +240,75 @@ fn calls_that_get_values_from_aws_are_granted_only_under_their_parameters() {
                 text.contains(&parameter_name(rule, f.when)) && text.contains(&parameter_name(rule, f.param)),
                 "{text}"
             );
-            assert!(!actions(&central["Resources"][format!("{p}Role")]).contains(f.call), "{}", rule.id);
+            assert!(!actions_in(&central, &central["Resources"][format!("{p}Role")]).contains(f.call), "{}", rule.id);
             assert!(member_actions.contains(f.call), "{}", rule.id);
         }
     }
     let callers: Vec<&str> = ALL.iter().filter(|r| r.from_aws().next().is_some()).map(|r| r.id).collect();
     assert_eq!(callers, ["iam-inline-policy-blocked-kms-actions"], "only that rule asks AWS Organizations");
+}
+
+/// The exceptions file is read with the function's own role: in the per-account stack and the
+/// central functions' stack, every role has the shared policy, which grants s3:GetObject on the
+/// one object or ssm:GetParameter on the one parameter, only when a file is given; the member
+/// role, through which the organization's other calls run, never. Every Config rule gets
+/// `exceptionsUri` only when a file is given.
+#[test]
+fn the_exceptions_file_is_granted_to_the_functions_own_role_only_when_given() {
+    use crate::cfn::{self, Place, Resource};
+    use std::collections::BTreeMap;
+    let place = Place { account: "111122223333", region: "us-east-1" };
+    let stack = templates::rules_stack(ALL);
+    let central = templates::central_functions(ALL);
+    let pack = templates::conformance_pack(ALL);
+    let shared = templates::SHARED_POLICY;
+    // The reads the shared policy grants, and that every role has it.
+    let reads = |resources: &BTreeMap<String, Resource>| -> Vec<(String, String)> {
+        for rule in ALL {
+            let role = &resources[&format!("{}Role", pascal(rule.id))];
+            assert_eq!(role.properties["ManagedPolicyArns"], serde_json::json!([shared]), "{}", rule.id);
+        }
+        resources[shared].properties["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Sid"].as_str().unwrap().starts_with("ReadExceptions"))
+            .map(|s| (s["Action"][0].as_str().unwrap().to_owned(), s["Resource"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let code = ("CodeBucket", "b-code");
+    let org = ("OrganizationId", "o-exampleorg1");
+    for (uri, grant) in [
+        (
+            "s3://org-security/kms-guardrails/exceptions.yaml",
+            ("s3:GetObject", "arn:aws:s3:::org-security/kms-guardrails/exceptions.yaml"),
+        ),
+        (
+            "ssm:/kms-guardrails/exceptions",
+            ("ssm:GetParameter", "arn:aws:ssm:us-east-1:111122223333:parameter/kms-guardrails/exceptions"),
+        ),
+    ] {
+        let given = ("ExceptionsUri", uri);
+        let grant = (grant.0.to_owned(), grant.1.to_owned());
+        let resources = cfn::render(&stack, &[code, given], &place).unwrap();
+        let central_resources = cfn::render(&central, &[code, org, given], &place).unwrap();
+        let pack_rules = cfn::render(&pack, &[("CentralAccountId", "999988887777"), given], &place).unwrap();
+        assert_eq!(reads(&resources), std::slice::from_ref(&grant), "{uri}");
+        assert_eq!(reads(&central_resources), std::slice::from_ref(&grant), "{uri}");
+        for rule in ALL {
+            let id = format!("{}ConfigRule", pascal(rule.id));
+            assert_eq!(resources[&id].properties["InputParameters"]["exceptionsUri"], uri, "{}", rule.id);
+            assert_eq!(pack_rules[&id].properties["InputParameters"]["exceptionsUri"], uri, "{}", rule.id);
+        }
+    }
+    let none = cfn::render(&stack, &[code], &place).unwrap();
+    assert!(reads(&none).is_empty(), "no file, no read");
+    for rule in ALL {
+        let id = format!("{}ConfigRule", pascal(rule.id));
+        assert!(none[&id].properties["InputParameters"].get("exceptionsUri").is_none(), "{}", rule.id);
+    }
+    let member = templates::member_role(ALL);
+    for call in EXCEPTIONS_READ_CALLS {
+        assert!(!actions(&member["Resources"]["MemberRole"]).contains(call));
+    }
 }

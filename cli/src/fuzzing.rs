@@ -2,8 +2,8 @@
 //! (`tests/fuzz_regressions.rs`) runs exactly what the fuzzer ran.
 //!
 //! Each body takes arbitrary bytes, feeds them to one way in (a policy document, a
-//! configuration item, a Config Lambda event, an export file), judges whatever comes out with
-//! every rule, and checks what must hold whatever the input:
+//! configuration item, a Config Lambda event, an export file, an exceptions file), judges
+//! whatever comes out with every rule, and checks what must hold whatever the input:
 //!
 //! - nothing panics (the fuzzer sees a panic as a crash);
 //! - a resource whose policy document did not parse is never COMPLIANT for any rule;
@@ -334,4 +334,58 @@ fn identity_item(resource_type: &str, kind: &str, document: &str) -> Value {
 /// Every byte as `%XX`.
 fn percent_encode(data: &[u8]) -> String {
     data.iter().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// An exceptions file (YAML, or JSON when it opens with `{`): read and checked as the dry-run
+/// and the Lambda functions read it; when it reads, applied on a fixed day to a NON_COMPLIANT
+/// verdict whose causes name a principal and none. What must hold: the verdict stays
+/// NON_COMPLIANT or becomes NOT_APPLICABLE, and NOT_APPLICABLE only when every cause carries a
+/// live exception; every exception a cause carries is an entry of the file, expired exactly
+/// when its date is past; the annotation is within 256 characters; a file that reads, reads
+/// the same again.
+pub fn exceptions_file(data: &[u8]) {
+    use shared::exceptions::{self, Date, Target};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(file) = exceptions::parse(text) else { return };
+    let again = exceptions::parse(text).map(|f| f.entries().len());
+    if again != Ok(file.entries().len()) {
+        panic!("the same text read twice gave {again:?}, then {} entries", file.entries().len());
+    }
+    let today = Date::from_days(20_792); // 2026-12-05
+    let principal = |p: Option<&str>| shared::Cause {
+        principal: p.map(str::to_owned),
+        action: Some("kms:Decrypt".into()),
+        ..shared::Cause::because("without kms:ViaService")
+    };
+    let causes = vec![
+        principal(Some(&format!("arn:aws:iam::{ACCOUNT}:role/BreakGlass (through `*`)"))),
+        principal(Some("anyone")),
+        principal(None),
+    ];
+    let arn = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}");
+    for rule in ALL {
+        let target = Target { rule: rule.id, arn: &arn, resource_id: KEY_ID, account_id: ACCOUNT };
+        let verdict = file.apply(&target, Verdict::from_causes(causes.clone()), today);
+        let all_live = verdict.causes.iter().all(|c| c.exception.as_ref().is_some_and(|a| !a.expired));
+        match verdict.compliance {
+            Compliance::NotApplicable if all_live && verdict.is_excepted() => {}
+            Compliance::NonCompliant if !all_live && !verdict.is_excepted() => {}
+            other => panic!("{}: {other} with causes {:?}", rule.id, verdict.causes),
+        }
+        for applied in verdict.causes.iter().filter_map(|c| c.exception.as_ref()) {
+            let Some(entry) = file.entries().get(applied.index) else {
+                panic!("{}: exception #{} is not in a file of {}", rule.id, applied.index, file.entries().len())
+            };
+            if applied.expired != (entry.expires < today) || applied.expires != entry.expires {
+                panic!(
+                    "{}: exception #{} says expired={} for {}",
+                    rule.id, applied.index, applied.expired, entry.expires
+                );
+            }
+        }
+        let annotation = verdict.annotation().unwrap_or_default();
+        if annotation.chars().count() > ANNOTATION_LIMIT {
+            panic!("{}: annotation of {} characters", rule.id, annotation.chars().count());
+        }
+    }
 }

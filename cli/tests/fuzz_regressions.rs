@@ -16,6 +16,7 @@ const TARGETS: &[(&str, Body)] = &[
     ("config_item", fuzzing::config_item),
     ("config_event", fuzzing::config_event),
     ("export_stream", fuzzing::export_stream),
+    ("exceptions_file", fuzzing::exceptions_file),
 ];
 
 fn inputs(target: &str) -> Vec<PathBuf> {

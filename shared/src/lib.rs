@@ -16,6 +16,7 @@
 //! - [`rule`]: rule metadata, parameters, verdicts and annotations;
 //! - [`resolver`]: the other resources a verdict depends on;
 //! - [`event`]: the Lambda event Config sends a rule, decoded;
+//! - [`exceptions`]: the exceptions file (reason, expiry) and what it does to a verdict;
 //! - [`export`]: export shapes (Config snapshots, CLI output, GAAD) to configuration items;
 //! - `bundled` (feature `bundled-policies`): the AWS managed policies, offline;
 //! - `dryrun` (feature `cli`): the dry-run command line;
@@ -36,6 +37,7 @@ pub mod condition;
 #[cfg(feature = "cli")]
 pub mod dryrun;
 pub mod event;
+pub mod exceptions;
 pub mod export;
 pub mod item;
 pub mod pattern;

@@ -11,6 +11,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::arn::{is_account_id, Arn};
+use crate::exceptions::Applied;
 use crate::item::{Details, KeyManager, Resource, ResourceType};
 use crate::resolver::Resolver;
 
@@ -66,12 +67,28 @@ pub struct Cause {
     pub pattern: Option<String>,
     /// Why this is a finding: `without kms:ViaService`, `on all keys`, a parse error, ...
     pub reason: String,
+    /// The exception that covers it, or the expired one that would have (SPEC section 8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<Applied>,
 }
 
 impl Cause {
     /// A cause with only a reason (parse errors, unreadable policies).
     pub fn because(reason: impl Into<String>) -> Cause {
-        Cause { document: None, statement: None, principal: None, action: None, pattern: None, reason: reason.into() }
+        Cause {
+            document: None,
+            statement: None,
+            principal: None,
+            action: None,
+            pattern: None,
+            reason: reason.into(),
+            exception: None,
+        }
+    }
+
+    /// Covered by an exception that has not expired?
+    pub fn is_excepted(&self) -> bool {
+        self.exception.as_ref().is_some_and(Applied::covers)
     }
 
     /// Sets the document.
@@ -98,7 +115,8 @@ pub fn place(document: Option<&str>, statement: Option<&str>) -> String {
     document.into_iter().chain(statement).collect::<Vec<_>>().join(" ")
 }
 
-/// `policy "P" stmt "Sid": <principal> may <action> (via "<pattern>") <reason>`.
+/// `policy "P" stmt "Sid": <principal> may <action> (via "<pattern>") <reason>`, then
+/// `(excepted until <date>)` or `(exception expired on <date>)` when an exception matched.
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let place = place(self.document.as_deref(), self.statement.as_deref());
@@ -117,7 +135,12 @@ impl fmt::Display for Cause {
         if self.principal.is_some() || self.action.is_some() {
             f.write_str(" ")?;
         }
-        f.write_str(&self.reason)
+        f.write_str(&self.reason)?;
+        match &self.exception {
+            None => Ok(()),
+            Some(a) if a.expired => write!(f, " (exception expired on {})", a.expires),
+            Some(a) => write!(f, " (excepted until {})", a.expires),
+        }
     }
 }
 
@@ -142,6 +165,9 @@ pub enum AnnotationStyle {
     FirstCause,
     /// As many causes as fit in 256 characters (readiness: every unmet requirement counts).
     AsManyAsFit,
+    /// Every cause is covered by an exception: `excepted until <date>: <reason>`
+    /// ([`crate::exceptions`]).
+    Excepted,
 }
 
 /// One line of a rule's checklist (the readiness rule's `precheck` view): a requirement,
@@ -233,6 +259,11 @@ impl Verdict {
         }
     }
 
+    /// NOT_APPLICABLE because exceptions cover every cause ([`crate::exceptions`])?
+    pub fn is_excepted(&self) -> bool {
+        self.style == AnnotationStyle::Excepted
+    }
+
     /// As [`Verdict::from_causes`], with an annotation listing as many causes as fit.
     pub fn listing(causes: Vec<Cause>) -> Verdict {
         Verdict { style: AnnotationStyle::AsManyAsFit, ..Verdict::from_causes(causes) }
@@ -244,29 +275,42 @@ impl Verdict {
         if self.compliance == Compliance::Compliant {
             return None;
         }
-        let first = self.causes.first()?.to_string();
-        if self.style == AnnotationStyle::AsManyAsFit {
-            return Some(as_many_as_fit(&self.causes));
+        if self.style == AnnotationStyle::Excepted {
+            return crate::exceptions::excepted_annotation(&self.causes).map(|t| truncate(&t, ANNOTATION_LIMIT));
         }
-        let more = self.causes.len().saturating_sub(1);
-        let text = match more {
-            0 => first,
-            n => format!("{first} (+{n} more)"),
+        // Causes an exception covers are not what the annotation reports; it counts them.
+        let open: Vec<&Cause> = self.causes.iter().filter(|c| !c.is_excepted()).collect();
+        let excepted = self.causes.len() - open.len();
+        let first = open.first()?.to_string();
+        if self.style == AnnotationStyle::AsManyAsFit {
+            let tail = match excepted {
+                0 => String::new(),
+                n => format!("; {n} excepted"),
+            };
+            return Some(as_many_as_fit(&open, &tail));
+        }
+        let more = open.len().saturating_sub(1);
+        let text = match (more, excepted) {
+            (0, 0) => first,
+            (n, 0) => format!("{first} (+{n} more)"),
+            (0, e) => format!("{first} ({e} excepted)"),
+            (n, e) => format!("{first} (+{n} more, {e} excepted)"),
         };
         Some(truncate(&text, ANNOTATION_LIMIT))
     }
 }
 
-/// Causes joined with `; ` while they fit in the limit, then `; +N more` for the rest (the
-/// first cause is always there, cut if it alone is too long).
-fn as_many_as_fit(causes: &[Cause]) -> String {
-    let texts: Vec<String> = causes.iter().map(Cause::to_string).collect();
+/// Causes joined with `; ` while they fit in the limit with `tail` after them, then `; +N more`
+/// for the rest (the first cause is always there, cut if it alone is too long).
+fn as_many_as_fit(causes: &[&Cause], tail: &str) -> String {
+    let texts: Vec<String> = causes.iter().map(ToString::to_string).collect();
     for shown in (1..=texts.len()).rev() {
         let mut text = texts.get(..shown).unwrap_or_default().join("; ");
         let rest = texts.len() - shown;
         if rest > 0 {
             text.push_str(&format!("; +{rest} more"));
         }
+        text.push_str(tail);
         if text.chars().count() <= ANNOTATION_LIMIT {
             return text;
         }
@@ -307,6 +351,8 @@ pub enum ParamKind {
     Choices(&'static [&'static str]),
     /// One tag as `key=value` (or empty): the key is everything before the first `=`.
     Tag,
+    /// Where the exceptions file is: `s3://bucket/key` or `ssm:<parameter name>` (or empty).
+    ExceptionsUri,
 }
 
 /// A parameter a rule declares.
@@ -329,6 +375,76 @@ pub const EXECUTION_ROLE_NAME: ParamSpec = ParamSpec {
     default: "",
     description: "IAM role name to assume in the evaluated account (organization deployments)",
 };
+
+/// Accepted by every rule: where the function reads the exceptions file (SPEC section 8), with
+/// its own role, so that one file serves an organization. The dry-run takes the file itself
+/// (`--exceptions FILE`) and refuses this parameter ([`Rule::check_offline`]).
+pub const EXCEPTIONS_URI: ParamSpec = ParamSpec {
+    name: "exceptionsUri",
+    kind: ParamKind::ExceptionsUri,
+    default: "",
+    description: "exceptions file, read with the function's own role: s3://bucket/key or ssm:<parameter name>",
+};
+
+/// Every rule id of kms-guardrails, in SPEC order (the registry, `kms_guardrails::ALL`, holds
+/// the rules; `tests/rules.rs` checks the two agree). An exceptions file is checked against it
+/// wherever it is read (`--exceptions`, `exceptions check`, a rule's own binary, a Lambda
+/// function, which knows only its own rule otherwise), so that a misspelt rule is refused
+/// everywhere alike rather than excepting nothing in silence.
+pub const RULE_IDS: [&str; 8] = [
+    "iam-customer-policy-blocked-kms-actions",
+    "iam-inline-policy-blocked-kms-actions",
+    "kms-key-policy-via-service-required",
+    "kms-no-wildcard-admin",
+    "kms-admin-use-separation",
+    "kms-key-policy-service-principal-conditions",
+    "kms-key-policy-no-public-access",
+    "kms-key-service-readiness",
+];
+
+/// The parameters every rule takes besides its own.
+pub const EVERY_RULE: [&ParamSpec; 2] = [&EXECUTION_ROLE_NAME, &EXCEPTIONS_URI];
+
+/// What a function calls, with its own role, to read the file [`EXCEPTIONS_URI`] names: one
+/// of them, and only when the parameter is given (the templates grant it on that object or
+/// parameter only).
+pub const EXCEPTIONS_READ_CALLS: [&str; 2] = ["s3:GetObject", "ssm:GetParameter"];
+
+/// Where an exceptions file is, as [`EXCEPTIONS_URI`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExceptionsSource {
+    /// An S3 object.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+    /// An SSM parameter, by name (or ARN).
+    Ssm(String),
+}
+
+impl ExceptionsSource {
+    /// `s3://bucket/key` or `ssm:<name>`.
+    pub fn parse(text: &str) -> Option<ExceptionsSource> {
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, key) = rest.split_once('/')?;
+            return (!bucket.is_empty() && !key.is_empty())
+                .then(|| ExceptionsSource::S3 { bucket: bucket.to_owned(), key: key.to_owned() });
+        }
+        let name = text.strip_prefix("ssm:")?;
+        (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| ExceptionsSource::Ssm(name.to_owned()))
+    }
+}
+
+impl fmt::Display for ExceptionsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExceptionsSource::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
+            ExceptionsSource::Ssm(name) => write!(f, "ssm:{name}"),
+        }
+    }
+}
 
 /// A value that a rule needs under some parameters and that the Lambda function gets from AWS
 /// when its own parameter is empty, while an offline run (the dry-run) cannot: there the
@@ -432,6 +548,14 @@ pub enum ParamError {
         what: &'static str,
         /// What a value looks like.
         placeholder: &'static str,
+    },
+    /// Offline, `exceptionsUri` is given: the dry-run reads no S3 or SSM.
+    #[error("rule `{rule}` parameter `exceptionsUri` is for the Lambda function, which reads `{uri}` with its own role; the dry-run reads no S3 or SSM: download the file and pass --exceptions FILE")]
+    ExceptionsUriOffline {
+        /// The rule.
+        rule: &'static str,
+        /// The value given.
+        uri: String,
     },
 }
 
@@ -573,15 +697,14 @@ impl Rule {
     /// Checks Config `ruleParameters` (a JSON object of strings) against the declaration and
     /// fills in defaults. Unknown names and malformed values are errors, never ignored.
     pub fn parse_params(&self, raw: &BTreeMap<String, String>) -> Result<Params, ParamError> {
-        let known =
-            || self.parameters.iter().chain([&EXECUTION_ROLE_NAME]).map(|p| p.name).collect::<Vec<_>>().join(", ");
+        let known = || self.parameters.iter().chain(EVERY_RULE).map(|p| p.name).collect::<Vec<_>>().join(", ");
         for name in raw.keys() {
-            if !self.parameters.iter().chain([&EXECUTION_ROLE_NAME]).any(|p| p.name == name) {
+            if !self.parameters.iter().chain(EVERY_RULE).any(|p| p.name == name) {
                 return Err(ParamError::Unknown { rule: self.id, name: name.clone(), known: known() });
             }
         }
         let mut values = BTreeMap::new();
-        for spec in self.parameters.iter().chain([&EXECUTION_ROLE_NAME]) {
+        for spec in self.parameters.iter().chain(EVERY_RULE) {
             let given = raw.get(spec.name).map(|v| v.trim()).filter(|v| !v.is_empty());
             let value = parse_value(self.id, spec, given.unwrap_or(spec.default))?;
             values.insert(spec.name, value);
@@ -598,6 +721,9 @@ impl Rule {
     /// Lambda function would get from AWS must be given as its parameter, never silently left
     /// unknown.
     pub fn check_offline(&self, params: &Params) -> Result<(), ParamError> {
+        if let Some(uri) = params.text(EXCEPTIONS_URI.name) {
+            return Err(ParamError::ExceptionsUriOffline { rule: self.id, uri: uri.to_owned() });
+        }
         match self.from_aws().find(|f| f.to_fetch(params)) {
             None => Ok(()),
             Some(f) => Err(ParamError::NeededOffline {
@@ -769,6 +895,10 @@ fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<Param
             }
             Ok(ParamValue::Text(text.to_owned()))
         }
+        ParamKind::ExceptionsUri => match text.is_empty() || ExceptionsSource::parse(text).is_some() {
+            true => Ok(ParamValue::Text(text.to_owned())),
+            false => Err(invalid(text, "is not `s3://bucket/key` or `ssm:<parameter name>`")),
+        },
         ParamKind::ServicePatterns => {
             let items = list();
             for item in &items {
@@ -793,6 +923,7 @@ mod tests {
             action: Some("kms:Decrypt".into()),
             pattern: None,
             reason: "without kms:ViaService".into(),
+            exception: None,
         }
     }
 

@@ -131,6 +131,7 @@ pub fn grant_cause(
         action: Some(qualified),
         pattern,
         reason: reason.into(),
+        exception: None,
     }
 }
 

@@ -254,11 +254,26 @@ pub fn build(root: &Path, out: &Path) -> Result<Vec<(&'static str, usize)>, Erro
             .as_bytes(),
     )?;
 
+    // Exceptions files: the regression inputs (YAML and JSON, valid and not) as seeds.
+    let mut exceptions = Seeds::new(out, "exceptions_file")?;
+    let regressions = root.join("fuzz/regressions/exceptions_file");
+    let mut files: Vec<_> = std::fs::read_dir(&regressions)
+        .map_err(|source| Error::Io { path: regressions.clone(), source })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|source| Error::Io { path: file.clone(), source })?;
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        exceptions.add(&name, &bytes)?;
+    }
+
     Ok(vec![
         ("policy_document", documents.count),
         ("config_item", items.count),
         ("config_event", events.count),
         ("export_stream", exports.count),
+        ("exceptions_file", exceptions.count),
     ])
 }
 

@@ -30,7 +30,7 @@
 //! that keeps the whole JSON within Config's 1,024 characters ([`max_length`]).
 
 use serde_json::{json, Map, Value};
-use shared::rule::{ParamKind, ParamSpec, EXECUTION_ROLE_NAME};
+use shared::rule::{ParamKind, ParamSpec, EVERY_RULE, EXCEPTIONS_READ_CALLS, EXCEPTIONS_URI};
 use shared::{ResourceType, Rule};
 
 /// A template file: its name under `cloudformation/` and its text.
@@ -58,6 +58,16 @@ pub const INPUT_PARAMETERS_LIMIT: usize = 1024;
 /// IAM's limit on a role name, which `executionRoleName` carries:
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>.
 pub const ROLE_NAME_LIMIT: usize = 64;
+
+/// The longest `exceptionsUri` the templates pass (`s3://` and a bucket and key, or `ssm:` and
+/// a parameter name), counted in every rule's `InputParameters` budget. S3 keys and SSM names
+/// may be longer; a path such as `security/kms-guardrails/exceptions.yaml` is far shorter, and
+/// every character given here is taken from the rules' list parameters.
+pub const EXCEPTIONS_URI_LIMIT: usize = 128;
+
+/// The stack parameter that says where the exceptions file is (SPEC section 8), the same in
+/// every template: `s3://bucket/key` or `ssm:/name`.
+pub const EXCEPTIONS_URI_PARAMETER: &str = "ExceptionsUri";
 
 /// What a parameter bound for `InputParameters` may hold besides its length: no `"`, `\` or
 /// control character, which JSON would escape, so that a value's length in the JSON text is
@@ -125,16 +135,18 @@ fn fixed_length(kind: ParamKind) -> Option<usize> {
 /// The `MaxLength` of a rule parameter: its kind's own length where it has one; otherwise an
 /// equal share of what [`INPUT_PARAMETERS_LIMIT`] leaves once the JSON's punctuation, every
 /// name, the fixed-length values and an `executionRoleName` of [`ROLE_NAME_LIMIT`] characters
-/// are counted. With every parameter at its `MaxLength`, `InputParameters` still fits (a test
-/// renders that case).
+/// are counted, and an `exceptionsUri` of [`EXCEPTIONS_URI_LIMIT`]. With every parameter at its
+/// `MaxLength`, `InputParameters` still fits (a test renders that case).
 pub fn max_length(rule: &Rule, spec: &ParamSpec) -> usize {
     if let Some(n) = fixed_length(spec.kind) {
         return n;
     }
-    let specs: Vec<&ParamSpec> = rule.parameters.iter().chain([&EXECUTION_ROLE_NAME]).collect();
+    let specs: Vec<&ParamSpec> = rule.parameters.iter().chain(EVERY_RULE).collect();
     // `{` `}`, a comma between entries, and `"name":""` for each.
     let punctuation = 2 + specs.len().saturating_sub(1) + specs.iter().map(|s| s.name.len() + 5).sum::<usize>();
-    let fixed: usize = rule.parameters.iter().filter_map(|s| fixed_length(s.kind)).sum::<usize>() + ROLE_NAME_LIMIT;
+    let fixed: usize = rule.parameters.iter().filter_map(|s| fixed_length(s.kind)).sum::<usize>()
+        + ROLE_NAME_LIMIT
+        + EXCEPTIONS_URI_LIMIT;
     let shares = rule.parameters.iter().filter(|s| fixed_length(s.kind).is_none()).count().max(1);
     INPUT_PARAMETERS_LIMIT.saturating_sub(punctuation + fixed) / shares
 }
@@ -177,16 +189,59 @@ checkov findings skipped, and why:
 - CKV_AWS_158 (log group KMS key): CloudWatch Logs encrypts at rest with its own keys, and the
   functions log verdicts, never a policy document.";
 
-/// The role's policy statements: the rule's API calls (resource-scoped where the API allows).
-fn rule_statements(rule: &Rule) -> Vec<Value> {
+/// The Config calls every rule's function makes: granted once, in the shared policy
+/// ([`SHARED_POLICY`]), rather than in each role.
+pub fn shared_config_calls(rules: &[&Rule]) -> Vec<&'static str> {
+    let first: Vec<&'static str> = rules.first().map(|r| r.api_calls()).unwrap_or_default();
+    first.into_iter().filter(|c| c.starts_with("config:") && rules.iter().all(|r| r.api_calls().contains(c))).collect()
+}
+
+/// The managed policy every function's role has besides its own inline one: what every
+/// function does alike (the Config calls every rule makes, sending its failed events) and the
+/// read of the exceptions file when one is given. One policy rather than the same statements in
+/// every role keeps the per-account stack within CloudFormation's 51,200 bytes.
+pub const SHARED_POLICY: &str = "FunctionsShared";
+
+fn shared_policy(config_calls: &[&str]) -> Value {
+    let mut statements = Vec::new();
+    if !config_calls.is_empty() {
+        statements
+            .push(json!({"Sid": "ReadAndReportConfig", "Effect": "Allow", "Action": config_calls, "Resource": "*"}));
+    }
+    statements.push(failed_events_statement());
+    // The whole list under `Fn::If`, not an `AWS::NoValue` item in it: IAM validates a managed
+    // policy's document as CloudFormation sends it (moto's CloudFormation refuses the item).
+    let [s3, ssm] = exceptions_read_statements();
+    let with = |read: Value| Value::Array(statements.iter().cloned().chain([read]).collect());
+    let statements =
+        json!({"Fn::If": [EXCEPTIONS_IN_S3, with(s3), {"Fn::If": [EXCEPTIONS_IN_SSM, with(ssm), statements]}]});
+    json!({
+        "Type": "AWS::IAM::ManagedPolicy",
+        "Properties": {
+            // No ManagedPolicyName: IAM is global, and a fixed name would collide in a second
+            // region.
+            "Path": "/kms-guardrails/",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+        },
+    })
+}
+
+/// The role's policy statements: the rule's API calls (resource-scoped where the API allows)
+/// but those granted by the shared policy.
+fn rule_statements(rule: &Rule, shared: &[&str]) -> Vec<Value> {
     let calls = rule.api_calls();
     let of = |prefix: &str| calls.iter().filter(|c| c.starts_with(prefix)).map(|c| json!(c)).collect::<Vec<_>>();
-    let mut statements = vec![json!({
-        "Sid": "ReadAndReportConfig",
-        "Effect": "Allow",
-        "Action": of("config:"),
-        "Resource": "*",
-    })];
+    let own_config: Vec<Value> =
+        calls.iter().filter(|c| c.starts_with("config:") && !shared.contains(c)).map(|c| json!(c)).collect();
+    let mut statements = Vec::new();
+    if !own_config.is_empty() {
+        statements.push(json!({
+            "Sid": "ReadAndReportConfig",
+            "Effect": "Allow",
+            "Action": own_config,
+            "Resource": "*",
+        }));
+    }
     if !of("kms:").is_empty() {
         statements.push(json!({
             "Sid": "ReadKeyPolicies",
@@ -253,6 +308,90 @@ fn from_aws_conditions(rule: &Rule, conditions: &mut Map<String, Value>) {
             ]}),
         );
     }
+}
+
+/// `exceptionsUri` as Config gets it: the stack parameter, only when given.
+fn exceptions_uri() -> Value {
+    json!({"Fn::If": [EXCEPTIONS_GIVEN, reference(EXCEPTIONS_URI_PARAMETER), no_value()]})
+}
+
+/// The conditions: a file is given; it is in S3; it is in SSM.
+pub const EXCEPTIONS_GIVEN: &str = "ExceptionsGiven";
+/// See [`EXCEPTIONS_GIVEN`].
+pub const EXCEPTIONS_IN_S3: &str = "ExceptionsInS3";
+/// See [`EXCEPTIONS_GIVEN`].
+pub const EXCEPTIONS_IN_SSM: &str = "ExceptionsInSsm";
+
+/// `s3://bucket/key` or `ssm:/name`. No `:` in the key or name, so that splitting the URI at
+/// `s3://` or `ssm:` (below) gives the object or the name exactly; no `"`, `\` or control
+/// character, which `InputParameters`' JSON would escape.
+const EXCEPTIONS_URI_PATTERN: &str =
+    r#"(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^":\\\x00-\x1f]+|ssm:/[a-zA-Z0-9_./-]+)?"#;
+
+/// The part of the URI after `prefix`. The prefix is appended first, so that the split has a
+/// second element whatever the URI (`Fn::Select` fails on a missing index, and CloudFormation
+/// need not skip the branch of an `Fn::If` it does not take).
+fn after(prefix: &str) -> Value {
+    json!({"Fn::Select": [1, {"Fn::Split": [prefix, {"Fn::Sub": format!("${{{EXCEPTIONS_URI_PARAMETER}}}{prefix}")}]}]})
+}
+
+/// What a template does with the exceptions file's location.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExceptionsUse {
+    /// Passes it to its Config rules (the conformance pack).
+    Rules,
+    /// Grants its functions the read (the central functions).
+    Read,
+    /// Both (the per-account stack).
+    RulesAndRead,
+}
+
+/// The parameter and the conditions `using` needs.
+fn exceptions_parameters(
+    parameters: &mut Map<String, Value>,
+    conditions: &mut Map<String, Value>,
+    using: ExceptionsUse,
+) {
+    parameters.insert(
+        EXCEPTIONS_URI_PARAMETER.into(),
+        json!({"Type": "String", "Default": "", "MaxLength": EXCEPTIONS_URI_LIMIT, "AllowedPattern": EXCEPTIONS_URI_PATTERN,
+            "Description": "exceptions file (README, Exceptions): s3://bucket/key or ssm:/name in this region"}),
+    );
+    if using != ExceptionsUse::Read {
+        conditions.insert(
+            EXCEPTIONS_GIVEN.into(),
+            json!({"Fn::Not": [{"Fn::Equals": [reference(EXCEPTIONS_URI_PARAMETER), ""]}]}),
+        );
+    }
+    if using == ExceptionsUse::Rules {
+        return;
+    }
+    // The scheme: what comes before the first `://` (or `:`), the separator appended so that
+    // even an empty URI splits.
+    let scheme = |separator: &str| json!({"Fn::Select": [0, {"Fn::Split": [separator, {"Fn::Sub": format!("${{{EXCEPTIONS_URI_PARAMETER}}}{separator}")}]}]});
+    conditions.insert(EXCEPTIONS_IN_S3.into(), json!({"Fn::Equals": [scheme("://"), "s3"]}));
+    conditions.insert(EXCEPTIONS_IN_SSM.into(), json!({"Fn::Equals": [scheme(":"), "ssm"]}));
+}
+
+/// The read of the exceptions file, with the function's own role: s3:GetObject on that object
+/// or ssm:GetParameter on that parameter ([`EXCEPTIONS_READ_CALLS`]); the shared policy holds
+/// the one whose condition holds.
+fn exceptions_read_statements() -> [Value; 2] {
+    let [s3, ssm] = EXCEPTIONS_READ_CALLS;
+    [
+        json!({
+            "Sid": "ReadExceptionsObject",
+            "Effect": "Allow",
+            "Action": [s3],
+            "Resource": {"Fn::Sub": ["arn:${AWS::Partition}:s3:::${Object}", {"Object": after("s3://")}]},
+        }),
+        json!({
+            "Sid": "ReadExceptionsParameter",
+            "Effect": "Allow",
+            "Action": [ssm],
+            "Resource": {"Fn::Sub": ["arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}", {"Name": after("ssm:")}]},
+        }),
+    ]
 }
 
 fn log_statement(log_group: &str) -> Value {
@@ -341,7 +480,6 @@ fn function_resources(
     let (role, function, logs) = (format!("{p}Role"), format!("{p}Function"), format!("{p}LogGroup"));
     let mut all = statements;
     all.push(log_statement(&logs));
-    all.push(failed_events_statement());
     let with_condition = |mut resource: Value| {
         if let (Some(c), Some(o)) = (condition, resource.as_object_mut()) {
             o.insert("Condition".into(), json!(c));
@@ -381,6 +519,7 @@ fn function_resources(
                     "PolicyName": "rule-api-calls",
                     "PolicyDocument": {"Version": "2012-10-17", "Statement": all},
                 }],
+                "ManagedPolicyArns": [reference(SHARED_POLICY)],
             },
         })),
     );
@@ -529,6 +668,9 @@ pub fn rules_stack(rules: &[&Rule]) -> Value {
     common_parameters(&mut parameters, true);
     global_resources_region(&mut parameters, &mut conditions);
     let mut resources = Map::new();
+    exceptions_parameters(&mut parameters, &mut conditions, ExceptionsUse::RulesAndRead);
+    let shared = shared_config_calls(rules);
+    resources.insert(SHARED_POLICY.into(), shared_policy(&shared));
     failed_events_resources(&mut resources, &mut parameters, &mut conditions);
     for rule in rules {
         let p = pascal(rule.id);
@@ -541,7 +683,7 @@ pub fn rules_stack(rules: &[&Rule]) -> Value {
         let name = format!("Deploy{p}Here");
         conditions.insert(name.clone(), condition);
         from_aws_conditions(rule, &mut conditions);
-        let mut statements = rule_statements(rule);
+        let mut statements = rule_statements(rule, &shared);
         statements.extend(from_aws_statements(rule));
         function_resources(rule, &mut resources, Some(&name), statements);
         resources.insert(
@@ -553,7 +695,11 @@ pub fn rules_stack(rules: &[&Rule]) -> Value {
                 "SourceAccount": reference("AWS::AccountId"),
             }}),
         );
-        let mut rule_resource = config_rule(rule, json!({"Fn::GetAtt": [format!("{p}Function"), "Arn"]}), &[]);
+        let mut rule_resource = config_rule(
+            rule,
+            json!({"Fn::GetAtt": [format!("{p}Function"), "Arn"]}),
+            &[(EXCEPTIONS_URI.name, exceptions_uri())],
+        );
         if let Some(o) = rule_resource.as_object_mut() {
             o.insert("Condition".into(), json!(name));
             o.insert("DependsOn".into(), json!(format!("{p}Permission")));
@@ -578,6 +724,9 @@ pub fn central_functions(rules: &[&Rule]) -> Value {
     parameters.insert("OrganizationId".into(), organization_id_parameter());
     parameters.insert("MemberRoleName".into(), member_role_name_parameter());
     let mut resources = Map::new();
+    exceptions_parameters(&mut parameters, &mut conditions, ExceptionsUse::Read);
+    // This role makes no Config call itself (the member role does).
+    resources.insert(SHARED_POLICY.into(), shared_policy(&[]));
     failed_events_resources(&mut resources, &mut parameters, &mut conditions);
     for rule in rules {
         let p = pascal(rule.id);
@@ -590,6 +739,9 @@ pub fn central_functions(rules: &[&Rule]) -> Value {
             "Resource": sub("arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"),
             "Condition": {"StringEquals": {"aws:ResourceOrgID": reference("OrganizationId")}},
         });
+        // The exceptions file is read with this role (the shared policy), not the member role:
+        // one file in this account serves the organization, and no member account can write
+        // its own.
         function_resources(rule, &mut resources, None, vec![assume]);
         resources.insert(
             format!("{p}Permission"),
@@ -631,6 +783,8 @@ pub fn conformance_pack(rules: &[&Rule]) -> Value {
     global_resources_region(&mut parameters, &mut conditions);
     parameters.insert("CentralAccountId".into(), json!({"Type": "String", "AllowedPattern": "[0-9]{12}", "Description": "the account of central-functions.yaml"}));
     parameters.insert("MemberRoleName".into(), member_role_name_parameter());
+    // A pack holds no role: central-functions.yaml, given the same value, grants the read.
+    exceptions_parameters(&mut parameters, &mut conditions, ExceptionsUse::Rules);
     rule_parameters(rules, &mut parameters, &mut conditions);
     let mut resources = Map::new();
     for rule in rules {
@@ -638,7 +792,8 @@ pub fn conformance_pack(rules: &[&Rule]) -> Value {
             "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{CentralAccountId}}:function:${{RuleNamePrefix}}{}",
             rule.id
         ));
-        let mut resource = config_rule(rule, arn, &[("executionRoleName", reference("MemberRoleName"))]);
+        let given = [("executionRoleName", reference("MemberRoleName")), (EXCEPTIONS_URI.name, exceptions_uri())];
+        let mut resource = config_rule(rule, arn, &given);
         if let (true, Some(o)) = (iam_only(rule), resource.as_object_mut()) {
             o.insert("Condition".into(), json!("IsGlobalResourcesRegion"));
         }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use super::error::Error;
+use crate::exceptions::Date;
 use crate::rule::{Params, Rule};
 
 /// The exit statuses of every subcommand; `--help` lists them ([`Exit::meaning`]).
@@ -14,7 +15,8 @@ use crate::rule::{Params, Rule};
 pub enum Exit {
     /// Nothing is NON_COMPLIANT (`precheck`: every key is ready).
     Clean = 0,
-    /// Something is NON_COMPLIANT (`precheck`: a key is not ready).
+    /// Something is NON_COMPLIANT (`precheck`: a key is not ready; `exceptions check`: an
+    /// exception has expired).
     NonCompliant = 1,
     /// A usage or input error, or a rule or the run failed; the message says which.
     Error = 2,
@@ -27,8 +29,8 @@ impl Exit {
     /// What the status means, as `--help` says it.
     pub fn meaning(self) -> &'static str {
         match self {
-            Exit::Clean => "nothing is NON_COMPLIANT",
-            Exit::NonCompliant => "something is NON_COMPLIANT",
+            Exit::Clean => "nothing is NON_COMPLIANT (exceptions check: the file is valid, none has expired)",
+            Exit::NonCompliant => "something is NON_COMPLIANT (exceptions check: an exception has expired)",
             Exit::Error => {
                 "usage or input error, or a rule or the run failed (the message names the file, the item and the field)"
             }
@@ -66,6 +68,31 @@ pub(super) enum Command {
     /// Check keys against what Control Tower, CloudTrail and Config need, as a checklist.
     #[command(after_help = exit_help())]
     Precheck(PrecheckArgs),
+    /// Exceptions files (reason and expiry per exception; SPEC section 8).
+    #[command(subcommand)]
+    Exceptions(ExceptionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ExceptionsCommand {
+    /// Validate an exceptions file; list what has expired and what expires within 30 days.
+    #[command(after_help = exit_help())]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(super) struct CheckArgs {
+    /// Judge expiry as of this day (YYYY-MM-DD) [default: today, UTC].
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub(super) today: Option<Date>,
+    /// The exceptions file (YAML, or JSON).
+    #[arg(value_name = "FILE")]
+    pub(super) file: PathBuf,
+}
+
+/// `--today`: a day as YYYY-MM-DD.
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text).ok_or_else(|| format!("`{text}` is not a date as YYYY-MM-DD"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,6 +135,13 @@ pub(super) struct DryRunArgs {
     /// days), each with its own OrderingTimestamp; by default only the newest is judged.
     #[arg(long)]
     pub(super) all_versions: bool,
+    /// Apply this exceptions file (YAML or JSON): a verdict whose causes it all covers is
+    /// NOT_APPLICABLE, `excepted until <date>: <reason>` (README, "Exceptions").
+    #[arg(long, value_name = "FILE")]
+    pub(super) exceptions: Option<PathBuf>,
+    /// Judge exception expiry as of this day (YYYY-MM-DD) [default: today, UTC].
+    #[arg(long, value_name = "DATE", value_parser = parse_date, requires = "exceptions")]
+    pub(super) today: Option<Date>,
     /// Files or directories (read recursively): Config snapshots and history files, AWS CLI
     /// output of get-resource-config-history, batch-get-resource-config,
     /// select-resource-config and get-account-authorization-details, single items; .json or
@@ -165,5 +199,7 @@ mod tests {
             let sub = cli.find_subcommand(command).unwrap();
             assert_eq!(sub.get_after_help().map(ToString::to_string), Some(help.clone()), "{command}");
         }
+        let check = cli.find_subcommand("exceptions").unwrap().find_subcommand("check").unwrap();
+        assert_eq!(check.get_after_help().map(ToString::to_string), Some(help.clone()), "exceptions check");
     }
 }

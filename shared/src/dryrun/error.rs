@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::reorder::Gap;
 use super::set_aside::{RecordProblem, SetAsideError};
+use crate::exceptions::FileError;
 use crate::policy_store::StoreError;
 use crate::rule::ParamError;
 
@@ -40,6 +41,22 @@ pub(super) enum Error {
     /// The embedded sample's parameters do not parse (a defect of the build).
     #[error("embedded sample parameters: {0}")]
     SampleParameters(#[source] serde_json::Error),
+    /// The exceptions file cannot be read: never taken as "no exceptions".
+    #[error("exceptions file {}: {source}", path.display())]
+    ExceptionsRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The exceptions file is malformed: never partly applied.
+    #[error("exceptions file {}: {source}", path.display())]
+    Exceptions {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: FileError,
+    },
     /// `precheck` asked of a binary that has no checklist.
     #[error("precheck is offered by the kms-guardrails binary")]
     NoPrecheck,

@@ -46,10 +46,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::rule::Rule;
+use crate::exceptions::{Date, Exception, Exceptions, EXPIRING_WITHIN_DAYS};
+use crate::rule::{Rule, RULE_IDS};
 
 pub use args::Exit;
-use args::{rule_params, Cli, Command, DryRunArgs, Format};
+use args::{rule_params, CheckArgs, Cli, Command, DryRunArgs, ExceptionsCommand, Format};
 use error::Error;
 use input::input_files;
 use pipeline::Rules;
@@ -94,6 +95,7 @@ fn run_cli(rules: &[&'static Rule], precheck: Option<Precheck>) -> ExitCode {
             Some(precheck) => run_precheck(precheck, &args),
             None => Err(Error::NoPrecheck),
         },
+        Command::Exceptions(ExceptionsCommand::Check(args)) => check_exceptions(&args),
     };
     match result {
         Ok(exit) => exit.into(),
@@ -144,13 +146,24 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     given.extend(args.params.iter().cloned());
     let params = rule_params(&rules, &given)?;
 
+    // Checked against every rule of kms-guardrails, not only those run (or this binary's): a
+    // file written for the whole pack stays valid when one rule is run.
+    let today = args.today.unwrap_or_else(today_utc);
+    let exceptions = match &args.exceptions {
+        Some(path) => Some(read_exceptions(path)?),
+        None => None,
+    };
+    let none = Exceptions::none();
+    let applied = exceptions.as_ref().map(|e| (e, today));
+
     let inputs = input_files(&args.paths)?;
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { Format::Table } else { Format::Json });
     let judged = match args.all_versions {
         true => Judged::All,
         false => Judged::Newest,
     };
-    let run = pipeline::run(Rules { rules: &rules, params: &params }, &inputs, format, judged)?;
+    let rules_run = Rules { rules: &rules, params: &params, exceptions: exceptions.as_ref().unwrap_or(&none), today };
+    let run = pipeline::run(rules_run, &inputs, format, judged)?;
     let (errors, counts, summary) = (run.errors, run.collected.counts, run.summary);
     if !errors.is_empty() && !args.keep_going {
         return Err(Error::Inputs { count: errors.len() });
@@ -164,7 +177,7 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     let mut out = std::io::BufWriter::new(&mut sink);
     let written = match run.collected.kept {
         Kept::Json(spool) => write_json(&mut out, spool).map_err(Error::Write),
-        Kept::Table(findings) => render_table(&mut out, &rules, &counts, &findings, &summary),
+        Kept::Table(findings) => render_table(&mut out, &rules, &counts, &findings, &summary, applied),
         Kept::Sarif(findings) => render_sarif(&mut out, &rules, &findings),
     };
     written.and_then(|()| out.flush().map_err(Error::Write))?;
@@ -172,14 +185,83 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     // summary goes to the people on standard error.
     if !matches!(format, Format::Table) {
         eprintln!("{summary}");
+        if let Some((exceptions, today)) = applied {
+            let excepted: usize = counts.values().map(|c| c[3]).sum();
+            eprintln!(
+                "exceptions: {excepted} verdict(s) excepted; {} expired, {} expire within {EXPIRING_WITHIN_DAYS} days (as of {today})",
+                exceptions.expired(today).count(),
+                exceptions.expiring(today).count()
+            );
+        }
     }
     if !errors.is_empty() {
         eprintln!("{} input error(s) reported and skipped (--keep-going)", errors.len());
     }
-    let non_compliant = counts.values().any(|[_, non_compliant, _]| *non_compliant > 0);
+    let non_compliant = counts.values().any(|[_, non_compliant, _, _]| *non_compliant > 0);
     Ok(match (non_compliant, errors.is_empty()) {
         (_, false) => Exit::Error,
         (true, true) => Exit::NonCompliant,
         (false, true) => Exit::Clean,
+    })
+}
+
+/// Today's date, UTC, from the system clock.
+fn today_utc() -> Date {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Date::from_unix_seconds(seconds)
+}
+
+/// Reads and checks an exceptions file: unreadable or malformed is an error, never "no
+/// exceptions" and never a file partly applied.
+fn read_exceptions(path: &std::path::Path) -> Result<Exceptions, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ExceptionsRead { path: path.into(), source })?;
+    let malformed = |source| Error::Exceptions { path: path.into(), source };
+    let exceptions = crate::exceptions::parse(&text).map_err(malformed)?;
+    exceptions.check_rules(&RULE_IDS).map_err(malformed)?;
+    Ok(exceptions)
+}
+
+/// One exception on a line: `exceptions[i] rule resource [principal] until|expired DATE: reason (owner)`.
+pub(crate) fn describe_exception(e: &Exception, today: Date) -> String {
+    let rule = match &e.rule {
+        crate::exceptions::RuleMatch::Any => "*",
+        crate::exceptions::RuleMatch::Id(id) => id,
+    };
+    let principal = e.principal.as_ref().map(|p| format!(" principal {}", p.as_str())).unwrap_or_default();
+    let when = match e.is_live(today) {
+        true => format!("until {}", e.expires),
+        false => format!("expired on {}", e.expires),
+    };
+    let owner = e.owner.as_ref().map(|o| format!(" (owner: {o})")).unwrap_or_default();
+    format!("exceptions[{}] {rule} {}{principal} {when}: {}{owner}", e.index, e.resource_text, e.reason)
+}
+
+/// `exceptions check FILE`: the file valid (exit 2 otherwise), what has expired (exit 1 when
+/// anything has) and what expires within 30 days.
+fn check_exceptions(args: &CheckArgs) -> Result<Exit, Error> {
+    let exceptions = read_exceptions(&args.file)?;
+    let today = args.today.unwrap_or_else(today_utc);
+    let expired: Vec<&Exception> = exceptions.expired(today).collect();
+    let expiring: Vec<&Exception> = exceptions.expiring(today).collect();
+    let mut out = format!(
+        "{}: {} exception(s), valid; {} expired, {} expire within {EXPIRING_WITHIN_DAYS} days (as of {today})\n",
+        args.file.display(),
+        exceptions.entries().len(),
+        expired.len(),
+        expiring.len()
+    );
+    for (heading, list) in [("expired (they cover nothing):", &expired), ("expiring soon:", &expiring)] {
+        if !list.is_empty() {
+            out.push_str(heading);
+            out.push('\n');
+            for e in list.iter() {
+                out.push_str(&format!("  {}\n", describe_exception(e, today)));
+            }
+        }
+    }
+    std::io::stdout().write_all(out.as_bytes()).map_err(Error::Write)?;
+    Ok(match expired.is_empty() {
+        true => Exit::Clean,
+        false => Exit::NonCompliant,
     })
 }

@@ -47,6 +47,7 @@ use super::set_aside::{Record, RecordKind, RecordProblem, SetAside};
 use super::summary::Summary;
 use super::versions::{Judged, OrderSet, Versions};
 use crate::arn::Arn;
+use crate::exceptions::{Date, Exceptions, Target};
 use crate::export;
 use crate::item::{Details, Resource, ResourceType};
 use crate::policy::{parse_policy, PolicyKind};
@@ -77,6 +78,9 @@ pub(super) struct Run {
 pub(super) struct Rules<'a> {
     pub(super) rules: &'a [&'a Rule],
     pub(super) params: &'a BTreeMap<&'static str, Params>,
+    /// Applied to every verdict (`--exceptions`; none by default) as of `today`.
+    pub(super) exceptions: &'a Exceptions,
+    pub(super) today: Date,
 }
 
 impl Rules<'_> {
@@ -822,13 +826,20 @@ fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &
                     file: file.to_owned(),
                     message: panic_message(panic.as_ref()),
                 })?;
-            Ok(evaluation(rule, resource, verdict))
+            let target = Target {
+                rule: rule.id,
+                arn: &resource.arn,
+                resource_id: &resource.resource_id,
+                account_id: &resource.account_id,
+            };
+            Ok(evaluation(rule, resource, rules.exceptions.apply(&target, verdict, rules.today)))
         })
         .collect()
 }
 
 fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation {
     Evaluation {
+        excepted: verdict.is_excepted(),
         config_rule_name: rule.id,
         compliance_resource_type: resource.type_name.clone(),
         compliance_resource_id: resource.resource_id.clone(),
@@ -894,7 +905,12 @@ mod tests {
         let path = file.into_temp_path();
         let inputs = [Input::File(path.to_path_buf())];
         let params = BTreeMap::new();
-        let rules = Rules { rules: &[&PANICS_ON_ROLES], params: &params };
+        let rules = Rules {
+            rules: &[&PANICS_ON_ROLES],
+            params: &params,
+            exceptions: &Exceptions::none(),
+            today: Date::from_days(0),
+        };
         (run(rules, &inputs, Format::Json, Judged::Newest), path)
     }
 
@@ -924,7 +940,7 @@ mod tests {
         assert_eq!((resource_id.as_str(), file), ("Waits", path.display().to_string()));
         // Without the role, the same run reports every key.
         let (result, _path) = run_with(&[policy("Known")]);
-        assert_eq!(result.unwrap().collected.counts["panics-on-roles"], [40, 0, 0]);
+        assert_eq!(result.unwrap().collected.counts["panics-on-roles"], [40, 0, 0, 0]);
     }
 
     /// A set-aside record that does not decode, or whose entry is no longer a user or role, is
@@ -932,7 +948,12 @@ mod tests {
     #[test]
     fn a_set_aside_record_that_does_not_decode_is_an_error() {
         let params = BTreeMap::new();
-        let rules = Rules { rules: &[&PANICS_ON_ROLES], params: &params };
+        let rules = Rules {
+            rules: &[&PANICS_ON_ROLES],
+            params: &params,
+            exceptions: &Exceptions::none(),
+            today: Date::from_days(0),
+        };
         let store = Arc::new(PolicyStore::new(tempfile::tempfile().unwrap()));
         let names = ["export.json".to_owned()];
         let mut entries = Vec::new();

@@ -15,6 +15,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use tokio::sync::Mutex;
 
+use super::exceptions::ExceptionsCache;
 use super::RuleError;
 use crate::rule::{Params, EXECUTION_ROLE_NAME};
 
@@ -59,13 +60,20 @@ pub struct Accounts {
     base: SdkConfig,
     own: Clients,
     assumed: Mutex<HashMap<String, Clients>>,
+    exceptions: ExceptionsCache,
 }
 
 impl Accounts {
     /// The clients of a container whose own configuration is `base`.
     pub fn new(base: SdkConfig) -> Accounts {
         let own = Clients::new(&base);
-        Accounts { base, own, assumed: Mutex::new(HashMap::new()) }
+        let exceptions = ExceptionsCache::new(&base);
+        Accounts { base, own, assumed: Mutex::new(HashMap::new()), exceptions }
+    }
+
+    /// The exceptions files this container read, with its own role.
+    pub fn exceptions(&self) -> &ExceptionsCache {
+        &self.exceptions
     }
 
     /// The clients an event's calls use: the function's own, or, with `executionRoleName`,

@@ -14,6 +14,9 @@
 //! - `periodic.rs`: scheduled runs: paging, unprocessed keys, concurrency, the sweep.
 //! - `report.rs`: PutEvaluations, batched, retried, streamed during periodic runs.
 //! - `deadline.rs`: when a periodic run stops starting work.
+//! - `exceptions.rs`: the exceptions file of `exceptionsUri`, read with the function's own
+//!   role from S3 or SSM, kept by a warm container for a minute; applied to every verdict
+//!   before it is logged or reported.
 //! - Credentials and endpoints come from the standard SDK configuration (environment, profile,
 //!   `AWS_ENDPOINT_URL`), so tests point the real clients at a local server.
 //! - Errors leave as `lambda_runtime` diagnostics with a stable `errorType`.
@@ -21,6 +24,7 @@
 
 mod clients;
 mod deadline;
+mod exceptions;
 mod fetch;
 mod periodic;
 mod report;
@@ -35,6 +39,7 @@ use tokio::sync::mpsc;
 
 pub use clients::{load_sdk_config, partition_of, Accounts, Clients};
 pub use deadline::{Deadline, SAFETY_MARGIN};
+pub use exceptions::{today_utc, Excepting, ExceptionsCache, EXCEPTIONS_MAX_BYTES, EXCEPTIONS_TTL, NO_EXCEPTIONS};
 pub use fetch::IAM_MAX_ITEMS;
 pub use periodic::{CONFIG_MAX_LIMIT, UNPROCESSED_ROUNDS};
 pub use report::{report, FLUSH_AFTER, PUT_EVALUATIONS_BATCH};
@@ -101,6 +106,15 @@ pub enum RuleError {
         /// What, grouped by why (`why: type/id, ...; why: ...`).
         details: String,
     },
+    /// The exceptions file (`exceptionsUri`) cannot be read or is malformed: nothing is judged
+    /// or reported, rather than verdicts that ignore it.
+    #[error("exceptions file `{uri}`: {problem}")]
+    Exceptions {
+        /// `exceptionsUri`.
+        uri: String,
+        /// Why (the failed call, or the file's problems).
+        problem: String,
+    },
 }
 
 impl RuleError {
@@ -114,6 +128,7 @@ impl RuleError {
             RuleError::Function(_) => "KmsGuardrails.FunctionError",
             RuleError::Unreported { .. } => "KmsGuardrails.PutEvaluationsFailed",
             RuleError::Incomplete { .. } => "KmsGuardrails.PeriodicRunIncomplete",
+            RuleError::Exceptions { .. } => "KmsGuardrails.InvalidExceptions",
         }
     }
 }
@@ -212,11 +227,15 @@ pub async fn handle_event(
     deadline: Deadline,
 ) -> Result<Value, RuleError> {
     let (event, params) = decode_event(rule, payload)?;
+    // Read before anything is judged: an unreadable file fails the invocation with nothing
+    // reported.
+    let exceptions = accounts.exceptions().for_params(&params).await?;
+    let excepting = Excepting { exceptions: exceptions.as_deref().unwrap_or(&NO_EXCEPTIONS), today: today_utc() };
     let clients = accounts.clients_for(&params, &event.account_id).await?;
     let summary = match &event.invocation {
-        Invocation::Scheduled => scheduled(rule, &clients, &params, &event, deadline).await?,
+        Invocation::Scheduled => scheduled(rule, &clients, &params, &event, deadline, excepting).await?,
         Invocation::Change { .. } | Invocation::Oversized { .. } => {
-            let evaluations = evaluate_event(rule, &clients, &params, &event).await?;
+            let evaluations = evaluate_event_excepting(rule, &clients, &params, &event, excepting).await?;
             report(&clients, &event.result_token, &evaluations).await?;
             let mut summary = Summary::default();
             for (_, verdict, _) in &evaluations {
@@ -235,12 +254,13 @@ async fn scheduled(
     params: &Params,
     event: &ConfigEvent,
     deadline: Deadline,
+    excepting: Excepting<'_>,
 ) -> Result<Summary, RuleError> {
     require_notification_time(event)?;
     // Twice a batch: the judges keep going while a full batch is being sent.
     let (sender, receiver) = mpsc::channel(2 * PUT_EVALUATIONS_BATCH);
     let (outcome, reported) = tokio::join!(
-        periodic::run(rule, clients, params, event, deadline, sender),
+        periodic::run(rule, clients, params, event, deadline, excepting, sender),
         report::report_stream(clients, &event.result_token, receiver),
     );
     let summary = Summary { reported: reported.counts, not_returned: outcome.not_returned };
@@ -308,33 +328,65 @@ pub fn judge_fetched(
     resolver: &MemoryResolver,
     ordering: String,
 ) -> Judged {
+    judge_fetched_excepting(rule, params, resource, resolver, ordering, Excepting::none())
+}
+
+/// As [`judge_fetched`], with the exceptions applied before the verdict is logged.
+pub fn judge_fetched_excepting(
+    rule: &Rule,
+    params: &Params,
+    resource: &Resource,
+    resolver: &MemoryResolver,
+    ordering: String,
+    excepting: Excepting<'_>,
+) -> Judged {
     let key = (resource.type_name.clone(), resource.resource_id.clone());
     let verdict = rule.judge(resource, &Context { params, resolver });
+    let target = crate::exceptions::Target {
+        rule: rule.id,
+        arn: &resource.arn,
+        resource_id: &resource.resource_id,
+        account_id: &resource.account_id,
+    };
+    let verdict = excepting.exceptions.apply(&target, verdict, excepting.today);
     tracing::info!(rule = rule.id, resource_type = %key.0, resource_id = %key.1, compliance = verdict.compliance.as_str(), annotation = verdict.annotation().unwrap_or_default(), "evaluated");
     (key, verdict, ordering)
 }
 
-/// Evaluates what the event asks, without reporting. A scheduled notification is evaluated
-/// in full (no deadline) and its verdicts collected: the Lambda handler reports them as they
-/// are made instead.
+/// Evaluates what the event asks, without reporting and without exceptions. A scheduled
+/// notification is evaluated in full (no deadline) and its verdicts collected: the Lambda
+/// handler reports them as they are made instead.
 pub async fn evaluate_event(
     rule: &'static Rule,
     clients: &Clients,
     params: &Params,
     event: &ConfigEvent,
 ) -> Result<Vec<Judged>, RuleError> {
+    evaluate_event_excepting(rule, clients, params, event, Excepting::none()).await
+}
+
+/// As [`evaluate_event`], with exceptions applied to every verdict.
+pub async fn evaluate_event_excepting(
+    rule: &'static Rule,
+    clients: &Clients,
+    params: &Params,
+    event: &ConfigEvent,
+    excepting: Excepting<'_>,
+) -> Result<Vec<Judged>, RuleError> {
     let cache = Cache::default();
     let ordering = Some(event.notification_time.as_str()).filter(|t| !t.is_empty());
     match &event.invocation {
         Invocation::Change { item } => {
             let resource = Resource::from_json(item)?;
-            let judged = judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None).await?;
+            let judged =
+                judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None, excepting).await?;
             Ok(vec![or_ordering(judged, ordering)])
         }
         Invocation::Oversized { resource_type, resource_id } => {
             let item = fetch_history_item(clients, resource_type, resource_id).await?;
             let resource = Resource::from_json(&item)?;
-            let judged = judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None).await?;
+            let judged =
+                judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None, excepting).await?;
             Ok(vec![or_ordering(judged, ordering)])
         }
         Invocation::Scheduled => {
@@ -348,7 +400,7 @@ pub async fn evaluate_event(
                 all
             };
             let (outcome, judged) =
-                tokio::join!(periodic::run(rule, clients, params, event, Deadline::none(), sender), collect);
+                tokio::join!(periodic::run(rule, clients, params, event, Deadline::none(), excepting, sender), collect);
             match outcome.missed.is_empty() {
                 true => Ok(judged),
                 false => Err(RuleError::Incomplete {
@@ -370,6 +422,7 @@ fn or_ordering(mut judged: Judged, notification_time: Option<&str>) -> Judged {
     judged
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn judge_one(
     rule: &'static Rule,
     clients: &Clients,
@@ -378,6 +431,7 @@ async fn judge_one(
     mut resource: Resource,
     left_scope: bool,
     ordering: Option<&str>,
+    excepting: Excepting<'_>,
 ) -> Result<Judged, RuleError> {
     // Empty when neither is known: `or_ordering` fills it, or reporting rejects it
     // (`RuleError::OrderingTimestamp`), never an invented time.
@@ -388,7 +442,7 @@ async fn judge_one(
     }
     fill_key_policy(clients, &mut resource).await?;
     let resolver = resolve(rule, params, clients, cache, &resource).await;
-    Ok(judge_fetched(rule, params, &resource, &resolver, ordering))
+    Ok(judge_fetched_excepting(rule, params, &resource, &resolver, ordering, excepting))
 }
 
 /// Shared by the binaries: keep an `Arc` of the base configuration for handlers.

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::fetch::{api_item_of, describe, Cache};
 use super::report::backoff;
-use super::{judge_one, Clients, Deadline, Judged, Missed};
+use super::{judge_one, Clients, Deadline, Excepting, Judged, Missed};
 use crate::event::ConfigEvent;
 use crate::item::{Resource, ResourceType};
 use crate::rule::{Params, Rule, Verdict};
@@ -65,6 +65,7 @@ pub(super) async fn run(
     params: &Params,
     event: &ConfigEvent,
     deadline: Deadline,
+    excepting: Excepting<'_>,
     verdicts: mpsc::Sender<Judged>,
 ) -> Outcome {
     let cache = Cache::default();
@@ -80,7 +81,8 @@ pub(super) async fn run(
         }
     }
 
-    judge_all(rule, clients, params, &cache, &listed, ordering, deadline, &verdicts, &mut outcome).await;
+    let judging = Judging { rule, clients, params, cache: &cache, excepting };
+    judge_all(judging, &listed, ordering, deadline, &verdicts, &mut outcome).await;
 
     let current: HashSet<(&str, &str)> = listed.iter().map(|(t, id)| (t.as_str(), id.as_str())).collect();
     let incomplete: Vec<&ResourceType> = rule.resource_types.iter().filter(|t| !complete.contains(t)).collect();
@@ -147,18 +149,25 @@ enum Fetched {
 
 /// Fetches every listed key in batches of 100 and judges each item, concurrently; each verdict
 /// goes to `verdicts` as soon as it is made.
-#[allow(clippy::too_many_arguments)]
-async fn judge_all(
+/// What judging an item takes besides the item.
+#[derive(Clone, Copy)]
+struct Judging<'a> {
     rule: &'static Rule,
-    clients: &Clients,
-    params: &Params,
-    cache: &Cache,
+    clients: &'a Clients,
+    params: &'a Params,
+    cache: &'a Cache,
+    excepting: Excepting<'a>,
+}
+
+async fn judge_all(
+    judging: Judging<'_>,
     listed: &[Key],
     ordering: &str,
     deadline: Deadline,
     verdicts: &mpsc::Sender<Judged>,
     outcome: &mut Outcome,
 ) {
+    let Judging { rule, clients, params, cache, excepting } = judging;
     let fetched = futures::stream::iter(listed.chunks(BATCH_GET_MAX_KEYS))
         .map(|keys| fetch(clients, keys, deadline))
         .buffer_unordered(FETCH_CONCURRENCY)
@@ -176,7 +185,7 @@ async fn judge_all(
                         Ok(resource) => resource,
                         Err(e) => return Step::Missed(Missed::new(name(&key), e.to_string())),
                     };
-                    match judge_one(rule, clients, params, cache, resource, false, Some(ordering)).await {
+                    match judge_one(rule, clients, params, cache, resource, false, Some(ordering), excepting).await {
                         Ok(judged) => Step::Judged(judged),
                         Err(e) => Step::Missed(Missed::new(name(&key), e.to_string())),
                     }

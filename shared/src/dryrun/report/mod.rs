@@ -48,10 +48,19 @@ pub(in crate::dryrun) struct Evaluation {
     /// Where SARIF locates the result; not part of the JSON report.
     #[serde(skip)]
     pub(in crate::dryrun) resource_arn: String,
+    /// NOT_APPLICABLE because exceptions cover every cause (`--exceptions`): counted apart,
+    /// kept with the findings (the table lists it, SARIF suppresses it). Each cause says which
+    /// exception covers it, in the JSON.
+    #[serde(skip)]
+    pub(in crate::dryrun) excepted: bool,
 }
 
-/// Per rule: how many evaluations were COMPLIANT, NON_COMPLIANT and NOT_APPLICABLE.
-pub(in crate::dryrun) type Counts = BTreeMap<&'static str, [usize; 3]>;
+/// Per rule: how many evaluations were COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE (other than
+/// excepted) and NOT_APPLICABLE because excepted.
+pub(in crate::dryrun) type Counts = BTreeMap<&'static str, [usize; KINDS]>;
+
+/// The kinds of evaluation [`Counts`] tells apart.
+pub(in crate::dryrun) const KINDS: usize = 4;
 
 /// What the report writer kept of the evaluations: the counts, what the report is made from,
 /// and a ledger to take evaluations back by. Memory holds only the counts and the ledger.
@@ -65,9 +74,9 @@ pub(in crate::dryrun) struct Collected {
 pub(in crate::dryrun) enum Kept {
     /// The JSON report, whole, in a temporary file it is copied from.
     Json(std::fs::File),
-    /// The NON_COMPLIANT evaluations, for the table.
+    /// The NON_COMPLIANT and excepted evaluations, for the table.
     Table(Findings),
-    /// The NON_COMPLIANT evaluations, for SARIF.
+    /// The NON_COMPLIANT and excepted evaluations, for SARIF.
     Sarif(Findings),
 }
 
@@ -79,8 +88,8 @@ pub(in crate::dryrun) enum Kept {
 struct Ledger {
     /// The rules, in the order first seen; a tally names a rule by its place here.
     rules: Vec<&'static str>,
-    /// Per evaluation, in report order: its rule's place times 3, plus its verdict's place
-    /// in [`Counts`]' arrays (85 rules fit; a build has 8).
+    /// Per evaluation, in report order: its rule's place times [`KINDS`], plus its verdict's
+    /// place in [`Counts`]' arrays (64 rules fit; a build has 8).
     tallies: Vec<u8>,
     /// Per entry, in number order: how many evaluations it had (one per rule at most).
     per_entry: Vec<u8>,
@@ -89,12 +98,13 @@ struct Ledger {
     spool: json::SpoolLedger,
 }
 
-/// The place of a verdict in [`Counts`]' arrays.
-fn count_index(compliance: Compliance) -> usize {
-    match compliance {
-        Compliance::Compliant => 0,
-        Compliance::NonCompliant => 1,
-        Compliance::NotApplicable => 2,
+/// The place of an evaluation in [`Counts`]' arrays.
+fn count_index(evaluation: &Evaluation) -> usize {
+    match (evaluation.compliance_type, evaluation.excepted) {
+        (Compliance::Compliant, _) => 0,
+        (Compliance::NonCompliant, _) => 1,
+        (Compliance::NotApplicable, false) => 2,
+        (Compliance::NotApplicable, true) => 3,
     }
 }
 
@@ -105,7 +115,7 @@ fn record(rules: &mut Vec<&'static str>, tallies: &mut Vec<u8>, evaluation: &Eva
         rules.push(evaluation.config_rule_name);
         rules.len() - 1
     });
-    match u8::try_from(rule * 3 + count_index(evaluation.compliance_type)) {
+    match u8::try_from(rule * KINDS + count_index(evaluation)) {
         Ok(tally) => {
             tallies.push(tally);
             true
@@ -114,7 +124,7 @@ fn record(rules: &mut Vec<&'static str>, tallies: &mut Vec<u8>, evaluation: &Eva
     }
 }
 
-/// More rules, or more evaluations of one entry, than the ledger counts (85 rules, 255
+/// More rules, or more evaluations of one entry, than the ledger counts (64 rules, 255
 /// evaluations: a build has 8 rules, and an entry one evaluation per rule).
 fn too_many() -> Error {
     Error::Temporary(std::io::Error::other("more rules or evaluations of one entry than the report's ledger counts"))
@@ -147,8 +157,7 @@ pub(in crate::dryrun) fn collect(
             evaluations.into_iter().map(move |evaluation| (entry, evaluation))
         })
         .inspect(|(_, evaluation)| {
-            if let Some(count) =
-                counts.entry(evaluation.config_rule_name).or_default().get_mut(count_index(evaluation.compliance_type))
+            if let Some(count) = counts.entry(evaluation.config_rule_name).or_default().get_mut(count_index(evaluation))
             {
                 *count += 1;
             }
@@ -172,7 +181,7 @@ pub(in crate::dryrun) fn collect(
         }
         Format::Table | Format::Sarif => {
             for (entry, evaluation) in evaluations {
-                if evaluation.compliance_type == Compliance::NonCompliant {
+                if evaluation.compliance_type == Compliance::NonCompliant || evaluation.excepted {
                     Findings::write(&mut file, &evaluation, entry)?;
                 }
             }
@@ -211,8 +220,8 @@ impl Collected {
                 dropped = true;
                 // Every evaluation was tallied as it was counted: the ledger has it.
                 let tally = self.ledger.tallies.get(index).map(|&tally| usize::from(tally));
-                let rule = tally.and_then(|tally| self.ledger.rules.get(tally / 3));
-                let count = rule.zip(tally).and_then(|(rule, tally)| self.counts.get_mut(rule)?.get_mut(tally % 3));
+                let rule = tally.and_then(|tally| self.ledger.rules.get(tally / KINDS));
+                let count = rule.zip(tally).and_then(|(rule, tally)| self.counts.get_mut(rule)?.get_mut(tally % KINDS));
                 match count {
                     Some(count) => *count -= 1,
                     None => return Err(too_many()),
@@ -229,7 +238,8 @@ impl Collected {
     }
 }
 
-/// A NON_COMPLIANT evaluation as the table and SARIF show it, read back from the findings.
+/// A NON_COMPLIANT or excepted evaluation as the table and SARIF show it, read back from the
+/// findings.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::dryrun) struct Finding {
@@ -242,6 +252,9 @@ pub(in crate::dryrun) struct Finding {
     pub(in crate::dryrun) annotation: String,
     /// As SARIF shows them.
     pub(in crate::dryrun) causes: Value,
+    /// NOT_APPLICABLE because every cause is excepted.
+    #[serde(default)]
+    pub(in crate::dryrun) excepted: bool,
 }
 
 /// A [`Finding`] as it is written, borrowed from its evaluation.
@@ -254,6 +267,8 @@ struct FindingRecord<'a> {
     resource_arn: &'a str,
     annotation: &'a str,
     causes: &'a [Cause],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    excepted: bool,
 }
 
 /// The findings of a run (the NON_COMPLIANT evaluations, in report order), on disk, one JSON
@@ -282,10 +297,11 @@ impl Findings {
             resource_type: &evaluation.compliance_resource_type,
             resource_id: &evaluation.compliance_resource_id,
             resource_arn: &evaluation.resource_arn,
-            // Findings are NON_COMPLIANT evaluations, which always carry an annotation (a
-            // verdict with causes has one); the default is never written.
+            // Findings are NON_COMPLIANT or excepted evaluations, which always carry an
+            // annotation (a verdict with causes has one); the default is never written.
             annotation: evaluation.annotation.as_deref().unwrap_or_default(),
             causes: &evaluation.causes,
+            excepted: evaluation.excepted,
         };
         serde_json::to_writer(&mut *out, &record).map_err(|e| Error::Temporary(e.into()))?;
         out.write_all(b"\n").map_err(Error::Temporary)
@@ -415,6 +431,8 @@ mod tests {
             ordering_timestamp: "2026-01-01T00:00:00.000Z".into(),
             causes: Vec::new(),
             resource_arn: format!("arn:aws:kms:us-east-1:111122223333:key/k{id}"),
+            // Every other NOT_APPLICABLE one excepted: the fourth count, and a finding.
+            excepted: compliance == Compliance::NotApplicable && id % 2 == 0,
         }
     }
 
@@ -451,7 +469,7 @@ mod tests {
                 spool_text(collect(entries(n).into_iter(), Format::Json).unwrap().retract(&retracted).unwrap());
             let (want_counts, want) = spool_text(collect(kept.into_iter(), Format::Json).unwrap());
             assert_eq!(got, want, "subset {subset:08b}");
-            let nonzero = |counts: Counts| counts.into_iter().filter(|(_, c)| *c != [0, 0, 0]).collect::<Counts>();
+            let nonzero = |counts: Counts| counts.into_iter().filter(|(_, c)| *c != [0; KINDS]).collect::<Counts>();
             assert_eq!(nonzero(counts), nonzero(want_counts), "subset {subset:08b}");
         }
         // The table's findings leave the retracted entries out.
@@ -464,7 +482,7 @@ mod tests {
             .into_iter()
             .filter(|(e, _)| *e != 1)
             .flat_map(|(_, evaluations)| evaluations)
-            .filter(|e| e.compliance_type == Compliance::NonCompliant)
+            .filter(|e| e.compliance_type == Compliance::NonCompliant || e.excepted)
             .map(|e| e.compliance_resource_id)
             .collect();
         assert_eq!(ids, want);
@@ -482,6 +500,7 @@ mod tests {
             ordering_timestamp: "2026-01-01T00:00:00.000Z".into(),
             causes: vec![Cause::because("because")],
             resource_arn: "arn:aws:kms:us-east-1:111122223333:key/k1".into(),
+            excepted: false,
         };
         let mut file = tempfile::tempfile().unwrap();
         Findings::write(&mut file, &evaluation, 0).unwrap();

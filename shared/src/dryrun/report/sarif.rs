@@ -2,6 +2,13 @@
 //! one result per NON_COMPLIANT evaluation, located by the resource's ARN (a logical location:
 //! there is no source file).
 //!
+//! A verdict that exceptions cover (`--exceptions`) is a result too, with one `suppressions`
+//! entry per covering exception: kind `external` (the exception lives outside the analysed
+//! resource, in the exceptions file), status `accepted`, the exception's reason as the
+//! justification and the exception itself under `properties` (SARIF 2.1.0's suppression
+//! object: <https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html>).
+//! Dashboards show such a result as suppressed rather than hide that it exists.
+//!
 //! The document is typed below and written by serde_json's pretty printer; the results are
 //! streamed from the findings on disk ([`Streamed`]). Fields are declared in alphabetical
 //! order, the order the report has always had (it was once built from `serde_json::Value`s,
@@ -117,6 +124,49 @@ struct SarifResult {
     rule_id: String,
     /// The rule's place in the descriptors.
     rule_index: Option<usize>,
+    /// Excepted results only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<Vec<Suppression>>,
+}
+
+/// One exception that covers a result.
+#[derive(Serialize)]
+struct Suppression {
+    justification: String,
+    kind: &'static str,
+    properties: SuppressionProperties,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct SuppressionProperties {
+    /// The exception as the JSON report shows it on each cause (sorted keys).
+    #[serde(serialize_with = "sorted")]
+    exception: Value,
+}
+
+/// The distinct exceptions covering the causes of an excepted finding, in order of first use.
+fn suppressions(finding: &Finding) -> Option<Vec<Suppression>> {
+    if !finding.excepted {
+        return None;
+    }
+    let mut seen: Vec<&Value> = Vec::new();
+    for cause in finding.causes.as_array().into_iter().flatten() {
+        let Some(exception) = cause.get("exception") else { continue };
+        if exception.get("expired") == Some(&Value::Bool(false)) && !seen.contains(&exception) {
+            seen.push(exception);
+        }
+    }
+    Some(
+        seen.into_iter()
+            .map(|exception| Suppression {
+                justification: exception.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                kind: "external",
+                properties: SuppressionProperties { exception: exception.clone() },
+                status: "accepted",
+            })
+            .collect(),
+    )
 }
 
 impl SarifResult {
@@ -141,6 +191,7 @@ impl SarifResult {
             },
             rule_id: finding.rule.clone(),
             rule_index: rules.iter().position(|r| r.id == finding.rule),
+            suppressions: suppressions(finding),
         }
     }
 }
@@ -192,7 +243,8 @@ mod tests {
             resource_id: "k".into(),
             resource_arn: String::new(),
             annotation: "a".into(),
-            causes: serde_json::json!([{"statement": "s", "reason": "r"}]),
+            causes: serde_json::json!([{"statement": "s", "reason": "r", "exception": {"index": 0, "reason": "why", "expired": false}}]),
+            excepted: true,
         };
         let result = SarifResult::of(&finding, &[]);
         let sorted = serde_json::to_value(&result).unwrap().to_string();
