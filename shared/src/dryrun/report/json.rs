@@ -148,10 +148,11 @@ pub(super) fn without(
         // Nothing kept: the document of no evaluation, as serde writes it, after the opening.
         let mut empty = Vec::new();
         write_spool(&mut empty, std::iter::empty())?;
-        let rest = empty.get(opening_bytes.len()..).unwrap_or_default();
         if !empty.starts_with(&opening_bytes) {
             return Err(io(std::io::Error::other("the report spool does not open as an empty report does")));
         }
+        // In range: `empty` starts with the opening, checked above.
+        let rest = empty.get(opening_bytes.len()..).unwrap_or_default();
         out.write_all(rest).map_err(io)?;
     }
     out.into_inner().map_err(|e| io(e.into_error()))

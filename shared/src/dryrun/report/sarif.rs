@@ -160,6 +160,8 @@ fn suppressions(finding: &Finding) -> Option<Vec<Suppression>> {
     Some(
         seen.into_iter()
             .map(|exception| Suppression {
+                // Every exception has a reason: the file is refused whole without one
+                // (`exceptions::file`), so the default is never written.
                 justification: exception.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned(),
                 kind: "external",
                 properties: SuppressionProperties { exception: exception.clone() },
