@@ -845,7 +845,7 @@ fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation 
         compliance_resource_id: resource.resource_id.clone(),
         compliance_type: verdict.compliance,
         annotation: verdict.annotation(),
-        ordering_timestamp: resource.capture_time.clone().unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into()),
+        ordering_timestamp: resource.capture_time.clone(),
         // A COMPLIANT verdict's causes are advisory findings (the readiness rule with
         // `requireConfusedDeputyConditions=false`): the JSON keeps them; no annotation does.
         causes: verdict.causes,

@@ -43,7 +43,10 @@ pub(in crate::dryrun) struct Evaluation {
     pub(in crate::dryrun) compliance_type: Compliance,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(in crate::dryrun) annotation: Option<String>,
-    pub(in crate::dryrun) ordering_timestamp: String,
+    /// The item's capture time; absent when the item records none (GAAD input, an item written
+    /// by hand): the dry-run does not invent one (a Lambda function uses the notification's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(in crate::dryrun) ordering_timestamp: Option<String>,
     pub(in crate::dryrun) causes: Vec<Cause>,
     /// Where SARIF locates the result; not part of the JSON report.
     #[serde(skip)]
@@ -428,7 +431,7 @@ mod tests {
             compliance_resource_id: format!("k{id}"),
             compliance_type: compliance,
             annotation: (compliance == Compliance::NonCompliant).then(|| format!("why {id}")),
-            ordering_timestamp: "2026-01-01T00:00:00.000Z".into(),
+            ordering_timestamp: Some("2026-01-01T00:00:00.000Z".into()),
             causes: Vec::new(),
             resource_arn: format!("arn:aws:kms:us-east-1:111122223333:key/k{id}"),
             // Every other NOT_APPLICABLE one excepted: the fourth count, and a finding.
@@ -497,7 +500,7 @@ mod tests {
             compliance_resource_id: "k1".into(),
             compliance_type: Compliance::NonCompliant,
             annotation: Some("why".into()),
-            ordering_timestamp: "2026-01-01T00:00:00.000Z".into(),
+            ordering_timestamp: Some("2026-01-01T00:00:00.000Z".into()),
             causes: vec![Cause::because("because")],
             resource_arn: "arn:aws:kms:us-east-1:111122223333:key/k1".into(),
             excepted: false,
