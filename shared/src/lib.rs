@@ -34,6 +34,7 @@ pub mod arn;
 pub mod bundled;
 pub mod catalog;
 pub mod condition;
+pub mod date;
 #[cfg(feature = "cli")]
 pub mod dryrun;
 pub mod event;

@@ -12,6 +12,8 @@
 
 use std::hash::{Hash, Hasher};
 
+use crate::date::Date;
+
 /// The place of an item among the versions of its resource: ordered by capture time, then by
 /// state id. An item without one of them sorts before every item with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
@@ -113,8 +115,9 @@ fn rfc3339_micros(text: &str) -> Option<i64> {
         return None;
     }
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let date = Date::from_civil(i32::try_from(year).ok()?, u32::try_from(month).ok()?, u32::try_from(day).ok()?)?;
     let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let mut at = 19;
@@ -148,20 +151,8 @@ fn rfc3339_micros(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    let seconds = date.days() * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
     Some(seconds * 1_000_000 + micros)
-}
-
-/// Days since 1970-01-01 of a date of the proleptic Gregorian calendar (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
@@ -205,9 +196,15 @@ mod tests {
 
     #[test]
     fn a_time_or_state_id_that_does_not_read_is_an_error() {
-        for text in
-            ["", "2026-01-01", "2026-13-01T00:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00.Z", "yesterday"]
-        {
+        for text in [
+            "",
+            "2026-01-01",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "yesterday",
+        ] {
             assert_eq!(ItemVersion::new(Some(text), None), Err(VersionError::CaptureTime(text.to_owned())), "{text}");
         }
         for text in ["", "-1", "+5", "12a", "99999999999999999999"] {

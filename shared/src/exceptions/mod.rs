@@ -44,14 +44,13 @@
 //! a reason); unlike all three it requires an expiry, so that an exception is reviewed rather
 //! than forgotten. The README's "Exceptions" section gives the links.
 
-mod date;
 mod file;
 #[cfg(test)]
 mod tests;
 
 use serde::Serialize;
 
-pub use date::Date;
+pub use crate::date::Date;
 pub use file::{parse, EntryError, FileError, Problem, FIELDS};
 
 use crate::pattern::Pattern;

@@ -1,4 +1,6 @@
-//! Calendar dates (`YYYY-MM-DD`, proleptic Gregorian, UTC), for exception expiry.
+//! Calendar dates (`YYYY-MM-DD`, proleptic Gregorian, UTC): exception expiry, the capture
+//! times of configuration items (`crate::version`) and epoch seconds written as RFC 3339
+//! (`crate::item::epoch_to_rfc3339`) all count days with this one piece of arithmetic.
 //!
 //! Hand-written rather than a date crate: the exceptions file needs parsing, ordering and
 //! adding days, nothing else, and the arithmetic is Howard Hinnant's `days_from_civil` /
@@ -30,9 +32,28 @@ impl Date {
         }
         let number = |range: std::ops::Range<usize>| text.get(range).and_then(|s| s.parse::<u32>().ok());
         let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-        let year = i32::try_from(year).ok()?;
+        Date::from_civil(i32::try_from(year).ok()?, month, day)
+    }
+
+    /// The date `year`-`month`-`day`, if that day exists.
+    pub fn from_civil(year: i32, month: u32, day: u32) -> Option<Date> {
         let valid = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
         valid.then_some(Date { year, month, day })
+    }
+
+    /// The year.
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    /// The month, 1 to 12.
+    pub fn month(self) -> u32 {
+        self.month
+    }
+
+    /// The day of the month, from 1.
+    pub fn day(self) -> u32 {
+        self.day
     }
 
     /// The day `seconds` after 1970-01-01T00:00:00Z falls on (UTC).
