@@ -173,6 +173,8 @@ pub(super) fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<
     rules
         .iter()
         .map(|rule| {
+            // A rule given no `--param` runs with its defaults, as a Config rule without
+            // InputParameters does.
             let given = raw.remove(rule.id).unwrap_or_default();
             let params = rule.parse_params(&given)?;
             // A value Lambda would get from AWS must be given here (`managementAccountId`).
