@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::pattern::Pattern;
+use crate::pattern::{CaseRule, Pattern, Variables};
 
 /// The access level the Service Authorization Reference gives an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,18 +223,56 @@ impl ActionSet {
             if pattern.matches_everything() {
                 return ActionSet::ALL;
             }
-            if !pattern.may_match_prefix("kms:") {
+            set = set.union(Self::matched_by(pattern));
+        }
+        set
+    }
+
+    /// The catalog actions `pattern` matches, remembered per thread: documents repeat the same
+    /// few hundred action patterns (`kms:Decrypt`, `kms:Get*`), and matching one against all
+    /// 55 names was a tenth of the dry-run's instructions (BENCHMARKS.md). A pattern is made
+    /// from its text, case rule and variable rule alone, so those are the key.
+    fn matched_by(pattern: &Pattern) -> ActionSet {
+        /// Forget everything past this many patterns (memory stays bounded on any input).
+        const REMEMBERED: usize = 1 << 14;
+        thread_local! {
+            static MATCHED: std::cell::RefCell<[std::collections::HashMap<String, ActionSet>; 4]> =
+                std::cell::RefCell::new(Default::default());
+        }
+        let table = match (pattern.case(), pattern.variables()) {
+            (CaseRule::AsciiInsensitive, Variables::Literal) => 0,
+            (CaseRule::AsciiInsensitive, Variables::Resolved) => 1,
+            (CaseRule::Sensitive, Variables::Literal) => 2,
+            (CaseRule::Sensitive, Variables::Resolved) => 3,
+        };
+        MATCHED.with_borrow_mut(|tables| {
+            let Some(remembered) = tables.get_mut(table) else { return Self::match_catalog(pattern) };
+            if let Some(set) = remembered.get(pattern.as_str()) {
+                return *set;
+            }
+            if remembered.len() >= REMEMBERED {
+                remembered.clear();
+            }
+            let set = Self::match_catalog(pattern);
+            remembered.insert(pattern.as_str().to_owned(), set);
+            set
+        })
+    }
+
+    /// The catalog actions `pattern` matches, name by name.
+    pub(crate) fn match_catalog(pattern: &Pattern) -> ActionSet {
+        let mut set = ActionSet::EMPTY;
+        if !pattern.may_match_prefix("kms:") {
+            return set;
+        }
+        // Most patterns name one action (`kms:Decrypt`): only names of its length can match.
+        let length = pattern.literal_len();
+        for (i, qualified) in qualified_names().iter().enumerate() {
+            if length.is_some_and(|n| n != qualified.len()) {
                 continue;
             }
-            // Most patterns name one action (`kms:Decrypt`): only names of its length can match.
-            let length = pattern.literal_len();
-            for (i, qualified) in qualified_names().iter().enumerate() {
-                if length.is_some_and(|n| n != qualified.len()) {
-                    continue;
-                }
-                if set.0 & (1u64 << i) == 0 && pattern.matches(qualified) {
-                    set.0 |= 1u64 << i;
-                }
+            if pattern.matches(qualified) {
+                set.0 |= 1u64 << i;
             }
         }
         set
@@ -321,6 +359,38 @@ impl fmt::Debug for ActionSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The remembered answer is the answer: every pattern (as action and ARN patterns, with
+    /// and without variables) asked twice, against matching the catalog name by name.
+    #[test]
+    fn remembered_matches_are_the_catalog_matches() {
+        let texts = [
+            "kms:Decrypt",
+            "KMS:decrypt",
+            "kms:Get*",
+            "kms:*",
+            "*",
+            "k?s:Re*",
+            "s3:*",
+            "kms:${aws:username}",
+            "*:Describe*",
+            "",
+        ];
+        for text in texts {
+            for pattern in
+                [Pattern::action(text), Pattern::arn(text, Variables::Resolved), Pattern::arn(text, Variables::Literal)]
+            {
+                let by_name = match pattern.matches_everything() {
+                    true => ActionSet::ALL,
+                    false => ActionSet::match_catalog(&pattern),
+                };
+                for _ in 0..2 {
+                    assert_eq!(ActionSet::matching(std::slice::from_ref(&pattern)), by_name, "{text}");
+                }
+            }
+        }
+        assert_eq!(ActionSet::matching(&[Pattern::action("KMS:DECRYPT")]).len(), 1);
+    }
 
     #[test]
     fn the_text_filter_keeps_every_pattern_that_names_a_kms_action() {

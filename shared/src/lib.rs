@@ -41,6 +41,7 @@ pub mod event;
 pub mod exceptions;
 pub mod export;
 pub mod item;
+pub mod json_tree;
 pub mod pattern;
 pub mod policy;
 #[cfg(feature = "cli")]

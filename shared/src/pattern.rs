@@ -134,6 +134,17 @@ impl Pattern {
         &self.source
     }
 
+    /// How letters compare.
+    pub fn case(&self) -> CaseRule {
+        self.case
+    }
+
+    /// Whether `${...}` variables are read as variables. With [`Pattern::as_str`] and
+    /// [`Pattern::case`], what the pattern is made from: equal parts make equal patterns.
+    pub fn variables(&self) -> Variables {
+        self.variables
+    }
+
     /// True when the pattern holds a policy variable, so that it matches no text we can name.
     pub fn has_variable(&self) -> bool {
         self.has_variable

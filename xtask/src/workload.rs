@@ -54,6 +54,13 @@ pub enum Command {
         /// The workload to read.
         file: PathBuf,
     },
+    /// The floors that hold still (issue 18): the time to read FILE's bytes (inflating
+    /// `.gz`) into memory, then the time of serde's validating `IgnoredAny` scan over them, one
+    /// core, each printed on its own line.
+    Scan {
+        /// The workload to read.
+        file: PathBuf,
+    },
 }
 
 /// `cargo xtask workload generate`'s arguments.
@@ -99,6 +106,7 @@ pub fn run(command: &Command) -> Result<String, Error> {
     match command {
         Command::Generate(args) => generate(args),
         Command::Parse { file } => parse(file),
+        Command::Scan { file } => scan(file),
     }
 }
 
@@ -582,6 +590,116 @@ fn write_gaad(writer: &mut dyn Write, rng: &mut Rng, target: usize, url_encoded:
         roles.count,
         policies.count - customer
     ))
+}
+
+/// The floors the dry-run is measured against (issue 18), each on one core, each printed on
+/// its own line in seconds: `read` (the file's bytes into memory, inflating gzip), `scan`
+/// (serde's validating `IgnoredAny` pass over those bytes: every byte looked at and checked as
+/// JSON, nothing built) and `value` (every element of the top-level lists parsed into a
+/// `serde_json::Value` and dropped, the rest scanned). The scan allocates nothing, so it holds
+/// still between runs; the `Value` parse allocates per string and map and swings with the
+/// machine's memory behaviour.
+pub fn scan(path: &Path) -> Result<String, Error> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let json = |source| Error::Json { path: path.to_owned(), source };
+    let started = std::time::Instant::now();
+    let raw = std::fs::read(path).map_err(io)?;
+    let bytes = match raw.starts_with(&[0x1f, 0x8b]) {
+        true => {
+            let mut inflated = Vec::new();
+            flate2::read::MultiGzDecoder::new(raw.as_slice()).read_to_end(&mut inflated).map_err(io)?;
+            inflated
+        }
+        false => raw,
+    };
+    let read = started.elapsed();
+    let started = std::time::Instant::now();
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(json)?;
+    let scan = started.elapsed();
+    let started = std::time::Instant::now();
+    let elements = serde_json::from_slice::<ValueFloor>(&bytes).map_err(json)?.0;
+    let value = started.elapsed();
+    Ok(format!(
+        "read {:.2} s\nscan {:.2} s\nvalue {:.2} s ({elements} list elements)",
+        read.as_secs_f64(),
+        scan.as_secs_f64(),
+        value.as_secs_f64()
+    ))
+}
+
+/// The `Value` floor over a whole export: how many top-level list elements were parsed.
+struct ValueFloor(usize);
+
+impl<'de> serde::Deserialize<'de> for ValueFloor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TopLevel)
+    }
+}
+
+/// Visits the top-level object: each value a list of elements ([`Elements`]) or anything else.
+struct TopLevel;
+
+impl<'de> serde::de::Visitor<'de> for TopLevel {
+    type Value = ValueFloor;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an export object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ValueFloor, A::Error> {
+        let mut count = 0;
+        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            count += map.next_value::<Elements>()?.0;
+        }
+        Ok(ValueFloor(count))
+    }
+}
+
+/// A list whose elements are each parsed into a `Value` and dropped (counted), or any other
+/// value, scanned (0).
+struct Elements(usize);
+
+impl<'de> serde::Deserialize<'de> for Elements {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ElementsVisitor)
+    }
+}
+
+struct ElementsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ElementsVisitor {
+    type Value = Elements;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Elements, A::Error> {
+        let mut count = 0;
+        while let Some(element) = seq.next_element::<Value>()? {
+            std::hint::black_box(element);
+            count += 1;
+        }
+        Ok(Elements(count))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Elements, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Elements(0))
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Elements, E> {
+        Ok(Elements(0))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Elements, E> {
+        Ok(Elements(0))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Elements, E> {
+        Ok(Elements(0))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Elements, E> {
+        Ok(Elements(0))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Elements, E> {
+        Ok(Elements(0))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Elements, E> {
+        Ok(Elements(0))
+    }
 }
 
 /// Parse-only: walk the same bytes with serde_json, decoding each item, evaluating nothing;

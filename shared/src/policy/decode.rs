@@ -7,48 +7,67 @@
 //! text that is not JSON is percent-decoded (`+` stays a plus: IAM documents are encoded with
 //! `%20` for spaces, and `+` is a real character in policies, e.g. in `ForAnyValue` keys or ARNs).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::DocumentError;
+use crate::json_tree::Tree;
 
 /// How many layers of encoding are peeled before giving up (AWS uses at most three).
 pub const MAX_LAYERS: usize = 4;
 
 /// Decodes `value` (an object, a JSON string, or URL-encoded text) to a JSON object.
 pub fn document_object(value: &Value) -> Result<Map<String, Value>, DocumentError> {
-    // The first layer is read in place: the value is often a large string, and cloning it
-    // only to decode it would copy the whole document once more.
-    let mut current = match value {
-        Value::Object(map) => return Ok(map.clone()),
-        Value::String(text) => decode_text(text)?,
-        other => return Err(DocumentError::NotObject { found: json_type(other) }),
-    };
-    for _ in 1..MAX_LAYERS {
-        current = match current {
-            Value::Object(map) => return Ok(map),
-            Value::String(text) => decode_text(&text)?,
-            other => return Err(DocumentError::NotObject { found: json_type(&other) }),
+    match value {
+        Value::Object(map) => Ok(map.clone()),
+        Value::String(text) => match serde_json::from_str(&object_text(text)?) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(other) => Err(DocumentError::NotObject { found: json_type(&other) }),
+            Err(e) => Err(DocumentError::Json(e.to_string())),
+        },
+        other => Err(DocumentError::NotObject { found: json_type(other) }),
+    }
+}
+
+/// Peels the layers of encoding off `text` (a JSON string, or URL-encoded text, up to
+/// [`MAX_LAYERS`] of them) down to the text of a JSON object, which is left for the caller to
+/// parse: the last layer is parsed once, by the caller, into what it needs (a
+/// [`crate::json_tree::Tree`] borrowing from this text, for the policy parser). A text that
+/// starts as an object but does not parse is the caller's `DocumentError::Json`, as here.
+pub fn object_text(text: &str) -> Result<Cow<'_, str>, DocumentError> {
+    let mut current = Cow::Borrowed(text);
+    for layer in 1..=MAX_LAYERS {
+        // One layer: the text itself if it is JSON, otherwise its percent-decoding, which must be.
+        if !looks_like_json(&current) {
+            if current.trim_start().is_empty() {
+                return Err(DocumentError::Empty);
+            }
+            let decoded = percent_decode(&current)?;
+            if !looks_like_json(&decoded) {
+                let found = preview(&current);
+                return Err(DocumentError::Json(format!("expected a JSON document, found text starting `{found}`")));
+            }
+            current = Cow::Owned(decoded);
+        }
+        if layer < MAX_LAYERS && current.trim_start().starts_with('{') {
+            return Ok(current);
+        }
+        let next = match Tree::parse(&current).map_err(|e| DocumentError::Json(e.to_string()))? {
+            Tree::String(inner) => inner.into_owned(),
+            // The last layer is decoded (its errors are errors) but no longer looked into.
+            _ if layer == MAX_LAYERS => break,
+            other => return Err(DocumentError::NotObject { found: other.type_name() }),
         };
+        current = Cow::Owned(next);
     }
     Err(DocumentError::TooManyLayers)
 }
 
-/// Decodes one layer of text: JSON if it is JSON, percent-decoded JSON otherwise.
-pub fn decode_text(text: &str) -> Result<Value, DocumentError> {
+/// Text that starts (past white space) as a JSON object, string or array does.
+fn looks_like_json(text: &str) -> bool {
     let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('"') || trimmed.starts_with('[') {
-        return serde_json::from_str(text).map_err(|e| DocumentError::Json(e.to_string()));
-    }
-    if trimmed.is_empty() {
-        return Err(DocumentError::Empty);
-    }
-    let decoded = percent_decode(text)?;
-    let inner = decoded.trim_start();
-    if inner.starts_with('{') || inner.starts_with('"') || inner.starts_with('[') {
-        serde_json::from_str(&decoded).map_err(|e| DocumentError::Json(e.to_string()))
-    } else {
-        Err(DocumentError::Json(format!("expected a JSON document, found text starting `{}`", preview(text))))
-    }
+    trimmed.starts_with('{') || trimmed.starts_with('"') || trimmed.starts_with('[')
 }
 
 /// Percent-decodes `text` (`%XX` to the byte XX). `+` is left as it is. The result must be UTF-8.

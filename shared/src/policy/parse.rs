@@ -1,13 +1,21 @@
 //! JSON value to checked [`Policy`], with an error that names the element.
+//!
+//! A document is read from a [`Tree`] borrowing from its decoded text (see
+//! [`crate::json_tree`]), and the place of an element (`Statement[2].Action`) is an [`At`]
+//! written out only for an error: most documents have none, and formatting every element's
+//! place cost as much as checking it.
 
-use serde_json::{Map, Value};
+use std::fmt;
 
-use super::decode::{document_object, json_type};
+use serde_json::Value;
+
+use super::decode::{json_type, object_text};
 use super::{
     Actions, BaseOperator, Condition, DocumentError, Effect, Operator, Policy, PolicyKind, PolicyVersion, Principal,
     Principals, Problem, Resources, SetQualifier, Statement, StatementName,
 };
 use crate::catalog::{may_name_kms_action, ActionSet};
+use crate::json_tree::{Object, Tree};
 use crate::pattern::{Pattern, Variables};
 
 const STRINGS: &str = "a string or an array of strings";
@@ -15,55 +23,93 @@ const STRINGS: &str = "a string or an array of strings";
 /// Decodes and checks a policy document of the given kind. `raw` may be an object, a JSON
 /// string or URL-encoded text (see [`super::decode`]).
 pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentError> {
-    if let Value::Object(object) = raw {
-        return parse_object(object, kind);
+    match raw {
+        Value::Object(_) => parse_tree(&Tree::of_value(raw), kind),
+        Value::String(text) => parse_policy_text(text, kind),
+        other => Err(DocumentError::NotObject { found: json_type(other) }),
     }
-    let object = document_object(raw)?;
-    parse_object(&object, kind)
 }
 
-fn invalid(path: impl Into<String>, problem: Problem) -> DocumentError {
-    DocumentError::Invalid { path: path.into(), problem }
+/// As [`parse_policy`], for a document held as text (JSON, a JSON string, or URL-encoded).
+pub fn parse_policy_text(text: &str, kind: PolicyKind) -> Result<Policy, DocumentError> {
+    let text = object_text(text)?;
+    let tree = Tree::parse(&text).map_err(|e| DocumentError::Json(e.to_string()))?;
+    parse_tree(&tree, kind)
 }
 
-fn wrong_type(path: impl Into<String>, expected: &'static str, found: &Value) -> DocumentError {
-    invalid(path, Problem::WrongType { expected, found: json_type(found) })
+fn parse_tree(tree: &Tree<'_>, kind: PolicyKind) -> Result<Policy, DocumentError> {
+    match tree {
+        Tree::Object(object) => parse_object(object, kind),
+        other => Err(DocumentError::NotObject { found: other.type_name() }),
+    }
 }
 
-fn parse_object(object: &Map<String, Value>, kind: PolicyKind) -> Result<Policy, DocumentError> {
+/// Where an element is in the document, written out only when an error names it.
+#[derive(Clone, Copy)]
+enum At<'p> {
+    /// A top-level element (`Statement`, `Version`).
+    Top(&'p str),
+    /// `Statement[i]`.
+    Statement(usize),
+    /// A named element inside another: `Statement[0].Action`.
+    Field(&'p At<'p>, &'p str),
+    /// An element of a list: `Statement[0].Action[2]`.
+    Index(&'p At<'p>, usize),
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Top(name) => f.write_str(name),
+            At::Statement(index) => write!(f, "Statement[{index}]"),
+            At::Field(parent, name) => write!(f, "{parent}.{name}"),
+            At::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+fn invalid(at: At<'_>, problem: Problem) -> DocumentError {
+    DocumentError::Invalid { path: at.to_string(), problem }
+}
+
+fn wrong_type(at: At<'_>, expected: &'static str, found: &Tree<'_>) -> DocumentError {
+    invalid(at, Problem::WrongType { expected, found: found.type_name() })
+}
+
+fn parse_object(object: &Object<'_>, kind: PolicyKind) -> Result<Policy, DocumentError> {
     let mut version = PolicyVersion::Unspecified;
     let mut statement = None;
-    for (name, value) in object {
-        match name.as_str() {
+    for (name, value) in object.iter() {
+        match name {
             "Version" => {
                 version = match value.as_str() {
                     Some("2012-10-17") => PolicyVersion::V2012,
                     Some("2008-10-17") => PolicyVersion::V2008,
-                    Some(other) => return Err(invalid("Version", Problem::UnknownVersion(other.into()))),
-                    None => return Err(wrong_type("Version", "a string", value)),
+                    Some(other) => return Err(invalid(At::Top("Version"), Problem::UnknownVersion(other.into()))),
+                    None => return Err(wrong_type(At::Top("Version"), "a string", value)),
                 }
             }
             "Id" => {
                 if !value.is_string() {
-                    return Err(wrong_type("Id", "a string", value));
+                    return Err(wrong_type(At::Top("Id"), "a string", value));
                 }
             }
             "Statement" => statement = Some(value),
-            _ => return Err(invalid(name.clone(), Problem::UnknownElement)),
+            _ => return Err(invalid(At::Top(name), Problem::UnknownElement)),
         }
     }
-    let statement = statement.ok_or_else(|| invalid("Statement", Problem::Missing))?;
-    let raw_statements: Vec<&Value> = match statement {
-        Value::Array(items) => items.iter().collect(),
-        Value::Object(_) => vec![statement],
-        other => return Err(wrong_type("Statement", "an object or an array of objects", other)),
+    let statement = statement.ok_or_else(|| invalid(At::Top("Statement"), Problem::Missing))?;
+    let raw_statements: &[Tree<'_>] = match statement {
+        Tree::Array(items) => items,
+        Tree::Object(_) => std::slice::from_ref(statement),
+        other => return Err(wrong_type(At::Top("Statement"), "an object or an array of objects", other)),
     };
     let variables = match version {
         PolicyVersion::V2012 => Variables::Resolved,
         PolicyVersion::V2008 | PolicyVersion::Unspecified => Variables::Literal,
     };
     let statements = raw_statements
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(index, value)| parse_statement(index, value, kind, variables))
         .collect::<Result<Vec<_>, _>>()?;
@@ -72,12 +118,14 @@ fn parse_object(object: &Map<String, Value>, kind: PolicyKind) -> Result<Policy,
 
 fn parse_statement(
     index: usize,
-    value: &Value,
+    value: &Tree<'_>,
     kind: PolicyKind,
     variables: Variables,
 ) -> Result<Statement, DocumentError> {
-    let at = |element: &str| format!("Statement[{index}].{element}");
-    let object = value.as_object().ok_or_else(|| wrong_type(format!("Statement[{index}]"), "an object", value))?;
+    let here = At::Statement(index);
+    let here = &here;
+    let at = |element| At::Field(here, element);
+    let object = value.as_object().ok_or_else(|| wrong_type(*here, "an object", value))?;
 
     let mut sid = None;
     let mut effect = None;
@@ -85,8 +133,8 @@ fn parse_statement(
     let (mut action, mut not_action) = (None, None);
     let (mut resource, mut not_resource) = (None, None);
     let mut condition = None;
-    for (name, value) in object {
-        match name.as_str() {
+    for (name, value) in object.iter() {
+        match name {
             "Sid" => {
                 sid = Some(value.as_str().ok_or_else(|| wrong_type(at("Sid"), "a string", value))?.to_owned());
             }
@@ -104,32 +152,28 @@ fn parse_statement(
 
     let effect = match effect {
         None => return Err(invalid(at("Effect"), Problem::Missing)),
-        Some(Value::String(s)) if s == "Allow" => Effect::Allow,
-        Some(Value::String(s)) if s == "Deny" => Effect::Deny,
-        Some(Value::String(s)) => return Err(invalid(at("Effect"), Problem::UnknownEffect(s.clone()))),
+        Some(Tree::String(s)) if s == "Allow" => Effect::Allow,
+        Some(Tree::String(s)) if s == "Deny" => Effect::Deny,
+        Some(Tree::String(s)) => return Err(invalid(at("Effect"), Problem::UnknownEffect(s.to_string()))),
         Some(other) => return Err(wrong_type(at("Effect"), "a string", other)),
     };
 
     let actions = match (action, not_action) {
-        (Some(_), Some(_)) => return Err(invalid(format!("Statement[{index}]"), Problem::Both("Action", "NotAction"))),
-        (None, None) => return Err(invalid(format!("Statement[{index}]"), Problem::Neither("Action", "NotAction"))),
+        (Some(_), Some(_)) => return Err(invalid(*here, Problem::Both("Action", "NotAction"))),
+        (None, None) => return Err(invalid(*here, Problem::Neither("Action", "NotAction"))),
         (Some(v), None) => Actions::Only(action_patterns(v, &at("Action"))?),
         (None, Some(v)) => Actions::AllExcept(action_patterns(v, &at("NotAction"))?),
     };
 
     let resources = match (resource, not_resource) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(format!("Statement[{index}]"), Problem::Both("Resource", "NotResource")))
-        }
+        (Some(_), Some(_)) => return Err(invalid(*here, Problem::Both("Resource", "NotResource"))),
         (None, None) => None,
         (Some(v), None) => Some(Resources::Only(arn_patterns(v, &at("Resource"), variables)?)),
         (None, Some(v)) => Some(Resources::AllExcept(arn_patterns(v, &at("NotResource"), variables)?)),
     };
 
     let principals = match (principal, not_principal) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(format!("Statement[{index}]"), Problem::Both("Principal", "NotPrincipal")))
-        }
+        (Some(_), Some(_)) => return Err(invalid(*here, Problem::Both("Principal", "NotPrincipal"))),
         (None, None) => None,
         (Some(v), None) => Some(Principals::Only(principal_list(v, &at("Principal"))?)),
         (None, Some(v)) => Some(Principals::AllExcept(principal_list(v, &at("NotPrincipal"))?)),
@@ -144,20 +188,20 @@ fn parse_statement(
                 return Err(invalid(at("NotPrincipal"), Problem::NotAllowed("an identity policy")));
             }
             if resources.is_none() {
-                return Err(invalid(format!("Statement[{index}]"), Problem::Neither("Resource", "NotResource")));
+                return Err(invalid(*here, Problem::Neither("Resource", "NotResource")));
             }
         }
         PolicyKind::KeyPolicy => {
             if principals.is_none() {
-                return Err(invalid(format!("Statement[{index}]"), Problem::Neither("Principal", "NotPrincipal")));
+                return Err(invalid(*here, Problem::Neither("Principal", "NotPrincipal")));
             }
             if resources.is_none() {
-                return Err(invalid(format!("Statement[{index}]"), Problem::Neither("Resource", "NotResource")));
+                return Err(invalid(*here, Problem::Neither("Resource", "NotResource")));
             }
         }
         PolicyKind::Trust => {
             if principals.is_none() {
-                return Err(invalid(format!("Statement[{index}]"), Problem::Neither("Principal", "NotPrincipal")));
+                return Err(invalid(*here, Problem::Neither("Principal", "NotPrincipal")));
             }
         }
     }
@@ -179,20 +223,20 @@ fn parse_statement(
 }
 
 /// A string or a non-empty array of strings.
-fn strings<'v>(value: &'v Value, path: &str) -> Result<Vec<&'v str>, DocumentError> {
+fn strings<'v>(value: &'v Tree<'_>, at: &At<'_>) -> Result<Vec<&'v str>, DocumentError> {
     match value {
-        Value::String(s) => Ok(vec![s.as_str()]),
-        Value::Array(items) => {
+        Tree::String(s) => Ok(vec![s.as_ref()]),
+        Tree::Array(items) => {
             if items.is_empty() {
-                return Err(invalid(path, Problem::Empty));
+                return Err(invalid(*at, Problem::Empty));
             }
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| item.as_str().ok_or_else(|| wrong_type(format!("{path}[{i}]"), "a string", item)))
+                .map(|(i, item)| item.as_str().ok_or_else(|| wrong_type(At::Index(at, i), "a string", item)))
                 .collect()
         }
-        other => Err(wrong_type(path, STRINGS, other)),
+        other => Err(wrong_type(*at, STRINGS, other)),
     }
 }
 
@@ -201,31 +245,31 @@ fn strings<'v>(value: &'v Value, path: &str) -> Result<Vec<&'v str>, DocumentErr
 /// [`crate::catalog::may_name_kms_action`]). Dropping them changes no statement's meaning for
 /// KMS: an `Action` list still covers the same KMS actions, a `NotAction` list still excludes
 /// the same ones.
-fn action_patterns(value: &Value, path: &str) -> Result<Vec<Pattern>, DocumentError> {
-    Ok(strings(value, path)?.into_iter().filter(|s| may_name_kms_action(s)).map(Pattern::action).collect())
+fn action_patterns(value: &Tree<'_>, at: &At<'_>) -> Result<Vec<Pattern>, DocumentError> {
+    Ok(strings(value, at)?.into_iter().filter(|s| may_name_kms_action(s)).map(Pattern::action).collect())
 }
 
-fn arn_patterns(value: &Value, path: &str, variables: Variables) -> Result<Vec<Pattern>, DocumentError> {
-    Ok(strings(value, path)?.into_iter().map(|s| Pattern::arn(s, variables)).collect())
+fn arn_patterns(value: &Tree<'_>, at: &At<'_>, variables: Variables) -> Result<Vec<Pattern>, DocumentError> {
+    Ok(strings(value, at)?.into_iter().map(|s| Pattern::arn(s, variables)).collect())
 }
 
-fn principal_list(value: &Value, path: &str) -> Result<Vec<Principal>, DocumentError> {
+fn principal_list(value: &Tree<'_>, path: &At<'_>) -> Result<Vec<Principal>, DocumentError> {
     match value {
-        Value::String(s) if s == "*" => Ok(vec![Principal::Everyone]),
-        Value::String(_) => Err(wrong_type(path, "`*` or an object of principal types", value)),
-        Value::Object(map) => {
+        Tree::String(s) if s == "*" => Ok(vec![Principal::Everyone]),
+        Tree::String(_) => Err(wrong_type(*path, "`*` or an object of principal types", value)),
+        Tree::Object(map) => {
             if map.is_empty() {
-                return Err(invalid(path, Problem::Empty));
+                return Err(invalid(*path, Problem::Empty));
             }
             let mut out = Vec::new();
-            for (principal_type, values) in map {
-                let at = format!("{path}.{principal_type}");
+            for (principal_type, values) in map.iter() {
+                let at = At::Field(path, principal_type);
                 let values = strings(values, &at)?;
-                match principal_type.as_str() {
+                match principal_type {
                     "AWS" => {
                         // IAM rejects a wildcard in a principal ARN unless the value is `*` alone.
                         if let Some(partial) = values.iter().find(|v| **v != "*" && v.contains(['*', '?'])) {
-                            return Err(invalid(&at, Problem::PartialWildcardPrincipal((*partial).to_owned())));
+                            return Err(invalid(at, Problem::PartialWildcardPrincipal((*partial).to_owned())));
                         }
                         out.extend(values.into_iter().map(Principal::aws))
                     }
@@ -234,31 +278,31 @@ fn principal_list(value: &Value, path: &str) -> Result<Vec<Principal>, DocumentE
                         "*" => Principal::Everyone,
                         _ => Principal::Other(s.to_owned()),
                     })),
-                    other => return Err(invalid(path, Problem::UnknownPrincipalType(other.to_owned()))),
+                    other => return Err(invalid(*path, Problem::UnknownPrincipalType(other.to_owned()))),
                 }
             }
             Ok(out)
         }
-        other => Err(wrong_type(path, "`*` or an object of principal types", other)),
+        other => Err(wrong_type(*path, "`*` or an object of principal types", other)),
     }
 }
 
-fn parse_conditions(value: &Value, path: &str) -> Result<Vec<Condition>, DocumentError> {
-    let map = value.as_object().ok_or_else(|| wrong_type(path, "an object", value))?;
+fn parse_conditions(value: &Tree<'_>, path: &At<'_>) -> Result<Vec<Condition>, DocumentError> {
+    let map = value.as_object().ok_or_else(|| wrong_type(*path, "an object", value))?;
     let mut out = Vec::new();
-    for (operator_name, entries) in map {
-        let at = format!("{path}.{operator_name}");
+    for (operator_name, entries) in map.iter() {
+        let at = At::Field(path, operator_name);
         let operator = parse_operator(operator_name);
-        let entries = entries.as_object().ok_or_else(|| wrong_type(at.clone(), "an object", entries))?;
-        for (key, values) in entries {
-            let key_at = format!("{at}.{key}");
+        let entries = entries.as_object().ok_or_else(|| wrong_type(at, "an object", entries))?;
+        for (key, values) in entries.iter() {
+            let key_at = At::Field(&at, key);
             let values = match values {
-                Value::Array(items) => items
+                Tree::Array(items) => items
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| scalar(v, &format!("{key_at}[{i}]")))
+                    .map(|(i, v)| scalar(v, At::Index(&key_at, i)))
                     .collect::<Result<Vec<_>, _>>()?,
-                other => vec![scalar(other, &key_at)?],
+                other => vec![scalar(other, key_at)?],
             };
             out.push(Condition { operator: operator.clone(), key: key.to_ascii_lowercase(), values });
         }
@@ -266,12 +310,12 @@ fn parse_conditions(value: &Value, path: &str) -> Result<Vec<Condition>, Documen
     Ok(out)
 }
 
-fn scalar(value: &Value, path: &str) -> Result<String, DocumentError> {
+fn scalar(value: &Tree<'_>, at: At<'_>) -> Result<String, DocumentError> {
     match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Number(n) => Ok(n.to_string()),
-        other => Err(wrong_type(path, "a string, number or boolean", other)),
+        Tree::String(s) => Ok(s.to_string()),
+        Tree::Bool(b) => Ok(b.to_string()),
+        Tree::Number(n) => Ok(n.to_string()),
+        other => Err(wrong_type(at, "a string, number or boolean", other)),
     }
 }
 
