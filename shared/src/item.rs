@@ -14,11 +14,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde_json::Value;
 
 use crate::arn::Arn;
-use crate::policy::decode::json_type;
-use crate::policy::{parse_policy, DocumentError, Policy, PolicyKind};
+use crate::json_tree::{Object, Tree};
+use crate::policy::{parse_policy_tree, DocumentError, Policy, PolicyKind};
 use crate::version::{ItemVersion, ResourceKey, VersionError};
 
 mod key_attributes;
@@ -120,9 +122,11 @@ pub struct ItemError {
     pub problem: String,
 }
 
-/// A configuration item in either dialect, with `configuration` decoded to JSON.
+/// A configuration item in either dialect, with `configuration` decoded to JSON. It borrows
+/// from the [`Tree`] it was read from: `configuration` and the rest are read in place, not
+/// copied (issue 18).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConfigItem {
+pub struct ConfigItem<'a> {
     /// `resourceType`
     pub resource_type: String,
     /// `resourceId`: the IAM unique id, the KMS key id.
@@ -143,60 +147,49 @@ pub struct ConfigItem {
     /// a string).
     pub state_id: Option<String>,
     /// `configuration`, decoded when it was a JSON string; `None` when absent or null.
-    pub configuration: Option<Value>,
+    pub configuration: Option<Cow<'a, Object<'a>>>,
     /// `supplementaryConfiguration`, as recorded (values may be JSON strings).
-    pub supplementary: Map<String, Value>,
+    pub supplementary: Cow<'a, Object<'a>>,
     /// `tags`, as recorded; `None` when absent or null (`batch-get-resource-config` items
     /// carry none).
-    pub tags: Option<Value>,
+    pub tags: Option<&'a Tree<'a>>,
 }
 
-impl ConfigItem {
-    /// Reads an item in either dialect.
-    pub fn from_value(value: &Value) -> Result<ConfigItem, ItemError> {
-        ConfigItem::from_owned(value.clone())
-    }
-
-    /// As [`ConfigItem::from_value`], taking the item (its `configuration` is moved, not
-    /// copied: the dry-run's path).
-    pub fn from_owned(mut value: Value) -> Result<ConfigItem, ItemError> {
-        let (configuration, supplementary, tags) = match value.as_object_mut() {
-            Some(object) => (
-                object.remove("configuration"),
-                object.remove("supplementaryConfiguration"),
-                object.remove("tags").filter(|t| !t.is_null()),
-            ),
-            None => (None, None, None),
-        };
+impl<'a> ConfigItem<'a> {
+    /// Reads an item in either dialect, borrowing from it.
+    pub fn from_tree(value: &'a Tree<'a>) -> Result<ConfigItem<'a>, ItemError> {
         let object = value.as_object().ok_or_else(|| ItemError {
             item: "item".into(),
             field: "(item)".into(),
-            problem: format!("is {}, expected an object", json_type(&value)),
+            problem: format!("is {}, expected an object", value.type_name()),
         })?;
+        let configuration = object.get("configuration");
+        let supplementary = object.get("supplementaryConfiguration");
+        let tags = object.get("tags").filter(|t| !matches!(t, Tree::Null));
         // An optional text field in either dialect's spelling: absent or null is none (Config
         // writes `"resourceName": null` for unnamed resources); any other non-string is an
         // error, never a field silently dropped (an `ARN` unread would lose the account).
         let text = |names: &[&str], item: &str| -> Result<Option<String>, ItemError> {
-            match names.iter().find_map(|n| object.get(*n).filter(|v| !v.is_null()).map(|v| (*n, v))) {
+            match names.iter().find_map(|n| object.get(n).filter(|v| !matches!(v, Tree::Null)).map(|v| (*n, v))) {
                 None => Ok(None),
-                Some((_, Value::String(s))) => Ok(Some(s.clone())),
+                Some((_, Tree::String(s))) => Ok(Some(s.to_string())),
                 Some((name, other)) => Err(ItemError {
                     item: item.into(),
                     field: name.into(),
-                    problem: format!("is {}, expected a string", json_type(other)),
+                    problem: format!("is {}, expected a string", other.type_name()),
                 }),
             }
         };
         let required = |name: &str, item: &str| -> Result<String, ItemError> {
             match object.get(name) {
-                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-                Some(Value::String(_)) => {
+                Some(Tree::String(s)) if !s.is_empty() => Ok(s.to_string()),
+                Some(Tree::String(_)) => {
                     Err(ItemError { item: item.into(), field: name.into(), problem: "is empty".into() })
                 }
                 Some(other) => Err(ItemError {
                     item: item.into(),
                     field: name.into(),
-                    problem: format!("is {}, expected a string", json_type(other)),
+                    problem: format!("is {}, expected a string", other.type_name()),
                 }),
                 None => Err(ItemError { item: item.into(), field: name.into(), problem: "is missing".into() }),
             }
@@ -205,16 +198,16 @@ impl ConfigItem {
         let resource_id = required("resourceId", &resource_type)?;
         let label = format!("{resource_type}/{resource_id}");
         let configuration = match configuration {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() || s == "null" => None,
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
-                Ok(Value::Null) => None,
-                Ok(object @ Value::Object(_)) => Some(object),
+            None | Some(Tree::Null) => None,
+            Some(Tree::String(s)) if s.trim().is_empty() || s == "null" => None,
+            Some(Tree::String(s)) => match Tree::parse(s) {
+                Ok(Tree::Null) => None,
+                Ok(Tree::Object(object)) => Some(Cow::Owned(object)),
                 Ok(other) => {
                     return Err(ItemError {
                         item: label,
                         field: "configuration".into(),
-                        problem: format!("is a JSON string of {}, expected an object", json_type(&other)),
+                        problem: format!("is a JSON string of {}, expected an object", other.type_name()),
                     })
                 }
                 Err(e) => {
@@ -225,20 +218,20 @@ impl ConfigItem {
                     })
                 }
             },
-            Some(v @ Value::Object(_)) => Some(v),
+            Some(Tree::Object(object)) => Some(Cow::Borrowed(object)),
             Some(other) => {
                 return Err(ItemError {
                     item: label,
                     field: "configuration".into(),
-                    problem: format!("is {}, expected an object or a JSON string", json_type(&other)),
+                    problem: format!("is {}, expected an object or a JSON string", other.type_name()),
                 })
             }
         };
         let supplementary = match supplementary {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(map)) => map,
-            Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
-                Ok(Value::Object(map)) => map,
+            None | Some(Tree::Null) => Cow::Owned(Object::default()),
+            Some(Tree::Object(object)) => Cow::Borrowed(object),
+            Some(Tree::String(s)) => match Tree::parse(s) {
+                Ok(Tree::Object(object)) => Cow::Owned(object),
                 _ => {
                     return Err(ItemError {
                         item: label,
@@ -251,44 +244,44 @@ impl ConfigItem {
                 return Err(ItemError {
                     item: label,
                     field: "supplementaryConfiguration".into(),
-                    problem: format!("is {}, expected an object", json_type(&other)),
+                    problem: format!("is {}, expected an object", other.type_name()),
                 })
             }
         };
         // RFC 3339 text (event dialect, S3 files) or epoch seconds (the API's JSON, as the AWS
         // SDKs and `--output json` of some tools write it).
         let capture_time = match object.get("configurationItemCaptureTime") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => n.as_f64().map(epoch_to_rfc3339),
+            None | Some(Tree::Null) => None,
+            Some(Tree::String(s)) => Some(s.to_string()),
+            Some(Tree::Number(n)) => n.as_f64().map(epoch_to_rfc3339),
             Some(other) => {
                 return Err(ItemError {
                     item: label,
                     field: "configurationItemCaptureTime".into(),
-                    problem: format!("is {}, expected a string or a number of seconds", json_type(other)),
+                    problem: format!("is {}, expected a string or a number of seconds", other.type_name()),
                 })
             }
         };
         let status = match object.get("configurationItemStatus") {
-            None | Some(Value::Null) => ItemStatus::parse(None),
-            Some(Value::String(s)) => ItemStatus::parse(Some(s)),
+            None | Some(Tree::Null) => ItemStatus::parse(None),
+            Some(Tree::String(s)) => ItemStatus::parse(Some(s)),
             Some(other) => {
                 return Err(ItemError {
                     item: label,
                     field: "configurationItemStatus".into(),
-                    problem: format!("is {}, expected a string", json_type(other)),
+                    problem: format!("is {}, expected a string", other.type_name()),
                 })
             }
         };
         let state_id = match object.get("configurationStateId") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
+            None | Some(Tree::Null) => None,
+            Some(Tree::String(s)) => Some(s.to_string()),
+            Some(Tree::Number(n)) => Some(n.to_string()),
             Some(other) => {
                 return Err(ItemError {
                     item: label,
                     field: "configurationStateId".into(),
-                    problem: format!("is {}, expected a string or a number", json_type(other)),
+                    problem: format!("is {}, expected a string or a number", other.type_name()),
                 })
             }
         };
@@ -443,31 +436,33 @@ pub enum Tags {
 }
 
 impl Tags {
-    fn parse(value: Option<&Value>) -> Tags {
+    fn parse(value: Option<&Tree<'_>>) -> Tags {
         let invalid =
-            |at: &str, v: &Value| Tags::Invalid(format!("field `{at}` is {}, expected a string", json_type(v)));
+            |at: &str, v: &Tree<'_>| Tags::Invalid(format!("field `{at}` is {}, expected a string", v.type_name()));
         match value {
             None => Tags::Absent,
-            Some(Value::Object(map)) => {
+            Some(Tree::Object(map)) => {
                 let mut tags = BTreeMap::new();
-                for (key, v) in map {
+                for (key, v) in map.iter() {
                     match v {
-                        Value::String(s) => tags.insert(key.clone(), s.clone()),
+                        Tree::String(s) => tags.insert(key.to_owned(), s.to_string()),
                         other => return invalid(&format!("tags.{key}"), other),
                     };
                 }
                 Tags::Recorded(tags)
             }
-            Some(Value::Array(list)) => {
+            Some(Tree::Array(list)) => {
                 let mut tags = BTreeMap::new();
                 for (i, entry) in list.iter().enumerate() {
-                    let field = |name: &str| match entry.get(name) {
-                        Some(Value::String(s)) => Ok(s.clone()),
+                    let field = |name: &str| match entry.as_object().and_then(|object| object.get(name)) {
+                        Some(Tree::String(s)) => Ok(s.to_string()),
                         Some(other) => Err(invalid(&format!("tags[{i}].{name}"), other)),
-                        None if entry.is_object() => Err(Tags::Invalid(format!("field `tags[{i}].{name}` is missing"))),
+                        None if entry.as_object().is_some() => {
+                            Err(Tags::Invalid(format!("field `tags[{i}].{name}` is missing")))
+                        }
                         None => Err(Tags::Invalid(format!(
                             "field `tags[{i}]` is {}, expected an object with `key` and `value`",
-                            json_type(entry)
+                            entry.type_name()
                         ))),
                     };
                     match (field("key"), field("value")) {
@@ -479,7 +474,7 @@ impl Tags {
             }
             Some(other) => Tags::Invalid(format!(
                 "field `tags` is {}, expected an object of tag values or a list of `key`/`value` objects",
-                json_type(other)
+                other.type_name()
             )),
         }
     }
@@ -576,9 +571,9 @@ impl Resource {
     }
 
     /// Decodes an item. Deleted items and unknown types need no configuration.
-    pub fn from_item(item: &ConfigItem) -> Result<Resource, ItemError> {
+    pub fn from_item(item: &ConfigItem<'_>) -> Result<Resource, ItemError> {
         let resource_type = ResourceType::from_name(&item.resource_type);
-        let reader = Reader { item, config: item.configuration.as_ref().and_then(Value::as_object) };
+        let reader = Reader { item, config: item.configuration.as_deref() };
         let arn = match &item.arn {
             Some(arn) => arn.clone(),
             // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
@@ -606,7 +601,7 @@ impl Resource {
                         identity: reader.identity("roleName", "rolePolicyList")?,
                         trust: reader
                             .config_value("assumeRolePolicyDocument")
-                            .map(|v| parse_policy(v, PolicyKind::Trust)),
+                            .map(|v| parse_policy_tree(v, PolicyKind::Trust)),
                     }),
                     ResourceType::IamUser => Details::User(User {
                         identity: reader.identity("userName", "userPolicyList")?,
@@ -649,12 +644,13 @@ impl Resource {
 
     /// Reads and decodes a configuration item from JSON in either dialect.
     pub fn from_json(value: &Value) -> Result<Resource, ItemError> {
-        Resource::from_item(&ConfigItem::from_value(value)?)
+        Resource::from_tree(&Tree::of_value(value))
     }
 
-    /// As [`Resource::from_json`], taking the item (no copy of its `configuration`).
-    pub fn from_owned(value: Value) -> Result<Resource, ItemError> {
-        Resource::from_item(&ConfigItem::from_owned(value)?)
+    /// As [`Resource::from_json`], from an item parsed into a [`Tree`] (the dry-run's path:
+    /// the item's text is read in place, not copied into a `Value`).
+    pub fn from_tree(tree: &Tree<'_>) -> Result<Resource, ItemError> {
+        Resource::from_item(&ConfigItem::from_tree(tree)?)
     }
 
     /// `resourceType/resourceId`, for messages.
@@ -664,18 +660,18 @@ impl Resource {
 }
 
 /// Field access with errors that name the item and the field.
-struct Reader<'a> {
-    item: &'a ConfigItem,
-    config: Option<&'a Map<String, Value>>,
+struct Reader<'r, 'a> {
+    item: &'r ConfigItem<'a>,
+    config: Option<&'r Object<'a>>,
 }
 
-impl<'a> Reader<'a> {
+impl<'r, 'a> Reader<'r, 'a> {
     fn error(&self, field: &str, problem: impl Into<String>) -> ItemError {
         ItemError { item: self.item.label(), field: field.into(), problem: problem.into() }
     }
 
-    fn config_value(&self, name: &str) -> Option<&'a Value> {
-        self.config.and_then(|c| c.get(name)).filter(|v| !v.is_null())
+    fn config_value(&self, name: &str) -> Option<&'r Tree<'a>> {
+        self.config.and_then(|c| c.get(name)).filter(|v| !matches!(v, Tree::Null))
     }
 
     /// An optional text field of `configuration`: absent or null is none, any other
@@ -683,9 +679,10 @@ impl<'a> Reader<'a> {
     fn opt_text(&self, name: &str) -> Result<Option<String>, ItemError> {
         match self.config_value(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Tree::String(s)) => Ok(Some(s.to_string())),
             Some(other) => {
-                Err(self.error(&format!("configuration.{name}"), format!("is {}, expected a string", json_type(other))))
+                Err(self
+                    .error(&format!("configuration.{name}"), format!("is {}, expected a string", other.type_name())))
             }
         }
     }
@@ -694,19 +691,20 @@ impl<'a> Reader<'a> {
     fn opt_bool(&self, name: &str) -> Result<Option<bool>, ItemError> {
         match self.config_value(name) {
             None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Tree::Bool(b)) => Ok(Some(*b)),
             Some(other) => {
                 Err(self
-                    .error(&format!("configuration.{name}"), format!("is {}, expected a boolean", json_type(other))))
+                    .error(&format!("configuration.{name}"), format!("is {}, expected a boolean", other.type_name())))
             }
         }
     }
 
     fn text(&self, name: &str) -> Result<String, ItemError> {
         match self.config_value(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Tree::String(s)) => Ok(s.to_string()),
             Some(other) => {
-                Err(self.error(&format!("configuration.{name}"), format!("is {}, expected a string", json_type(other))))
+                Err(self
+                    .error(&format!("configuration.{name}"), format!("is {}, expected a string", other.type_name())))
             }
             None => Err(self.error(&format!("configuration.{name}"), "is missing")),
         }
@@ -715,10 +713,10 @@ impl<'a> Reader<'a> {
     fn count(&self, name: &str) -> Result<Option<u64>, ItemError> {
         match self.config_value(name) {
             None => Ok(None),
-            Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64()),
+            Some(Tree::Number(n)) if n.is_u64() => Ok(n.as_u64()),
             Some(other) => Err(self.error(
                 &format!("configuration.{name}"),
-                format!("is {}, expected a count (a whole number, 0 or more)", json_type(other)),
+                format!("is {}, expected a count (a whole number, 0 or more)", other.type_name()),
             )),
         }
     }
@@ -727,12 +725,13 @@ impl<'a> Reader<'a> {
     /// and group lists of IAM items as `[]` when there are none, and the AWS::IAM resource
     /// schemas (aws-config-resource-schema) mark them optional, so absence says "none" in the
     /// same words. Any other shape is an error: a list given as an object is never "none".
-    fn array(&self, name: &str) -> Result<&'a [Value], ItemError> {
+    fn array(&self, name: &str) -> Result<&'r [Tree<'a>], ItemError> {
         match self.config_value(name) {
             None => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
+            Some(Tree::Array(items)) => Ok(items),
             Some(other) => {
-                Err(self.error(&format!("configuration.{name}"), format!("is {}, expected an array", json_type(other))))
+                Err(self
+                    .error(&format!("configuration.{name}"), format!("is {}, expected an array", other.type_name())))
             }
         }
     }
@@ -743,17 +742,20 @@ impl<'a> Reader<'a> {
             .enumerate()
             .map(|(i, v)| {
                 v.as_str().map(str::to_owned).ok_or_else(|| {
-                    self.error(&format!("configuration.{name}[{i}]"), format!("is {}, expected a string", json_type(v)))
+                    self.error(
+                        &format!("configuration.{name}[{i}]"),
+                        format!("is {}, expected a string", v.type_name()),
+                    )
                 })
             })
             .collect()
     }
 
-    fn field_text(&self, object: &Value, path: &str, name: &str) -> Result<String, ItemError> {
-        match object.get(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
+    fn field_text(&self, object: &Tree<'_>, path: &str, name: &str) -> Result<String, ItemError> {
+        match object.as_object().and_then(|object| object.get(name)) {
+            Some(Tree::String(s)) => Ok(s.to_string()),
             Some(other) => {
-                Err(self.error(&format!("{path}.{name}"), format!("is {}, expected a string", json_type(other))))
+                Err(self.error(&format!("{path}.{name}"), format!("is {}, expected a string", other.type_name())))
             }
             None => Err(self.error(&format!("{path}.{name}"), "is missing")),
         }
@@ -768,37 +770,37 @@ impl<'a> Reader<'a> {
         let mut checked = Vec::new();
         for (i, version) in versions.iter().enumerate() {
             let at = format!("configuration.policyVersionList[{i}]");
-            if !version.is_object() {
-                return Err(self.error(&at, format!("is {}, expected an object", json_type(version))));
-            }
-            let is_default = match version.get("isDefaultVersion") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
+            let Some(fields) = version.as_object() else {
+                return Err(self.error(&at, format!("is {}, expected an object", version.type_name())));
+            };
+            let is_default = match fields.get("isDefaultVersion") {
+                None | Some(Tree::Null) => false,
+                Some(Tree::Bool(b)) => *b,
                 Some(other) => {
                     return Err(self.error(
                         &format!("{at}.isDefaultVersion"),
-                        format!("is {}, expected a boolean", json_type(other)),
+                        format!("is {}, expected a boolean", other.type_name()),
                     ))
                 }
             };
-            let id = match version.get("versionId") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(id)) => Some(id.as_str()),
+            let id = match fields.get("versionId") {
+                None | Some(Tree::Null) => None,
+                Some(Tree::String(id)) => Some(id.as_ref()),
                 Some(other) => {
                     return Err(
-                        self.error(&format!("{at}.versionId"), format!("is {}, expected a string", json_type(other)))
+                        self.error(&format!("{at}.versionId"), format!("is {}, expected a string", other.type_name()))
                     )
                 }
             };
-            checked.push((is_default, id, version));
+            checked.push((is_default, id, fields));
         }
         let default = checked
             .iter()
             .find(|(is_default, _, _)| *is_default)
             .or_else(|| checked.iter().find(|(_, id, _)| default_id.is_some() && *id == default_id.as_deref()));
         let default = default.map(|(_, _, version)| *version);
-        let document = match default.and_then(|v| v.get("document")).filter(|d| !d.is_null()) {
-            Some(doc) => parse_policy(doc, PolicyKind::Identity),
+        let document = match default.and_then(|v| v.get("document")).filter(|d| !matches!(d, Tree::Null)) {
+            Some(doc) => parse_policy_tree(doc, PolicyKind::Identity),
             None => Err(DocumentError::Missing("no default version in `configuration.policyVersionList`".into())),
         };
         Ok(ManagedPolicy {
@@ -818,10 +820,11 @@ impl<'a> Reader<'a> {
         for (i, entry) in self.array(inline_field)?.iter().enumerate() {
             let at = format!("configuration.{inline_field}[{i}]");
             let policy_name = self.field_text(entry, &at, "policyName")?;
-            let document = match entry.get("policyDocument").filter(|d| !d.is_null()) {
-                Some(doc) => parse_policy(doc, PolicyKind::Identity),
-                None => Err(DocumentError::Missing(format!("`{at}.policyDocument` is absent"))),
-            };
+            let document =
+                match entry.as_object().and_then(|e| e.get("policyDocument")).filter(|d| !matches!(d, Tree::Null)) {
+                    Some(doc) => parse_policy_tree(doc, PolicyKind::Identity),
+                    None => Err(DocumentError::Missing(format!("`{at}.policyDocument` is absent"))),
+                };
             inline.push(NamedDocument { name: policy_name, document });
         }
         let mut attached = Vec::new();
@@ -843,15 +846,15 @@ impl<'a> Reader<'a> {
         const FIELD: &str = "configuration.permissionsBoundary";
         let boundary = match self.config_value("permissionsBoundary") {
             None => return Ok(None),
-            Some(boundary @ Value::Object(_)) => boundary,
-            Some(other) => return Err(self.error(FIELD, format!("is {}, expected an object", json_type(other)))),
+            Some(boundary @ Tree::Object(_)) => boundary,
+            Some(other) => return Err(self.error(FIELD, format!("is {}, expected an object", other.type_name()))),
         };
-        match boundary.get("permissionsBoundaryType").filter(|t| !t.is_null()) {
-            None | Some(Value::String(_)) => {}
+        match boundary.as_object().and_then(|b| b.get("permissionsBoundaryType")).filter(|t| !matches!(t, Tree::Null)) {
+            None | Some(Tree::String(_)) => {}
             Some(other) => {
                 return Err(self.error(
                     &format!("{FIELD}.permissionsBoundaryType"),
-                    format!("is {}, expected a string", json_type(other)),
+                    format!("is {}, expected a string", other.type_name()),
                 ))
             }
         }
@@ -871,9 +874,9 @@ impl<'a> Reader<'a> {
             Some("AWS") => KeyManager::Aws,
             _ => KeyManager::Customer,
         };
-        let policy = match self.item.supplementary.get("Policy").filter(|v| !v.is_null()) {
+        let policy = match self.item.supplementary.get("Policy").filter(|v| !matches!(v, Tree::Null)) {
             None => KeyPolicy::Absent,
-            Some(raw) => match parse_policy(raw, PolicyKind::KeyPolicy) {
+            Some(raw) => match parse_policy_tree(raw, PolicyKind::KeyPolicy) {
                 Ok(policy) => KeyPolicy::Parsed(policy),
                 Err(e) => KeyPolicy::Invalid(e),
             },
@@ -891,7 +894,7 @@ impl<'a> Reader<'a> {
             usage: self.opt_text("keyUsage")?.as_deref().map(KeyUsage::parse),
             multi_region: self.opt_bool("multiRegion")?,
             policy,
-            tags: Tags::parse(self.item.tags.as_ref()),
+            tags: Tags::parse(self.item.tags),
         })
     }
 }

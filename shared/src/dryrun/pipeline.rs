@@ -49,7 +49,8 @@ use super::versions::{Judged, OrderSet, Versions};
 use crate::arn::Arn;
 use crate::exceptions::{Date, Exceptions, Target};
 use crate::export;
-use crate::item::{Details, Resource, ResourceType};
+use crate::item::{Details, ItemError, Resource, ResourceType};
+use crate::json_tree::Tree;
 use crate::policy::{parse_policy, PolicyKind};
 use crate::policy_store::{PolicyRecord, PolicyStore, Replaced, StorePart};
 use crate::resolver::{MemoryResolver, Resolver};
@@ -225,7 +226,7 @@ fn stage<'scope, T: Send + 'scope>(
     name: &'static str,
     body: impl FnOnce() -> Result<T, Error> + Send + 'scope,
 ) -> ScopedJoinHandle<'scope, Option<T>> {
-    scope.spawn(move || match catch_unwind(AssertUnwindSafe(body)) {
+    let run = move || match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => Some(value),
         Ok(Err(error)) => {
             failure.fail(error);
@@ -235,7 +236,17 @@ fn stage<'scope, T: Send + 'scope>(
             failure.fail(Error::Stopped { stage: name, message: panic_message(panic.as_ref()) });
             None
         }
-    })
+    };
+    // Named, so that a profiler tells the stages apart (BENCHMARKS.md). A thread the system
+    // cannot start is the run's failure, and the stage's place is taken by one that has
+    // nothing to give (`join` finds `None`).
+    match std::thread::Builder::new().name(name.to_owned()).spawn_scoped(scope, run) {
+        Ok(handle) => handle,
+        Err(error) => {
+            failure.fail(Error::Stopped { stage: name, message: format!("cannot start its thread: {error}") });
+            scope.spawn(|| None)
+        }
+    }
 }
 
 /// The result of a [`stage`], if it had one.
@@ -352,23 +363,16 @@ pub(super) enum Decoded {
 /// get their policy store record here, on every core, so that the sequencer only appends it.
 pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decoded {
     let error = |message: String| Decoded::Error(input, InputError { file: name.to_owned(), message });
+    // An item standing as it is in the input (a snapshot's `configurationItems`, the common
+    // case) is read in place from its text, with no `Value` built; any other entry, and one
+    // that is not JSON (for the error's wording), through `RawEntry::decode`.
+    let in_place = entry.item_text().and_then(|text| Tree::parse(text).ok().map(|tree| Resource::from_tree(&tree)));
+    if let Some(read) = in_place {
+        return decoded_item(read, &entry.at(), input, entry, &error);
+    }
     match entry.decode() {
         None => Decoded::Nothing,
-        Some(export::Found::Item { at, item }) => match Resource::from_owned(item) {
-            Ok(resource) => {
-                let record = match &resource.details {
-                    Details::Policy(policy) => match PolicyRecord::of(&policy.document) {
-                        Ok(record) => Some(record),
-                        Err(e) => return error(format!("{at}: {e}")),
-                    },
-                    _ => None,
-                };
-                let may_wait = matches!(resource.details, Details::Role(_) | Details::User(_));
-                let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
-                Decoded::Item { resource: Box::new(resource), input, entry, record }
-            }
-            Err(e) => error(format!("{at}: {e}")),
-        },
+        Some(export::Found::Item { at, item }) => decoded_item(Resource::from_json(&item), &at, input, entry, &error),
         Some(export::Found::AwsManagedPolicy { arn, document }) => {
             match PolicyRecord::of(&parse_policy(&document, PolicyKind::Identity)) {
                 Ok(record) => Decoded::AwsManagedPolicy { arn, record },
@@ -376,6 +380,31 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
             }
         }
         Some(export::Found::Error(e)) => error(e.to_string()),
+    }
+}
+
+/// An item read from `entry` (which stood at `at`), as [`decode`] hands it on.
+fn decoded_item(
+    read: Result<Resource, ItemError>,
+    at: &str,
+    input: usize,
+    entry: export::RawEntry,
+    error: &dyn Fn(String) -> Decoded,
+) -> Decoded {
+    match read {
+        Ok(resource) => {
+            let record = match &resource.details {
+                Details::Policy(policy) => match PolicyRecord::of(&policy.document) {
+                    Ok(record) => Some(record),
+                    Err(e) => return error(format!("{at}: {e}")),
+                },
+                _ => None,
+            };
+            let may_wait = matches!(resource.details, Details::Role(_) | Details::User(_));
+            let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
+            Decoded::Item { resource: Box::new(resource), input, entry, record }
+        }
+        Err(e) => error(format!("{at}: {e}")),
     }
 }
 

@@ -341,6 +341,31 @@ impl RawEntry {
         }
     }
 
+    /// The entry's text when the entry is a configuration item as it stands (a snapshot's
+    /// `configurationItems`, an event's item, ...): what [`RawEntry::decode`] would hand out as
+    /// [`Found::Item`] unchanged, so a caller may read it in place instead. `None` for the
+    /// shapes that are converted first (GAAD, select results, unprocessed keys).
+    pub fn item_text(&self) -> Option<&str> {
+        match self.slot {
+            Slot::Item
+            | Slot::ConfigurationItems
+            | Slot::BaseConfigurationItems
+            | Slot::AggregateBaseItems
+            | Slot::AggregateItem
+            | Slot::RuleEvent
+            | Slot::Sns
+            | Slot::EventBridge
+            | Slot::Notification => Some(&self.raw),
+            Slot::Results
+            | Slot::Policies
+            | Slot::RoleDetailList
+            | Slot::UserDetailList
+            | Slot::GroupDetailList
+            | Slot::Unprocessed
+            | Slot::AggregateUnprocessed => None,
+        }
+    }
+
     /// Rebuilds an entry from what [`RawEntry::to_parts`] gave (an entry set aside on disk).
     pub fn from_parts(tag: u8, index: usize, json: String) -> Option<RawEntry> {
         let slot = Slot::ALL.into_iter().find(|slot| *slot as u8 == tag)?;

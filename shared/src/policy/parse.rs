@@ -24,7 +24,7 @@ const STRINGS: &str = "a string or an array of strings";
 /// string or URL-encoded text (see [`super::decode`]).
 pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentError> {
     match raw {
-        Value::Object(_) => parse_tree(&Tree::of_value(raw), kind),
+        Value::Object(_) => parse_policy_tree(&Tree::of_value(raw), kind),
         Value::String(text) => parse_policy_text(text, kind),
         other => Err(DocumentError::NotObject { found: json_type(other) }),
     }
@@ -34,12 +34,15 @@ pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentErr
 pub fn parse_policy_text(text: &str, kind: PolicyKind) -> Result<Policy, DocumentError> {
     let text = object_text(text)?;
     let tree = Tree::parse(&text).map_err(|e| DocumentError::Json(e.to_string()))?;
-    parse_tree(&tree, kind)
+    parse_policy_tree(&tree, kind)
 }
 
-fn parse_tree(tree: &Tree<'_>, kind: PolicyKind) -> Result<Policy, DocumentError> {
-    match tree {
+/// As [`parse_policy`], for a document read into a [`Tree`] (a field of an item): an object,
+/// or text to decode.
+pub fn parse_policy_tree(raw: &Tree<'_>, kind: PolicyKind) -> Result<Policy, DocumentError> {
+    match raw {
         Tree::Object(object) => parse_object(object, kind),
+        Tree::String(text) => parse_policy_text(text, kind),
         other => Err(DocumentError::NotObject { found: other.type_name() }),
     }
 }
