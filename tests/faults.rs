@@ -8,7 +8,8 @@ use aws_config::retry::RetryConfig;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use serde_json::{json, Value};
 use shared::event;
-use shared::runtime::{evaluate_event, report, Clients, Judged, RuleError};
+use shared::runtime::{evaluate_event, report, Clients, RuleError};
+use shared::Evaluation;
 use shared::{Compliance, Rule};
 
 fn rule(id: &str) -> &'static Rule {
@@ -34,11 +35,18 @@ fn unused_kms() -> aws_sdk_kms::Client {
     mock_client!(aws_sdk_kms, [])
 }
 
-fn judged(n: usize) -> Vec<Judged> {
+fn judged(n: usize) -> Vec<Evaluation> {
     (0..n)
         .map(|i| {
             let verdict = shared::Verdict::from_causes(vec![shared::Cause::because("reason")]);
-            (("AWS::KMS::Key".to_owned(), format!("key-{i}")), verdict, "2026-11-23T06:00:00.000Z".to_owned())
+            let mut evaluation = Evaluation::by_id(
+                "kms-key-policy-no-public-access",
+                "AWS::KMS::Key".to_owned(),
+                format!("key-{i}"),
+                verdict,
+            );
+            evaluation.ordering_timestamp = Some("2026-11-23T06:00:00.000Z".to_owned());
+            evaluation
         })
         .collect()
 }
@@ -117,10 +125,10 @@ async fn access_denied_on_get_key_policy_is_the_verdict() {
     let params = rule.default_params();
     let clients = clients(mock_client!(aws_sdk_config, []), unused_iam(), kms);
     let out = evaluate_event(rule, &clients, &params, &change_event(item)).await.expect("a verdict, not an error");
-    let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
-    assert_eq!(verdict.compliance, Compliance::NonCompliant);
+    let [evaluation] = out.as_slice() else { panic!("one verdict: {out:?}") };
+    assert_eq!(evaluation.compliance(), Compliance::NonCompliant);
     assert_eq!(
-        verdict.annotation().as_deref(),
+        evaluation.annotation(),
         Some("key policy unreadable: kms:GetKeyPolicy was denied (AccessDeniedException)")
     );
 }
@@ -173,8 +181,8 @@ async fn an_oversized_keys_tags_come_from_config_history() {
         [("Purpose=config-delivery", Compliance::Compliant), ("Purpose=other", Compliance::NotApplicable)]
     {
         let out = evaluate_event(rule, &clients, &params_for(tag), &oversized).await.expect("a verdict");
-        let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
-        assert_eq!(verdict.compliance, want, "{tag}: {:?}", verdict.annotation());
+        let [evaluation] = out.as_slice() else { panic!("one verdict: {out:?}") };
+        assert_eq!(evaluation.compliance(), want, "{tag}: {:?}", evaluation.annotation());
     }
 }
 
@@ -202,9 +210,9 @@ async fn access_denied_on_get_policy_version_fails_the_role_closed() {
     let rule = rule("kms-admin-use-separation");
     let clients = clients(mock_client!(aws_sdk_config, []), iam, unused_kms());
     let out = evaluate_event(rule, &clients, &rule.default_params(), &change_event(item)).await.expect("a verdict");
-    let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
-    assert_eq!(verdict.compliance, Compliance::NonCompliant);
-    let annotation = verdict.annotation().unwrap_or_default();
+    let [evaluation] = out.as_slice() else { panic!("one verdict: {out:?}") };
+    assert_eq!(evaluation.compliance(), Compliance::NonCompliant);
+    let annotation = evaluation.annotation().unwrap_or_default();
     assert!(annotation.starts_with("attached policy could not be resolved: `arn:aws:iam::111122223333:policy/P` could not be read: iam:GetPolicyVersion"), "{annotation}");
     assert!(annotation.contains("AccessDenied"), "{annotation}");
 }
@@ -243,16 +251,16 @@ async fn access_denied_on_describe_organization_is_the_roles_cause() {
         "configuration": {"roleName": "OrganizationAccountAccessRole", "path": "/", "assumeRolePolicyDocument": trust,
             "rolePolicyList": [{"policyName": "use", "policyDocument": decrypt_all}]}});
     let out = evaluate_event(rule, &clients, &params, &change_event(role)).await.expect("a verdict, not an error");
-    let [(_, verdict, _)] = out.as_slice() else { panic!("one verdict: {out:?}") };
-    assert_eq!(verdict.compliance, Compliance::NonCompliant);
-    let annotation = verdict.annotation().unwrap_or_default();
+    let [evaluation] = out.as_slice() else { panic!("one verdict: {out:?}") };
+    assert_eq!(evaluation.compliance(), Compliance::NonCompliant);
+    let annotation = evaluation.annotation().unwrap_or_default();
     assert!(
         annotation.starts_with("not excluded by excludeRoleByManagementAccount: the organization's management account is unknown: organizations:DescribeOrganization")
             && annotation.contains("AccessDenied")
             && annotation.ends_with("(+1 more)"),
         "{annotation}"
     );
-    assert_eq!(verdict.causes.len(), 2, "the reason, then the finding: {:?}", verdict.causes);
+    assert_eq!(evaluation.causes().len(), 2, "the reason, then the finding: {:?}", evaluation.causes());
     assert_eq!(denied.num_calls(), 1);
 }
 

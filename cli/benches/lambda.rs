@@ -259,7 +259,7 @@ fn rule(id: &str) -> &'static Rule {
 
 /// One invocation's pure part: decode the event, decode the item, build the resolver from the
 /// texts IAM returned for the role's attached policies (rules that read them), judge and log.
-fn handle_pure(rule: &Rule, event: &Value, fetched: &[(String, String)]) -> shared::runtime::Judged {
+fn handle_pure(rule: &Rule, event: &Value, fetched: &[(String, String)]) -> shared::Evaluation {
     let (event, params) = decode_event(rule, event).unwrap();
     let Invocation::Change { item } = &event.invocation else { panic!("a change notification") };
     let resource = Resource::from_json(item).unwrap();
@@ -270,8 +270,7 @@ fn handle_pure(rule: &Rule, event: &Value, fetched: &[(String, String)]) -> shar
             resolver.add_policy(arn.clone(), parse_policy(&Value::String(text.clone()), PolicyKind::Identity));
         }
     }
-    let ordering = resource.capture_time.clone().unwrap_or_default();
-    judge_fetched(rule, &params, &resource, &resolver, ordering)
+    judge_fetched(rule, &params, &resource, &resolver)
 }
 
 /// An item and the rules (with their parameters) that judge it.
@@ -329,11 +328,11 @@ fn per_event(c: &mut Criterion) {
         for (id, parameters) in rules {
             let rule = rule(id);
             let event = change_event(rule.id, item, *parameters);
-            let (_, verdict, _) = handle_pure(rule, &event, &fetched);
+            let evaluation = handle_pure(rule, &event, &fetched);
             println!(
                 "{name} / {id}: {} event bytes, {}",
                 event["invokingEvent"].as_str().unwrap().len(),
-                verdict.compliance.as_str()
+                evaluation.compliance().as_str()
             );
             group.bench_function(format!("{name} / {id}"), |b| {
                 b.iter(|| handle_pure(rule, black_box(&event), black_box(&fetched)))

@@ -14,6 +14,8 @@
 //! - [`access`]: IAM evaluation: grants after Denies, on all keys or per grantee;
 //! - [`item`]: configuration items (both dialects) and the decoded resource;
 //! - [`rule`]: rule metadata, parameters, verdicts and annotations;
+//! - [`evaluation`]: a verdict on one resource, ready to report (the Lambda shell and the
+//!   dry-run report the same type);
 //! - [`resolver`]: the other resources a verdict depends on;
 //! - [`event`]: the Lambda event Config sends a rule, decoded;
 //! - [`exceptions`]: the exceptions file (reason, expiry) and what it does to a verdict;
@@ -37,6 +39,7 @@ pub mod condition;
 pub mod date;
 #[cfg(feature = "cli")]
 pub mod dryrun;
+pub mod evaluation;
 pub mod event;
 pub mod exceptions;
 pub mod export;
@@ -57,6 +60,7 @@ pub mod support;
 pub mod test_kit;
 pub mod version;
 
+pub use evaluation::Evaluation;
 pub use item::{Details, Resource, ResourceType};
 pub use resolver::{MemoryResolver, Resolver};
 pub use rule::{Cause, Compliance, Context, FunctionSize, Params, Rule, Verdict};

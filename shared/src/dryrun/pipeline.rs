@@ -42,11 +42,12 @@ use super::error::Error;
 use super::input::{progress_bar, Input, InputError};
 use super::queue;
 use super::reorder::{InOrder, Reorder};
-use super::report::{self, Collected, Evaluation};
+use super::report::{self, Collected};
 use super::set_aside::{Record, RecordKind, RecordProblem, SetAside};
 use super::summary::Summary;
 use super::versions::{Judged, OrderSet, Versions};
 use crate::arn::Arn;
+use crate::evaluation::Evaluation;
 use crate::exceptions::{Date, Exceptions, Target};
 use crate::export;
 use crate::item::{Details, ItemError, Resource, ResourceType};
@@ -54,7 +55,7 @@ use crate::json_tree::Tree;
 use crate::policy::{parse_policy, PolicyKind};
 use crate::policy_store::{PolicyRecord, PolicyStore, Replaced, StorePart};
 use crate::resolver::{MemoryResolver, Resolver};
-use crate::rule::{Context, Params, Rule, Verdict};
+use crate::rule::{Context, Params, Rule};
 use crate::version::ItemVersion;
 
 /// Entries travel between the stages in batches of this many: one hand-over, and at most one
@@ -861,25 +862,9 @@ fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &
                 resource_id: &resource.resource_id,
                 account_id: &resource.account_id,
             };
-            Ok(evaluation(rule, resource, rules.exceptions.apply(&target, verdict, rules.today)))
+            Ok(Evaluation::new(rule.id, resource, rules.exceptions.apply(&target, verdict, rules.today)))
         })
         .collect()
-}
-
-fn evaluation(rule: &Rule, resource: &Resource, verdict: Verdict) -> Evaluation {
-    Evaluation {
-        excepted: verdict.is_excepted(),
-        config_rule_name: rule.id,
-        compliance_resource_type: resource.type_name.clone(),
-        compliance_resource_id: resource.resource_id.clone(),
-        compliance_type: verdict.compliance,
-        annotation: verdict.annotation(),
-        ordering_timestamp: resource.capture_time.clone(),
-        // A COMPLIANT verdict's causes are advisory findings (the readiness rule with
-        // `requireConfusedDeputyConditions=false`): the JSON keeps them; no annotation does.
-        causes: verdict.causes,
-        resource_arn: resource.arn.clone(),
-    }
 }
 
 #[cfg(test)]
@@ -887,7 +872,7 @@ mod tests {
     use super::*;
     use crate::dryrun::SAMPLE;
     use crate::item::ResourceType;
-    use crate::rule::InactiveKeys;
+    use crate::rule::{InactiveKeys, Verdict};
 
     /// Panics on every role; COMPLIANT for every key.
     static PANICS_ON_ROLES: Rule = Rule {

@@ -44,6 +44,7 @@ pub use fetch::IAM_MAX_ITEMS;
 pub use periodic::{CONFIG_MAX_LIMIT, UNPROCESSED_ROUNDS};
 pub use report::{report, FLUSH_AFTER, PUT_EVALUATIONS_BATCH};
 
+use crate::evaluation::Evaluation;
 use crate::event::{self, ConfigEvent, EventError, Invocation};
 use crate::item::Resource;
 use crate::resolver::MemoryResolver;
@@ -75,6 +76,14 @@ pub enum RuleError {
         resource: String,
         /// The text.
         value: String,
+    },
+    /// A verdict has no ordering timestamp: the item records no capture time and the event no
+    /// notification time. PutEvaluations needs one, and an invented one (the epoch) would be
+    /// older than what Config holds, which would keep the stale verdict.
+    #[error("{resource}: no ordering timestamp (the item has no capture time, the event no notification time)")]
+    NoOrderingTimestamp {
+        /// `type/id`.
+        resource: String,
     },
     /// An AWS call failed (after the SDK's retries).
     #[error("{call} failed: {message}")]
@@ -123,7 +132,9 @@ impl RuleError {
         match self {
             RuleError::Event(_) => "KmsGuardrails.InvalidEvent",
             RuleError::Parameters(_) => "KmsGuardrails.InvalidParameters",
-            RuleError::Item(_) | RuleError::OrderingTimestamp { .. } => "KmsGuardrails.InvalidConfigurationItem",
+            RuleError::Item(_) | RuleError::OrderingTimestamp { .. } | RuleError::NoOrderingTimestamp { .. } => {
+                "KmsGuardrails.InvalidConfigurationItem"
+            }
             RuleError::Aws { .. } => "KmsGuardrails.AwsCallFailed",
             RuleError::Function(_) => "KmsGuardrails.FunctionError",
             RuleError::Unreported { .. } => "KmsGuardrails.PutEvaluationsFailed",
@@ -238,8 +249,8 @@ pub async fn handle_event(
             let evaluations = evaluate_event_excepting(rule, &clients, &params, &event, excepting).await?;
             report(&clients, &event.result_token, &evaluations).await?;
             let mut summary = Summary::default();
-            for (_, verdict, _) in &evaluations {
-                *summary.reported.entry(verdict.compliance.as_str().to_owned()).or_default() += 1;
+            for evaluation in &evaluations {
+                *summary.reported.entry(evaluation.compliance().as_str().to_owned()).or_default() += 1;
             }
             summary
         }
@@ -309,9 +320,6 @@ fn describe_missed(missed: &[Missed]) -> String {
     parts.join("; ")
 }
 
-/// A verdict ready to report: the resource's type and id, the verdict, the ordering timestamp.
-pub type Judged = ((String, String), Verdict, String);
-
 /// Decodes an event and its rule parameters: the first, pure step of [`handle`].
 pub fn decode_event(rule: &Rule, payload: &Value) -> Result<(ConfigEvent, Params), RuleError> {
     let event = event::decode(payload)?;
@@ -320,15 +328,10 @@ pub fn decode_event(rule: &Rule, payload: &Value) -> Result<(ConfigEvent, Params
 }
 
 /// Judges a resource whose key policy and other resources are at hand, and logs the verdict:
-/// the pure step of an invocation after its AWS calls (`lambda` bench times it).
-pub fn judge_fetched(
-    rule: &Rule,
-    params: &Params,
-    resource: &Resource,
-    resolver: &MemoryResolver,
-    ordering: String,
-) -> Judged {
-    judge_fetched_excepting(rule, params, resource, resolver, ordering, Excepting::none())
+/// the pure step of an invocation after its AWS calls (`lambda` bench times it). The
+/// evaluation is ordered by the item's capture time.
+pub fn judge_fetched(rule: &Rule, params: &Params, resource: &Resource, resolver: &MemoryResolver) -> Evaluation {
+    judge_fetched_excepting(rule, params, resource, resolver, Excepting::none())
 }
 
 /// As [`judge_fetched`], with the exceptions applied before the verdict is logged.
@@ -337,10 +340,8 @@ pub fn judge_fetched_excepting(
     params: &Params,
     resource: &Resource,
     resolver: &MemoryResolver,
-    ordering: String,
     excepting: Excepting<'_>,
-) -> Judged {
-    let key = (resource.type_name.clone(), resource.resource_id.clone());
+) -> Evaluation {
     let verdict = rule.judge(resource, &Context { params, resolver });
     let target = crate::exceptions::Target {
         rule: rule.id,
@@ -348,9 +349,9 @@ pub fn judge_fetched_excepting(
         resource_id: &resource.resource_id,
         account_id: &resource.account_id,
     };
-    let verdict = excepting.exceptions.apply(&target, verdict, excepting.today);
-    tracing::info!(rule = rule.id, resource_type = %key.0, resource_id = %key.1, compliance = verdict.compliance.as_str(), annotation = verdict.annotation().unwrap_or_default(), "evaluated");
-    (key, verdict, ordering)
+    let evaluation = Evaluation::new(rule.id, resource, excepting.exceptions.apply(&target, verdict, excepting.today));
+    tracing::info!(rule = evaluation.rule, resource_type = %evaluation.resource_type, resource_id = %evaluation.resource_id, compliance = evaluation.compliance().as_str(), annotation = evaluation.annotation().unwrap_or_default(), "evaluated");
+    evaluation
 }
 
 /// Evaluates what the event asks, without reporting and without exceptions. A scheduled
@@ -361,7 +362,7 @@ pub async fn evaluate_event(
     clients: &Clients,
     params: &Params,
     event: &ConfigEvent,
-) -> Result<Vec<Judged>, RuleError> {
+) -> Result<Vec<Evaluation>, RuleError> {
     evaluate_event_excepting(rule, clients, params, event, Excepting::none()).await
 }
 
@@ -372,22 +373,22 @@ pub async fn evaluate_event_excepting(
     params: &Params,
     event: &ConfigEvent,
     excepting: Excepting<'_>,
-) -> Result<Vec<Judged>, RuleError> {
+) -> Result<Vec<Evaluation>, RuleError> {
     let cache = Cache::default();
     let ordering = Some(event.notification_time.as_str()).filter(|t| !t.is_empty());
     match &event.invocation {
         Invocation::Change { item } => {
             let resource = Resource::from_json(item)?;
-            let judged =
+            let evaluation =
                 judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None, excepting).await?;
-            Ok(vec![or_ordering(judged, ordering)])
+            Ok(vec![or_ordering(evaluation, ordering)])
         }
         Invocation::Oversized { resource_type, resource_id } => {
             let item = fetch_history_item(clients, resource_type, resource_id).await?;
             let resource = Resource::from_json(&item)?;
-            let judged =
+            let evaluation =
                 judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None, excepting).await?;
-            Ok(vec![or_ordering(judged, ordering)])
+            Ok(vec![or_ordering(evaluation, ordering)])
         }
         Invocation::Scheduled => {
             require_notification_time(event)?;
@@ -414,14 +415,17 @@ pub async fn evaluate_event_excepting(
 }
 
 /// A change's verdict is ordered by the item's capture time; an item without one (Config's
-/// always carry it) by the notification's time.
-fn or_ordering(mut judged: Judged, notification_time: Option<&str>) -> Judged {
-    if let (true, Some(time)) = (judged.2.is_empty(), notification_time) {
-        judged.2 = time.to_owned();
+/// always carry it) by the notification's time. Neither known: none, which reporting refuses
+/// (`RuleError::NoOrderingTimestamp`).
+fn or_ordering(mut evaluation: Evaluation, notification_time: Option<&str>) -> Evaluation {
+    if evaluation.ordering_timestamp.is_none() {
+        evaluation.ordering_timestamp = notification_time.map(str::to_owned);
     }
-    judged
+    evaluation
 }
 
+/// Judges one resource (NOT_APPLICABLE when it left the rule's scope), ordered by `ordering`
+/// when given (a periodic run's notification time), by the item's capture time otherwise.
 #[allow(clippy::too_many_arguments)]
 async fn judge_one(
     rule: &'static Rule,
@@ -432,17 +436,20 @@ async fn judge_one(
     left_scope: bool,
     ordering: Option<&str>,
     excepting: Excepting<'_>,
-) -> Result<Judged, RuleError> {
-    // Empty when neither is known: `or_ordering` fills it, or reporting rejects it
-    // (`RuleError::OrderingTimestamp`), never an invented time.
-    let ordering = ordering.map(str::to_owned).or_else(|| resource.capture_time.clone()).unwrap_or_default();
-    if left_scope {
-        let key = (resource.type_name.clone(), resource.resource_id.clone());
-        return Ok((key, Verdict::not_applicable("resource left the rule's scope"), ordering));
+) -> Result<Evaluation, RuleError> {
+    let mut evaluation = match left_scope {
+        true => Evaluation::new(rule.id, &resource, Verdict::not_applicable("resource left the rule's scope")),
+        false => {
+            fill_key_policy(clients, &mut resource).await?;
+            let resolver = resolve(rule, params, clients, cache, &resource).await;
+            judge_fetched_excepting(rule, params, &resource, &resolver, excepting)
+        }
+    };
+    // `ordering` (a periodic run's notification time) over the item's capture time.
+    if let Some(time) = ordering {
+        evaluation.ordering_timestamp = Some(time.to_owned());
     }
-    fill_key_policy(clients, &mut resource).await?;
-    let resolver = resolve(rule, params, clients, cache, &resource).await;
-    Ok(judge_fetched_excepting(rule, params, &resource, &resolver, ordering, excepting))
+    Ok(evaluation)
 }
 
 /// Shared by the binaries: keep an `Arc` of the base configuration for handlers.

@@ -23,7 +23,8 @@ use tokio::sync::mpsc;
 
 use super::fetch::{api_item_of, describe, Cache};
 use super::report::backoff;
-use super::{judge_one, Clients, Deadline, Excepting, Judged, Missed};
+use super::{judge_one, Clients, Deadline, Excepting, Missed};
+use crate::evaluation::Evaluation;
 use crate::event::ConfigEvent;
 use crate::item::{Resource, ResourceType};
 use crate::rule::{Params, Rule, Verdict};
@@ -66,7 +67,7 @@ pub(super) async fn run(
     event: &ConfigEvent,
     deadline: Deadline,
     excepting: Excepting<'_>,
-    verdicts: mpsc::Sender<Judged>,
+    verdicts: mpsc::Sender<Evaluation>,
 ) -> Outcome {
     let cache = Cache::default();
     let mut outcome = Outcome::default();
@@ -164,7 +165,7 @@ async fn judge_all(
     listed: &[Key],
     ordering: &str,
     deadline: Deadline,
-    verdicts: &mpsc::Sender<Judged>,
+    verdicts: &mpsc::Sender<Evaluation>,
     outcome: &mut Outcome,
 ) {
     let Judging { rule, clients, params, cache, excepting } = judging;
@@ -186,7 +187,7 @@ async fn judge_all(
                         Err(e) => return Step::Missed(Missed::new(name(&key), e.to_string())),
                     };
                     match judge_one(rule, clients, params, cache, resource, false, Some(ordering), excepting).await {
-                        Ok(judged) => Step::Judged(judged),
+                        Ok(evaluation) => Step::Judged(evaluation),
                         Err(e) => Step::Missed(Missed::new(name(&key), e.to_string())),
                     }
                 }
@@ -197,11 +198,11 @@ async fn judge_all(
         .buffer_unordered(JUDGE_CONCURRENCY);
     while let Some(step) = steps.next().await {
         match step {
-            Step::Judged(judged) => {
-                if let Err(mpsc::error::SendError(judged)) = verdicts.send(judged).await {
+            Step::Judged(evaluation) => {
+                if let Err(mpsc::error::SendError(evaluation)) = verdicts.send(evaluation).await {
                     // The reporter only stops when this sender is dropped; should it have gone,
                     // the verdict is listed, not dropped.
-                    outcome.missed.push(Missed::new(super::report::key_name(&judged), "the reporter had stopped"));
+                    outcome.missed.push(Missed::new(super::report::key_name(&evaluation), "the reporter had stopped"));
                 }
             }
             Step::Missed(missed) => outcome.missed.push(missed),
@@ -215,7 +216,7 @@ async fn judge_all(
 
 /// What became of one fetched key.
 enum Step {
-    Judged(Judged),
+    Judged(Evaluation),
     Missed(Missed),
     NotReturned(String),
 }
@@ -308,7 +309,7 @@ async fn sweep(
     current: &HashSet<(&str, &str)>,
     ordering: &str,
     deadline: Deadline,
-    verdicts: &mpsc::Sender<Judged>,
+    verdicts: &mpsc::Sender<Evaluation>,
 ) -> Result<(), Missed> {
     if complete.is_empty() {
         return Ok(());
@@ -347,12 +348,14 @@ async fn sweep(
             // Config may return one resource on several pages (one result per evaluation);
             // it is retired once.
             if gone && seen.insert((resource_type.to_owned(), resource_id.to_owned())) {
-                let judged = (
-                    (resource_type.to_owned(), resource_id.to_owned()),
+                let mut evaluation = Evaluation::by_id(
+                    rule.id,
+                    resource_type.to_owned(),
+                    resource_id.to_owned(),
                     Verdict::not_applicable("resource is no longer recorded"),
-                    ordering.to_owned(),
                 );
-                if verdicts.send(judged).await.is_err() {
+                evaluation.ordering_timestamp = Some(ordering.to_owned());
+                if verdicts.send(evaluation).await.is_err() {
                     return Err(Missed::new(what, "the reporter had stopped"));
                 }
             }

@@ -13,13 +13,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_config::types::{ComplianceType, Evaluation};
+use aws_sdk_config::types::ComplianceType;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 use tokio::sync::mpsc;
 
-use super::{aws_error, Clients, Judged, Missed, RuleError};
+use super::{aws_error, Clients, Missed, RuleError};
+use crate::evaluation::Evaluation;
 use crate::rule::Compliance;
+
+/// An evaluation as PutEvaluations takes it.
+type Entry = aws_sdk_config::types::Evaluation;
 
 /// PutEvaluations takes at most this many evaluations a call.
 pub const PUT_EVALUATIONS_BATCH: usize = 100;
@@ -30,8 +34,8 @@ pub const FLUSH_AFTER: Duration = Duration::from_secs(2);
 
 /// Reports evaluations with PutEvaluations: batches of 100, `FailedEvaluations` retried with
 /// backoff; what still fails is an error naming the resources.
-pub async fn report(clients: &Clients, result_token: &str, judged: &[Judged]) -> Result<(), RuleError> {
-    let evaluations: Vec<Evaluation> = judged.iter().map(to_evaluation).collect::<Result<_, _>>()?;
+pub async fn report(clients: &Clients, result_token: &str, evaluations: &[Evaluation]) -> Result<(), RuleError> {
+    let evaluations: Vec<Entry> = evaluations.iter().map(to_entry).collect::<Result<_, _>>()?;
     let mut failed = Vec::new();
     for batch in evaluations.chunks(PUT_EVALUATIONS_BATCH) {
         failed.extend(send_batch(clients, result_token, batch.to_vec()).await?);
@@ -58,7 +62,7 @@ pub(super) struct Reported {
 pub(super) async fn report_stream(
     clients: &Clients,
     result_token: &str,
-    mut verdicts: mpsc::Receiver<Judged>,
+    mut verdicts: mpsc::Receiver<Evaluation>,
 ) -> Reported {
     let mut reported = Reported::default();
     let mut batch = Vec::with_capacity(PUT_EVALUATIONS_BATCH);
@@ -74,13 +78,13 @@ pub(super) async fn report_stream(
                 }
             }
         };
-        let Some(judged) = next else {
+        let Some(evaluation) = next else {
             flush(clients, result_token, &mut batch, &mut reported).await;
             return reported;
         };
-        match to_evaluation(&judged) {
-            Ok(evaluation) => batch.push(evaluation),
-            Err(e) => reported.unreported.push(Missed::new(key_name(&judged), e.to_string())),
+        match to_entry(&evaluation) {
+            Ok(entry) => batch.push(entry),
+            Err(e) => reported.unreported.push(Missed::new(key_name(&evaluation), e.to_string())),
         }
         if batch.len() >= PUT_EVALUATIONS_BATCH {
             flush(clients, result_token, &mut batch, &mut reported).await;
@@ -88,7 +92,7 @@ pub(super) async fn report_stream(
     }
 }
 
-async fn flush(clients: &Clients, result_token: &str, batch: &mut Vec<Evaluation>, reported: &mut Reported) {
+async fn flush(clients: &Clients, result_token: &str, batch: &mut Vec<Entry>, reported: &mut Reported) {
     if batch.is_empty() {
         return;
     }
@@ -116,11 +120,7 @@ async fn flush(clients: &Clients, result_token: &str, batch: &mut Vec<Evaluation
 /// Sends one batch (at most 100); sends `FailedEvaluations` again with backoff. Returns what
 /// still failed after [`FAILED_EVALUATION_ROUNDS`] rounds; a call that fails (after the SDK's
 /// retries) is an error.
-async fn send_batch(
-    clients: &Clients,
-    result_token: &str,
-    batch: Vec<Evaluation>,
-) -> Result<Vec<Evaluation>, RuleError> {
+async fn send_batch(clients: &Clients, result_token: &str, batch: Vec<Entry>) -> Result<Vec<Entry>, RuleError> {
     let mut pending = batch;
     let mut round = 0;
     loop {
@@ -152,34 +152,79 @@ pub(super) fn backoff(round: u32) -> Duration {
     Duration::from_millis(base + u64::from(nanos) % base.max(1))
 }
 
-fn name_of(evaluation: &Evaluation) -> String {
+fn name_of(evaluation: &Entry) -> String {
     format!("{}/{}", evaluation.compliance_resource_type(), evaluation.compliance_resource_id())
 }
 
-pub(super) fn key_name(((resource_type, resource_id), _, _): &Judged) -> String {
-    format!("{resource_type}/{resource_id}")
+/// `type/id`, as errors and logs name a resource.
+pub(super) fn key_name(evaluation: &Evaluation) -> String {
+    format!("{}/{}", evaluation.resource_type, evaluation.resource_id)
 }
 
-/// The PutEvaluations entry of a verdict. The ordering timestamp must parse: an evaluation
-/// sent with a made-up time (the epoch) would be older than the one Config holds, and Config
-/// would keep the stale verdict.
-fn to_evaluation(judged: &Judged) -> Result<Evaluation, RuleError> {
-    let ((resource_type, resource_id), verdict, ordering) = judged;
+/// The PutEvaluations entry of an evaluation. The ordering timestamp must be there and parse:
+/// an evaluation sent with a made-up time (the epoch) would be older than the one Config
+/// holds, and Config would keep the stale verdict.
+fn to_entry(evaluation: &Evaluation) -> Result<Entry, RuleError> {
+    let Some(ordering) = &evaluation.ordering_timestamp else {
+        return Err(RuleError::NoOrderingTimestamp { resource: key_name(evaluation) });
+    };
     // Config writes capture times with and without the `Z`; both are UTC.
     let timestamp = DateTime::from_str(ordering, Format::DateTime)
         .or_else(|_| DateTime::from_str(&format!("{}Z", ordering.trim_end_matches('Z')), Format::DateTime))
-        .map_err(|_| RuleError::OrderingTimestamp { resource: key_name(judged), value: ordering.clone() })?;
-    let compliance = match verdict.compliance {
+        .map_err(|_| RuleError::OrderingTimestamp { resource: key_name(evaluation), value: ordering.clone() })?;
+    let compliance = match evaluation.compliance() {
         Compliance::Compliant => ComplianceType::Compliant,
         Compliance::NonCompliant => ComplianceType::NonCompliant,
         Compliance::NotApplicable => ComplianceType::NotApplicable,
     };
-    Evaluation::builder()
-        .compliance_resource_type(resource_type)
-        .compliance_resource_id(resource_id)
+    Entry::builder()
+        .compliance_resource_type(&evaluation.resource_type)
+        .compliance_resource_id(&evaluation.resource_id)
         .compliance_type(compliance)
-        .set_annotation(verdict.annotation())
+        .set_annotation(evaluation.annotation().map(str::to_owned))
         .ordering_timestamp(timestamp)
         .build()
         .map_err(|e| aws_error("build Evaluation", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::{Cause, Verdict};
+
+    fn evaluation(ordering: Option<&str>) -> Evaluation {
+        let verdict = Verdict::from_causes(vec![Cause::because("because")]);
+        let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key".into(), "k1".into(), verdict);
+        evaluation.ordering_timestamp = ordering.map(str::to_owned);
+        evaluation
+    }
+
+    /// The entry carries the type, id, compliance, annotation and time; a capture time
+    /// without its `Z` is UTC.
+    #[test]
+    fn an_evaluation_is_its_put_evaluations_entry() {
+        for time in ["2026-11-23T06:00:00.000Z", "2026-11-23T06:00:00.000"] {
+            let entry = to_entry(&evaluation(Some(time))).unwrap();
+            assert_eq!(
+                (entry.compliance_resource_type(), entry.compliance_resource_id(), entry.compliance_type()),
+                ("AWS::KMS::Key", "k1", &ComplianceType::NonCompliant)
+            );
+            assert_eq!(entry.annotation(), Some("because"));
+            assert_eq!(entry.ordering_timestamp().to_millis().unwrap(), 1_795_413_600_000, "{time}");
+        }
+    }
+
+    /// No ordering timestamp, or one that does not parse: an error naming the resource, never
+    /// an invented time.
+    #[test]
+    fn an_evaluation_without_a_readable_time_is_an_error() {
+        let error = to_entry(&evaluation(None)).unwrap_err();
+        assert!(
+            matches!(&error, RuleError::NoOrderingTimestamp { resource } if resource == "AWS::KMS::Key/k1"),
+            "{error}"
+        );
+        assert_eq!(error.error_type(), "KmsGuardrails.InvalidConfigurationItem");
+        let error = to_entry(&evaluation(Some("yesterday"))).unwrap_err();
+        assert!(matches!(&error, RuleError::OrderingTimestamp { value, .. } if value == "yesterday"), "{error}");
+    }
 }

@@ -12,9 +12,10 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
-use super::{write_pretty, Evaluation, Streamed};
+use super::{write_pretty, Streamed};
 use crate::dryrun::error::Error;
 use crate::dryrun::versions::OrderSet;
+use crate::evaluation::Evaluation;
 
 /// The document.
 #[derive(Serialize)]

@@ -1,5 +1,6 @@
-//! The reports: the evaluations as the report writer takes them (in order, from the pipeline),
-//! what it keeps of them, and the three formats, one module each:
+//! The reports: the evaluations ([`Evaluation`], the type the Lambda shell reports too) as the
+//! report writer takes them (in order, from the pipeline), what it keeps of them, and the
+//! three formats, one module each:
 //!
 //! - [`json`]: `{"Evaluations": [...]}`, PutEvaluations' entries plus the rule name and every
 //!   cause, serialized as the evaluations arrive into a temporary file, copied out at the end;
@@ -27,36 +28,12 @@ use serde_json::Value;
 use super::args::Format;
 use super::error::Error;
 use super::versions::OrderSet;
+use crate::evaluation::Evaluation;
 use crate::rule::{Cause, Compliance};
 
 pub(in crate::dryrun) use json::write_json;
 pub(in crate::dryrun) use sarif::render_sarif;
 pub(in crate::dryrun) use table::render_table;
-
-/// One evaluation, as PutEvaluations takes it plus the rule name and every cause.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(in crate::dryrun) struct Evaluation {
-    pub(in crate::dryrun) config_rule_name: &'static str,
-    pub(in crate::dryrun) compliance_resource_type: String,
-    pub(in crate::dryrun) compliance_resource_id: String,
-    pub(in crate::dryrun) compliance_type: Compliance,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::dryrun) annotation: Option<String>,
-    /// The item's capture time; absent when the item records none (GAAD input, an item written
-    /// by hand): the dry-run does not invent one (a Lambda function uses the notification's).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(in crate::dryrun) ordering_timestamp: Option<String>,
-    pub(in crate::dryrun) causes: Vec<Cause>,
-    /// Where SARIF locates the result; not part of the JSON report.
-    #[serde(skip)]
-    pub(in crate::dryrun) resource_arn: String,
-    /// NOT_APPLICABLE because exceptions cover every cause (`--exceptions`): counted apart,
-    /// kept with the findings (the table lists it, SARIF suppresses it). Each cause says which
-    /// exception covers it, in the JSON.
-    #[serde(skip)]
-    pub(in crate::dryrun) excepted: bool,
-}
 
 /// Per rule: how many evaluations were COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE (other than
 /// excepted) and NOT_APPLICABLE because excepted.
@@ -103,7 +80,7 @@ struct Ledger {
 
 /// The place of an evaluation in [`Counts`]' arrays.
 fn count_index(evaluation: &Evaluation) -> usize {
-    match (evaluation.compliance_type, evaluation.excepted) {
+    match (evaluation.compliance(), evaluation.is_excepted()) {
         (Compliance::Compliant, _) => 0,
         (Compliance::NonCompliant, _) => 1,
         (Compliance::NotApplicable, false) => 2,
@@ -114,8 +91,8 @@ fn count_index(evaluation: &Evaluation) -> usize {
 /// Records one evaluation's rule and verdict in a ledger's `rules` and `tallies`; false when
 /// the tally does not fit.
 fn record(rules: &mut Vec<&'static str>, tallies: &mut Vec<u8>, evaluation: &Evaluation) -> bool {
-    let rule = rules.iter().position(|r| *r == evaluation.config_rule_name).unwrap_or_else(|| {
-        rules.push(evaluation.config_rule_name);
+    let rule = rules.iter().position(|r| *r == evaluation.rule).unwrap_or_else(|| {
+        rules.push(evaluation.rule);
         rules.len() - 1
     });
     match u8::try_from(rule * KINDS + count_index(evaluation)) {
@@ -160,8 +137,7 @@ pub(in crate::dryrun) fn collect(
             evaluations.into_iter().map(move |evaluation| (entry, evaluation))
         })
         .inspect(|(_, evaluation)| {
-            if let Some(count) = counts.entry(evaluation.config_rule_name).or_default().get_mut(count_index(evaluation))
-            {
+            if let Some(count) = counts.entry(evaluation.rule).or_default().get_mut(count_index(evaluation)) {
                 *count += 1;
             }
             if !record(&mut ledger.rules, &mut ledger.tallies, evaluation) {
@@ -184,7 +160,7 @@ pub(in crate::dryrun) fn collect(
         }
         Format::Table | Format::Sarif => {
             for (entry, evaluation) in evaluations {
-                if evaluation.compliance_type == Compliance::NonCompliant || evaluation.excepted {
+                if evaluation.compliance() == Compliance::NonCompliant || evaluation.is_excepted() {
                     Findings::write(&mut file, &evaluation, entry)?;
                 }
             }
@@ -251,7 +227,8 @@ pub(in crate::dryrun) struct Finding {
     pub(in crate::dryrun) rule: String,
     pub(in crate::dryrun) resource_type: String,
     pub(in crate::dryrun) resource_id: String,
-    pub(in crate::dryrun) resource_arn: String,
+    /// Absent when the item has no ARN.
+    pub(in crate::dryrun) resource_arn: Option<String>,
     pub(in crate::dryrun) annotation: String,
     /// As SARIF shows them.
     pub(in crate::dryrun) causes: Value,
@@ -267,7 +244,7 @@ struct FindingRecord<'a> {
     rule: &'a str,
     resource_type: &'a str,
     resource_id: &'a str,
-    resource_arn: &'a str,
+    resource_arn: Option<&'a str>,
     annotation: &'a str,
     causes: &'a [Cause],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -296,15 +273,15 @@ impl Findings {
     fn write(out: &mut impl Write, evaluation: &Evaluation, entry: usize) -> Result<(), Error> {
         let record = FindingRecord {
             entry,
-            rule: evaluation.config_rule_name,
-            resource_type: &evaluation.compliance_resource_type,
-            resource_id: &evaluation.compliance_resource_id,
-            resource_arn: &evaluation.resource_arn,
+            rule: evaluation.rule,
+            resource_type: &evaluation.resource_type,
+            resource_id: &evaluation.resource_id,
+            resource_arn: evaluation.resource_arn.as_deref(),
             // Findings are NON_COMPLIANT or excepted evaluations, which always carry an
             // annotation (a verdict with causes has one); the default is never written.
-            annotation: evaluation.annotation.as_deref().unwrap_or_default(),
-            causes: &evaluation.causes,
-            excepted: evaluation.excepted,
+            annotation: evaluation.annotation().unwrap_or_default(),
+            causes: evaluation.causes(),
+            excepted: evaluation.is_excepted(),
         };
         serde_json::to_writer(&mut *out, &record).map_err(|e| Error::Temporary(e.into()))?;
         out.write_all(b"\n").map_err(Error::Temporary)
@@ -395,6 +372,7 @@ pub(in crate::dryrun) fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rule::{AnnotationStyle, Verdict};
 
     /// serde_json's pretty printer over a streamed sequence writes what it writes for a
     /// vector: `[]` when empty, one element per indented block otherwise.
@@ -425,18 +403,22 @@ mod tests {
     }
 
     fn evaluation(rule: &'static str, id: usize, compliance: Compliance) -> Evaluation {
-        Evaluation {
-            config_rule_name: rule,
-            compliance_resource_type: "AWS::KMS::Key".into(),
-            compliance_resource_id: format!("k{id}"),
-            compliance_type: compliance,
-            annotation: (compliance == Compliance::NonCompliant).then(|| format!("why {id}")),
-            ordering_timestamp: Some("2026-01-01T00:00:00.000Z".into()),
-            causes: Vec::new(),
-            resource_arn: format!("arn:aws:kms:us-east-1:111122223333:key/k{id}"),
+        let verdict = match compliance {
+            Compliance::Compliant => Verdict::compliant(),
+            Compliance::NonCompliant => Verdict::from_causes(vec![Cause::because(format!("why {id}"))]),
             // Every other NOT_APPLICABLE one excepted: the fourth count, and a finding.
-            excepted: compliance == Compliance::NotApplicable && id % 2 == 0,
-        }
+            Compliance::NotApplicable => Verdict {
+                style: match id % 2 {
+                    0 => AnnotationStyle::Excepted,
+                    _ => AnnotationStyle::FirstCause,
+                },
+                ..Verdict::not_applicable(format!("not applicable {id}"))
+            },
+        };
+        let mut evaluation = Evaluation::by_id(rule, "AWS::KMS::Key".into(), format!("k{id}"), verdict);
+        evaluation.resource_arn = Some(format!("arn:aws:kms:us-east-1:111122223333:key/k{id}"));
+        evaluation.ordering_timestamp = Some("2026-01-01T00:00:00.000Z".into());
+        evaluation
     }
 
     /// `n` entries, entry `e` with `e % 4` evaluations (none for every fourth).
@@ -485,8 +467,8 @@ mod tests {
             .into_iter()
             .filter(|(e, _)| *e != 1)
             .flat_map(|(_, evaluations)| evaluations)
-            .filter(|e| e.compliance_type == Compliance::NonCompliant || e.excepted)
-            .map(|e| e.compliance_resource_id)
+            .filter(|e| e.compliance() == Compliance::NonCompliant || e.is_excepted())
+            .map(|e| e.resource_id)
             .collect();
         assert_eq!(ids, want);
     }
@@ -494,17 +476,10 @@ mod tests {
     /// What is written as a finding reads back as one.
     #[test]
     fn a_finding_reads_back_as_written() {
-        let evaluation = Evaluation {
-            config_rule_name: "rule",
-            compliance_resource_type: "AWS::KMS::Key".into(),
-            compliance_resource_id: "k1".into(),
-            compliance_type: Compliance::NonCompliant,
-            annotation: Some("why".into()),
-            ordering_timestamp: Some("2026-01-01T00:00:00.000Z".into()),
-            causes: vec![Cause::because("because")],
-            resource_arn: "arn:aws:kms:us-east-1:111122223333:key/k1".into(),
-            excepted: false,
-        };
+        let verdict = Verdict::from_causes(vec![Cause::because("why")]);
+        let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key".into(), "k1".into(), verdict);
+        evaluation.resource_arn = Some("arn:aws:kms:us-east-1:111122223333:key/k1".into());
+        evaluation.ordering_timestamp = Some("2026-01-01T00:00:00.000Z".into());
         let mut file = tempfile::tempfile().unwrap();
         Findings::write(&mut file, &evaluation, 0).unwrap();
         Findings::write(&mut file, &evaluation, 1).unwrap();
@@ -516,7 +491,8 @@ mod tests {
             (finding.rule.as_str(), finding.resource_id.as_str(), finding.annotation.as_str()),
             ("rule", "k1", "why")
         );
-        assert_eq!(finding.causes, serde_json::to_value(&evaluation.causes).unwrap());
+        assert_eq!(finding.causes, serde_json::to_value(evaluation.causes()).unwrap());
+        assert_eq!(finding.resource_arn, evaluation.resource_arn);
         assert_eq!(findings.read().unwrap().count(), 2, "read again from the start");
     }
 }

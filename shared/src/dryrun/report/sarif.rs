@@ -173,9 +173,9 @@ fn suppressions(finding: &Finding) -> Option<Vec<Suppression>> {
 
 impl SarifResult {
     fn of(finding: &Finding, rules: &[&Rule]) -> SarifResult {
-        let location = match finding.resource_arn.is_empty() {
-            true => &finding.resource_id,
-            false => &finding.resource_arn,
+        let location = match &finding.resource_arn {
+            Some(arn) => arn,
+            None => &finding.resource_id,
         };
         SarifResult {
             level: "error",
@@ -243,7 +243,7 @@ mod tests {
             rule: "r".into(),
             resource_type: "AWS::KMS::Key".into(),
             resource_id: "k".into(),
-            resource_arn: String::new(),
+            resource_arn: None,
             annotation: "a".into(),
             causes: serde_json::json!([{"statement": "s", "reason": "r", "exception": {"index": 0, "reason": "why", "expired": false}}]),
             excepted: true,
