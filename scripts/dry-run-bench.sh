@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# The dry-run throughput and memory benchmark of BENCHMARKS.md: generates the corpus-based
-# workloads (100 MB, 500 MB and 1 GB snapshots, gzip, GAAD, 1 GB of three versions a resource;
-# about 3.4 GB of disk) into DIR,
-# then runs the parse-only pass and the dry-run on each, twice, with wall time, CPU time and
-# peak RSS. Usage: bash scripts/dry-run-bench.sh [DIR]   (default /tmp/kms-guardrails-bench)
+# The dry-run throughput and memory benchmark of BENCHMARKS.md (issue 18): generates the
+# corpus-based workloads (100 MB, 500 MB and 1 GB snapshots, gzip, GAAD, 1 GB of three versions
+# a resource; about 3.4 GB of disk) into DIR, then, ROUNDS times over each workload, side by
+# side in one run:
+#   - the floors, one core each (`xtask workload scan`): reading the bytes, serde's validating
+#     `IgnoredAny` scan of them, and a `serde_json::Value` parse of every list element;
+#   - the dry-run, every rule, JSON report: wall time, CPU time, peak RSS.
+# Then the medians, and the dry-run's wall time as a multiple of each floor. The machine's
+# state (cores, memory, load) is printed first.
+# Usage: bash scripts/dry-run-bench.sh [DIR] [ROUNDS] [WORKLOAD...]
+#   (defaults: /tmp/kms-guardrails-bench, 3, every workload)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp/kms-guardrails-bench}
+rounds=${2:-3}
+shift $(($# > 2 ? 2 : $#))
 mkdir -p "$dir"
 # Release builds of the dry-run and of the workload tool (`cargo xtask workload`), whose
-# parse-only pass is the baseline.
+# `scan` gives the floors.
 cargo build --release --locked -p kms-guardrails -p xtask
 bin=${CARGO_TARGET_DIR:-target}/release
 generate() { [ -e "$dir/$1" ] || "$bin/xtask" workload generate "${@:2}" "$dir/$1"; }
@@ -21,13 +29,28 @@ generate w1000.json --size-mb 1000
 generate w1000.json.gz --size-mb 1000 --gzip
 # Every resource in three versions, shuffled (a history file): only the newest is judged.
 generate v1000.json --size-mb 1000 --versions 3
-# Exit status 1 of the dry-run (findings) must not stop the loop.
-set +o pipefail
-for f in w100.json w100.json.gz g100.json w500.json w1000.json w1000.json.gz v1000.json; do
-  for round in 1 2; do
-    echo "load $(cut -d' ' -f1 /proc/loadavg)"
-    /usr/bin/time -f "parse $f %e s wall %U s user %M KB" "$bin/xtask" workload parse "$dir/$f" 2>&1 | grep wall
+workloads=("$@")
+[ ${#workloads[@]} -gt 0 ] || workloads=(w100.json w100.json.gz g100.json w500.json w1000.json w1000.json.gz v1000.json)
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with changes)')"
+for f in "${workloads[@]}"; do
+  for round in $(seq "$rounds"); do
+    echo "load $(cut -d' ' -f1 /proc/loadavg) $f round $round" >&2
+    # xtask reports on stderr.
+    "$bin/xtask" workload scan "$dir/$f" 2>&1 | awk -v f="$f" '{ print "floor", f, $1, $2 }'
     # Exit status 1 means findings, which every workload has.
-    /usr/bin/time -f "dryrun $f %e s wall %U s user %M KB" "$bin/kms-guardrails" dry-run --format json --output /dev/null "$dir/$f" 2>&1 | grep wall || true
+    /usr/bin/time -f "dryrun $f %e %U %M" "$bin/kms-guardrails" dry-run --format json --output /dev/null "$dir/$f" 2>&1 >/dev/null \
+      | grep '^dryrun ' || true
   done
-done
+done | tee /dev/stderr | awk '
+  function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
+  $1 == "floor" { floor[$2 " " $3] = floor[$2 " " $3] " " $4; files[$2] = 1 }
+  $1 == "dryrun" { wall[$2] = wall[$2] " " $3; user[$2] = user[$2] " " $4; rss[$2] = rss[$2] " " $5; files[$2] = 1 }
+  END {
+    printf "%-16s %8s %8s %8s | %9s %9s %8s | %9s %9s\n", "median of runs", "read s", "scan s", "value s", "dry-run s", "CPU s", "RSS MB", "x scan", "x value"
+    for (f in files) {
+      r = median(floor[f " read"]); s = median(floor[f " scan"]); v = median(floor[f " value"]); w = median(wall[f])
+      printf "%-16s %8.2f %8.2f %8.2f | %9.2f %9.2f %8d | %9.1f %9.1f\n", f, r, s, v, w, median(user[f]), median(rss[f]) / 1024, w / s, w / v
+    }
+  }'

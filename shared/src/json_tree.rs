@@ -9,11 +9,12 @@
 //!
 //! - object keys keep their order in the text, and a repeated key keeps its first place with
 //!   its last value, as `serde_json::Map` does with `preserve_order` (which the AWS SDK turns on
-//!   in every build of this crate);
+//!   in the dry-run's builds). Repeats are resolved when an object is read ([`Object::get`],
+//!   [`Object::iter`]), not when it is parsed: most objects of an item are only looked up,
+//!   never walked, and checking every key against the others cost a twentieth of the run;
 //! - a number is a `serde_json::Number`, read as `Value` reads it (and written the same way).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -36,14 +37,13 @@ pub enum Tree<'a> {
     Object(Object<'a>),
 }
 
-/// An object's entries in the order of the text, each key once (see the module docs).
+/// An object's entries in the order of the text, a repeated key as often as it is written;
+/// read through [`Object::get`] and [`Object::iter`], each key is there once (see the module
+/// docs).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object<'a> {
     entries: Vec<(Cow<'a, str>, Tree<'a>)>,
 }
-
-/// Objects with more keys than this find repeated keys by a hash index rather than a scan.
-const SCANNED_KEYS: usize = 32;
 
 impl<'a> Tree<'a> {
     /// Parses `text`, borrowing from it. Errors are serde_json's, as for a `Value`.
@@ -59,13 +59,9 @@ impl<'a> Tree<'a> {
             Value::Number(n) => Tree::Number(n.clone()),
             Value::String(s) => Tree::String(Cow::Borrowed(s)),
             Value::Array(items) => Tree::Array(items.iter().map(Tree::of_value).collect()),
-            Value::Object(map) => {
-                let mut object = Object::default();
-                for (key, value) in map {
-                    object.insert(Cow::Borrowed(key), Tree::of_value(value));
-                }
-                Tree::Object(object)
-            }
+            Value::Object(map) => Tree::Object(Object {
+                entries: map.iter().map(|(key, value)| (Cow::Borrowed(key.as_str()), Tree::of_value(value))).collect(),
+            }),
         }
     }
 
@@ -104,32 +100,68 @@ impl<'a> Tree<'a> {
 }
 
 impl<'a> Object<'a> {
-    /// The entries, in the order of the text.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tree<'a>)> {
-        self.entries.iter().map(|(key, value)| (key.as_ref(), value))
+    /// Each key once, in the order of its first place in the text, with its last value.
+    pub fn iter(&self) -> Entries<'_, 'a> {
+        // Small objects (a statement, a condition block) look back and ahead for repeats;
+        // large ones index their keys once, so that no input makes reading quadratic.
+        let places = match self.entries.len() > SCANNED_KEYS {
+            false => None,
+            true => {
+                let mut places = std::collections::HashMap::with_capacity(self.entries.len());
+                for (place, (key, _)) in self.entries.iter().enumerate() {
+                    places.entry(key.as_ref()).and_modify(|(_, last)| *last = place).or_insert((place, place));
+                }
+                Some(places)
+            }
+        };
+        Entries { object: self, place: 0, places }
     }
 
-    /// The value of `key`.
+    /// The value of `key`: its last, if it is written more than once.
     pub fn get(&self, key: &str) -> Option<&Tree<'a>> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, value)| value)
-    }
-
-    /// How many keys.
-    pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, value)| value)
     }
 
     /// No keys?
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
 
-    /// Adds `key`, or gives an existing `key` this value in its first place.
-    fn insert(&mut self, key: Cow<'a, str>, value: Tree<'a>) {
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, old)) => *old = value,
-            None => self.entries.push((key, value)),
+/// Objects with more keys than this find repeated keys through an index rather than a scan.
+const SCANNED_KEYS: usize = 32;
+
+/// The entries of an [`Object`], each key once ([`Object::iter`]).
+pub struct Entries<'o, 'a> {
+    object: &'o Object<'a>,
+    place: usize,
+    /// For a large object: each key's first and last places.
+    places: Option<std::collections::HashMap<&'o str, (usize, usize)>>,
+}
+
+impl<'o, 'a> Iterator for Entries<'o, 'a> {
+    type Item = (&'o str, &'o Tree<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let entries = &self.object.entries;
+        while let Some((key, value)) = entries.get(self.place) {
+            let place = self.place;
+            self.place += 1;
+            let (first, last) = match &self.places {
+                Some(places) => places.get(key.as_ref()).copied().unwrap_or((place, place)),
+                None => {
+                    let earlier = entries.get(..place).unwrap_or_default();
+                    let first = earlier.iter().position(|(k, _)| k == key).unwrap_or(place);
+                    let later = entries.get(place + 1..).unwrap_or_default();
+                    (first, later.iter().rposition(|(k, _)| k == key).map_or(place, |at| place + 1 + at))
+                }
+            };
+            if first == place {
+                let value = entries.get(last).map_or(value, |(_, v)| v);
+                return Some((key.as_ref(), value));
+            }
         }
+        None
     }
 }
 
@@ -199,31 +231,11 @@ impl<'de> Visitor<'de> for TreeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree<'de>, A::Error> {
-        let mut object = Object::default();
-        // Past SCANNED_KEYS keys, repeated keys are found through an index of key to place.
-        let mut index: Option<HashMap<Cow<'de, str>, usize>> = None;
+        let mut entries = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let value: Tree<'de> = map.next_value()?;
-            if let Some(index) = index.as_mut() {
-                match index.get(&key) {
-                    Some(&place) => {
-                        if let Some(entry) = object.entries.get_mut(place) {
-                            entry.1 = value;
-                        }
-                    }
-                    None => {
-                        index.insert(key.clone(), object.entries.len());
-                        object.entries.push((key, value));
-                    }
-                }
-                continue;
-            }
-            object.insert(key, value);
-            if object.entries.len() > SCANNED_KEYS {
-                index = Some(object.entries.iter().enumerate().map(|(place, (k, _))| (k.clone(), place)).collect());
-            }
+            entries.push((key, map.next_value()?));
         }
-        Ok(Tree::Object(object))
+        Ok(Tree::Object(Object { entries }))
     }
 }
 

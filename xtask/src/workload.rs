@@ -620,7 +620,7 @@ pub fn scan(path: &Path) -> Result<String, Error> {
     let elements = serde_json::from_slice::<ValueFloor>(&bytes).map_err(json)?.0;
     let value = started.elapsed();
     Ok(format!(
-        "read {:.2} s\nscan {:.2} s\nvalue {:.2} s ({elements} list elements)",
+        "read {:.3} s\nscan {:.3} s\nvalue {:.3} s ({elements} list elements)",
         read.as_secs_f64(),
         scan.as_secs_f64(),
         value.as_secs_f64()
