@@ -10,25 +10,81 @@ use std::cell::Cell;
 use std::io::{Read, Seek, Write};
 use std::rc::Rc;
 
-use serde::Serialize;
-
-use super::{write_pretty, Streamed};
 use crate::dryrun::error::Error;
 use crate::dryrun::versions::OrderSet;
 use crate::evaluation::Evaluation;
 
-/// The document.
-#[derive(Serialize)]
+/// The document, as serde would write it: what [`write_spool`] writes by hand and the tests
+/// compare it with.
+#[cfg(test)]
+#[derive(serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct Report<I> {
-    #[serde(bound(serialize = "Streamed<I>: Serialize"))]
-    evaluations: Streamed<I>,
+    #[serde(bound(serialize = "super::Streamed<I>: serde::Serialize"))]
+    evaluations: super::Streamed<I>,
 }
 
-/// Writes the report of `evaluations` to `spool`.
+/// Writes the report of `evaluations` to `spool`: the bytes serde_json's pretty printer writes
+/// for `{"Evaluations": [...]}` (two spaces a level, then a newline), each evaluation rendered
+/// by [`render`]. The document's frame is written here rather than by serde's serializer, so
+/// that an evaluation with no cause (most of them) is written without it: that cost a tenth of
+/// the dry-run's instructions, in its one report writer (issue 18).
 pub(super) fn write_spool(spool: &mut impl Write, evaluations: impl Iterator<Item = Evaluation>) -> Result<(), Error> {
-    let report = Report { evaluations: Streamed::new(evaluations.map(Ok)) };
-    write_pretty(spool, &report, || report.evaluations.error(), Error::Temporary)
+    let io = Error::Temporary;
+    spool.write_all(b"{\n  \"Evaluations\": [").map_err(io)?;
+    let mut text = Vec::with_capacity(512);
+    let mut first = true;
+    // An evaluation is pulled before its separator is written: the spool ledger reads where an
+    // entry starts as its first evaluation is pulled (`collect`).
+    for evaluation in evaluations {
+        text.clear();
+        render(&evaluation, &mut text).map_err(|e| io(e.into()))?;
+        spool.write_all(if first { b"\n    " } else { b",\n    " }).map_err(io)?;
+        spool.write_all(&text).map_err(io)?;
+        first = false;
+    }
+    spool.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" }).map_err(io)
+}
+
+/// Appends `evaluation` to `out` as serde_json's pretty printer writes it as an element of the
+/// report's list (its lines after the first four spaces further in). An evaluation without
+/// causes is written field by field, its strings escaped by serde_json; one with causes is
+/// serialized by serde and indented.
+fn render(evaluation: &Evaluation, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    if !evaluation.causes().is_empty() {
+        let pretty = serde_json::to_vec_pretty(evaluation)?;
+        for (i, line) in pretty.split(|b| *b == b'\n').enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b"\n    ");
+            }
+            out.extend_from_slice(line);
+        }
+        return Ok(());
+    }
+    let field = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(b",\n      \"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\": ");
+    };
+    out.extend_from_slice(b"{\n      \"ConfigRuleName\": ");
+    serde_json::to_writer(&mut *out, evaluation.rule)?;
+    field(out, "ComplianceResourceType");
+    serde_json::to_writer(&mut *out, &evaluation.resource_type)?;
+    field(out, "ComplianceResourceId");
+    serde_json::to_writer(&mut *out, &evaluation.resource_id)?;
+    field(out, "ComplianceType");
+    serde_json::to_writer(&mut *out, &evaluation.compliance())?;
+    if let Some(annotation) = evaluation.annotation() {
+        field(out, "Annotation");
+        serde_json::to_writer(&mut *out, annotation)?;
+    }
+    if let Some(timestamp) = &evaluation.ordering_timestamp {
+        field(out, "OrderingTimestamp");
+        serde_json::to_writer(&mut *out, timestamp)?;
+    }
+    field(out, "Causes");
+    out.extend_from_slice(b"[]\n    }");
+    Ok(())
 }
 
 /// Copies the report from the spool [`write_spool`] wrote.
@@ -157,4 +213,47 @@ pub(super) fn without(
         out.write_all(rest).map_err(io)?;
     }
     out.into_inner().map_err(|e| io(e.into_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::{Cause, Compliance, Verdict};
+
+    /// The report as serde_json's pretty printer writes it whole: the reference.
+    fn by_serde(evaluations: &[Evaluation]) -> Vec<u8> {
+        let report = Report { evaluations: super::super::Streamed::new(evaluations.iter().map(Ok)) };
+        let mut out = Vec::new();
+        super::super::write_pretty(&mut out, &report, || report.evaluations.error(), Error::Temporary).unwrap();
+        out
+    }
+
+    /// Every kind of evaluation the writer renders by hand or through serde, alone and in
+    /// lists, byte for byte against serde's whole document: strings that need escaping,
+    /// annotations and timestamps present and absent, causes none and some.
+    #[test]
+    fn the_spool_is_what_serde_writes() {
+        let texts = ["plain", "quote \" and \\ backslash", "tab\tnew\nline\u{1}", "ünïcödé ☃ /slash"];
+        let mut all = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let verdicts = [
+                Verdict::compliant(),
+                Verdict::from_causes(vec![Cause::because(*text)]),
+                Verdict::not_applicable(*text),
+                Verdict { compliance: Compliance::NotApplicable, ..Verdict::compliant() },
+            ];
+            for verdict in verdicts {
+                let mut evaluation =
+                    Evaluation::by_id("rule-id", format!("AWS::{text}"), format!("id {text} {i}"), verdict);
+                evaluation.ordering_timestamp = (i % 2 == 0).then(|| format!("2026-01-0{i}T00:00:00.000Z {text}"));
+                all.push(evaluation);
+            }
+        }
+        for n in [0, 1, 2, all.len()] {
+            let some = all.get(..n).unwrap();
+            let mut spool = Vec::new();
+            write_spool(&mut spool, some.iter().cloned()).unwrap();
+            assert_eq!(String::from_utf8_lossy(&spool), String::from_utf8_lossy(&by_serde(some)), "{n} evaluations");
+        }
+    }
 }
