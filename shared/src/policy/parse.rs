@@ -111,20 +111,25 @@ fn parse_object(object: &Object<'_>, kind: PolicyKind) -> Result<Policy, Documen
         PolicyVersion::V2012 => Variables::Resolved,
         PolicyVersion::V2008 | PolicyVersion::Unspecified => Variables::Literal,
     };
-    let statements = raw_statements
-        .iter()
-        .enumerate()
-        .map(|(index, value)| parse_statement(index, value, kind, variables))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut statements = Vec::with_capacity(raw_statements.len());
+    for (index, value) in raw_statements.iter().enumerate() {
+        statements.extend(parse_statement(index, value, kind, variables)?);
+    }
     Ok(Policy { version, statements })
 }
 
+/// The statement at `index`, checked; `None` for a statement of an identity policy that can
+/// neither allow nor deny a KMS action: it is checked in full (its errors are the document's)
+/// but not kept, since nothing reads it (every reader of an identity policy skips statements
+/// without KMS actions, as [`Policy::retain_kms_statements`] does), and building its resource
+/// patterns and conditions was most of the parser's work on real documents (issue 18). Key
+/// and trust policies keep every statement: their principals are read whatever the actions.
 fn parse_statement(
     index: usize,
     value: &Tree<'_>,
     kind: PolicyKind,
     variables: Variables,
-) -> Result<Statement, DocumentError> {
+) -> Result<Option<Statement>, DocumentError> {
     let here = At::Statement(index);
     let here = &here;
     let at = |element| At::Field(here, element);
@@ -168,9 +173,18 @@ fn parse_statement(
         (None, Some(v)) => Actions::AllExcept(action_patterns(v, &at("NotAction"))?),
     };
 
+    let kms_actions = match &actions {
+        Actions::Only(patterns) => ActionSet::matching(patterns),
+        Actions::AllExcept(patterns) => ActionSet::matching(patterns).complement(),
+    };
+    // What is checked but not kept (see above): the same checks, in the same order.
+    let kept = kind != PolicyKind::Identity || !kms_actions.is_empty();
+
     let resources = match (resource, not_resource) {
         (Some(_), Some(_)) => return Err(invalid(*here, Problem::Both("Resource", "NotResource"))),
         (None, None) => None,
+        (Some(v), None) if !kept => strings(v, &at("Resource")).map(|_| Some(Resources::Only(Vec::new())))?,
+        (None, Some(v)) if !kept => strings(v, &at("NotResource")).map(|_| Some(Resources::AllExcept(Vec::new())))?,
         (Some(v), None) => Some(Resources::Only(arn_patterns(v, &at("Resource"), variables)?)),
         (None, Some(v)) => Some(Resources::AllExcept(arn_patterns(v, &at("NotResource"), variables)?)),
     };
@@ -211,18 +225,18 @@ fn parse_statement(
 
     let conditions = match condition {
         None => Vec::new(),
+        Some(v) if !kept => check_conditions(v, &at("Condition")).map(|()| Vec::new())?,
         Some(v) => parse_conditions(v, &at("Condition"))?,
     };
+    if !kept {
+        return Ok(None);
+    }
 
-    let kms_actions = match &actions {
-        Actions::Only(patterns) => ActionSet::matching(patterns),
-        Actions::AllExcept(patterns) => ActionSet::matching(patterns).complement(),
-    };
     let name = match sid {
         Some(sid) if !sid.is_empty() => StatementName::Sid(sid),
         _ => StatementName::Index(index),
     };
-    Ok(Statement { name, effect, principals, actions, resources, conditions, kms_actions })
+    Ok(Some(Statement { name, effect, principals, actions, resources, conditions, kms_actions }))
 }
 
 /// A string or a non-empty array of strings.
@@ -311,6 +325,35 @@ fn parse_conditions(value: &Tree<'_>, path: &At<'_>) -> Result<Vec<Condition>, D
         }
     }
     Ok(out)
+}
+
+/// What [`parse_conditions`] checks, with nothing built: the same errors, in the same order.
+fn check_conditions(value: &Tree<'_>, path: &At<'_>) -> Result<(), DocumentError> {
+    let map = value.as_object().ok_or_else(|| wrong_type(*path, "an object", value))?;
+    for (operator_name, entries) in map.iter() {
+        let at = At::Field(path, operator_name);
+        let entries = entries.as_object().ok_or_else(|| wrong_type(at, "an object", entries))?;
+        for (key, values) in entries.iter() {
+            let key_at = At::Field(&at, key);
+            match values {
+                Tree::Array(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        check_scalar(v, At::Index(&key_at, i))?;
+                    }
+                }
+                other => check_scalar(other, key_at)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What [`scalar`] checks.
+fn check_scalar(value: &Tree<'_>, at: At<'_>) -> Result<(), DocumentError> {
+    match value {
+        Tree::String(_) | Tree::Bool(_) | Tree::Number(_) => Ok(()),
+        other => Err(wrong_type(at, "a string, number or boolean", other)),
+    }
 }
 
 fn scalar(value: &Tree<'_>, at: At<'_>) -> Result<String, DocumentError> {
