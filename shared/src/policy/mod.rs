@@ -214,7 +214,10 @@ impl Principal {
         else {
             return false;
         };
-        if account != role_account {
+        // A session's resource field starts `assumed-role/`, right after the ARN's fifth `:`:
+        // without that text it is no session (most principals are not), and the two ARNs need
+        // not be parsed (this test ran for every grantee and statement of every key policy).
+        if account != role_account || !session.contains(":assumed-role/") {
             return false;
         }
         let (Ok(session), Ok(role)) = (Arn::parse(session), Arn::parse(role_arn)) else { return false };
