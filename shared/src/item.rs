@@ -14,11 +14,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use std::borrow::Cow;
-
 use serde_json::Value;
 
 use crate::arn::Arn;
+use bumpalo::Bump;
+
 use crate::json_tree::{Object, Tree};
 use crate::policy::{parse_policy_tree, DocumentError, Policy, PolicyKind};
 use crate::version::{ItemVersion, ResourceKey, VersionError};
@@ -147,17 +147,18 @@ pub struct ConfigItem<'a> {
     /// a string).
     pub state_id: Option<String>,
     /// `configuration`, decoded when it was a JSON string; `None` when absent or null.
-    pub configuration: Option<Cow<'a, Object<'a>>>,
+    pub configuration: Option<Object<'a>>,
     /// `supplementaryConfiguration`, as recorded (values may be JSON strings).
-    pub supplementary: Cow<'a, Object<'a>>,
+    pub supplementary: Object<'a>,
     /// `tags`, as recorded; `None` when absent or null (`batch-get-resource-config` items
     /// carry none).
     pub tags: Option<&'a Tree<'a>>,
 }
 
 impl<'a> ConfigItem<'a> {
-    /// Reads an item in either dialect, borrowing from it.
-    pub fn from_tree(value: &'a Tree<'a>) -> Result<ConfigItem<'a>, ItemError> {
+    /// Reads an item in either dialect, borrowing from it; a `configuration` or
+    /// `supplementaryConfiguration` given as a JSON string is parsed into `arena`.
+    pub fn from_tree(value: &Tree<'a>, arena: &'a Bump) -> Result<ConfigItem<'a>, ItemError> {
         let object = value.as_object().ok_or_else(|| ItemError {
             item: "item".into(),
             field: "(item)".into(),
@@ -172,7 +173,7 @@ impl<'a> ConfigItem<'a> {
         let text = |names: &[&str], item: &str| -> Result<Option<String>, ItemError> {
             match names.iter().find_map(|n| object.get(n).filter(|v| !matches!(v, Tree::Null)).map(|v| (*n, v))) {
                 None => Ok(None),
-                Some((_, Tree::String(s))) => Ok(Some(s.to_string())),
+                Some((_, Tree::String(s))) => Ok(Some((*s).to_owned())),
                 Some((name, other)) => Err(ItemError {
                     item: item.into(),
                     field: name.into(),
@@ -182,7 +183,7 @@ impl<'a> ConfigItem<'a> {
         };
         let required = |name: &str, item: &str| -> Result<String, ItemError> {
             match object.get(name) {
-                Some(Tree::String(s)) if !s.is_empty() => Ok(s.to_string()),
+                Some(Tree::String(s)) if !s.is_empty() => Ok((*s).to_owned()),
                 Some(Tree::String(_)) => {
                     Err(ItemError { item: item.into(), field: name.into(), problem: "is empty".into() })
                 }
@@ -199,10 +200,10 @@ impl<'a> ConfigItem<'a> {
         let label = format!("{resource_type}/{resource_id}");
         let configuration = match configuration {
             None | Some(Tree::Null) => None,
-            Some(Tree::String(s)) if s.trim().is_empty() || s == "null" => None,
-            Some(Tree::String(s)) => match Tree::parse(s) {
+            Some(Tree::String(s)) if s.trim().is_empty() || *s == "null" => None,
+            Some(Tree::String(s)) => match Tree::parse_in(s, arena) {
                 Ok(Tree::Null) => None,
-                Ok(Tree::Object(object)) => Some(Cow::Owned(object)),
+                Ok(Tree::Object(object)) => Some(object),
                 Ok(other) => {
                     return Err(ItemError {
                         item: label,
@@ -218,7 +219,7 @@ impl<'a> ConfigItem<'a> {
                     })
                 }
             },
-            Some(Tree::Object(object)) => Some(Cow::Borrowed(object)),
+            Some(Tree::Object(object)) => Some(*object),
             Some(other) => {
                 return Err(ItemError {
                     item: label,
@@ -228,10 +229,10 @@ impl<'a> ConfigItem<'a> {
             }
         };
         let supplementary = match supplementary {
-            None | Some(Tree::Null) => Cow::Owned(Object::default()),
-            Some(Tree::Object(object)) => Cow::Borrowed(object),
-            Some(Tree::String(s)) => match Tree::parse(s) {
-                Ok(Tree::Object(object)) => Cow::Owned(object),
+            None | Some(Tree::Null) => Object::default(),
+            Some(Tree::Object(object)) => *object,
+            Some(Tree::String(s)) => match Tree::parse_in(s, arena) {
+                Ok(Tree::Object(object)) => object,
                 _ => {
                     return Err(ItemError {
                         item: label,
@@ -252,7 +253,7 @@ impl<'a> ConfigItem<'a> {
         // SDKs and `--output json` of some tools write it).
         let capture_time = match object.get("configurationItemCaptureTime") {
             None | Some(Tree::Null) => None,
-            Some(Tree::String(s)) => Some(s.to_string()),
+            Some(Tree::String(s)) => Some((*s).to_owned()),
             Some(Tree::Number(n)) => n.as_f64().map(epoch_to_rfc3339),
             Some(other) => {
                 return Err(ItemError {
@@ -275,7 +276,7 @@ impl<'a> ConfigItem<'a> {
         };
         let state_id = match object.get("configurationStateId") {
             None | Some(Tree::Null) => None,
-            Some(Tree::String(s)) => Some(s.to_string()),
+            Some(Tree::String(s)) => Some((*s).to_owned()),
             Some(Tree::Number(n)) => Some(n.to_string()),
             Some(other) => {
                 return Err(ItemError {
@@ -445,7 +446,7 @@ impl Tags {
                 let mut tags = BTreeMap::new();
                 for (key, v) in map.iter() {
                     match v {
-                        Tree::String(s) => tags.insert(key.to_owned(), s.to_string()),
+                        Tree::String(s) => tags.insert(key.to_owned(), (*s).to_owned()),
                         other => return invalid(&format!("tags.{key}"), other),
                     };
                 }
@@ -455,7 +456,7 @@ impl Tags {
                 let mut tags = BTreeMap::new();
                 for (i, entry) in list.iter().enumerate() {
                     let field = |name: &str| match entry.as_object().and_then(|object| object.get(name)) {
-                        Some(Tree::String(s)) => Ok(s.to_string()),
+                        Some(Tree::String(s)) => Ok((*s).to_owned()),
                         Some(other) => Err(invalid(&format!("tags[{i}].{name}"), other)),
                         None if entry.as_object().is_some() => {
                             Err(Tags::Invalid(format!("field `tags[{i}].{name}` is missing")))
@@ -573,7 +574,7 @@ impl Resource {
     /// Decodes an item. Deleted items and unknown types need no configuration.
     pub fn from_item(item: &ConfigItem<'_>) -> Result<Resource, ItemError> {
         let resource_type = ResourceType::from_name(&item.resource_type);
-        let reader = Reader { item, config: item.configuration.as_deref() };
+        let reader = Reader { item, config: item.configuration.as_ref() };
         let arn = match &item.arn {
             Some(arn) => arn.clone(),
             // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
@@ -644,13 +645,16 @@ impl Resource {
 
     /// Reads and decodes a configuration item from JSON in either dialect.
     pub fn from_json(value: &Value) -> Result<Resource, ItemError> {
-        Resource::from_tree(&Tree::of_value(value))
+        let arena = Bump::new();
+        Resource::from_item(&ConfigItem::from_tree(&Tree::of_value(value, &arena), &arena)?)
     }
 
     /// As [`Resource::from_json`], from an item parsed into a [`Tree`] (the dry-run's path:
     /// the item's text is read in place, not copied into a `Value`).
     pub fn from_tree(tree: &Tree<'_>) -> Result<Resource, ItemError> {
-        Resource::from_item(&ConfigItem::from_tree(tree)?)
+        // For a `configuration` given as a JSON string; allocates only then.
+        let arena = Bump::new();
+        Resource::from_item(&ConfigItem::from_tree(tree, &arena)?)
     }
 
     /// `resourceType/resourceId`, for messages.
@@ -679,7 +683,7 @@ impl<'r, 'a> Reader<'r, 'a> {
     fn opt_text(&self, name: &str) -> Result<Option<String>, ItemError> {
         match self.config_value(name) {
             None => Ok(None),
-            Some(Tree::String(s)) => Ok(Some(s.to_string())),
+            Some(Tree::String(s)) => Ok(Some((*s).to_owned())),
             Some(other) => {
                 Err(self
                     .error(&format!("configuration.{name}"), format!("is {}, expected a string", other.type_name())))
@@ -701,7 +705,7 @@ impl<'r, 'a> Reader<'r, 'a> {
 
     fn text(&self, name: &str) -> Result<String, ItemError> {
         match self.config_value(name) {
-            Some(Tree::String(s)) => Ok(s.to_string()),
+            Some(Tree::String(s)) => Ok((*s).to_owned()),
             Some(other) => {
                 Err(self
                     .error(&format!("configuration.{name}"), format!("is {}, expected a string", other.type_name())))
@@ -753,7 +757,7 @@ impl<'r, 'a> Reader<'r, 'a> {
 
     fn field_text(&self, object: &Tree<'_>, path: &str, name: &str) -> Result<String, ItemError> {
         match object.as_object().and_then(|object| object.get(name)) {
-            Some(Tree::String(s)) => Ok(s.to_string()),
+            Some(Tree::String(s)) => Ok((*s).to_owned()),
             Some(other) => {
                 Err(self.error(&format!("{path}.{name}"), format!("is {}, expected a string", other.type_name())))
             }
@@ -785,7 +789,7 @@ impl<'r, 'a> Reader<'r, 'a> {
             };
             let id = match fields.get("versionId") {
                 None | Some(Tree::Null) => None,
-                Some(Tree::String(id)) => Some(id.as_ref()),
+                Some(Tree::String(id)) => Some(*id),
                 Some(other) => {
                     return Err(
                         self.error(&format!("{at}.versionId"), format!("is {}, expected a string", other.type_name()))

@@ -1,38 +1,45 @@
-//! A JSON value that borrows its strings from the text it was parsed from: what policy
-//! documents are parsed into before they are checked.
+//! A JSON value that borrows its strings from the text it was parsed from, and its lists from
+//! an arena: what configuration items and policy documents are parsed into before they are
+//! checked.
 //!
 //! Issue 18's profile put most of the dry-run's instructions in building `serde_json::Value`s:
-//! one allocation per string and per map, then as many frees. A policy document is parsed,
-//! read once into the checked [`crate::policy::Policy`] and dropped, so its strings need not
-//! be copied: a [`Tree`] points into the document's text, and only strings with escapes are
-//! copied. It reads the same as the `Value` it replaces, so verdicts and errors do not change:
+//! one allocation per string and per map, then as many frees. An item or a policy document is
+//! parsed, read once into the checked types and dropped, so nothing of it needs to be owned:
+//! a [`Tree`] points into the text (a string with escapes is copied into the arena), and its
+//! arrays and objects are slices of an arena ([`bumpalo`]) that is emptied at once when the
+//! reading is done ([`Tree::with_parsed`]). It reads the same as the `Value` it replaces, so
+//! verdicts and errors do not change:
 //!
 //! - object keys keep their order in the text, and a repeated key keeps its first place with
 //!   its last value, as `serde_json::Map` does with `preserve_order` (which the AWS SDK turns on
 //!   in the dry-run's builds). Repeats are resolved when an object is read ([`Object::get`],
 //!   [`Object::iter`]), not when it is parsed: most objects of an item are only looked up,
-//!   never walked, and checking every key against the others cost a twentieth of the run;
-//! - a number is a `serde_json::Number`, read as `Value` reads it (and written the same way).
+//!   never walked;
+//! - a number is a `serde_json::Number`, read as `Value` reads it (and written the same way);
+//! - syntax errors are serde_json's, word for word.
 
-use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use bumpalo::Bump;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-/// A JSON value whose strings borrow from the text it was parsed from where they can.
-#[derive(Debug, Clone, PartialEq)]
+/// A JSON value whose strings borrow from its text (or its arena) and whose lists live in an
+/// arena, all for `'a`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Tree<'a> {
     /// `null`
     Null,
     /// `true` or `false`
     Bool(bool),
     /// A number, as `serde_json::Value` holds it.
-    Number(Number),
-    /// A string: borrowed unless it had escapes.
-    String(Cow<'a, str>),
+    Number(&'a Number),
+    /// A string.
+    String(&'a str),
     /// An array.
-    Array(Vec<Tree<'a>>),
+    Array(&'a [Tree<'a>]),
     /// An object.
     Object(Object<'a>),
 }
@@ -40,33 +47,67 @@ pub enum Tree<'a> {
 /// An object's entries in the order of the text, a repeated key as often as it is written;
 /// read through [`Object::get`] and [`Object::iter`], each key is there once (see the module
 /// docs).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Object<'a> {
-    entries: Vec<(Cow<'a, str>, Tree<'a>)>,
+    entries: &'a [(&'a str, Tree<'a>)],
+}
+
+/// Objects with more keys than this find repeated keys through an index rather than a scan.
+const SCANNED_KEYS: usize = 32;
+
+/// How many spent arenas a thread keeps for the next parse (nested parses take one each).
+const ARENAS_KEPT: usize = 4;
+
+thread_local! {
+    /// Arenas emptied after a parse, kept so that the next parse allocates nothing new.
+    static SPARE_ARENAS: RefCell<Vec<Bump>> = const { RefCell::new(Vec::new()) };
 }
 
 impl<'a> Tree<'a> {
-    /// Parses `text`, borrowing from it. Errors are serde_json's, as for a `Value`.
-    pub fn parse(text: &'a str) -> Result<Tree<'a>, serde_json::Error> {
-        serde_json::from_str(text)
+    /// Parses `text` and hands the tree to `read`; the arena the tree's lists live in is
+    /// emptied when `read` returns (and kept for the thread's next parse). Errors are
+    /// serde_json's, as for a `Value`.
+    pub fn with_parsed<R>(text: &str, read: impl FnOnce(&Tree<'_>) -> R) -> Result<R, serde_json::Error> {
+        let mut arena = SPARE_ARENAS.with_borrow_mut(Vec::pop).unwrap_or_default();
+        let result = Tree::parse_in(text, &arena).map(|tree| read(&tree));
+        arena.reset();
+        SPARE_ARENAS.with_borrow_mut(|spare| {
+            if spare.len() < ARENAS_KEPT {
+                spare.push(arena);
+            }
+        });
+        result
     }
 
-    /// The same value, borrowing from a `serde_json::Value` (documents that arrive as objects).
-    pub fn of_value(value: &'a Value) -> Tree<'a> {
+    /// Parses `text` into `arena`, borrowing from both.
+    pub fn parse_in(text: &'a str, arena: &'a Bump) -> Result<Tree<'a>, serde_json::Error> {
+        // As `serde_json::from_str` does it: the value, then nothing but white space.
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let tree = TreeSeed { arena }.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(tree)
+    }
+
+    /// The same value, borrowing from a `serde_json::Value` (documents that arrive as
+    /// objects), its lists in `arena`.
+    pub fn of_value(value: &'a Value, arena: &'a Bump) -> Tree<'a> {
         match value {
             Value::Null => Tree::Null,
             Value::Bool(b) => Tree::Bool(*b),
-            Value::Number(n) => Tree::Number(n.clone()),
-            Value::String(s) => Tree::String(Cow::Borrowed(s)),
-            Value::Array(items) => Tree::Array(items.iter().map(Tree::of_value).collect()),
+            Value::Number(n) => Tree::Number(n),
+            Value::String(s) => Tree::String(s),
+            Value::Array(items) => {
+                Tree::Array(arena.alloc_slice_fill_iter(items.iter().map(|item| Tree::of_value(item, arena))))
+            }
             Value::Object(map) => Tree::Object(Object {
-                entries: map.iter().map(|(key, value)| (Cow::Borrowed(key.as_str()), Tree::of_value(value))).collect(),
+                entries: arena
+                    .alloc_slice_fill_iter(map.iter().map(|(key, value)| (key.as_str(), Tree::of_value(value, arena)))),
             }),
         }
     }
 
     /// The string, if this is one.
-    pub fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&'a str> {
         match self {
             Tree::String(s) => Some(s),
             _ => None,
@@ -101,25 +142,25 @@ impl<'a> Tree<'a> {
 
 impl<'a> Object<'a> {
     /// Each key once, in the order of its first place in the text, with its last value.
-    pub fn iter(&self) -> Entries<'_, 'a> {
+    pub fn iter(&self) -> Entries<'a> {
         // Small objects (a statement, a condition block) look back and ahead for repeats;
         // large ones index their keys once, so that no input makes reading quadratic.
         let places = match self.entries.len() > SCANNED_KEYS {
             false => None,
             true => {
-                let mut places = std::collections::HashMap::with_capacity(self.entries.len());
+                let mut places = HashMap::with_capacity(self.entries.len());
                 for (place, (key, _)) in self.entries.iter().enumerate() {
-                    places.entry(key.as_ref()).and_modify(|(_, last)| *last = place).or_insert((place, place));
+                    places.entry(*key).and_modify(|(_, last)| *last = place).or_insert((place, place));
                 }
                 Some(places)
             }
         };
-        Entries { object: self, place: 0, places }
+        Entries { entries: self.entries, place: 0, places }
     }
 
     /// The value of `key`: its last, if it is written more than once.
-    pub fn get(&self, key: &str) -> Option<&Tree<'a>> {
-        self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, value)| value)
+    pub fn get(&self, key: &str) -> Option<&'a Tree<'a>> {
+        self.entries.iter().rev().find(|(k, _)| *k == key).map(|(_, value)| value)
     }
 
     /// No keys?
@@ -128,27 +169,24 @@ impl<'a> Object<'a> {
     }
 }
 
-/// Objects with more keys than this find repeated keys through an index rather than a scan.
-const SCANNED_KEYS: usize = 32;
-
 /// The entries of an [`Object`], each key once ([`Object::iter`]).
-pub struct Entries<'o, 'a> {
-    object: &'o Object<'a>,
+pub struct Entries<'a> {
+    entries: &'a [(&'a str, Tree<'a>)],
     place: usize,
     /// For a large object: each key's first and last places.
-    places: Option<std::collections::HashMap<&'o str, (usize, usize)>>,
+    places: Option<HashMap<&'a str, (usize, usize)>>,
 }
 
-impl<'o, 'a> Iterator for Entries<'o, 'a> {
-    type Item = (&'o str, &'o Tree<'a>);
+impl<'a> Iterator for Entries<'a> {
+    type Item = (&'a str, &'a Tree<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let entries = &self.object.entries;
+        let entries = self.entries;
         while let Some((key, value)) = entries.get(self.place) {
             let place = self.place;
             self.place += 1;
             let (first, last) = match &self.places {
-                Some(places) => places.get(key.as_ref()).copied().unwrap_or((place, place)),
+                Some(places) => places.get(key).copied().unwrap_or((place, place)),
                 None => {
                     let earlier = entries.get(..place).unwrap_or_default();
                     let first = earlier.iter().position(|(k, _)| k == key).unwrap_or(place);
@@ -158,117 +196,115 @@ impl<'o, 'a> Iterator for Entries<'o, 'a> {
             };
             if first == place {
                 let value = entries.get(last).map_or(value, |(_, v)| v);
-                return Some((key.as_ref(), value));
+                return Some((key, value));
             }
         }
         None
     }
 }
 
-impl<'de> Deserialize<'de> for Tree<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TreeVisitor)
+/// Reads one value into the arena.
+#[derive(Clone, Copy)]
+struct TreeSeed<'a> {
+    arena: &'a Bump,
+}
+
+impl<'a> DeserializeSeed<'a> for TreeSeed<'a> {
+    type Value = Tree<'a>;
+
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Tree<'a>, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct TreeVisitor;
-
-impl<'de> Visitor<'de> for TreeVisitor {
-    type Value = Tree<'de>;
+impl<'a> Visitor<'a> for TreeSeed<'a> {
+    type Value = Tree<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any valid JSON value")
     }
 
-    fn visit_bool<E>(self, b: bool) -> Result<Tree<'de>, E> {
+    fn visit_bool<E>(self, b: bool) -> Result<Tree<'a>, E> {
         Ok(Tree::Bool(b))
     }
 
-    fn visit_i64<E>(self, n: i64) -> Result<Tree<'de>, E> {
-        Ok(Tree::Number(n.into()))
+    fn visit_i64<E>(self, n: i64) -> Result<Tree<'a>, E> {
+        Ok(Tree::Number(self.arena.alloc(n.into())))
     }
 
-    fn visit_u64<E>(self, n: u64) -> Result<Tree<'de>, E> {
-        Ok(Tree::Number(n.into()))
+    fn visit_u64<E>(self, n: u64) -> Result<Tree<'a>, E> {
+        Ok(Tree::Number(self.arena.alloc(n.into())))
     }
 
-    fn visit_f64<E>(self, n: f64) -> Result<Tree<'de>, E> {
+    fn visit_f64<E>(self, n: f64) -> Result<Tree<'a>, E> {
         // As `Value` reads it: JSON text cannot spell a NaN or an infinity, so `None` (null) is
         // only reachable from other deserializers.
-        Ok(Number::from_f64(n).map_or(Tree::Null, Tree::Number))
+        Ok(Number::from_f64(n).map_or(Tree::Null, |n| Tree::Number(self.arena.alloc(n))))
     }
 
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Tree<'de>, E> {
-        Ok(Tree::String(Cow::Borrowed(s)))
+    fn visit_borrowed_str<E>(self, s: &'a str) -> Result<Tree<'a>, E> {
+        Ok(Tree::String(s))
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Tree<'de>, E> {
-        Ok(Tree::String(Cow::Owned(s.to_owned())))
+    fn visit_str<E>(self, s: &str) -> Result<Tree<'a>, E> {
+        Ok(Tree::String(self.arena.alloc_str(s)))
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Tree<'de>, E> {
-        Ok(Tree::String(Cow::Owned(s)))
-    }
-
-    fn visit_none<E>(self) -> Result<Tree<'de>, E> {
+    fn visit_none<E>(self) -> Result<Tree<'a>, E> {
         Ok(Tree::Null)
     }
 
-    fn visit_unit<E>(self) -> Result<Tree<'de>, E> {
+    fn visit_unit<E>(self) -> Result<Tree<'a>, E> {
         Ok(Tree::Null)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Tree<'de>, D::Error> {
-        Deserialize::deserialize(deserializer)
+    fn visit_some<D: Deserializer<'a>>(self, deserializer: D) -> Result<Tree<'a>, D::Error> {
+        self.deserialize(deserializer)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Tree<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(item) = seq.next_element()? {
+    fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<Tree<'a>, A::Error> {
+        let mut items = bumpalo::collections::Vec::new_in(self.arena);
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
-        Ok(Tree::Array(items))
+        Ok(Tree::Array(items.into_bump_slice()))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tree<'de>, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            entries.push((key, map.next_value()?));
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<Tree<'a>, A::Error> {
+        let mut entries = bumpalo::collections::Vec::new_in(self.arena);
+        while let Some(key) = map.next_key_seed(KeySeed { arena: self.arena })? {
+            entries.push((key, map.next_value_seed(self)?));
         }
-        Ok(Tree::Object(Object { entries }))
+        Ok(Tree::Object(Object { entries: entries.into_bump_slice() }))
     }
 }
 
-/// A key, borrowed from the text unless it had escapes.
-struct KeySeed;
+/// A key, borrowed from the text, or copied into the arena when it had escapes.
+struct KeySeed<'a> {
+    arena: &'a Bump,
+}
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
+impl<'a> DeserializeSeed<'a> for KeySeed<'a> {
+    type Value = &'a str;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
     }
 }
 
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Cow<'de, str>;
+impl<'a> Visitor<'a> for KeySeed<'a> {
+    type Value = &'a str;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string key")
     }
 
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(s))
+    fn visit_borrowed_str<E>(self, s: &'a str) -> Result<Self::Value, E> {
+        Ok(s)
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(s.to_owned()))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(s))
+        Ok(self.arena.alloc_str(s))
     }
 }
 
@@ -282,14 +318,14 @@ mod tests {
         match tree {
             Tree::Null => Value::Null,
             Tree::Bool(b) => Value::Bool(*b),
-            Tree::Number(n) => Value::Number(n.clone()),
-            Tree::String(s) => Value::String(s.to_string()),
+            Tree::Number(n) => Value::Number((*n).clone()),
+            Tree::String(s) => Value::String((*s).to_owned()),
             Tree::Array(items) => Value::Array(items.iter().map(to_value).collect()),
             Tree::Object(object) => Value::Object(object.iter().map(|(k, v)| (k.to_owned(), to_value(v))).collect()),
         }
     }
 
-    fn keys<'t>(tree: &'t Tree<'_>) -> Vec<&'t str> {
+    fn keys<'t>(tree: &Tree<'t>) -> Vec<&'t str> {
         tree.as_object().map(|object| object.iter().map(|(k, _)| k).collect()).unwrap_or_default()
     }
 
@@ -306,11 +342,12 @@ mod tests {
         ];
         for text in texts {
             let value: Result<Value, _> = serde_json::from_str(text);
-            let tree = Tree::parse(text);
+            let tree = Tree::with_parsed(text, to_value);
             match (value, tree) {
                 (Ok(value), Ok(tree)) => {
-                    assert_eq!(to_value(&tree), value, "{text}");
-                    assert_eq!(to_value(&Tree::of_value(&value)), value, "{text}");
+                    assert_eq!(tree, value, "{text}");
+                    let arena = Bump::new();
+                    assert_eq!(to_value(&Tree::of_value(&value, &arena)), value, "{text}");
                 }
                 (value, tree) => panic!("{text}: {value:?} vs {tree:?}"),
             }
@@ -321,35 +358,52 @@ mod tests {
     /// in every build of the dry-run), whatever serde_json's features in this build.
     #[test]
     fn a_repeated_key_keeps_its_first_place_and_its_last_value() {
-        let tree = Tree::parse(r#"{"b":1,"a":2,"b":3}"#).expect("valid");
+        let arena = Bump::new();
+        let tree = Tree::parse_in(r#"{"b":1,"a":2,"b":3}"#, &arena).expect("valid");
         assert_eq!(keys(&tree), ["b", "a"]);
-        assert_eq!(tree.as_object().and_then(|o| o.get("b")), Some(&Tree::Number(3.into())));
+        assert_eq!(tree.as_object().and_then(|o| o.get("b")).map(to_value), Some(Value::from(3)));
         // Past the scanned size, through the index.
         let many: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
         let text = format!("{{{many}\"k3\":99,\"z\":0}}");
-        let tree = Tree::parse(&text).expect("valid");
+        let tree = Tree::parse_in(&text, &arena).expect("valid");
         let expected: Vec<String> = (0..40).map(|i| format!("k{i}")).chain(["z".to_owned()]).collect();
         assert_eq!(keys(&tree), expected);
-        assert_eq!(tree.as_object().and_then(|o| o.get("k3")), Some(&Tree::Number(99.into())));
+        assert_eq!(tree.as_object().and_then(|o| o.get("k3")).map(to_value), Some(Value::from(99)));
         let value: Value = serde_json::from_str(&text).expect("valid");
         assert_eq!(to_value(&tree), value);
     }
 
     #[test]
-    fn strings_without_escapes_are_borrowed() {
-        let tree = Tree::parse(r#"{"plain":"text","esc":"a\tb"}"#).expect("valid");
+    fn strings_without_escapes_point_into_the_text() {
+        let text = r#"{"plain":"text","esc":"a\tb"}"#;
+        let arena = Bump::new();
+        let tree = Tree::parse_in(text, &arena).expect("valid");
         let object = tree.as_object().expect("an object");
-        assert!(matches!(object.get("plain"), Some(Tree::String(Cow::Borrowed("text")))));
-        assert!(matches!(object.get("esc"), Some(Tree::String(Cow::Owned(s))) if s == "a\tb"));
+        let plain = object.get("plain").and_then(Tree::as_str).expect("a string");
+        assert!(text.as_bytes().as_ptr_range().contains(&plain.as_ptr()));
+        assert_eq!(object.get("esc").and_then(Tree::as_str), Some("a\tb"));
     }
 
     #[test]
     fn syntax_errors_are_serde_json_errors_as_for_a_value() {
         for text in [r#"{"a":"#, r#"{"a":1}x"#, "[1,]", r#"{"a" 1}"#, "[1e400]"] {
             let value = serde_json::from_str::<Value>(text).err().map(|e| e.to_string());
-            let tree = Tree::parse(text).err().map(|e| e.to_string());
+            let tree = Tree::with_parsed(text, |_| ()).err().map(|e| e.to_string());
             assert_eq!(tree, value, "{text}");
             assert!(tree.is_some());
         }
+    }
+
+    /// Parses inside a reading (an item's policy document) take an arena of their own, and a
+    /// thread's spare arenas stay few.
+    #[test]
+    fn nested_parses_each_have_an_arena() {
+        let outer = r#"{"doc":"{\"inner\":[1,2]}"}"#;
+        let inner = Tree::with_parsed(outer, |tree| {
+            let text = tree.as_object().and_then(|o| o.get("doc")).and_then(Tree::as_str).expect("a string");
+            Tree::with_parsed(text, to_value).expect("valid")
+        });
+        assert_eq!(inner.ok(), Some(serde_json::json!({"inner": [1, 2]})));
+        assert!(SPARE_ARENAS.with_borrow(Vec::len) <= ARENAS_KEPT);
     }
 }

@@ -367,7 +367,7 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
     // An item standing as it is in the input (a snapshot's `configurationItems`, the common
     // case) is read in place from its text, with no `Value` built; any other entry, and one
     // that is not JSON (for the error's wording), through `RawEntry::decode`.
-    let in_place = entry.item_text().and_then(|text| Tree::parse(text).ok().map(|tree| Resource::from_tree(&tree)));
+    let in_place = entry.item_text().and_then(|text| Tree::with_parsed(text, Resource::from_tree).ok());
     if let Some(read) = in_place {
         return decoded_item(read, &entry.at(), input, entry, &error);
     }

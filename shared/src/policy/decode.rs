@@ -53,11 +53,15 @@ pub fn object_text(text: &str) -> Result<Cow<'_, str>, DocumentError> {
         if layer < MAX_LAYERS && current.trim_start().starts_with('{') {
             return Ok(current);
         }
-        let next = match Tree::parse(&current).map_err(|e| DocumentError::Json(e.to_string()))? {
-            Tree::String(inner) => inner.into_owned(),
+        let layer_value = Tree::with_parsed(&current, |tree| match tree {
+            Tree::String(inner) => Ok((*inner).to_owned()),
+            other => Err(other.type_name()),
+        });
+        let next = match layer_value.map_err(|e| DocumentError::Json(e.to_string()))? {
+            Ok(inner) => inner,
             // The last layer is decoded (its errors are errors) but no longer looked into.
-            _ if layer == MAX_LAYERS => break,
-            other => return Err(DocumentError::NotObject { found: other.type_name() }),
+            Err(_) if layer == MAX_LAYERS => break,
+            Err(found) => return Err(DocumentError::NotObject { found }),
         };
         current = Cow::Owned(next);
     }

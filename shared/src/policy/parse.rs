@@ -24,7 +24,7 @@ const STRINGS: &str = "a string or an array of strings";
 /// string or URL-encoded text (see [`super::decode`]).
 pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentError> {
     match raw {
-        Value::Object(_) => parse_policy_tree(&Tree::of_value(raw), kind),
+        Value::Object(_) => parse_policy_tree(&Tree::of_value(raw, &bumpalo::Bump::new()), kind),
         Value::String(text) => parse_policy_text(text, kind),
         other => Err(DocumentError::NotObject { found: json_type(other) }),
     }
@@ -33,8 +33,7 @@ pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentErr
 /// As [`parse_policy`], for a document held as text (JSON, a JSON string, or URL-encoded).
 pub fn parse_policy_text(text: &str, kind: PolicyKind) -> Result<Policy, DocumentError> {
     let text = object_text(text)?;
-    let tree = Tree::parse(&text).map_err(|e| DocumentError::Json(e.to_string()))?;
-    parse_policy_tree(&tree, kind)
+    Tree::with_parsed(&text, |tree| parse_policy_tree(tree, kind)).map_err(|e| DocumentError::Json(e.to_string()))?
 }
 
 /// As [`parse_policy`], for a document read into a [`Tree`] (a field of an item): an object,
@@ -160,9 +159,9 @@ fn parse_statement(
 
     let effect = match effect {
         None => return Err(invalid(at("Effect"), Problem::Missing)),
-        Some(Tree::String(s)) if s == "Allow" => Effect::Allow,
-        Some(Tree::String(s)) if s == "Deny" => Effect::Deny,
-        Some(Tree::String(s)) => return Err(invalid(at("Effect"), Problem::UnknownEffect(s.to_string()))),
+        Some(Tree::String("Allow")) => Effect::Allow,
+        Some(Tree::String("Deny")) => Effect::Deny,
+        Some(Tree::String(s)) => return Err(invalid(at("Effect"), Problem::UnknownEffect((*s).to_owned()))),
         Some(other) => return Err(wrong_type(at("Effect"), "a string", other)),
     };
 
@@ -242,7 +241,7 @@ fn parse_statement(
 /// A string or a non-empty array of strings.
 fn strings<'v>(value: &'v Tree<'_>, at: &At<'_>) -> Result<Vec<&'v str>, DocumentError> {
     match value {
-        Tree::String(s) => Ok(vec![s.as_ref()]),
+        Tree::String(s) => Ok(vec![*s]),
         Tree::Array(items) => {
             if items.is_empty() {
                 return Err(invalid(*at, Problem::Empty));
@@ -272,7 +271,7 @@ fn arn_patterns(value: &Tree<'_>, at: &At<'_>, variables: Variables) -> Result<V
 
 fn principal_list(value: &Tree<'_>, path: &At<'_>) -> Result<Vec<Principal>, DocumentError> {
     match value {
-        Tree::String(s) if s == "*" => Ok(vec![Principal::Everyone]),
+        Tree::String("*") => Ok(vec![Principal::Everyone]),
         Tree::String(_) => Err(wrong_type(*path, "`*` or an object of principal types", value)),
         Tree::Object(map) => {
             if map.is_empty() {
@@ -358,7 +357,7 @@ fn check_scalar(value: &Tree<'_>, at: At<'_>) -> Result<(), DocumentError> {
 
 fn scalar(value: &Tree<'_>, at: At<'_>) -> Result<String, DocumentError> {
     match value {
-        Tree::String(s) => Ok(s.to_string()),
+        Tree::String(s) => Ok((*s).to_owned()),
         Tree::Bool(b) => Ok(b.to_string()),
         Tree::Number(n) => Ok(n.to_string()),
         other => Err(wrong_type(at, "a string, number or boolean", other)),
