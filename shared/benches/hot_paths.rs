@@ -11,6 +11,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use serde_json::Value;
 use shared::access::{every_allow, identity_cells, IdentityDoc, KeyScope};
 use shared::catalog::ActionSet;
+use shared::item::Resource;
+use shared::json_tree::Tree;
 use shared::pattern::{Pattern, Variables};
 use shared::policy::{parse_policy, PolicyKind};
 
@@ -81,6 +83,57 @@ fn parsing(c: &mut Criterion) {
     group.finish();
 }
 
+/// The decoder's hot path (issue 18): an `AWS::IAM::Policy` configuration item per corpus
+/// document, its document URL-encoded as Config records it, read as the dry-run reads it (a
+/// `json_tree::Tree` of the item's text, `Resource::from_tree`) and, beside it, with the
+/// `serde_json::Value` of the text built first, as before issue 18 (`Resource::from_json`,
+/// which then reads that `Value` the same way: the difference is the `Value`).
+fn items(c: &mut Criterion) {
+    let items: Vec<String> = corpus_documents()
+        .iter()
+        .enumerate()
+        .map(|(i, document)| {
+            let encoded: String = document
+                .to_string()
+                .bytes()
+                .map(|b| match b.is_ascii_alphanumeric() {
+                    true => (b as char).to_string(),
+                    false => format!("%{b:02X}"),
+                })
+                .collect();
+            serde_json::json!({
+                "resourceType": "AWS::IAM::Policy", "resourceId": format!("ANPA{i:016}"),
+                "ARN": format!("arn:aws:iam::111122223333:policy/P{i}"), "awsAccountId": "111122223333",
+                "awsRegion": "global", "configurationItemStatus": "OK",
+                "configurationItemCaptureTime": "2026-11-01T12:00:00.000Z", "configurationStateId": 1,
+                "configuration": {"policyName": format!("P{i}"), "defaultVersionId": "v1", "attachmentCount": 1,
+                    "policyVersionList": [{"document": encoded, "versionId": "v1", "isDefaultVersion": true}]},
+                "supplementaryConfiguration": {}, "tags": {}
+            })
+            .to_string()
+        })
+        .collect();
+    let bytes: usize = items.iter().map(String::len).sum();
+    let mut group = c.benchmark_group("item");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("decode 1,452 IAM policy items (Tree, the dry-run)", |b| {
+        b.iter(|| {
+            for item in &items {
+                black_box(Tree::with_parsed(item, Resource::from_tree).unwrap().unwrap());
+            }
+        })
+    });
+    group.bench_function("decode 1,452 IAM policy items (a Value of the text first)", |b| {
+        b.iter(|| {
+            for item in &items {
+                let value: Value = serde_json::from_str(item).unwrap();
+                black_box(Resource::from_json(&value).unwrap());
+            }
+        })
+    });
+    group.finish();
+}
+
 fn evaluation(c: &mut Criterion) {
     let policies: Vec<_> = corpus_documents().iter().map(|d| parse_policy(d, PolicyKind::Identity).unwrap()).collect();
     let scope = KeyScope::new("arn:aws:iam::111122223333:policy/p", "111122223333");
@@ -96,5 +149,5 @@ fn evaluation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, patterns, pattern_growth, parsing, evaluation);
+criterion_group!(benches, patterns, pattern_growth, parsing, items, evaluation);
 criterion_main!(benches);
