@@ -475,6 +475,9 @@ fn glob_match(tokens: &[Token], text: &[u8], case: CaseRule) -> bool {
     while s < text.len() {
         let here = text.get(s).copied().unwrap_or_default();
         match tokens.get(t) {
+            // A `*` that ends the pattern takes whatever is left (a key policy's `"Resource":
+            // "*"` against every key ARN): no need to walk the rest.
+            Some(Token::AnyRun) if t + 1 == tokens.len() => return true,
             Some(Token::AnyRun) => {
                 resume = Some((t + 1, s));
                 t += 1;
