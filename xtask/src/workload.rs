@@ -617,7 +617,9 @@ pub fn scan(path: &Path) -> Result<String, Error> {
     serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map_err(json)?;
     let scan = started.elapsed();
     let started = std::time::Instant::now();
-    let elements = serde_json::from_slice::<ValueFloor>(&bytes).map_err(json)?.0;
+    // The top-level object's values: its lists' elements parsed, the rest scanned.
+    let lists = serde_json::from_slice::<std::collections::BTreeMap<String, Elements>>(&bytes).map_err(json)?;
+    let elements: usize = lists.values().map(|list| list.0).sum();
     let value = started.elapsed();
     Ok(format!(
         "read {:.3} s\nscan {:.3} s\nvalue {:.3} s ({elements} list elements)",
@@ -625,32 +627,6 @@ pub fn scan(path: &Path) -> Result<String, Error> {
         scan.as_secs_f64(),
         value.as_secs_f64()
     ))
-}
-
-/// The `Value` floor over a whole export: how many top-level list elements were parsed.
-struct ValueFloor(usize);
-
-impl<'de> serde::Deserialize<'de> for ValueFloor {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(TopLevel)
-    }
-}
-
-/// Visits the top-level object: each value a list of elements ([`Elements`]) or anything else.
-struct TopLevel;
-
-impl<'de> serde::de::Visitor<'de> for TopLevel {
-    type Value = ValueFloor;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an export object")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ValueFloor, A::Error> {
-        let mut count = 0;
-        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
-            count += map.next_value::<Elements>()?.0;
-        }
-        Ok(ValueFloor(count))
-    }
 }
 
 /// A list whose elements are each parsed into a `Value` and dropped (counted), or any other

@@ -114,31 +114,15 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
         for _ in 0..workers {
             let (queue, to_sequence) = (decode_queue.clone(), to_sequence.clone());
             stage(scope, failure, "decoder", move || {
-                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
-                    let decoded = batch
-                        .into_iter()
-                        .map(|(order, input, entry)| (order, decode(name(names, input), input, entry)))
-                        .collect();
-                    if queue::send(&to_sequence, decoded).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
+                worker(&queue, &to_sequence, failure, |(order, input, entry)| {
+                    Ok((order, decode(name(names, input), input, entry)))
+                })
             });
         }
         for _ in 0..workers {
             let (queue, to_collect) = (judge_queue.clone(), to_collect.clone());
             stage(scope, failure, "judge", move || {
-                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
-                    let judged = batch
-                        .into_iter()
-                        .map(|(order, work)| Ok((order, work.judge(rules, names)?)))
-                        .collect::<Result<_, Error>>()?;
-                    if queue::send(&to_collect, judged).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
+                worker(&queue, &to_collect, failure, |(order, work)| Ok((order, work.judge(rules, names)?)))
             });
         }
         // Each stage holds its own ends of the queues: when it stops, those close, and the
@@ -186,6 +170,25 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     summary.superseded = sequenced.versions.superseded();
     summary.input_errors = errors.len();
     Ok(Run { collected, errors, summary })
+}
+
+/// A decoder's or a judge's loop: `work` on every item of every batch of `queue` until it
+/// closes or the run fails, each batch's results sent on to `to` in one batch. An item whose
+/// work fails ends the stage with that error.
+fn worker<I, O>(
+    queue: &Receiver<Vec<I>>,
+    to: &Sender<Vec<O>>,
+    failure: &Failure,
+    mut work: impl FnMut(I) -> Result<O, Error>,
+) -> Result<(), Error> {
+    for batch in queue::iter(queue).take_while(|_| !failure.stopped()) {
+        let done = batch.into_iter().map(&mut work).collect::<Result<Vec<O>, Error>>()?;
+        // The next stage has stopped: it holds the run's error, or the run is over.
+        if queue::send(to, done).is_err() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The first failure of any stage, and a flag every stage checks between batches.

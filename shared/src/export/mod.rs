@@ -183,6 +183,30 @@ enum Slot {
 }
 
 impl Slot {
+    /// Does an element of this list stand as a configuration item, handed out unchanged? The
+    /// others are converted first (GAAD details, select results) or are not items (the keys a
+    /// batch-get did not return).
+    fn holds_items(self) -> bool {
+        match self {
+            Slot::Item
+            | Slot::ConfigurationItems
+            | Slot::BaseConfigurationItems
+            | Slot::AggregateBaseItems
+            | Slot::AggregateItem
+            | Slot::RuleEvent
+            | Slot::Sns
+            | Slot::EventBridge
+            | Slot::Notification => true,
+            Slot::Results
+            | Slot::Policies
+            | Slot::RoleDetailList
+            | Slot::UserDetailList
+            | Slot::GroupDetailList
+            | Slot::Unprocessed
+            | Slot::AggregateUnprocessed => false,
+        }
+    }
+
     const ALL: [Slot; 16] = [
         Slot::Item,
         Slot::ConfigurationItems,
@@ -346,24 +370,7 @@ impl RawEntry {
     /// [`Found::Item`] unchanged, so a caller may read it in place instead. `None` for the
     /// shapes that are converted first (GAAD, select results, unprocessed keys).
     pub fn item_text(&self) -> Option<&str> {
-        match self.slot {
-            Slot::Item
-            | Slot::ConfigurationItems
-            | Slot::BaseConfigurationItems
-            | Slot::AggregateBaseItems
-            | Slot::AggregateItem
-            | Slot::RuleEvent
-            | Slot::Sns
-            | Slot::EventBridge
-            | Slot::Notification => Some(&self.raw),
-            Slot::Results
-            | Slot::Policies
-            | Slot::RoleDetailList
-            | Slot::UserDetailList
-            | Slot::GroupDetailList
-            | Slot::Unprocessed
-            | Slot::AggregateUnprocessed => None,
-        }
+        self.slot.holds_items().then_some(&*self.raw)
     }
 
     /// Rebuilds an entry from what [`RawEntry::to_parts`] gave (an entry set aside on disk).
@@ -488,15 +495,9 @@ fn found(slot: Slot, at: String, element: Value) -> Option<Found> {
         Slot::UserDetailList => gaad(GaadList::Users, at, element),
         Slot::GroupDetailList => gaad(GaadList::Groups, at, element),
         Slot::Unprocessed | Slot::AggregateUnprocessed => whole::unprocessed(&at, &element).map(Found::Error),
-        Slot::Item
-        | Slot::ConfigurationItems
-        | Slot::BaseConfigurationItems
-        | Slot::AggregateBaseItems
-        | Slot::AggregateItem
-        | Slot::RuleEvent
-        | Slot::Sns
-        | Slot::EventBridge
-        | Slot::Notification => Some(Found::Item { at, item: element }),
+        // Every other list holds configuration items as they stand: `Slot::holds_items`, whose
+        // match names each list, says which.
+        _items => Some(Found::Item { at, item: element }),
     }
 }
 
