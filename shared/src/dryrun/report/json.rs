@@ -2,9 +2,9 @@
 //! rule name and every cause, in input order.
 //!
 //! The report writer serializes the whole document into a temporary file while the evaluations
-//! arrive ([`write_spool`]: serde_json's pretty printer, the list streamed); the report is
-//! copied from there once the run has succeeded ([`write_json`]), so that a run that fails
-//! writes nothing.
+//! arrive ([`write_spool`]: the bytes of serde_json's pretty printer, written entry by entry);
+//! the report is copied from there once the run has succeeded ([`write_json`]), so that a run
+//! that fails writes nothing.
 
 use std::cell::Cell;
 use std::io::{Read, Seek, Write};

@@ -8,9 +8,10 @@
 //! - [`sarif`]: SARIF 2.1.0 for code-scanning dashboards.
 //!
 //! The table and SARIF are made at the end from the counts and the findings (the NON_COMPLIANT
-//! evaluations, kept on disk, one JSON line each). The JSON and SARIF documents are written by
-//! serde_json's pretty printer, their lists streamed through serde's sequence serializer
-//! ([`Streamed`]): no list is ever whole in memory.
+//! evaluations, kept on disk, one JSON line each). The SARIF document is written by
+//! serde_json's pretty printer, its lists streamed through serde's sequence serializer
+//! ([`Streamed`]); the JSON report writes the same bytes with its frame by hand
+//! ([`json`]). No list is ever whole in memory.
 
 mod json;
 mod sarif;
