@@ -68,6 +68,7 @@ impl<'a> Tree<'a> {
     /// emptied when `read` returns (and kept for the thread's next parse). Errors are
     /// serde_json's, as for a `Value`.
     pub fn with_parsed<R>(text: &str, read: impl FnOnce(&Tree<'_>) -> R) -> Result<R, serde_json::Error> {
+        // No spare arena: a new, empty one (nothing is lost; it allocates on first use).
         let mut arena = SPARE_ARENAS.with_borrow_mut(Vec::pop).unwrap_or_default();
         let result = Tree::parse_in(text, &arena).map(|tree| read(&tree));
         arena.reset();
@@ -186,8 +187,11 @@ impl<'a> Iterator for Entries<'a> {
             let place = self.place;
             self.place += 1;
             let (first, last) = match &self.places {
+                // Every key of the object is in the index: the default is unreachable.
                 Some(places) => places.get(key).copied().unwrap_or((place, place)),
                 None => {
+                    // `place` is in range (the entry at it was just read): both slices are
+                    // whole, the defaults unreachable.
                     let earlier = entries.get(..place).unwrap_or_default();
                     let first = earlier.iter().position(|(k, _)| k == key).unwrap_or(place);
                     let later = entries.get(place + 1..).unwrap_or_default();
