@@ -55,6 +55,10 @@ pub struct Object<'a> {
 /// Objects with more keys than this find repeated keys through an index rather than a scan.
 const SCANNED_KEYS: usize = 32;
 
+/// The largest arena kept for reuse, in bytes: far above any item or policy document AWS
+/// records (a key policy is at most 32 KB).
+const ARENA_KEPT_BYTES: usize = 1 << 20;
+
 /// How many spent arenas a thread keeps for the next parse (nested parses take one each).
 const ARENAS_KEPT: usize = 4;
 
@@ -72,11 +76,15 @@ impl<'a> Tree<'a> {
         let mut arena = SPARE_ARENAS.with_borrow_mut(Vec::pop).unwrap_or_default();
         let result = Tree::parse_in(text, &arena).map(|tree| read(&tree));
         arena.reset();
-        SPARE_ARENAS.with_borrow_mut(|spare| {
-            if spare.len() < ARENAS_KEPT {
-                spare.push(arena);
-            }
-        });
+        // An arena keeps its largest chunk: one grown by an outsized input is let go rather
+        // than kept for the rest of the run.
+        if arena.allocated_bytes() <= ARENA_KEPT_BYTES {
+            SPARE_ARENAS.with_borrow_mut(|spare| {
+                if spare.len() < ARENAS_KEPT {
+                    spare.push(arena);
+                }
+            });
+        }
         result
     }
 
@@ -409,5 +417,14 @@ mod tests {
         });
         assert_eq!(inner.ok(), Some(serde_json::json!({"inner": [1, 2]})));
         assert!(SPARE_ARENAS.with_borrow(Vec::len) <= ARENAS_KEPT);
+    }
+
+    /// An arena grown past the kept size by an outsized input is not kept.
+    #[test]
+    fn an_outsized_arena_is_let_go() {
+        let big = format!("[{}0]", "0,".repeat(ARENA_KEPT_BYTES / 8));
+        assert_eq!(Tree::with_parsed(&big, |tree| matches!(tree, Tree::Array(_))).ok(), Some(true));
+        let largest = SPARE_ARENAS.with_borrow(|spare| spare.iter().map(Bump::allocated_bytes).max().unwrap_or(0));
+        assert!(largest <= ARENA_KEPT_BYTES, "{largest} bytes kept");
     }
 }
