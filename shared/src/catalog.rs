@@ -260,7 +260,7 @@ impl ActionSet {
     }
 
     /// The catalog actions `pattern` matches, name by name.
-    pub(crate) fn match_catalog(pattern: &Pattern) -> ActionSet {
+    fn match_catalog(pattern: &Pattern) -> ActionSet {
         let mut set = ActionSet::EMPTY;
         if !pattern.may_match_prefix("kms:") {
             return set;

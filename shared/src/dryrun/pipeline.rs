@@ -372,11 +372,13 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
     // that is not JSON (for the error's wording), through `RawEntry::decode`.
     let in_place = entry.item_text().and_then(|text| Tree::with_parsed(text, Resource::from_tree).ok());
     if let Some(read) = in_place {
-        return decoded_item(read, &entry.at(), input, entry, &error);
+        return decoded_item(read, export::RawEntry::at, input, entry, &error);
     }
     match entry.decode() {
         None => Decoded::Nothing,
-        Some(export::Found::Item { at, item }) => decoded_item(Resource::from_json(&item), &at, input, entry, &error),
+        Some(export::Found::Item { at, item }) => {
+            decoded_item(Resource::from_json(&item), |_| at, input, entry, &error)
+        }
         Some(export::Found::AwsManagedPolicy { arn, document }) => {
             match PolicyRecord::of(&parse_policy(&document, PolicyKind::Identity)) {
                 Ok(record) => Decoded::AwsManagedPolicy { arn, record },
@@ -387,10 +389,11 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
     }
 }
 
-/// An item read from `entry` (which stood at `at`), as [`decode`] hands it on.
+/// An item read from `entry`, as [`decode`] hands it on. Where the entry stood (`at`) is
+/// written out only for an error.
 fn decoded_item(
     read: Result<Resource, ItemError>,
-    at: &str,
+    at: impl FnOnce(&export::RawEntry) -> String,
     input: usize,
     entry: export::RawEntry,
     error: &dyn Fn(String) -> Decoded,
@@ -400,7 +403,7 @@ fn decoded_item(
             let record = match &resource.details {
                 Details::Policy(policy) => match PolicyRecord::of(&policy.document) {
                     Ok(record) => Some(record),
-                    Err(e) => return error(format!("{at}: {e}")),
+                    Err(e) => return error(format!("{}: {e}", at(&entry))),
                 },
                 _ => None,
             };
@@ -408,7 +411,7 @@ fn decoded_item(
             let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
             Decoded::Item { resource: Box::new(resource), input, entry, record }
         }
-        Err(e) => error(format!("{at}: {e}")),
+        Err(e) => error(format!("{}: {e}", at(&entry))),
     }
 }
 

@@ -350,6 +350,7 @@ pub fn judge_fetched_excepting(
         account_id: &resource.account_id,
     };
     let evaluation = Evaluation::new(rule.id, resource, excepting.exceptions.apply(&target, verdict, excepting.today));
+    // A COMPLIANT verdict has no annotation: the log line shows an empty one, nothing is lost.
     tracing::info!(rule = evaluation.rule, resource_type = %evaluation.resource_type, resource_id = %evaluation.resource_id, compliance = evaluation.compliance().as_str(), annotation = evaluation.annotation().unwrap_or_default(), "evaluated");
     evaluation
 }
