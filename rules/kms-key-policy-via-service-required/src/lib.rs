@@ -79,12 +79,12 @@ pub static RULE: Rule = Rule::on_change(
     "key policies must grant use actions only under a kms:ViaService condition",
     &[ResourceType::KmsKey],
     &[
-        ParamSpec {
-            name: ALLOWED_SERVICES,
-            kind: ParamKind::ServicePatterns,
-            default: "",
-            description: "service endpoint patterns every kms:ViaService value must match",
-        },
+        ParamSpec::new(
+            ALLOWED_SERVICES,
+            ParamKind::ServicePatterns,
+            "",
+            "service endpoint patterns every kms:ViaService value must match",
+        ),
         EXEMPT_PRINCIPALS_PARAM,
         FLAG_ACCOUNT_ROOT_PARAM,
     ],
