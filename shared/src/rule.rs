@@ -655,6 +655,17 @@ impl Rule {
             evaluate,
         }
     }
+
+    /// A rule that judges KMS keys (their policies) alone, run on configuration changes: as
+    /// [`Rule::on_change`] for [`ResourceType::KmsKey`]. Three of the key-policy rules.
+    pub const fn on_key_change(
+        id: &'static str,
+        summary: &'static str,
+        parameters: &'static [ParamSpec],
+        evaluate: fn(&Resource, &Context<'_>) -> Verdict,
+    ) -> Rule {
+        Rule::on_change(id, summary, &[ResourceType::KmsKey], parameters, evaluate)
+    }
 }
 
 /// What a rule's verdict reads besides the item it judges.
