@@ -8,15 +8,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::arn::{is_account_id, Arn};
 use crate::exceptions::Applied;
 use crate::item::{Details, KeyManager, Resource, ResourceType};
 use crate::resolver::Resolver;
 
-/// The compliance values PutEvaluations accepts from a rule (never INSUFFICIENT_DATA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// The compliance values PutEvaluations accepts from a rule (never INSUFFICIENT_DATA). They
+/// read back as they are written (the real-world fixtures' expected verdicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Compliance {
     /// `COMPLIANT`
     #[serde(rename = "COMPLIANT")]
