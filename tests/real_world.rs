@@ -70,7 +70,7 @@ enum Kind {
 #[serde(deny_unknown_fields)]
 struct Expectation {
     rule: String,
-    compliance: Expect,
+    compliance: Compliance,
     /// One line: why SPEC gives this verdict.
     why: String,
     /// The first cause's statement: the `Sid` (without quotes) or `#index`.
@@ -88,26 +88,6 @@ struct Expectation {
     /// Texts no cause's principal may contain.
     #[serde(default)]
     no_cause_principals: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-enum Expect {
-    #[serde(rename = "COMPLIANT")]
-    Compliant,
-    #[serde(rename = "NON_COMPLIANT")]
-    NonCompliant,
-    #[serde(rename = "NOT_APPLICABLE")]
-    NotApplicable,
-}
-
-impl Expect {
-    fn compliance(self) -> Compliance {
-        match self {
-            Expect::Compliant => Compliance::Compliant,
-            Expect::NonCompliant => Compliance::NonCompliant,
-            Expect::NotApplicable => Compliance::NotApplicable,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,7 +173,7 @@ fn statement_name(cause: &Cause) -> Option<&str> {
 /// What differs between the verdict and the expectation; empty when they agree.
 fn differences(expectation: &Expectation, verdict: &Verdict) -> Vec<String> {
     let mut problems = Vec::new();
-    let want = expectation.compliance.compliance();
+    let want = expectation.compliance;
     if verdict.compliance != want {
         problems.push(format!("compliance: expected {want}, got {}", verdict.compliance));
     }

@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::item::{Document, Identity};
 use crate::policy::{DocumentError, Policy, PolicyVersion, Statement};
-use crate::resolver::{ResolveError, Resolver};
+use crate::resolver::{Names, ResolveError, Resolver};
 use crate::version::ItemVersion;
 
 /// How many bytes of records the cache keeps at most, in two generations of half as many: the
@@ -352,12 +352,7 @@ impl PolicyStore {
     /// The part of the store that judging an identity can ask for: these managed policies,
     /// these groups of `account` and their managed policies. It copies index entries, not
     /// policies: a rule's question reads the record then, through the shared cache.
-    pub fn part<'a>(
-        &self,
-        account: &str,
-        policy_arns: impl IntoIterator<Item = &'a str>,
-        group_names: impl IntoIterator<Item = &'a str>,
-    ) -> StorePart {
+    pub fn part<'a>(&self, account: &str, policy_arns: impl Names<'a>, group_names: impl Names<'a>) -> StorePart {
         let mut part = StorePart { shelf: Arc::clone(&self.shelf), policies: Vec::new(), groups: Vec::new() };
         let copy_policy = |part: &mut StorePart, arn: &str| {
             if let Some(entry) = self.policies.get(&ArnDigest::of(arn)).and_then(|held| held.entry.as_ref()) {

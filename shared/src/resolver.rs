@@ -57,6 +57,13 @@ pub trait Resolver: Sync {
     }
 }
 
+/// The managed policy ARNs or the group names a part of a resolver is asked for
+/// ([`MemoryResolver::part`], [`crate::policy_store::PolicyStore::part`]): any iterator of
+/// `&str` (a trait alias, which Rust spells as a trait with a blanket implementation).
+pub trait Names<'a>: IntoIterator<Item = &'a str> {}
+
+impl<'a, T: IntoIterator<Item = &'a str>> Names<'a> for T {}
+
 /// An in-memory resolver: what tests and the dry-run fill from fixtures or exports. Unknown
 /// AWS managed policies fall back to the bundled set when the `bundled-policies` feature is on.
 #[derive(Debug, Default, Clone)]
@@ -105,12 +112,7 @@ impl MemoryResolver {
     /// The part of this resolver that judging an identity can ask for: these managed policies,
     /// these groups of `account` and their managed policies, and the management account. It
     /// shares the entries (no copies), so a judge can hold it without a lock on the whole.
-    pub fn part<'a>(
-        &self,
-        account: &str,
-        policy_arns: impl IntoIterator<Item = &'a str>,
-        group_names: impl IntoIterator<Item = &'a str>,
-    ) -> MemoryResolver {
+    pub fn part<'a>(&self, account: &str, policy_arns: impl Names<'a>, group_names: impl Names<'a>) -> MemoryResolver {
         let mut part = MemoryResolver { management_account: self.management_account.clone(), ..Default::default() };
         let copy_policy = |part: &mut MemoryResolver, arn: &str| {
             if let Some(policy) = self.policies.get(arn) {

@@ -8,15 +8,16 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::arn::{is_account_id, Arn};
 use crate::exceptions::Applied;
 use crate::item::{Details, KeyManager, Resource, ResourceType};
 use crate::resolver::Resolver;
 
-/// The compliance values PutEvaluations accepts from a rule (never INSUFFICIENT_DATA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// The compliance values PutEvaluations accepts from a rule (never INSUFFICIENT_DATA). They
+/// read back as they are written (the real-world fixtures' expected verdicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Compliance {
     /// `COMPLIANT`
     #[serde(rename = "COMPLIANT")]
@@ -368,23 +369,18 @@ pub struct ParamSpec {
     pub description: &'static str,
 }
 
-/// Accepted by every rule: the role to assume in the member account (SPEC section 5).
-pub const EXECUTION_ROLE_NAME: ParamSpec = ParamSpec {
-    name: "executionRoleName",
-    kind: ParamKind::Text,
-    default: "",
-    description: "IAM role name to assume in the evaluated account (organization deployments)",
-};
-
-/// Accepted by every rule: where the function reads the exceptions file (SPEC section 8), with
-/// its own role, so that one file serves an organization. The dry-run takes the file itself
-/// (`--exceptions FILE`) and refuses this parameter ([`Rule::check_offline`]).
-pub const EXCEPTIONS_URI: ParamSpec = ParamSpec {
-    name: "exceptionsUri",
-    kind: ParamKind::ExceptionsUri,
-    default: "",
-    description: "exceptions file, read with the function's own role: s3://bucket/key or ssm:<parameter name>",
-};
+impl ParamSpec {
+    /// The declaration of `name`: its kind, its default (empty: no value) and its one-line
+    /// description, in the order of the fields.
+    pub const fn new(
+        name: &'static str,
+        kind: ParamKind,
+        default: &'static str,
+        description: &'static str,
+    ) -> ParamSpec {
+        ParamSpec { name, kind, default, description }
+    }
+}
 
 /// Every rule id of kms-guardrails, in SPEC order (the registry, `kms_guardrails::ALL`, holds
 /// the rules; `tests/rules.rs` checks the two agree). An exceptions file is checked against it
@@ -402,8 +398,26 @@ pub const RULE_IDS: [&str; 8] = [
     "kms-key-service-readiness",
 ];
 
+/// Accepted by every rule: the role to assume in the member account (SPEC section 5).
+pub const EXECUTION_ROLE_NAME: ParamSpec = ParamSpec::new(
+    "executionRoleName",
+    ParamKind::Text,
+    "",
+    "IAM role name to assume in the evaluated account (organization deployments)",
+);
+
 /// The parameters every rule takes besides its own.
 pub const EVERY_RULE: [&ParamSpec; 2] = [&EXECUTION_ROLE_NAME, &EXCEPTIONS_URI];
+
+/// Accepted by every rule: where the function reads the exceptions file (SPEC section 8), with
+/// its own role, so that one file serves an organization. The dry-run takes the file itself
+/// (`--exceptions FILE`) and refuses this parameter ([`Rule::check_offline`]).
+pub const EXCEPTIONS_URI: ParamSpec = ParamSpec::new(
+    "exceptionsUri",
+    ParamKind::ExceptionsUri,
+    "",
+    "exceptions file, read with the function's own role: s3://bucket/key or ssm:<parameter name>",
+);
 
 /// What a function calls, with its own role, to read the file [`EXCEPTIONS_URI`] names: one
 /// of them, and only when the parameter is given (the templates grant it on that object or
@@ -641,6 +655,17 @@ impl Rule {
             inactive_keys: InactiveKeys::NotApplicable,
             evaluate,
         }
+    }
+
+    /// A rule that judges KMS keys (their policies) alone, run on configuration changes: as
+    /// [`Rule::on_change`] for [`ResourceType::KmsKey`]. Three of the key-policy rules.
+    pub const fn on_key_change(
+        id: &'static str,
+        summary: &'static str,
+        parameters: &'static [ParamSpec],
+        evaluate: fn(&Resource, &Context<'_>) -> Verdict,
+    ) -> Rule {
+        Rule::on_change(id, summary, &[ResourceType::KmsKey], parameters, evaluate)
     }
 }
 
@@ -948,7 +973,7 @@ mod tests {
 
     #[test]
     fn tags_are_key_equals_value() {
-        let spec = ParamSpec { name: "keyTag", kind: ParamKind::Tag, default: "", description: "" };
+        let spec = ParamSpec::new("keyTag", ParamKind::Tag, "", "");
         let parse = |text: &str| parse_value("r", &spec, text);
         assert_eq!(parse("Purpose=logs"), Ok(ParamValue::Text("Purpose=logs".into())));
         assert_eq!(parse("Purpose="), Ok(ParamValue::Text("Purpose=".into())), "tag values may be empty");
@@ -960,18 +985,10 @@ mod tests {
 
     #[test]
     fn a_value_lambda_gets_from_aws_must_be_given_offline() {
-        const FLAG: ParamSpec = ParamSpec {
-            name: MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.when,
-            kind: ParamKind::Bool,
-            default: "false",
-            description: "",
-        };
-        const ACCOUNT: ParamSpec = ParamSpec {
-            name: MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.param,
-            kind: ParamKind::AccountId,
-            default: "",
-            description: "",
-        };
+        const FLAG: ParamSpec =
+            ParamSpec::new(MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.when, ParamKind::Bool, "false", "");
+        const ACCOUNT: ParamSpec =
+            ParamSpec::new(MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.param, ParamKind::AccountId, "", "");
         let rule = |parameters: &'static [ParamSpec]| Rule {
             id: "r",
             summary: "",

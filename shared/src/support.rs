@@ -11,26 +11,13 @@ use crate::pattern::{Pattern, Variables};
 use crate::policy::{Policy, Principal};
 use crate::rule::{Cause, Context, ParamKind, ParamSpec, Params, Verdict};
 
-/// Parameter: exempt principals (ARN patterns).
-pub const EXEMPT_PRINCIPALS: &str = "exemptPrincipals";
-/// Parameter: treat the key's own account root as a grantee.
-pub const FLAG_ACCOUNT_ROOT: &str = "flagAccountRoot";
+/// Parameter `exemptPrincipals`: principals (ARN patterns) the key-policy rules do not judge.
+pub const EXEMPT_PRINCIPALS_PARAM: ParamSpec =
+    ParamSpec::new("exemptPrincipals", ParamKind::ArnPatterns, "", "principal ARN patterns that are not judged");
 
-/// The declaration of `exemptPrincipals`, as the key-policy rules take it.
-pub const EXEMPT_PRINCIPALS_PARAM: ParamSpec = ParamSpec {
-    name: EXEMPT_PRINCIPALS,
-    kind: ParamKind::ArnPatterns,
-    default: "",
-    description: "principal ARN patterns that are not judged",
-};
-
-/// The declaration of `flagAccountRoot`.
-pub const FLAG_ACCOUNT_ROOT_PARAM: ParamSpec = ParamSpec {
-    name: FLAG_ACCOUNT_ROOT,
-    kind: ParamKind::Bool,
-    default: "false",
-    description: "judge the key's own account root as a grantee",
-};
+/// Parameter `flagAccountRoot`: treat the key's own account root as a grantee.
+pub const FLAG_ACCOUNT_ROOT_PARAM: ParamSpec =
+    ParamSpec::new("flagAccountRoot", ParamKind::Bool, "false", "judge the key's own account root as a grantee");
 
 /// A key and its parsed policy, or the verdict to return instead: NON_COMPLIANT (fail closed)
 /// when the policy is invalid, absent or unreadable; NOT_APPLICABLE for a resource that is not
@@ -79,8 +66,12 @@ impl GranteeFilter {
     pub fn new(own_account: &str, params: &Params) -> Self {
         GranteeFilter {
             own_account: own_account.to_owned(),
-            flag_account_root: params.flag(FLAG_ACCOUNT_ROOT),
-            exempt: params.list(EXEMPT_PRINCIPALS).iter().map(|p| Pattern::arn(p, Variables::Literal)).collect(),
+            flag_account_root: params.flag(FLAG_ACCOUNT_ROOT_PARAM.name),
+            exempt: params
+                .list(EXEMPT_PRINCIPALS_PARAM.name)
+                .iter()
+                .map(|p| Pattern::arn(p, Variables::Literal))
+                .collect(),
         }
     }
 
@@ -220,44 +211,23 @@ pub fn parsed_inline(inline: &[crate::item::NamedDocument]) -> (Vec<IdentityDoc<
     (docs, causes)
 }
 
-/// Parameter: action patterns a blocked-actions rule flags.
-pub const BLOCKED_ACTIONS_PATTERNS: &str = "blockedActionsPatterns";
-/// Parameter: condition keys whose restricting conditions make an Allow not count.
-pub const ACCEPT_CONDITION_KEYS: &str = "acceptConditionKeys";
+/// Parameter `blockedActionsPatterns`: the action patterns a blocked-actions rule flags
+/// (Security Hub KMS.1/KMS.2's defaults).
+pub const BLOCKED_ACTIONS_PARAM: ParamSpec = ParamSpec::new(
+    "blockedActionsPatterns",
+    ParamKind::ActionPatterns,
+    "kms:Decrypt,kms:ReEncryptFrom",
+    "KMS action patterns that must not be allowed on all keys",
+);
 
-/// The declaration of `blockedActionsPatterns` (Security Hub KMS.1/KMS.2's defaults).
-pub const BLOCKED_ACTIONS_PARAM: ParamSpec = ParamSpec {
-    name: BLOCKED_ACTIONS_PATTERNS,
-    kind: ParamKind::ActionPatterns,
-    default: "kms:Decrypt,kms:ReEncryptFrom",
-    description: "KMS action patterns that must not be allowed on all keys",
-};
-
-/// The declaration of `acceptConditionKeys`.
-pub const ACCEPT_CONDITION_KEYS_PARAM: ParamSpec = ParamSpec {
-    name: ACCEPT_CONDITION_KEYS,
-    kind: ParamKind::ConditionKeys,
-    default: "",
-    description: "condition keys whose restricting conditions make an Allow acceptable",
-};
-
-/// The declaration of `excludeRoleByManagementAccount` (SPEC section 3, inline blocked
-/// actions); with it, a rule may get the management account from AWS Organizations
-/// ([`crate::rule::MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS`]).
-pub const EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM: ParamSpec = ParamSpec {
-    name: crate::rule::MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.when,
-    kind: ParamKind::Bool,
-    default: "false",
-    description: "NOT_APPLICABLE for roles only the organization's management account can assume",
-};
-
-/// The declaration of `managementAccountId` for `excludeRoleByManagementAccount`.
-pub const MANAGEMENT_ACCOUNT_ID_PARAM: ParamSpec = ParamSpec {
-    name: crate::rule::MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.param,
-    kind: ParamKind::AccountId,
-    default: "",
-    description: "the organization's management account (empty: Lambda asks AWS Organizations; the dry-run needs it)",
-};
+/// Parameter `acceptConditionKeys`: condition keys whose restricting conditions make an Allow
+/// not count.
+pub const ACCEPT_CONDITION_KEYS_PARAM: ParamSpec = ParamSpec::new(
+    "acceptConditionKeys",
+    ParamKind::ConditionKeys,
+    "",
+    "condition keys whose restricting conditions make an Allow acceptable",
+);
 
 /// The blocked-actions check on one identity policy, judged alone (`principal` names its
 /// holder in causes, where it has one): a cause for every blocked
@@ -270,9 +240,9 @@ pub fn blocked_actions_causes(
     params: &Params,
 ) -> Vec<Cause> {
     let blocked_patterns: Vec<Pattern> =
-        params.list(BLOCKED_ACTIONS_PATTERNS).iter().map(|p| Pattern::action(p)).collect();
+        params.list(BLOCKED_ACTIONS_PARAM.name).iter().map(|p| Pattern::action(p)).collect();
     let blocked = ActionSet::matching(&blocked_patterns);
-    let accepted = params.list(ACCEPT_CONDITION_KEYS);
+    let accepted = params.list(ACCEPT_CONDITION_KEYS_PARAM.name);
     let counts = |s: &crate::policy::Statement| {
         crate::condition::restricting_where(&s.conditions, |key| accepted.iter().any(|a| a.eq_ignore_ascii_case(key)))
             .is_none()

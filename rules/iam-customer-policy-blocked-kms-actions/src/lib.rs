@@ -73,12 +73,12 @@ pub static RULE: Rule = Rule::on_change(
     &[
         BLOCKED_ACTIONS_PARAM,
         ACCEPT_CONDITION_KEYS_PARAM,
-        ParamSpec {
-            name: EXCLUDE_BOUNDARY,
-            kind: ParamKind::Bool,
-            default: "false",
-            description: "NOT_APPLICABLE for policies used only as permissions boundaries",
-        },
+        ParamSpec::new(
+            EXCLUDE_BOUNDARY,
+            ParamKind::Bool,
+            "false",
+            "NOT_APPLICABLE for policies used only as permissions boundaries",
+        ),
     ],
     evaluate,
 );

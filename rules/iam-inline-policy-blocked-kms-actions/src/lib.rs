@@ -74,10 +74,8 @@ use shared::access::{IdentityDoc, KeyScope};
 use shared::arn::is_account_id;
 use shared::item::{Document, Role};
 use shared::policy::{Effect, Principal, Principals};
-use shared::support::{
-    blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM,
-    EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM, MANAGEMENT_ACCOUNT_ID_PARAM,
-};
+use shared::rule::{ParamKind, ParamSpec, MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS};
+use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM};
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
 
 /// The rule: run on configuration changes, one item an invocation.
@@ -92,6 +90,24 @@ pub static RULE: Rule = Rule::on_change(
         MANAGEMENT_ACCOUNT_ID_PARAM,
     ],
     evaluate,
+);
+
+/// The declaration of `excludeRoleByManagementAccount` (SPEC section 3, inline blocked
+/// actions); with it, a rule may get the management account from AWS Organizations
+/// ([`MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS`]).
+const EXCLUDE_ROLE_BY_MANAGEMENT_ACCOUNT_PARAM: ParamSpec = ParamSpec::new(
+    MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.when,
+    ParamKind::Bool,
+    "false",
+    "NOT_APPLICABLE for roles only the organization's management account can assume",
+);
+
+/// The declaration of `managementAccountId` for `excludeRoleByManagementAccount`.
+const MANAGEMENT_ACCOUNT_ID_PARAM: ParamSpec = ParamSpec::new(
+    MANAGEMENT_ACCOUNT_FROM_ORGANIZATIONS.param,
+    ParamKind::AccountId,
+    "",
+    "the organization's management account (empty: Lambda asks AWS Organizations; the dry-run needs it)",
 );
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {

@@ -49,7 +49,7 @@ use shared::catalog::ActionSet;
 use shared::condition::restricting;
 use shared::policy::Statement;
 use shared::support::{grant_cause, judge_key_policy};
-use shared::{Context, Resource, ResourceType, Rule, Verdict};
+use shared::{Context, Resource, Rule, Verdict};
 
 /// Condition keys that limit a grant to everyone to known callers (SPEC section 3).
 /// `kms:ViaService` together with `kms:CallerAccount` passes through the latter.
@@ -70,10 +70,9 @@ const LIMITING_KEYS: [&str; 11] = [
 const REASON: &str = "without a condition limiting the caller's account or organization";
 
 /// The rule: run on configuration changes, one item an invocation.
-pub static RULE: Rule = Rule::on_change(
+pub static RULE: Rule = Rule::on_key_change(
     "kms-key-policy-no-public-access",
     "key policies must not grant KMS actions to everyone without limiting the caller",
-    &[ResourceType::KmsKey],
     &[],
     evaluate,
 );

@@ -47,13 +47,12 @@ use shared::access::key_policy_grantees;
 use shared::condition::guards_confused_deputy;
 use shared::policy::{Principals, Statement};
 use shared::support::{confused_deputy_actions, grant_cause, judge_key_policy};
-use shared::{Context, Resource, ResourceType, Rule, Verdict};
+use shared::{Context, Resource, Rule, Verdict};
 
 /// The rule: run on configuration changes, one item an invocation.
-pub static RULE: Rule = Rule::on_change(
+pub static RULE: Rule = Rule::on_key_change(
     "kms-key-policy-service-principal-conditions",
     "service principals may use or administer a key only under confused-deputy conditions",
-    &[ResourceType::KmsKey],
     &[],
     evaluate,
 );

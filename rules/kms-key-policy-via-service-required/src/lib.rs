@@ -69,22 +69,21 @@ use shared::rule::{ParamKind, ParamSpec};
 use shared::support::{
     grant_cause, grantee_causes, judge_key_policy, GranteeFilter, EXEMPT_PRINCIPALS_PARAM, FLAG_ACCOUNT_ROOT_PARAM,
 };
-use shared::{Context, Resource, ResourceType, Rule, Verdict};
+use shared::{Context, Resource, Rule, Verdict};
 
 const ALLOWED_SERVICES: &str = "allowedServices";
 
 /// The rule: run on configuration changes, one item an invocation.
-pub static RULE: Rule = Rule::on_change(
+pub static RULE: Rule = Rule::on_key_change(
     "kms-key-policy-via-service-required",
     "key policies must grant use actions only under a kms:ViaService condition",
-    &[ResourceType::KmsKey],
     &[
-        ParamSpec {
-            name: ALLOWED_SERVICES,
-            kind: ParamKind::ServicePatterns,
-            default: "",
-            description: "service endpoint patterns every kms:ViaService value must match",
-        },
+        ParamSpec::new(
+            ALLOWED_SERVICES,
+            ParamKind::ServicePatterns,
+            "",
+            "service endpoint patterns every kms:ViaService value must match",
+        ),
         EXEMPT_PRINCIPALS_PARAM,
         FLAG_ACCOUNT_ROOT_PARAM,
     ],

@@ -146,37 +146,32 @@ pub static RULE: Rule = Rule {
     summary: "keys named for Control Tower, CloudTrail and Config have what those services need",
     resource_types: &[ResourceType::KmsKey],
     parameters: &[
-        ParamSpec { name: KEY_IDS, kind: ParamKind::KeyIds, default: "", description: "key ids or key ARNs to check" },
-        ParamSpec {
-            name: KEY_TAG,
-            kind: ParamKind::Tag,
-            default: "",
-            description: "check keys carrying this tag, as key=value (besides keyIds)",
-        },
-        ParamSpec {
-            name: SERVICES,
-            kind: ParamKind::Choices(&["controltower", "cloudtrail", "config"]),
-            default: "controltower,cloudtrail,config",
-            description: "services whose needs to check: controltower, cloudtrail, config",
-        },
-        ParamSpec {
-            name: MANAGEMENT_ACCOUNT_ID,
-            kind: ParamKind::AccountId,
-            default: "",
-            description: "the organization's management account (for controltower)",
-        },
-        ParamSpec {
-            name: TRAIL_ARNS,
-            kind: ParamKind::ArnPatterns,
-            default: "",
-            description: "trails the CloudTrail encryption context must cover (default: every trail of the account)",
-        },
-        ParamSpec {
-            name: REQUIRE_DEPUTY,
-            kind: ParamKind::Bool,
-            default: "true",
-            description: "a service grant without a confused-deputy condition fails the key (false: advisory)",
-        },
+        ParamSpec::new(KEY_IDS, ParamKind::KeyIds, "", "key ids or key ARNs to check"),
+        ParamSpec::new(KEY_TAG, ParamKind::Tag, "", "check keys carrying this tag, as key=value (besides keyIds)"),
+        ParamSpec::new(
+            SERVICES,
+            ParamKind::Choices(&["controltower", "cloudtrail", "config"]),
+            "controltower,cloudtrail,config",
+            "services whose needs to check: controltower, cloudtrail, config",
+        ),
+        ParamSpec::new(
+            MANAGEMENT_ACCOUNT_ID,
+            ParamKind::AccountId,
+            "",
+            "the organization's management account (for controltower)",
+        ),
+        ParamSpec::new(
+            TRAIL_ARNS,
+            ParamKind::ArnPatterns,
+            "",
+            "trails the CloudTrail encryption context must cover (default: every trail of the account)",
+        ),
+        ParamSpec::new(
+            REQUIRE_DEPUTY,
+            ParamKind::Bool,
+            "true",
+            "a service grant without a confused-deputy condition fails the key (false: advisory)",
+        ),
     ],
     reads: Reads::Item,
     // Change notifications only: one item an invocation.

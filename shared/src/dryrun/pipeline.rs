@@ -895,6 +895,14 @@ mod tests {
         },
     };
 
+    /// [`PANICS_ON_ROLES`] alone, without parameters or exceptions.
+    fn panicking_rules() -> Rules<'static> {
+        static RULES: [&Rule; 1] = [&PANICS_ON_ROLES];
+        static PARAMS: BTreeMap<&str, Params> = BTreeMap::new();
+        static EXCEPTIONS: Exceptions = Exceptions::none();
+        Rules { rules: &RULES, params: &PARAMS, exceptions: &EXCEPTIONS, today: Date::from_days(0) }
+    }
+
     /// A role attaching `policy`, a customer managed policy of the same account.
     fn role(id: &str, policy: &str) -> serde_json::Value {
         serde_json::json!({"resourceType": "AWS::IAM::Role", "resourceId": id, "awsAccountId": "111122223333",
@@ -924,14 +932,7 @@ mod tests {
         std::fs::write(file.path(), serde_json::json!({"configurationItems": items}).to_string()).unwrap();
         let path = file.into_temp_path();
         let inputs = [Input::File(path.to_path_buf())];
-        let params = BTreeMap::new();
-        let rules = Rules {
-            rules: &[&PANICS_ON_ROLES],
-            params: &params,
-            exceptions: &Exceptions::none(),
-            today: Date::from_days(0),
-        };
-        (run(rules, &inputs, Format::Json, Judged::Newest), path)
+        (run(panicking_rules(), &inputs, Format::Json, Judged::Newest), path)
     }
 
     /// A rule that panics on an item judged as it arrives stops the run with an error naming
@@ -967,13 +968,7 @@ mod tests {
     /// an error naming the file and the record; it is never skipped.
     #[test]
     fn a_set_aside_record_that_does_not_decode_is_an_error() {
-        let params = BTreeMap::new();
-        let rules = Rules {
-            rules: &[&PANICS_ON_ROLES],
-            params: &params,
-            exceptions: &Exceptions::none(),
-            today: Date::from_days(0),
-        };
+        let rules = panicking_rules();
         let store = Arc::new(PolicyStore::new(tempfile::tempfile().unwrap()));
         let names = ["export.json".to_owned()];
         let mut entries = Vec::new();

@@ -78,36 +78,29 @@ pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<Gaad
     let fields = Fields { entry, at };
     match list {
         GaadList::Policies => fields.policy(),
-        GaadList::Roles => {
-            let (arn, name, id) = (fields.arn()?, fields.text("RoleName")?, fields.text("RoleId")?);
-            let configuration = json!({
-                "roleName": name, "roleId": id, "arn": arn, "path": fields.opt_text("Path")?,
-                "assumeRolePolicyDocument": fields.document("AssumeRolePolicyDocument")?,
-                "rolePolicyList": fields.inline_policies("RolePolicyList")?,
-                "attachedManagedPolicies": fields.attached_policies()?,
-                "permissionsBoundary": fields.permissions_boundary()?,
-            });
-            Ok(Some(GaadEntry::Item(item("AWS::IAM::Role", id, arn, name, configuration))))
-        }
-        GaadList::Users => {
-            let (arn, name, id) = (fields.arn()?, fields.text("UserName")?, fields.text("UserId")?);
-            let configuration = json!({
-                "userName": name, "userId": id, "arn": arn, "path": fields.opt_text("Path")?,
-                "groupList": fields.group_list()?,
-                "userPolicyList": fields.inline_policies("UserPolicyList")?,
-                "attachedManagedPolicies": fields.attached_policies()?,
-                "permissionsBoundary": fields.permissions_boundary()?,
-            });
-            Ok(Some(GaadEntry::Item(item("AWS::IAM::User", id, arn, name, configuration))))
-        }
+        GaadList::Roles => fields.identity("AWS::IAM::Role", [("RoleName", "roleName"), ("RoleId", "roleId")], || {
+            Ok(vec![
+                ("assumeRolePolicyDocument", fields.document("AssumeRolePolicyDocument")?),
+                ("rolePolicyList", fields.inline_policies("RolePolicyList")?),
+                ("attachedManagedPolicies", fields.attached_policies()?),
+                ("permissionsBoundary", fields.permissions_boundary()?),
+            ])
+        }),
+        GaadList::Users => fields.identity("AWS::IAM::User", [("UserName", "userName"), ("UserId", "userId")], || {
+            Ok(vec![
+                ("groupList", fields.group_list()?),
+                ("userPolicyList", fields.inline_policies("UserPolicyList")?),
+                ("attachedManagedPolicies", fields.attached_policies()?),
+                ("permissionsBoundary", fields.permissions_boundary()?),
+            ])
+        }),
         GaadList::Groups => {
-            let (arn, name, id) = (fields.arn()?, fields.text("GroupName")?, fields.text("GroupId")?);
-            let configuration = json!({
-                "groupName": name, "groupId": id, "arn": arn, "path": fields.opt_text("Path")?,
-                "groupPolicyList": fields.inline_policies("GroupPolicyList")?,
-                "attachedManagedPolicies": fields.attached_policies()?,
-            });
-            Ok(Some(GaadEntry::Item(item("AWS::IAM::Group", id, arn, name, configuration))))
+            fields.identity("AWS::IAM::Group", [("GroupName", "groupName"), ("GroupId", "groupId")], || {
+                Ok(vec![
+                    ("groupPolicyList", fields.inline_policies("GroupPolicyList")?),
+                    ("attachedManagedPolicies", fields.attached_policies()?),
+                ])
+            })
         }
     }
 }
@@ -231,6 +224,26 @@ impl<'v> Fields<'v> {
                 Err(wrong(&self.path(name), other, "a policy document (a JSON object or its URL-encoded text)"))
             }
         }
+    }
+
+    /// A role, user or group as a configuration item: the name and id (GAAD's field and the
+    /// item's key of each), the ARN and the path, which the three have alike, then `own`, what
+    /// this one has besides. Fields are read in that order, so a wrong one is the first error.
+    fn identity(
+        &self,
+        resource_type: &str,
+        [(name_field, name_key), (id_field, id_key)]: [(&str, &'static str); 2],
+        own: impl FnOnce() -> Result<Vec<(&'static str, Value)>, ExportError>,
+    ) -> Result<Option<GaadEntry>, ExportError> {
+        let (arn, name, id) = (self.arn()?, self.text(name_field)?, self.text(id_field)?);
+        let alike = [
+            (name_key, json!(name)),
+            (id_key, json!(id)),
+            ("arn", json!(arn)),
+            ("path", json!(self.opt_text("Path")?)),
+        ];
+        let configuration = alike.into_iter().chain(own()?).map(|(key, value)| (key.to_owned(), value)).collect();
+        Ok(Some(GaadEntry::Item(item(resource_type, id, arn, name, Value::Object(configuration)))))
     }
 
     /// `Arn`, which must carry an account field: the rules take the resource's own account

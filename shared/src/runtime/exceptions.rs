@@ -110,15 +110,8 @@ impl ExceptionsCache {
         };
         match source {
             ExceptionsSource::S3 { bucket, key } => {
-                let object = self
-                    .clients
-                    .s3
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| failed("s3:GetObject", &e))?;
+                let request = self.clients.s3.get_object().bucket(bucket).key(key);
+                let object = request.send().await.map_err(|e| failed("s3:GetObject", &e))?;
                 if object.content_length().is_some_and(|n| n > EXCEPTIONS_MAX_BYTES) {
                     return Err(invalid(source, format!("is larger than {EXCEPTIONS_MAX_BYTES} bytes")));
                 }
@@ -128,15 +121,8 @@ impl ExceptionsCache {
             ExceptionsSource::Ssm(name) => {
                 // Decrypted in case it is a SecureString under the AWS managed key (whose key
                 // policy admits SSM's callers); a String parameter ignores the flag.
-                let output = self
-                    .clients
-                    .ssm
-                    .get_parameter()
-                    .name(name)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| failed("ssm:GetParameter", &e))?;
+                let request = self.clients.ssm.get_parameter().name(name).with_decryption(true);
+                let output = request.send().await.map_err(|e| failed("ssm:GetParameter", &e))?;
                 output
                     .parameter()
                     .and_then(|p| p.value())

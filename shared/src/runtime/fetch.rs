@@ -130,14 +130,8 @@ async fn managed_policy(clients: &Clients, cache: &Cache, arn: &str) -> Result<D
         let policy = clients.iam.get_policy().policy_arn(arn).send().await.map_err(|e| describe("iam:GetPolicy", e))?;
         let version =
             policy.policy().and_then(|p| p.default_version_id()).ok_or("iam:GetPolicy returned no default version")?;
-        let output = clients
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(version)
-            .send()
-            .await
-            .map_err(|e| describe("iam:GetPolicyVersion", e))?;
+        let request = clients.iam.get_policy_version().policy_arn(arn).version_id(version);
+        let output = request.send().await.map_err(|e| describe("iam:GetPolicyVersion", e))?;
         let document =
             output.policy_version().and_then(|v| v.document()).ok_or("iam:GetPolicyVersion returned no document")?;
         Ok(parse_policy(&Value::String(document.to_owned()), PolicyKind::Identity))
@@ -184,14 +178,8 @@ async fn group(clients: &Clients, cache: &Cache, name: &str) -> Result<Identity,
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| describe("iam:ListGroupPolicies", e))?;
             for policy_name in page.policy_names() {
-                let output = clients
-                    .iam
-                    .get_group_policy()
-                    .group_name(name)
-                    .policy_name(policy_name)
-                    .send()
-                    .await
-                    .map_err(|e| describe("iam:GetGroupPolicy", e))?;
+                let request = clients.iam.get_group_policy().group_name(name).policy_name(policy_name);
+                let output = request.send().await.map_err(|e| describe("iam:GetGroupPolicy", e))?;
                 let document = parse_policy(&Value::String(output.policy_document().to_owned()), PolicyKind::Identity);
                 inline.push(crate::item::NamedDocument { name: policy_name.clone(), document });
             }

@@ -244,7 +244,9 @@ pub async fn handle_event(
     let excepting = Excepting { exceptions: exceptions.as_deref().unwrap_or(&NO_EXCEPTIONS), today: today_utc() };
     let clients = accounts.clients_for(&params, &event.account_id).await?;
     let summary = match &event.invocation {
-        Invocation::Scheduled => scheduled(rule, &clients, &params, &event, deadline, excepting).await?,
+        Invocation::Scheduled => {
+            scheduled(Run { rule, clients: &clients, params: &params, event: &event, deadline, excepting }).await?
+        }
         Invocation::Change { .. } | Invocation::Oversized { .. } => {
             let evaluations = evaluate_event_excepting(rule, &clients, &params, &event, excepting).await?;
             report(&clients, &event.result_token, &evaluations).await?;
@@ -258,22 +260,26 @@ pub async fn handle_event(
     serde_json::to_value(summary).map_err(|e| RuleError::Function(format!("the run's summary does not serialize: {e}")))
 }
 
-/// A periodic run, its verdicts reported while it runs; an error when anything was missed.
-async fn scheduled(
+/// What evaluating one event takes: the rule, the clients of the account evaluated, the
+/// rule's parameters, the event, the moment to stop starting work, and the exceptions to apply.
+#[derive(Clone, Copy)]
+struct Run<'a> {
     rule: &'static Rule,
-    clients: &Clients,
-    params: &Params,
-    event: &ConfigEvent,
+    clients: &'a Clients,
+    params: &'a Params,
+    event: &'a ConfigEvent,
     deadline: Deadline,
-    excepting: Excepting<'_>,
-) -> Result<Summary, RuleError> {
+    excepting: Excepting<'a>,
+}
+
+/// A periodic run, its verdicts reported while it runs; an error when anything was missed.
+async fn scheduled(run: Run<'_>) -> Result<Summary, RuleError> {
+    let Run { rule, clients, event, .. } = run;
     require_notification_time(event)?;
     // Twice a batch: the judges keep going while a full batch is being sent.
     let (sender, receiver) = mpsc::channel(2 * PUT_EVALUATIONS_BATCH);
-    let (outcome, reported) = tokio::join!(
-        periodic::run(rule, clients, params, event, deadline, excepting, sender),
-        report::report_stream(clients, &event.result_token, receiver),
-    );
+    let (outcome, reported) =
+        tokio::join!(periodic::run(run, sender), report::report_stream(clients, &event.result_token, receiver));
     let summary = Summary { reported: reported.counts, not_returned: outcome.not_returned };
     let missed: Vec<Missed> = outcome.missed.into_iter().chain(reported.unreported).collect();
     if missed.is_empty() {
@@ -375,20 +381,19 @@ pub async fn evaluate_event_excepting(
     event: &ConfigEvent,
     excepting: Excepting<'_>,
 ) -> Result<Vec<Evaluation>, RuleError> {
+    let run = Run { rule, clients, params, event, deadline: Deadline::none(), excepting };
     let cache = Cache::default();
     let ordering = Some(event.notification_time.as_str()).filter(|t| !t.is_empty());
     match &event.invocation {
         Invocation::Change { item } => {
             let resource = Resource::from_json(item)?;
-            let evaluation =
-                judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None, excepting).await?;
+            let evaluation = judge_one(run, &cache, resource, event.event_left_scope, None).await?;
             Ok(vec![or_ordering(evaluation, ordering)])
         }
         Invocation::Oversized { resource_type, resource_id } => {
             let item = fetch_history_item(clients, resource_type, resource_id).await?;
             let resource = Resource::from_json(&item)?;
-            let evaluation =
-                judge_one(rule, clients, params, &cache, resource, event.event_left_scope, None, excepting).await?;
+            let evaluation = judge_one(run, &cache, resource, event.event_left_scope, None).await?;
             Ok(vec![or_ordering(evaluation, ordering)])
         }
         Invocation::Scheduled => {
@@ -401,8 +406,7 @@ pub async fn evaluate_event_excepting(
                 }
                 all
             };
-            let (outcome, judged) =
-                tokio::join!(periodic::run(rule, clients, params, event, Deadline::none(), excepting, sender), collect);
+            let (outcome, judged) = tokio::join!(periodic::run(run, sender), collect);
             match outcome.missed.is_empty() {
                 true => Ok(judged),
                 false => Err(RuleError::Incomplete {
@@ -427,17 +431,14 @@ fn or_ordering(mut evaluation: Evaluation, notification_time: Option<&str>) -> E
 
 /// Judges one resource (NOT_APPLICABLE when it left the rule's scope), ordered by `ordering`
 /// when given (a periodic run's notification time), by the item's capture time otherwise.
-#[allow(clippy::too_many_arguments)]
 async fn judge_one(
-    rule: &'static Rule,
-    clients: &Clients,
-    params: &Params,
+    run: Run<'_>,
     cache: &Cache,
     mut resource: Resource,
     left_scope: bool,
     ordering: Option<&str>,
-    excepting: Excepting<'_>,
 ) -> Result<Evaluation, RuleError> {
+    let Run { rule, clients, params, excepting, .. } = run;
     let mut evaluation = match left_scope {
         true => Evaluation::new(rule.id, &resource, Verdict::not_applicable("resource left the rule's scope")),
         false => {

@@ -23,11 +23,10 @@ use tokio::sync::mpsc;
 
 use super::fetch::{api_item_of, describe, Cache};
 use super::report::backoff;
-use super::{judge_one, Clients, Deadline, Excepting, Missed};
+use super::{judge_one, Clients, Deadline, Missed, Run};
 use crate::evaluation::Evaluation;
-use crate::event::ConfigEvent;
 use crate::item::{Resource, ResourceType};
-use crate::rule::{Params, Rule, Verdict};
+use crate::rule::Verdict;
 
 /// ListDiscoveredResources `limit` and GetComplianceDetailsByConfigRule `Limit`: "You cannot
 /// specify a limit greater than 100" (AWS Config API Reference, both operations), and
@@ -60,18 +59,10 @@ fn name((resource_type, id): &Key) -> String {
 }
 
 /// Runs the periodic evaluation, sending each verdict to `verdicts` as it is made.
-pub(super) async fn run(
-    rule: &'static Rule,
-    clients: &Clients,
-    params: &Params,
-    event: &ConfigEvent,
-    deadline: Deadline,
-    excepting: Excepting<'_>,
-    verdicts: mpsc::Sender<Evaluation>,
-) -> Outcome {
+pub(super) async fn run(run: Run<'_>, verdicts: mpsc::Sender<Evaluation>) -> Outcome {
+    let Run { rule, clients, deadline, .. } = run;
     let cache = Cache::default();
     let mut outcome = Outcome::default();
-    let ordering = event.notification_time.as_str();
 
     let mut listed: Vec<Key> = Vec::new();
     let mut complete: Vec<ResourceType> = Vec::new();
@@ -82,8 +73,7 @@ pub(super) async fn run(
         }
     }
 
-    let judging = Judging { rule, clients, params, cache: &cache, excepting };
-    judge_all(judging, &listed, ordering, deadline, &verdicts, &mut outcome).await;
+    judge_all(run, &cache, &listed, &verdicts, &mut outcome).await;
 
     let current: HashSet<(&str, &str)> = listed.iter().map(|(t, id)| (t.as_str(), id.as_str())).collect();
     let incomplete: Vec<&ResourceType> = rule.resource_types.iter().filter(|t| !complete.contains(t)).collect();
@@ -94,9 +84,7 @@ pub(super) async fn run(
             "their listing did not finish, so what is gone is not known",
         ));
     }
-    if let Err(missed) =
-        sweep(rule, clients, &event.config_rule_name, &complete, &current, ordering, deadline, &verdicts).await
-    {
+    if let Err(missed) = sweep(run, &complete, &current, &verdicts).await {
         outcome.missed.push(missed);
     }
     outcome
@@ -150,25 +138,15 @@ enum Fetched {
 
 /// Fetches every listed key in batches of 100 and judges each item, concurrently; each verdict
 /// goes to `verdicts` as soon as it is made.
-/// What judging an item takes besides the item.
-#[derive(Clone, Copy)]
-struct Judging<'a> {
-    rule: &'static Rule,
-    clients: &'a Clients,
-    params: &'a Params,
-    cache: &'a Cache,
-    excepting: Excepting<'a>,
-}
-
 async fn judge_all(
-    judging: Judging<'_>,
+    run: Run<'_>,
+    cache: &Cache,
     listed: &[Key],
-    ordering: &str,
-    deadline: Deadline,
     verdicts: &mpsc::Sender<Evaluation>,
     outcome: &mut Outcome,
 ) {
-    let Judging { rule, clients, params, cache, excepting } = judging;
+    let Run { clients, event, deadline, .. } = run;
+    let ordering = event.notification_time.as_str();
     let fetched = futures::stream::iter(listed.chunks(BATCH_GET_MAX_KEYS))
         .map(|keys| fetch(clients, keys, deadline))
         .buffer_unordered(FETCH_CONCURRENCY)
@@ -186,7 +164,7 @@ async fn judge_all(
                         Ok(resource) => resource,
                         Err(e) => return Step::Missed(Missed::new(name(&key), e.to_string())),
                     };
-                    match judge_one(rule, clients, params, cache, resource, false, Some(ordering), excepting).await {
+                    match judge_one(run, cache, resource, false, Some(ordering)).await {
                         Ok(evaluation) => Step::Judged(evaluation),
                         Err(e) => Step::Missed(Missed::new(name(&key), e.to_string())),
                     }
@@ -300,24 +278,21 @@ async fn fetch(clients: &Clients, keys: &[Key], deadline: Deadline) -> Vec<Fetch
 /// NOT_APPLICABLE for what this rule evaluated before (COMPLIANT or NON_COMPLIANT; what is
 /// NOT_APPLICABLE already needs nothing) whose resource is absent from the listing, for the
 /// types whose listing finished.
-#[allow(clippy::too_many_arguments)]
 async fn sweep(
-    rule: &Rule,
-    clients: &Clients,
-    rule_name: &str,
+    run: Run<'_>,
     complete: &[ResourceType],
     current: &HashSet<(&str, &str)>,
-    ordering: &str,
-    deadline: Deadline,
     verdicts: &mpsc::Sender<Evaluation>,
 ) -> Result<(), Missed> {
     if complete.is_empty() {
         return Ok(());
     }
+    let Run { rule, clients, event, deadline, .. } = run;
+    let ordering = event.notification_time.as_str();
     let mut pages = clients
         .config
         .get_compliance_details_by_config_rule()
-        .config_rule_name(rule_name)
+        .config_rule_name(&event.config_rule_name)
         .compliance_types(ComplianceType::Compliant)
         .compliance_types(ComplianceType::NonCompliant)
         .limit(CONFIG_MAX_LIMIT)
