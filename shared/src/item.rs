@@ -11,6 +11,7 @@
 //! `Result`s: a document that does not parse is a verdict (fail closed), not an input error.
 //! A structural gap (no `resourceType`, an IAM item without its name) is an [`ItemError`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -128,24 +129,24 @@ pub struct ItemError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigItem<'a> {
     /// `resourceType`
-    pub resource_type: String,
+    pub resource_type: &'a str,
     /// `resourceId`: the IAM unique id, the KMS key id.
-    pub resource_id: String,
+    pub resource_id: &'a str,
     /// `resourceName`
-    pub resource_name: Option<String>,
+    pub resource_name: Option<&'a str>,
     /// `ARN` / `arn`
-    pub arn: Option<String>,
+    pub arn: Option<&'a str>,
     /// `awsAccountId` / `accountId`
-    pub account_id: Option<String>,
+    pub account_id: Option<&'a str>,
     /// `awsRegion`
-    pub region: Option<String>,
+    pub region: Option<&'a str>,
     /// `configurationItemStatus`
     pub status: ItemStatus,
     /// `configurationItemCaptureTime`, as RFC 3339 (epoch seconds are converted).
-    pub capture_time: Option<String>,
+    pub capture_time: Option<Cow<'a, str>>,
     /// `configurationStateId`, as its decimal text (S3 files write a JSON number, the AWS CLI
     /// a string).
-    pub state_id: Option<String>,
+    pub state_id: Option<Cow<'a, str>>,
     /// `configuration`, decoded when it was a JSON string; `None` when absent or null.
     pub configuration: Option<Object<'a>>,
     /// `supplementaryConfiguration`, as recorded (values may be JSON strings).
@@ -170,20 +171,20 @@ impl<'a> ConfigItem<'a> {
         // An optional text field in either dialect's spelling: absent or null is none (Config
         // writes `"resourceName": null` for unnamed resources); any other non-string is an
         // error, never a field silently dropped (an `ARN` unread would lose the account).
-        let text = |names: &[&str], item: &str| -> Result<Option<String>, ItemError> {
+        let text = |names: &[&str], item: &dyn Fn() -> String| -> Result<Option<&'a str>, ItemError> {
             match names.iter().find_map(|n| object.get(n).filter(|v| !matches!(v, Tree::Null)).map(|v| (*n, v))) {
                 None => Ok(None),
-                Some((_, Tree::String(s))) => Ok(Some((*s).to_owned())),
+                Some((_, Tree::String(s))) => Ok(Some(*s)),
                 Some((name, other)) => Err(ItemError {
-                    item: item.into(),
+                    item: item(),
                     field: name.into(),
                     problem: format!("is {}, expected a string", other.type_name()),
                 }),
             }
         };
-        let required = |name: &str, item: &str| -> Result<String, ItemError> {
+        let required = |name: &str, item: &str| -> Result<&'a str, ItemError> {
             match object.get(name) {
-                Some(Tree::String(s)) if !s.is_empty() => Ok((*s).to_owned()),
+                Some(Tree::String(s)) if !s.is_empty() => Ok(*s),
                 Some(Tree::String(_)) => {
                     Err(ItemError { item: item.into(), field: name.into(), problem: "is empty".into() })
                 }
@@ -196,8 +197,10 @@ impl<'a> ConfigItem<'a> {
             }
         };
         let resource_type = required("resourceType", "item")?;
-        let resource_id = required("resourceId", &resource_type)?;
-        let label = format!("{resource_type}/{resource_id}");
+        let resource_id = required("resourceId", resource_type)?;
+        // `type/id`, written out only for an error.
+        let label = || format!("{resource_type}/{resource_id}");
+        let wrong = |field: &str, problem: String| ItemError { item: label(), field: field.into(), problem };
         let configuration = match configuration {
             None | Some(Tree::Null) => None,
             Some(Tree::String(s)) if s.trim().is_empty() || *s == "null" => None,
@@ -205,27 +208,19 @@ impl<'a> ConfigItem<'a> {
                 Ok(Tree::Null) => None,
                 Ok(Tree::Object(object)) => Some(object),
                 Ok(other) => {
-                    return Err(ItemError {
-                        item: label,
-                        field: "configuration".into(),
-                        problem: format!("is a JSON string of {}, expected an object", other.type_name()),
-                    })
+                    return Err(wrong(
+                        "configuration",
+                        format!("is a JSON string of {}, expected an object", other.type_name()),
+                    ))
                 }
-                Err(e) => {
-                    return Err(ItemError {
-                        item: label,
-                        field: "configuration".into(),
-                        problem: format!("is a string that is not JSON: {e}"),
-                    })
-                }
+                Err(e) => return Err(wrong("configuration", format!("is a string that is not JSON: {e}"))),
             },
             Some(Tree::Object(object)) => Some(*object),
             Some(other) => {
-                return Err(ItemError {
-                    item: label,
-                    field: "configuration".into(),
-                    problem: format!("is {}, expected an object or a JSON string", other.type_name()),
-                })
+                return Err(wrong(
+                    "configuration",
+                    format!("is {}, expected an object or a JSON string", other.type_name()),
+                ))
             }
         };
         let supplementary = match supplementary {
@@ -233,57 +228,44 @@ impl<'a> ConfigItem<'a> {
             Some(Tree::Object(object)) => *object,
             Some(Tree::String(s)) => match Tree::parse_in(s, arena) {
                 Ok(Tree::Object(object)) => object,
-                _ => {
-                    return Err(ItemError {
-                        item: label,
-                        field: "supplementaryConfiguration".into(),
-                        problem: "is a string that is not a JSON object".into(),
-                    })
-                }
+                _ => return Err(wrong("supplementaryConfiguration", "is a string that is not a JSON object".into())),
             },
             Some(other) => {
-                return Err(ItemError {
-                    item: label,
-                    field: "supplementaryConfiguration".into(),
-                    problem: format!("is {}, expected an object", other.type_name()),
-                })
+                return Err(wrong(
+                    "supplementaryConfiguration",
+                    format!("is {}, expected an object", other.type_name()),
+                ))
             }
         };
         // RFC 3339 text (event dialect, S3 files) or epoch seconds (the API's JSON, as the AWS
         // SDKs and `--output json` of some tools write it).
         let capture_time = match object.get("configurationItemCaptureTime") {
             None | Some(Tree::Null) => None,
-            Some(Tree::String(s)) => Some((*s).to_owned()),
-            Some(Tree::Number(n)) => n.as_f64().map(epoch_to_rfc3339),
+            Some(Tree::String(s)) => Some(Cow::Borrowed(*s)),
+            Some(Tree::Number(n)) => n.as_f64().map(|seconds| Cow::Owned(epoch_to_rfc3339(seconds))),
             Some(other) => {
-                return Err(ItemError {
-                    item: label,
-                    field: "configurationItemCaptureTime".into(),
-                    problem: format!("is {}, expected a string or a number of seconds", other.type_name()),
-                })
+                return Err(wrong(
+                    "configurationItemCaptureTime",
+                    format!("is {}, expected a string or a number of seconds", other.type_name()),
+                ))
             }
         };
         let status = match object.get("configurationItemStatus") {
             None | Some(Tree::Null) => ItemStatus::parse(None),
             Some(Tree::String(s)) => ItemStatus::parse(Some(s)),
             Some(other) => {
-                return Err(ItemError {
-                    item: label,
-                    field: "configurationItemStatus".into(),
-                    problem: format!("is {}, expected a string", other.type_name()),
-                })
+                return Err(wrong("configurationItemStatus", format!("is {}, expected a string", other.type_name())))
             }
         };
         let state_id = match object.get("configurationStateId") {
             None | Some(Tree::Null) => None,
-            Some(Tree::String(s)) => Some((*s).to_owned()),
-            Some(Tree::Number(n)) => Some(n.to_string()),
+            Some(Tree::String(s)) => Some(Cow::Borrowed(*s)),
+            Some(Tree::Number(n)) => Some(Cow::Owned(n.to_string())),
             Some(other) => {
-                return Err(ItemError {
-                    item: label,
-                    field: "configurationStateId".into(),
-                    problem: format!("is {}, expected a string or a number", other.type_name()),
-                })
+                return Err(wrong(
+                    "configurationStateId",
+                    format!("is {}, expected a string or a number", other.type_name()),
+                ))
             }
         };
         Ok(ConfigItem {
@@ -573,18 +555,18 @@ impl Resource {
 
     /// Decodes an item. Deleted items and unknown types need no configuration.
     pub fn from_item(item: &ConfigItem<'_>) -> Result<Resource, ItemError> {
-        let resource_type = ResourceType::from_name(&item.resource_type);
+        let resource_type = ResourceType::from_name(item.resource_type);
         let reader = Reader { item, config: item.configuration.as_ref() };
-        let arn = match &item.arn {
-            Some(arn) => arn.clone(),
+        let arn = match item.arn {
+            Some(arn) => arn.to_owned(),
             // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
             // with neither, the account comes from `awsAccountId`/`accountId` alone.
             None => reader.opt_text("arn")?.unwrap_or_default(),
         };
         let account_id = item
             .account_id
-            .clone()
             .filter(|a| !a.is_empty())
+            .map(str::to_owned)
             // An ARN that does not parse has no account to give: the account stays empty, as
             // for an item with no ARN at all (nothing the item says is dropped).
             .or_else(|| Arn::parse(&arn).ok().map(|a| a.account).filter(|a| !a.is_empty()).map(str::to_owned))
@@ -623,20 +605,15 @@ impl Resource {
         // An item without `awsRegion` (one written by hand) is keyed with an empty region: it is
         // a version of the other region-less items of its account, type and id, and of no
         // other; nothing about the item is lost.
-        let key = ResourceKey::new(
-            &account_id,
-            item.region.as_deref().unwrap_or_default(),
-            &item.resource_type,
-            &item.resource_id,
-        );
+        let key = ResourceKey::new(&account_id, item.region.unwrap_or_default(), item.resource_type, item.resource_id);
         Ok(Resource {
-            type_name: item.resource_type.clone(),
+            type_name: item.resource_type.to_owned(),
             resource_type,
-            resource_id: item.resource_id.clone(),
+            resource_id: item.resource_id.to_owned(),
             arn,
             account_id,
             status: item.status.clone(),
-            capture_time: item.capture_time.clone(),
+            capture_time: item.capture_time.as_deref().map(str::to_owned),
             key,
             version,
             details,
@@ -871,7 +848,7 @@ impl<'r, 'a> Reader<'r, 'a> {
 
     fn key(&self) -> Result<Key, ItemError> {
         // A key's `resourceId` is its key id; `keyId` only repeats it.
-        let key_id = self.opt_text("keyId")?.unwrap_or_else(|| self.item.resource_id.clone());
+        let key_id = self.opt_text("keyId")?.unwrap_or_else(|| self.item.resource_id.to_owned());
         // Without `keyManager` a key is judged as a customer managed key (judged, not passed
         // over as AWS's).
         let manager = match self.opt_text("keyManager")?.as_deref() {
