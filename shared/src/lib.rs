@@ -38,6 +38,8 @@ pub mod catalog;
 pub mod condition;
 pub mod date;
 #[cfg(feature = "cli")]
+pub mod digest_map;
+#[cfg(feature = "cli")]
 pub mod dryrun;
 pub mod evaluation;
 pub mod event;

@@ -49,10 +49,11 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::digest_map::DigestMap;
 use crate::item::{Document, Identity};
 use crate::policy::{DocumentError, Policy, PolicyVersion, Statement};
 use crate::resolver::{Names, ResolveError, Resolver};
-use crate::version::ItemVersion;
+use crate::version::{digest, ItemVersion};
 
 /// How many bytes of records the cache keeps at most, in two generations of half as many: the
 /// policies read most recently stay, older ones are dropped a generation at a time. Parsed,
@@ -222,18 +223,9 @@ pub struct PolicyStore {
     shelf: Arc<Shelf>,
     /// Where the next record goes.
     end: u64,
-    policies: HashMap<ArnDigest, Shelved<Entry>>,
+    /// By the digest of the ARN ([`crate::version::digest`]).
+    policies: DigestMap<Shelved<Entry>>,
     groups: HashMap<(String, String), Shelved<Arc<Identity>>>,
-}
-
-/// A policy's ARN in the index: its 128-bit digest ([`crate::version::digest`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ArnDigest([u64; 2]);
-
-impl ArnDigest {
-    fn of(arn: &str) -> ArnDigest {
-        ArnDigest(crate::version::digest(&arn))
-    }
 }
 
 /// What the newest item of a policy ARN or group name said, and that item's version.
@@ -256,7 +248,7 @@ impl PolicyStore {
         PolicyStore {
             shelf: Arc::new(Shelf { file, cache: Mutex::new(Cache::new(cache_bytes)) }),
             end: 0,
-            policies: HashMap::new(),
+            policies: DigestMap::default(),
             groups: HashMap::new(),
         }
     }
@@ -272,7 +264,7 @@ impl PolicyStore {
         version: ItemVersion,
         record: Option<PolicyRecord>,
     ) -> Result<Replaced, StoreError> {
-        let digest = ArnDigest::of(arn);
+        let digest = digest(&arn);
         let held = self.policies.get(&digest);
         if held.is_some_and(|held| held.version >= version) {
             return Ok(Replaced::Kept);
@@ -346,7 +338,7 @@ impl PolicyStore {
     /// Is this managed policy in the store (and not deleted)? Bundled AWS managed policies are
     /// not counted.
     pub fn knows_policy(&self, arn: &str) -> bool {
-        self.policies.get(&ArnDigest::of(arn)).is_some_and(|held| held.entry.is_some())
+        self.policies.get(&digest(&arn)).is_some_and(|held| held.entry.is_some())
     }
 
     /// The part of the store that judging an identity can ask for: these managed policies,
@@ -355,7 +347,7 @@ impl PolicyStore {
     pub fn part<'a>(&self, account: &str, policy_arns: impl Names<'a>, group_names: impl Names<'a>) -> StorePart {
         let mut part = StorePart { shelf: Arc::clone(&self.shelf), policies: Vec::new(), groups: Vec::new() };
         let copy_policy = |part: &mut StorePart, arn: &str| {
-            if let Some(entry) = self.policies.get(&ArnDigest::of(arn)).and_then(|held| held.entry.as_ref()) {
+            if let Some(entry) = self.policies.get(&digest(&arn)).and_then(|held| held.entry.as_ref()) {
                 part.policies.push((arn.to_owned(), entry.clone()));
             }
         };
@@ -381,7 +373,7 @@ impl PolicyStore {
 
 impl Resolver for PolicyStore {
     fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
-        match self.policies.get(&ArnDigest::of(arn)).map(|held| held.entry.as_ref()) {
+        match self.policies.get(&digest(&arn)).map(|held| held.entry.as_ref()) {
             Some(Some(entry)) => self.shelf.policy(arn, entry),
             // Deleted in the newest item: as if never read.
             Some(None) => Err(ResolveError::NotFound(arn.to_owned())),

@@ -80,9 +80,9 @@ impl ResourceKey {
         ResourceKey(digest(&(account, region, resource_type, resource_id)))
     }
 
-    /// A byte of the key, for spreading keys over shards.
-    pub fn shard_byte(&self) -> u8 {
-        self.0[1].to_le_bytes()[0]
+    /// The fingerprint, as [`crate::digest_map::DigestMap`] keys it.
+    pub fn digest(&self) -> &[u64; 2] {
+        &self.0
     }
 }
 

@@ -8,11 +8,9 @@
 //! resource, its newest version so far and the entry it was; a newer one *retracts* that entry
 //! ([`OrderSet`]), and the report leaves retracted entries out at the end. An older version
 //! that comes after a newer one is not judged at all. Memory: 40 bytes and a bit or two per
-//! resource (a 16-byte [`ResourceKey`], not the strings).
+//! resource (a 16-byte [`ResourceKey`], not the strings), in a [`DigestMap`].
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use crate::digest_map::DigestMap;
 use crate::version::{ItemVersion, ResourceKey};
 
 /// Which versions are judged.
@@ -43,73 +41,12 @@ pub(super) struct Versions {
     superseded: usize,
 }
 
-/// The newest version of each resource and the entry it was, in [`SHARDS`] hash maps chosen by
-/// a byte of the key. A hash map grows by moving into one twice its size, holding both for a
-/// moment: one map of 400,000 resources held 32 MB to grow to 21 MB (the 1 GB workload's peak
-/// memory rose from 60 to 98 MB). A shard grows alone, so growing holds one shard twice.
-struct Newest {
-    shards: Vec<Shard>,
-    /// Where a key would go whose shard is missing: never, as [`SHARDS`] shards are made and
-    /// the index is taken modulo their number; it keeps the lookup total without a panic.
-    spare: Shard,
-}
-
-type Shard = HashMap<ResourceKey, (ItemVersion, usize), BuildHasherDefault<KeyHasher>>;
-
-/// How many shards [`Newest`] has.
-const SHARDS: usize = 256;
-
-impl Newest {
-    fn new() -> Newest {
-        Newest { shards: (0..SHARDS).map(|_| Shard::default()).collect(), spare: Shard::default() }
-    }
-
-    fn place(&self, key: &ResourceKey) -> usize {
-        usize::from(key.shard_byte()) % SHARDS
-    }
-
-    fn shard(&mut self, key: &ResourceKey) -> &mut Shard {
-        let place = self.place(key);
-        self.shards.get_mut(place).unwrap_or(&mut self.spare)
-    }
-
-    fn get(&self, key: &ResourceKey) -> Option<&(ItemVersion, usize)> {
-        self.shards.get(self.place(key)).unwrap_or(&self.spare).get(key)
-    }
-}
-
-/// The hasher of [`Newest`]'s maps: a [`ResourceKey`] is a SipHash digest already, so its first
-/// half is the hash (the shard is chosen by the other half, so that a shard's keys do not share
-/// the bits its buckets are chosen by).
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is called for a key's halves (and `write_usize` for the array's
-        // length, by some `Hash` impls); anything else is mixed in all the same.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, half: u64) {
-        // The first half written wins: it is the hash.
-        if self.0 == 0 {
-            self.0 = half;
-        }
-    }
-
-    fn write_usize(&mut self, _length: usize) {}
-}
+/// The newest version of each resource and the entry it was, by the resource's key.
+type Newest = DigestMap<(ItemVersion, usize)>;
 
 impl Versions {
     pub(super) fn new(judged: Judged) -> Versions {
-        Versions { judged, newest: Newest::new(), retracted: OrderSet::default(), superseded: 0 }
+        Versions { judged, newest: Newest::default(), retracted: OrderSet::default(), superseded: 0 }
     }
 
     /// Admits entry number `order`, an item of resource `key` at `version`. Of two items of
@@ -117,10 +54,9 @@ impl Versions {
     /// first read stays the newest.
     pub(super) fn admit(&mut self, key: ResourceKey, version: ItemVersion, order: usize) -> Admission {
         let all = self.judged == Judged::All;
-        let shard = self.newest.shard(&key);
-        match shard.get_mut(&key) {
+        match self.newest.get_mut(key.digest()) {
             None => {
-                shard.insert(key, (version, order));
+                self.newest.insert(*key.digest(), (version, order));
                 Admission { judge: true, newest: true, retracts: false }
             }
             Some(newest) if version > newest.0 => {
@@ -145,7 +81,7 @@ impl Versions {
     pub(super) fn is_judged(&self, key: &ResourceKey, order: usize) -> bool {
         match self.judged {
             Judged::All => true,
-            Judged::Newest => self.newest.get(key).is_some_and(|&(_, newest)| newest == order),
+            Judged::Newest => self.newest.get(key.digest()).is_some_and(|&(_, newest)| newest == order),
         }
     }
 
