@@ -143,7 +143,7 @@ fn parse_statement(
     for (name, value) in object.iter() {
         match name {
             "Sid" => {
-                sid = Some(value.as_str().ok_or_else(|| wrong_type(at("Sid"), "a string", value))?.to_owned());
+                sid = Some(value.as_str().ok_or_else(|| wrong_type(at("Sid"), "a string", value))?);
             }
             "Effect" => effect = Some(value),
             "Principal" => principal = Some(value),
@@ -232,28 +232,29 @@ fn parse_statement(
     }
 
     let name = match sid {
-        Some(sid) if !sid.is_empty() => StatementName::Sid(sid),
+        Some(sid) if !sid.is_empty() => StatementName::Sid(sid.to_owned()),
         _ => StatementName::Index(index),
     };
     Ok(Some(Statement { name, effect, principals, actions, resources, conditions, kms_actions }))
 }
 
-/// A string or a non-empty array of strings.
-fn strings<'v>(value: &'v Tree<'_>, at: &At<'_>) -> Result<Vec<&'v str>, DocumentError> {
-    match value {
-        Tree::String(s) => Ok(vec![*s]),
+/// A string or a non-empty array of strings, checked, then read without a copy of the list.
+fn strings<'v>(value: &Tree<'v>, at: &At<'_>) -> Result<impl Iterator<Item = &'v str> + Clone, DocumentError> {
+    let (one, many): (Option<&'v str>, &'v [Tree<'v>]) = match *value {
+        Tree::String(s) => (Some(s), &[]),
         Tree::Array(items) => {
             if items.is_empty() {
                 return Err(invalid(*at, Problem::Empty));
             }
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| item.as_str().ok_or_else(|| wrong_type(At::Index(at, i), "a string", item)))
-                .collect()
+            if let Some((i, item)) = items.iter().enumerate().find(|(_, item)| item.as_str().is_none()) {
+                return Err(wrong_type(At::Index(at, i), "a string", item));
+            }
+            (None, items)
         }
-        other => Err(wrong_type(*at, STRINGS, other)),
-    }
+        ref other => return Err(wrong_type(*at, STRINGS, other)),
+    };
+    // Every element of `many` is a string (checked above): none is skipped.
+    Ok(one.into_iter().chain(many.iter().filter_map(Tree::as_str)))
 }
 
 /// The patterns of `Action`/`NotAction` that can match a KMS action; the others are checked
@@ -262,11 +263,11 @@ fn strings<'v>(value: &'v Tree<'_>, at: &At<'_>) -> Result<Vec<&'v str>, Documen
 /// KMS: an `Action` list still covers the same KMS actions, a `NotAction` list still excludes
 /// the same ones.
 fn action_patterns(value: &Tree<'_>, at: &At<'_>) -> Result<Vec<Pattern>, DocumentError> {
-    Ok(strings(value, at)?.into_iter().filter(|s| may_name_kms_action(s)).map(Pattern::action).collect())
+    Ok(strings(value, at)?.filter(|s| may_name_kms_action(s)).map(Pattern::action).collect())
 }
 
 fn arn_patterns(value: &Tree<'_>, at: &At<'_>, variables: Variables) -> Result<Vec<Pattern>, DocumentError> {
-    Ok(strings(value, at)?.into_iter().map(|s| Pattern::arn(s, variables)).collect())
+    Ok(strings(value, at)?.map(|s| Pattern::arn(s, variables)).collect())
 }
 
 fn principal_list(value: &Tree<'_>, path: &At<'_>) -> Result<Vec<Principal>, DocumentError> {
@@ -284,13 +285,13 @@ fn principal_list(value: &Tree<'_>, path: &At<'_>) -> Result<Vec<Principal>, Doc
                 match principal_type {
                     "AWS" => {
                         // IAM rejects a wildcard in a principal ARN unless the value is `*` alone.
-                        if let Some(partial) = values.iter().find(|v| **v != "*" && v.contains(['*', '?'])) {
-                            return Err(invalid(at, Problem::PartialWildcardPrincipal((*partial).to_owned())));
+                        if let Some(partial) = values.clone().find(|v| *v != "*" && v.contains(['*', '?'])) {
+                            return Err(invalid(at, Problem::PartialWildcardPrincipal(partial.to_owned())));
                         }
-                        out.extend(values.into_iter().map(Principal::aws))
+                        out.extend(values.map(Principal::aws))
                     }
-                    "Service" => out.extend(values.into_iter().map(|s| Principal::Service(s.to_owned()))),
-                    "Federated" | "CanonicalUser" => out.extend(values.into_iter().map(|s| match s {
+                    "Service" => out.extend(values.map(|s| Principal::Service(s.to_owned()))),
+                    "Federated" | "CanonicalUser" => out.extend(values.map(|s| match s {
                         "*" => Principal::Everyone,
                         _ => Principal::Other(s.to_owned()),
                     })),
