@@ -420,6 +420,13 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+
+    /// An index entry, what the store keeps in memory per managed policy, stays small (the
+    /// README's figure): 32 bytes beside the 16-byte digest of its ARN.
+    #[test]
+    fn an_index_entry_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Shelved<Entry>>(), 32);
+    }
     use crate::item::AttachedPolicy;
     use crate::policy::{parse_policy, PolicyKind};
     use crate::MemoryResolver;
