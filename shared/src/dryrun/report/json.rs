@@ -90,7 +90,7 @@ fn render(evaluation: &Evaluation, out: &mut Vec<u8>) -> Result<(), serde_json::
 /// Copies the report from the spool [`write_spool`] wrote.
 pub(in crate::dryrun) fn write_json(out: &mut dyn Write, mut spool: std::fs::File) -> std::io::Result<()> {
     spool.rewind()?;
-    std::io::copy(&mut spool, out).map(|_| ())
+    std::io::copy(&mut std::io::BufReader::with_capacity(super::SPOOL_BUFFER, spool), out).map(|_| ())
 }
 
 /// Where each entry's evaluations stand in the JSON spool: what [`without`] needs to leave
@@ -163,8 +163,8 @@ pub(super) fn without(
 ) -> Result<std::fs::File, Error> {
     let io = Error::Temporary;
     spool.rewind().map_err(io)?;
-    let mut reader = std::io::BufReader::new(spool);
-    let mut out = std::io::BufWriter::new(tempfile::tempfile().map_err(io)?);
+    let mut reader = std::io::BufReader::with_capacity(super::SPOOL_BUFFER, spool);
+    let mut out = std::io::BufWriter::with_capacity(super::SPOOL_BUFFER, tempfile::tempfile().map_err(io)?);
     let Some(opening) = ledger.opening else {
         return Err(io(std::io::Error::other("the report spool's ledger has no opening")));
     };
