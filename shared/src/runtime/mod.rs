@@ -60,13 +60,13 @@ const NAMED_IN_ERROR: usize = 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
     /// The event is not what Config sends.
-    #[error("{0}")]
+    #[error(transparent)]
     Event(#[from] event::EventError),
     /// `ruleParameters` are wrong.
-    #[error("{0}")]
+    #[error(transparent)]
     Parameters(#[from] crate::rule::ParamError),
     /// The configuration item cannot be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Item(#[from] crate::item::ItemError),
     /// A verdict's ordering timestamp (the item's capture time, or the notification time) does
     /// not parse.
