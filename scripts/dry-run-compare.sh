@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two dry-run binaries side by side on the same workloads, alternating, ROUNDS runs each:
-# wall time, user time and peak RSS of every run, then the median of each. For "no slower than
-# before" claims (BENCHMARKS.md): build the old commit in its own worktree and target dir.
+# wall time, user time, system time and peak RSS of every run, then the median of each. For
+# "no slower than before" claims (BENCHMARKS.md): build the old commit in its own worktree and
+# target dir.
 # Usage: bash scripts/dry-run-compare.sh OLD_BINARY NEW_BINARY ROUNDS FILE...
 set -uo pipefail
 old=$1 new=$2 rounds=$3
@@ -11,10 +12,10 @@ for f in "$@"; do
     for which in old new; do
       bin=${!which}
       # Exit status 1 means findings, which every workload has.
-      /usr/bin/time -f "$which $(basename "$f") %e %U %M" "$bin" dry-run --format json --output /dev/null "$f" 2>&1 >/dev/null \
+      /usr/bin/time -f "$which $(basename "$f") %e %U %M %S" "$bin" dry-run --format json --output /dev/null "$f" 2>&1 >/dev/null \
         | grep -E "^$which " || true
     done
   done
-done | tee /dev/stderr | awk '{ key = $1 " " $2; wall[key] = wall[key] " " $3; user[key] = user[key] " " $4; rss[key] = rss[key] " " $5 }
+done | tee /dev/stderr | awk '{ key = $1 " " $2; wall[key] = wall[key] " " $3; user[key] = user[key] " " $4; rss[key] = rss[key] " " $5; sys[key] = sys[key] " " $6 }
   function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
-  END { for (k in wall) printf "median %s: %s s wall, %s s user, %d MB peak RSS\n", k, median(wall[k]), median(user[k]), median(rss[k]) / 1024 }' | sort
+  END { for (k in wall) printf "median %s: %s s wall, %s s user, %s s system, %d MB peak RSS\n", k, median(wall[k]), median(user[k]), median(sys[k]), median(rss[k]) / 1024 }' | sort
