@@ -2,13 +2,19 @@
 //! a time: the dry-run's tables with an entry per resource ([`crate::dryrun`]'s versions) and
 //! per managed policy (the [`crate::policy_store`]'s index).
 //!
-//! Those tables hold hundreds of thousands of entries on the 1 GB workload, and peak memory is
-//! a goal (100 MB, BENCHMARKS.md). One hash map grows by moving into one twice its size,
+//! Those tables hold hundreds of thousands of entries on the 1 GB workloads, and peak memory
+//! is a goal (100 MB, BENCHMARKS.md). One hash map grows by moving into one twice its size,
 //! holding both for a moment: one map of 400,000 resources held 32 MB to grow to 21 MB (the
 //! 1 GB workload's peak rose from 60 to 98 MB). A shard grows alone, so growing holds one
-//! shard (a 256th of the table) twice. The policy index (160,000 entries of 48 bytes on that
-//! workload) was one map until stop 22; sharded too, the run's peak RSS went from a median of
-//! 94 MB to 86 MB (9 alternating runs each, `/usr/bin/time`).
+//! shard (a 16th of the table) twice. With the policy index sharded as well (one map until
+//! stop 22; 256 shards then), the 1 GB snapshot's peak RSS went from a median of 94 MB to
+//! 86 MB (9 alternating runs each, `/usr/bin/time`).
+//!
+//! Why 16 shards and not 256: on the 1 GB GAAD workload (580,000 resources, 350,000 policies)
+//! 256 shards peaked at 134-140 MB, 16 at 120-129 MB (3 runs each), and the 1 GB snapshot was
+//! no higher with 16 (82-86 MB against 86-87 MB). Most likely, each of 256 small shards left
+//! its outgrown table behind in the allocator as a hole too small for the next, where a
+//! sixteenth of the table is large enough to go back to the system.
 //!
 //! A digest is random already, so its first half is the bucket hash as it is, and the shard is
 //! chosen by a byte of the other half, so that a shard's keys do not share the bits its
@@ -18,7 +24,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// How many shards a [`DigestMap`] has.
-const SHARDS: usize = 256;
+const SHARDS: usize = 16;
 
 /// A map from 128-bit digests to `V`, in [`SHARDS`] shards.
 #[derive(Debug)]
@@ -128,7 +134,7 @@ mod tests {
             *value = 0;
         }
         assert_eq!(map.get(&digest(&7u32)), Some(&0));
-        assert!(map.shards.iter().all(|shard| !shard.is_empty()), "3,000 digests reach all 256 shards");
+        assert!(map.shards.iter().all(|shard| !shard.is_empty()), "3,000 digests reach every shard");
         assert!(map.spare.is_empty());
     }
 }
