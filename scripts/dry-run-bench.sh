@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dry-run throughput and memory benchmark of BENCHMARKS.md (issue 18): generates the
-# corpus-based workloads (100 MB, 500 MB and 1 GB snapshots, gzip, GAAD, 1 GB of three versions
-# a resource; about 3.4 GB of disk) into DIR, then, ROUNDS times over each workload, side by
+# corpus-based workloads (100 MB, 500 MB and 1 GB snapshots, gzip, GAAD of 100 MB and 1 GB, 1 GB
+# of three versions a resource; about 4.4 GB of disk) into DIR, then, ROUNDS times over each workload, side by
 # side in one run:
 #   - the floors, one core each (`xtask workload scan`): reading the bytes, serde's validating
 #     `IgnoredAny` scan of them, and a `serde_json::Value` parse of every list element;
@@ -24,13 +24,14 @@ generate() { [ -e "$dir/$1" ] || "$bin/xtask" workload generate "${@:2}" "$dir/$
 generate w100.json --size-mb 100
 generate w100.json.gz --size-mb 100 --gzip
 generate g100.json --size-mb 100 --form gaad
+generate g1000.json --size-mb 1000 --form gaad
 generate w500.json --size-mb 500
 generate w1000.json --size-mb 1000
 generate w1000.json.gz --size-mb 1000 --gzip
 # Every resource in three versions, shuffled (a history file): only the newest is judged.
 generate v1000.json --size-mb 1000 --versions 3
 workloads=("$@")
-[ ${#workloads[@]} -gt 0 ] || workloads=(w100.json w100.json.gz g100.json w500.json w1000.json w1000.json.gz v1000.json)
+[ ${#workloads[@]} -gt 0 ] || workloads=(w100.json w100.json.gz g100.json w500.json w1000.json w1000.json.gz v1000.json g1000.json)
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with changes)')"
