@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dry-run throughput and memory benchmark of BENCHMARKS.md (issue 18): generates the
 # corpus-based workloads (100 MB, 500 MB and 1 GB snapshots, gzip, GAAD of 100 MB and 1 GB, 1 GB
-# of three versions a resource; about 4.4 GB of disk) into DIR, then, ROUNDS times over each workload, side by
+# of three versions a resource; about 3.8 GB of disk) into DIR, then, ROUNDS times over each workload, side by
 # side in one run:
 #   - the floors, one core each (`xtask workload scan`): reading the bytes, serde's validating
 #     `IgnoredAny` scan of them, and a `serde_json::Value` parse of every list element;
