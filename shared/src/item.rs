@@ -168,20 +168,6 @@ impl<'a> ConfigItem<'a> {
         let configuration = object.get("configuration");
         let supplementary = object.get("supplementaryConfiguration");
         let tags = object.get("tags").filter(|t| !matches!(t, Tree::Null));
-        // An optional text field in either dialect's spelling: absent or null is none (Config
-        // writes `"resourceName": null` for unnamed resources); any other non-string is an
-        // error, never a field silently dropped (an `ARN` unread would lose the account).
-        let text = |names: &[&str], item: &dyn Fn() -> String| -> Result<Option<&'a str>, ItemError> {
-            match names.iter().find_map(|n| object.get(n).filter(|v| !matches!(v, Tree::Null)).map(|v| (*n, v))) {
-                None => Ok(None),
-                Some((_, Tree::String(s))) => Ok(Some(*s)),
-                Some((name, other)) => Err(ItemError {
-                    item: item(),
-                    field: name.into(),
-                    problem: format!("is {}, expected a string", other.type_name()),
-                }),
-            }
-        };
         let required = |name: &str, item: &str| -> Result<&'a str, ItemError> {
             match object.get(name) {
                 Some(Tree::String(s)) if !s.is_empty() => Ok(*s),
@@ -201,6 +187,16 @@ impl<'a> ConfigItem<'a> {
         // `type/id`, written out only for an error.
         let label = || format!("{resource_type}/{resource_id}");
         let wrong = |field: &str, problem: String| ItemError { item: label(), field: field.into(), problem };
+        // An optional text field in either dialect's spelling: absent or null is none (Config
+        // writes `"resourceName": null` for unnamed resources); any other non-string is an
+        // error, never a field silently dropped (an `ARN` unread would lose the account).
+        let text = |names: &[&str]| -> Result<Option<&'a str>, ItemError> {
+            match names.iter().find_map(|n| object.get(n).filter(|v| !matches!(v, Tree::Null)).map(|v| (*n, v))) {
+                None => Ok(None),
+                Some((_, Tree::String(s))) => Ok(Some(*s)),
+                Some((name, other)) => Err(wrong(name, format!("is {}, expected a string", other.type_name()))),
+            }
+        };
         let configuration = match configuration {
             None | Some(Tree::Null) => None,
             Some(Tree::String(s)) if s.trim().is_empty() || *s == "null" => None,
@@ -271,10 +267,10 @@ impl<'a> ConfigItem<'a> {
         Ok(ConfigItem {
             resource_type,
             resource_id,
-            resource_name: text(&["resourceName"], &label)?,
-            arn: text(&["ARN", "arn"], &label)?,
-            account_id: text(&["awsAccountId", "accountId"], &label)?,
-            region: text(&["awsRegion"], &label)?,
+            resource_name: text(&["resourceName"])?,
+            arn: text(&["ARN", "arn"])?,
+            account_id: text(&["awsAccountId", "accountId"])?,
+            region: text(&["awsRegion"])?,
             status,
             capture_time,
             state_id,
