@@ -284,23 +284,38 @@ fn same_reading(event: &Result<Resource, ItemError>, api: &Result<Resource, Item
             }
             *a == b
         }
-        (Err(a), Err(b)) => a == b,
+        // An error names the field as the item spells it, so the same fault reads as
+        // `awsAccountId` in one dialect and `accountId` in the other.
+        (Err(a), Err(b)) => a.item == b.item && a.problem == b.problem && a.field == event_spelling(&b.field),
         _ => false,
     }
 }
 
+/// The event dialect's name for a top-level field named in the API dialect (the inverse of
+/// the renaming [`api_dialect`] does); any other name as it is.
+fn event_spelling(api_field: &str) -> &str {
+    DIALECT_NAMES.iter().find(|(_, api)| *api == api_field).map_or(api_field, |(event, _)| event)
+}
+
+/// Top-level fields the two dialects name differently: (event dialect, API dialect).
+const DIALECT_NAMES: [(&str, &str); 2] = [("awsAccountId", "accountId"), ("ARN", "arn")];
+
 /// The API dialect of an event-dialect item (`accountId`, `arn`, `configuration` and
 /// `supplementaryConfiguration` values as JSON strings), or `None` when `value` is not such an
-/// item or its configuration does not survive a round trip through text (floats).
+/// item (it already spells a field the API's way) or its configuration does not survive a
+/// round trip through text (floats).
 fn api_dialect(value: &Value) -> Option<Value> {
     let mut object = value.as_object()?.clone();
+    if DIALECT_NAMES.iter().any(|(_, api_name)| object.contains_key(*api_name)) {
+        return None;
+    }
     let configuration = object.get("configuration")?.as_object()?.clone();
     let text = Value::Object(configuration.clone()).to_string();
     if serde_json::from_str::<Value>(&text).ok()? != Value::Object(configuration) {
         return None;
     }
     object.insert("configuration".into(), Value::String(text));
-    for (event_name, api_name) in [("awsAccountId", "accountId"), ("ARN", "arn")] {
+    for (event_name, api_name) in DIALECT_NAMES {
         if let Some(v) = object.remove(event_name) {
             object.insert(api_name.into(), v);
         }
