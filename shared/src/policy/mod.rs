@@ -21,6 +21,7 @@
 //! statement names and all (`policy_store`).
 
 pub mod decode;
+mod memo;
 mod parse;
 
 use std::fmt;

@@ -31,9 +31,13 @@ pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentErr
 }
 
 /// As [`parse_policy`], for a document held as text (JSON, a JSON string, or URL-encoded).
+/// A text met before is not parsed again ([`super::memo`]).
 pub fn parse_policy_text(text: &str, kind: PolicyKind) -> Result<Policy, DocumentError> {
-    let text = object_text(text)?;
-    Tree::with_parsed(&text, |tree| parse_policy_tree(tree, kind)).map_err(|e| DocumentError::Json(e.to_string()))?
+    super::memo::remembered(text, kind, || {
+        let text = object_text(text)?;
+        Tree::with_parsed(&text, |tree| parse_policy_tree(tree, kind))
+            .map_err(|e| DocumentError::Json(e.to_string()))?
+    })
 }
 
 /// As [`parse_policy`], for a document read into a [`Tree`] (a field of an item): an object,
