@@ -6,15 +6,21 @@
 //! is a goal (100 MB, BENCHMARKS.md). A hash table spends memory on slack: hashbrown's is
 //! between 7/16 and 7/8 full, and grows by moving into one twice its size, holding both for a
 //! moment. On the 1 GB GAAD workload (580,000 resources, 350,000 policies: 40 MB of entries)
-//! the two tables were hash maps in 16 shards, and the run peaked at 118-126 MB; kept as below,
-//! at 108-118 MB (2 alternating runs each, `/usr/bin/time`).
+//! the two tables were hash maps in 16 shards, and the run peaked at 118-126 MB.
 //!
-//! So each of [`SHARDS`] shards keeps its entries in a vector sorted by digest, sized exactly,
-//! and the entries added since in a small hash map of at most a sixteenth as many. When the
-//! small map is full, it is sorted and merged into a new vector of exactly the size needed; a
-//! shard holds its old vector and the new one only while it merges (a 16th of the table). A
-//! digest is random, so the first half of a key locates it in a sorted shard in a few probes
-//! (interpolation, then a binary search over what is left), without a second copy of the keys.
+//! So each of [`SHARDS`] shards keeps its entries sorted by digest, in chunks of [`CHUNK`]
+//! entries, every chunk full but the last, and the entries added since in a small hash map of
+//! at most a sixteenth as many. When the small map is full, it is sorted and merged into the
+//! chunks, which are rewritten full. Chunks are all of one size and each old one is freed as
+//! soon as it is read, so the allocator hands it back for the next one written: a merge holds
+//! a few chunks more than the shard, never a second copy of it. (One sorted vector per shard,
+//! rewritten whole at each merge, measured worse: mimalloc keeps a freed large block for a
+//! second before it gives it back, and the 1 GB snapshot peaked at 104 MB instead of 85.)
+//! With chunks, the 1 GB GAAD run peaked at 88-90 MB and the 1 GB snapshot at 69-71 MB (2
+//! alternating runs each, `/usr/bin/time`, against 120-121 MB and 89-95 MB with hash maps).
+//!
+//! A key is found by the chunks' first keys, then in its chunk: digests are uniform, so
+//! interpolation on the first half narrows a chunk to a few entries in a step or two.
 //!
 //! A digest is random already, so its first half is the small map's hash as it is, and the
 //! shard is chosen by a byte of the other half, so that a shard's keys do not share the bits
@@ -26,9 +32,13 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 /// How many shards a [`DigestMap`] has.
 const SHARDS: usize = 16;
 
-/// The small map of a shard is merged into its sorted vector when it holds this many entries,
-/// or a sixteenth of the vector's, whichever is more.
+/// The small map of a shard is merged into its sorted entries when it holds this many entries,
+/// or a sixteenth as many as they, whichever is more.
 const SMALLEST_MERGE: usize = 256;
+
+/// How many entries a chunk of a shard's sorted entries holds: 40 to 48 KB for the dry-run's
+/// tables, small enough for the allocator to reuse a freed chunk at once.
+const CHUNK: usize = 1024;
 
 /// A map from 128-bit digests to `V`, in [`SHARDS`] shards.
 #[derive(Debug)]
@@ -71,93 +81,74 @@ impl Hasher for FirstHalf {
     }
 }
 
-/// One shard: the entries sorted by key, and those added since the last merge. A key is in
-/// one of the two, never both.
+/// One shard: the entries sorted by key, in chunks of [`CHUNK`] (every chunk full but the
+/// last), and those added since the last merge. A key is in one of the two, never both.
 #[derive(Debug)]
 struct Shard<V> {
-    sorted: Vec<(Key, V)>,
+    chunks: Vec<Vec<(Key, V)>>,
+    /// The first key of each chunk.
+    firsts: Vec<Key>,
     recent: HashMap<Key, V, BuildHasherDefault<FirstHalf>>,
 }
 
 impl<V> Default for Shard<V> {
     fn default() -> Self {
-        Shard { sorted: Vec::new(), recent: HashMap::default() }
+        Shard { chunks: Vec::new(), firsts: Vec::new(), recent: HashMap::default() }
     }
 }
 
 impl<V> Shard<V> {
     fn len(&self) -> usize {
-        self.sorted.len() + self.recent.len()
+        self.sorted_len() + self.recent.len()
     }
 
-    /// The place of `key` in `sorted`: `Ok` where it is, `Err` where it would go.
-    fn find(&self, key: &Key) -> Result<usize, usize> {
-        let sorted = &self.sorted;
-        let (mut low, mut high) = (0, sorted.len());
-        // Interpolation on the first half while the range is wide: digests are uniform, so a
-        // few steps narrow it to a handful of entries. Each step keeps `key` within
-        // [low, high) if it is there at all, so the binary search below decides exactly.
-        for _ in 0..4 {
-            if high - low <= 16 {
-                break;
-            }
-            let (Some(first), Some(last)) = (sorted.get(low), sorted.get(high - 1)) else { break };
-            let (from, to, at) = (first.0 .0[0], last.0 .0[0], key.0[0]);
-            if at < from || at > to || from == to {
-                break;
-            }
-            let span = (high - 1 - low) as u128;
-            let guess = low + (u128::from(at - from) * span / u128::from(to - from)) as usize;
-            // A window around the guess; where the key falls outside it, the range is cut to
-            // the side it falls on.
-            let window_low = guess.saturating_sub(8).max(low);
-            let window_high = (guess + 9).min(high);
-            match (sorted.get(window_low), sorted.get(window_high - 1)) {
-                (Some(a), _) if *key < a.0 => high = window_low,
-                (_, Some(b)) if *key > b.0 => low = window_high,
-                _ => {
-                    low = window_low;
-                    high = window_high;
-                    break;
-                }
-            }
-        }
-        let within = sorted.get(low..high).unwrap_or(&[]);
-        within.binary_search_by(|(k, _)| k.cmp(key)).map(|i| low + i).map_err(|i| low + i)
+    fn sorted_len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    /// The chunk `key` would be in, and its place there: `Ok` where it is, `Err` where not.
+    fn find(&self, key: &Key) -> Option<(usize, Result<usize, usize>)> {
+        // The last chunk whose first key is at most `key`.
+        let chunk = self.firsts.partition_point(|first| first <= key).checked_sub(1)?;
+        let entries = self.chunks.get(chunk)?;
+        Some((chunk, search(entries, key)))
     }
 
     fn get(&self, key: &Key) -> Option<&V> {
         match self.find(key) {
-            Ok(at) => self.sorted.get(at).map(|(_, v)| v),
-            Err(_) => self.recent.get(key),
+            Some((chunk, Ok(at))) => self.chunks.get(chunk)?.get(at).map(|(_, v)| v),
+            _ => self.recent.get(key),
         }
     }
 
     fn get_mut(&mut self, key: &Key) -> Option<&mut V> {
         match self.find(key) {
-            Ok(at) => self.sorted.get_mut(at).map(|(_, v)| v),
-            Err(_) => self.recent.get_mut(key),
+            Some((chunk, Ok(at))) => self.chunks.get_mut(chunk)?.get_mut(at).map(|(_, v)| v),
+            _ => self.recent.get_mut(key),
         }
     }
 
     fn insert(&mut self, key: Key, value: V) -> Option<V> {
-        if let Ok(at) = self.find(&key) {
-            return self.sorted.get_mut(at).map(|(_, v)| std::mem::replace(v, value));
+        if let Some((chunk, Ok(at))) = self.find(&key) {
+            return self.chunks.get_mut(chunk)?.get_mut(at).map(|(_, v)| std::mem::replace(v, value));
         }
         let old = self.recent.insert(key, value);
-        if self.recent.len() >= SMALLEST_MERGE.max(self.sorted.len() / 16) {
+        if self.recent.len() >= SMALLEST_MERGE.max(self.sorted_len() / 16) {
             self.merge();
         }
         old
     }
 
-    /// Moves the small map's entries into a new sorted vector of exactly the size needed.
+    /// Merges the small map's entries into the chunks, rewritten full. Each old chunk is freed
+    /// as soon as it is read, and every chunk has one size, so the allocator hands a freed
+    /// chunk back for the next one written: the shard never holds two copies of itself.
     fn merge(&mut self) {
         let mut recent: Vec<(Key, V)> = self.recent.drain().collect();
         recent.sort_unstable_by_key(|a| a.0);
-        let mut merged = Vec::with_capacity(self.sorted.len() + recent.len());
-        let mut older = std::mem::take(&mut self.sorted).into_iter().peekable();
+        let mut older = std::mem::take(&mut self.chunks).into_iter().flatten().peekable();
         let mut newer = recent.into_iter().peekable();
+        let mut chunk = Vec::with_capacity(CHUNK);
+        self.firsts.clear();
         loop {
             let take_older = match (older.peek(), newer.peek()) {
                 (Some(a), Some(b)) => a.0 < b.0,
@@ -165,12 +156,56 @@ impl<V> Shard<V> {
                 (None, Some(_)) => false,
                 (None, None) => break,
             };
-            merged.extend(if take_older { older.next() } else { newer.next() });
+            let Some(entry) = (if take_older { older.next() } else { newer.next() }) else { break };
+            if chunk.len() == CHUNK {
+                self.chunks.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            }
+            if chunk.is_empty() {
+                self.firsts.push(entry.0);
+            }
+            chunk.push(entry);
         }
-        self.sorted = merged;
+        if !chunk.is_empty() {
+            self.chunks.push(chunk);
+        }
         // The drained map keeps its buckets for the next round: at most a sixteenth of the
         // shard, and reused rather than grown again.
     }
+}
+
+/// The place of `key` in `entries`, sorted: `Ok` where it is, `Err` where it would go.
+/// Interpolation on the first half narrows the range while it is wide (digests are uniform,
+/// so a step or two leaves a handful of entries); each step keeps `key` within the range if it
+/// is there at all, and the binary search over what is left decides exactly.
+fn search<V>(entries: &[(Key, V)], key: &Key) -> Result<usize, usize> {
+    let (mut low, mut high) = (0, entries.len());
+    for _ in 0..4 {
+        if high - low <= 16 {
+            break;
+        }
+        let (Some(first), Some(last)) = (entries.get(low), entries.get(high - 1)) else { break };
+        let (from, to, at) = (first.0 .0[0], last.0 .0[0], key.0[0]);
+        if at < from || at > to || from == to {
+            break;
+        }
+        let span = (high - 1 - low) as u128;
+        let guess = low + (u128::from(at - from) * span / u128::from(to - from)) as usize;
+        // A window around the guess; where the key falls outside it, the range is cut to the
+        // side it falls on.
+        let window_low = guess.saturating_sub(8).max(low);
+        let window_high = (guess + 9).min(high);
+        match (entries.get(window_low), entries.get(window_high - 1)) {
+            (Some(a), _) if *key < a.0 => high = window_low,
+            (_, Some(b)) if *key > b.0 => low = window_high,
+            _ => {
+                low = window_low;
+                high = window_high;
+                break;
+            }
+        }
+    }
+    let within = entries.get(low..high).unwrap_or(&[]);
+    within.binary_search_by(|(k, _)| k.cmp(key)).map(|i| low + i).map_err(|i| low + i)
 }
 
 impl<V> Default for DigestMap<V> {
@@ -255,8 +290,13 @@ mod tests {
             let key = digest(&n);
             assert_eq!(map.get(&key), reference.get(&key));
         }
-        assert!(map.shards.iter().all(|shard| shard.sorted.len() > 5_000), "120,000 digests reach every shard");
-        assert!(map.shards.iter().all(|shard| shard.sorted.windows(2).all(|w| w[0].0 < w[1].0)), "sorted, no repeats");
+        assert!(map.shards.iter().all(|shard| shard.sorted_len() > 5_000), "120,000 digests reach every shard");
+        for shard in &map.shards {
+            let keys: Vec<Key> = shard.chunks.iter().flatten().map(|(k, _)| *k).collect();
+            assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+            let firsts: Vec<Key> = shard.chunks.iter().filter_map(|c| c.first()).map(|(k, _)| *k).collect();
+            assert_eq!(firsts, shard.firsts);
+        }
         assert!(map.spare.len() == 0);
     }
 
@@ -278,7 +318,7 @@ mod tests {
         }
     }
 
-    /// A merged shard's vector is exactly as long as its entries: no slack.
+    /// A merged shard's chunks are full but the last: no slack.
     #[test]
     fn a_merged_shard_has_no_slack() {
         let mut map = DigestMap::default();
@@ -286,8 +326,10 @@ mod tests {
             map.insert(digest(&n), n);
         }
         for shard in &map.shards {
-            assert_eq!(shard.sorted.capacity(), shard.sorted.len());
-            assert!(shard.recent.len() < SMALLEST_MERGE.max(shard.sorted.len() / 16));
+            let (last, full) = shard.chunks.split_last().expect("a shard of about 6,000 entries has chunks");
+            assert!(full.iter().all(|chunk| chunk.len() == CHUNK && chunk.capacity() == CHUNK));
+            assert!(!last.is_empty() && last.len() <= CHUNK);
+            assert!(shard.recent.len() < SMALLEST_MERGE.max(shard.sorted_len() / 16));
         }
     }
 }
