@@ -31,7 +31,7 @@ use super::{DocumentError, Policy, PolicyKind};
 pub const BUDGET: usize = 6 << 20;
 
 /// Texts shorter than this are not kept.
-pub const SHORTEST: usize = 512;
+pub const SHORTEST: usize = 64;
 
 type Document = Result<Policy, DocumentError>;
 
