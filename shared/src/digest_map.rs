@@ -130,7 +130,9 @@ impl<V> Shard<V> {
 
     fn insert(&mut self, key: Key, value: V) -> Option<V> {
         if let Some((chunk, Ok(at))) = self.find(&key) {
-            return self.chunks.get_mut(chunk)?.get_mut(at).map(|(_, v)| std::mem::replace(v, value));
+            if let Some((_, held)) = self.chunks.get_mut(chunk).and_then(|entries| entries.get_mut(at)) {
+                return Some(std::mem::replace(held, value));
+            }
         }
         let old = self.recent.insert(key, value);
         if self.recent.len() >= SMALLEST_MERGE.max(self.sorted_len() / 16) {
@@ -150,13 +152,13 @@ impl<V> Shard<V> {
         let mut chunk = Vec::with_capacity(CHUNK);
         self.firsts.clear();
         loop {
-            let take_older = match (older.peek(), newer.peek()) {
-                (Some(a), Some(b)) => a.0 < b.0,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
+            // The smaller head of the two, or the other's once one is used up; the end when both are.
+            let next = match (older.peek(), newer.peek()) {
+                (Some(a), Some(b)) if a.0 < b.0 => older.next(),
+                (Some(_), Some(_)) | (None, _) => newer.next(),
+                (Some(_), None) => older.next(),
             };
-            let Some(entry) = (if take_older { older.next() } else { newer.next() }) else { break };
+            let Some(entry) = next else { break };
             if chunk.len() == CHUNK {
                 self.chunks.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
             }
