@@ -124,18 +124,25 @@ fn arn_account(arn: &str) -> Option<&str> {
 }
 
 fn item(resource_type: &str, id: &str, arn: &str, name: &str, configuration: Value) -> Value {
-    json!({
-        "resourceType": resource_type,
-        "resourceId": id,
-        "resourceName": name,
-        "ARN": arn,
+    object([
+        ("resourceType", resource_type.into()),
+        ("resourceId", id.into()),
+        ("resourceName", name.into()),
+        ("ARN", arn.into()),
         // `arn()` checked that the ARN has an account field.
-        "awsAccountId": arn_account(arn).unwrap_or_default(),
-        "awsRegion": "global",
-        "configurationItemStatus": "OK",
-        "configuration": configuration,
-        "supplementaryConfiguration": {},
-    })
+        ("awsAccountId", arn_account(arn).unwrap_or_default().into()),
+        ("awsRegion", "global".into()),
+        ("configurationItemStatus", "OK".into()),
+        ("configuration", configuration),
+        ("supplementaryConfiguration", json!({})),
+    ])
+}
+
+/// An object of `fields`, each value moved in. `json!` copies a `Value` it is given through
+/// serde's serializer: on the GAAD workload, copying the documents that way took more than a
+/// third of the dry-run's instructions (callgrind, 100 MB).
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(fields.into_iter().map(|(key, value)| (key.to_owned(), value)).collect())
 }
 
 /// One object's fields, with errors naming `at.<field>`.
@@ -264,10 +271,10 @@ impl<'v> Fields<'v> {
         let mut out = Vec::new();
         for (at, policy) in self.objects(name)? {
             let policy = Fields { entry: policy, at: &at };
-            out.push(json!({
-                "policyName": policy.text("PolicyName")?,
-                "policyDocument": policy.document("PolicyDocument")?,
-            }));
+            out.push(object([
+                ("policyName", policy.text("PolicyName")?.into()),
+                ("policyDocument", policy.document("PolicyDocument")?),
+            ]));
         }
         Ok(Value::Array(out))
     }
@@ -321,11 +328,11 @@ impl<'v> Fields<'v> {
             let version = Fields { entry: version, at: &at };
             versions.push((
                 version.opt_bool("IsDefaultVersion")?.unwrap_or(false),
-                json!({
-                    "document": version.document("Document")?,
-                    "versionId": version.opt_text("VersionId")?,
-                    "isDefaultVersion": version.opt_bool("IsDefaultVersion")?,
-                }),
+                object([
+                    ("document", version.document("Document")?),
+                    ("versionId", version.opt_text("VersionId")?.into()),
+                    ("isDefaultVersion", version.opt_bool("IsDefaultVersion")?.into()),
+                ]),
             ));
         }
         if arn_account(arn) == Some("aws") {
@@ -339,17 +346,17 @@ impl<'v> Fields<'v> {
                 .map(|document| GaadEntry::AwsManagedPolicy { arn: arn.to_owned(), document: document.clone() }));
         }
         let (name, id) = (self.text("PolicyName")?, self.text("PolicyId")?);
-        let configuration = json!({
-            "policyName": name,
-            "policyId": id,
-            "arn": arn,
-            "path": self.opt_text("Path")?,
-            "defaultVersionId": self.opt_text("DefaultVersionId")?,
-            "attachmentCount": self.opt_count("AttachmentCount")?,
-            "permissionsBoundaryUsageCount": self.opt_count("PermissionsBoundaryUsageCount")?,
-            "isAttachable": self.opt_bool("IsAttachable")?,
-            "policyVersionList": versions.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-        });
+        let configuration = object([
+            ("policyName", name.into()),
+            ("policyId", id.into()),
+            ("arn", arn.into()),
+            ("path", self.opt_text("Path")?.into()),
+            ("defaultVersionId", self.opt_text("DefaultVersionId")?.into()),
+            ("attachmentCount", self.opt_count("AttachmentCount")?.into()),
+            ("permissionsBoundaryUsageCount", self.opt_count("PermissionsBoundaryUsageCount")?.into()),
+            ("isAttachable", self.opt_bool("IsAttachable")?.into()),
+            ("policyVersionList", Value::Array(versions.into_iter().map(|(_, v)| v).collect())),
+        ]);
         Ok(Some(GaadEntry::Item(item("AWS::IAM::Policy", id, arn, name, configuration))))
     }
 }
