@@ -206,6 +206,9 @@ fn search<V>(entries: &[(Key, V)], key: &Key) -> Result<usize, usize> {
             }
         }
     }
+    // Every step above keeps low <= high <= entries.len() (a window lies within [low, high), and
+    // the range is cut to one of its ends), so the slice is always there: the fallback is
+    // never taken.
     let within = entries.get(low..high).unwrap_or(&[]);
     within.binary_search_by(|(k, _)| k.cmp(key)).map(|i| low + i).map_err(|i| low + i)
 }

@@ -123,14 +123,13 @@ fn arn_account(arn: &str) -> Option<&str> {
     }
 }
 
-fn item(resource_type: &str, id: &str, arn: &str, name: &str, configuration: Value) -> Value {
+fn item(resource_type: &str, id: &str, (arn, account): (&str, &str), name: &str, configuration: Value) -> Value {
     object([
         ("resourceType", resource_type.into()),
         ("resourceId", id.into()),
         ("resourceName", name.into()),
         ("ARN", arn.into()),
-        // `arn()` checked that the ARN has an account field.
-        ("awsAccountId", arn_account(arn).unwrap_or_default().into()),
+        ("awsAccountId", account.into()),
         ("awsRegion", "global".into()),
         ("configurationItemStatus", "OK".into()),
         ("configuration", configuration),
@@ -242,7 +241,7 @@ impl<'v> Fields<'v> {
         [(name_field, name_key), (id_field, id_key)]: [(&str, &'static str); 2],
         own: impl FnOnce() -> Result<Vec<(&'static str, Value)>, ExportError>,
     ) -> Result<Option<GaadEntry>, ExportError> {
-        let (arn, name, id) = (self.arn()?, self.text(name_field)?, self.text(id_field)?);
+        let ((arn, account), name, id) = (self.arn()?, self.text(name_field)?, self.text(id_field)?);
         let alike = [
             (name_key, json!(name)),
             (id_key, json!(id)),
@@ -250,15 +249,15 @@ impl<'v> Fields<'v> {
             ("path", json!(self.opt_text("Path")?)),
         ];
         let configuration = alike.into_iter().chain(own()?).map(|(key, value)| (key.to_owned(), value)).collect();
-        Ok(Some(GaadEntry::Item(item(resource_type, id, arn, name, Value::Object(configuration)))))
+        Ok(Some(GaadEntry::Item(item(resource_type, id, (arn, account), name, Value::Object(configuration)))))
     }
 
-    /// `Arn`, which must carry an account field: the rules take the resource's own account
-    /// from it.
-    fn arn(&self) -> Result<&'v str, ExportError> {
+    /// `Arn`, which must carry an account field, and that account: the rules take the
+    /// resource's own account from it.
+    fn arn(&self) -> Result<(&'v str, &'v str), ExportError> {
         let arn = self.text("Arn")?;
         match arn_account(arn) {
-            Some(_) => Ok(arn),
+            Some(account) => Ok((arn, account)),
             None => Err(ExportError::Field {
                 field: self.path("Arn"),
                 problem: format!("is `{arn}`, expected an ARN (`arn:aws:iam::<account>:...`)"),
@@ -322,7 +321,7 @@ impl<'v> Fields<'v> {
     /// A `Policies` entry: an item for a customer managed policy, the default version's
     /// document for an AWS managed one.
     fn policy(&self) -> Result<Option<GaadEntry>, ExportError> {
-        let arn = self.arn()?;
+        let (arn, account) = self.arn()?;
         let mut versions = Vec::new();
         for (at, version) in self.objects("PolicyVersionList")? {
             let version = Fields { entry: version, at: &at };
@@ -335,7 +334,7 @@ impl<'v> Fields<'v> {
                 ]),
             ));
         }
-        if arn_account(arn) == Some("aws") {
+        if account == "aws" {
             // An AWS managed policy only resolves attachments. Without a default version here
             // it is left out, and an identity that attaches it gets the bundled copy or, when
             // none is bundled, a fail-closed verdict for an unresolved policy.
@@ -357,6 +356,6 @@ impl<'v> Fields<'v> {
             ("isAttachable", self.opt_bool("IsAttachable")?.into()),
             ("policyVersionList", Value::Array(versions.into_iter().map(|(_, v)| v).collect())),
         ]);
-        Ok(Some(GaadEntry::Item(item("AWS::IAM::Policy", id, arn, name, configuration))))
+        Ok(Some(GaadEntry::Item(item("AWS::IAM::Policy", id, (arn, account), name, configuration))))
     }
 }
