@@ -19,7 +19,7 @@
 use std::fmt;
 
 /// How letters compare when a pattern is matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CaseRule {
     /// `KMS:decrypt` matches `kms:Decrypt` (actions, condition keys).
     AsciiInsensitive,
@@ -28,7 +28,7 @@ pub enum CaseRule {
 }
 
 /// Whether `${...}` is a policy variable or literal text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Variables {
     /// `2012-10-17` documents: `${aws:username}` is a variable, `${*}` a literal `*`.
     Resolved,

@@ -24,6 +24,8 @@ use crate::pattern::{Automaton, MatchState, Pattern, Symbol};
 use crate::policy::Resources;
 use crate::regions;
 
+use super::shapes::{self, ClassShape, PoolKey};
+
 /// What a set of identity policies allows on every key cell of the scope's account.
 #[derive(Debug, Clone)]
 pub struct KeyCells<'p> {
@@ -269,6 +271,69 @@ impl<'p> Universe<'p> {
         }
     }
 
+    /// The region classes of the scope's account and, in each, which patterns match each
+    /// named key and each kind of unnamed key: everything [`identity_cells`] reports that the
+    /// statements do not decide ([`shapes`] remembers it). `prefix` is the patterns' states
+    /// after `arn:<partition>:kms:`; `suffix` steps them from a region's end to a key id's
+    /// start.
+    fn shape(
+        &self,
+        listed: &[&'static str],
+        prefix: &[MatchState],
+        suffix: impl Fn(Vec<MatchState>) -> Vec<MatchState>,
+    ) -> Vec<ClassShape> {
+        // Group the regions by the states they leave the patterns in, right after the region
+        // field; the rest of the prefix is the same for all, so it is stepped once per group.
+        let mut groups: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
+        let mut place = |states: Vec<MatchState>, region: Option<&'static str>| {
+            let index = match groups.iter().position(|(known, _, _)| *known == states) {
+                Some(index) => index,
+                None => {
+                    groups.push((states, Vec::new(), false));
+                    groups.len() - 1
+                }
+            };
+            if let Some((_, regions, unlisted)) = groups.get_mut(index) {
+                match region {
+                    Some(region) => regions.push(region),
+                    None => *unlisted = true,
+                }
+            }
+        };
+        for region in listed {
+            place(self.step_text(prefix, region), Some(region));
+        }
+        place(self.step_all(prefix, Symbol::Opaque), None);
+        // Groups that differ after the region field may meet again once the account is read.
+        let mut classes: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
+        for (states, regions, unlisted) in groups {
+            let states = suffix(states);
+            match classes.iter_mut().find(|(known, _, _)| *known == states) {
+                Some((_, known_regions, known_unlisted)) => {
+                    known_regions.extend(regions);
+                    *known_unlisted |= unlisted;
+                }
+                None => classes.push((states, regions, unlisted)),
+            }
+        }
+        classes
+            .into_iter()
+            .map(|(states, mut regions, unlisted)| {
+                regions.sort_unstable();
+                let mut named = Vec::new();
+                for (index, (id, namers)) in self.named.iter().enumerate() {
+                    let matched = self.accepted(&self.step_text(&states, id));
+                    if namers.iter().any(|i| matched.get(*i).copied().unwrap_or(false)) {
+                        named.push((index, matched));
+                    }
+                }
+                let named_here: Vec<usize> = named.iter().map(|(index, _)| *index).collect();
+                let unnamed = self.unnamed_kinds(&states, &named_here);
+                ClassShape { regions, unlisted, named, unnamed }
+            })
+            .collect()
+    }
+
     /// Every distinct kind of key id no document names in this region class (`named_here`
     /// excluded), each as the patterns it matches and one example id.
     fn unnamed_kinds(&self, states: &[MatchState], named_here: &[usize]) -> Vec<(Vec<bool>, String)> {
@@ -389,44 +454,8 @@ pub fn identity_cells<'p>(
         };
         return KeyCells { classes: vec![class] };
     }
-    // Group the regions by the states they leave the patterns in, right after the region
-    // field; the rest of the prefix is the same for all, so it is stepped once per group.
-    let mut groups: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
-    let mut place = |states: Vec<MatchState>, region: Option<&'static str>| {
-        let index = match groups.iter().position(|(known, _, _)| *known == states) {
-            Some(index) => index,
-            None => {
-                groups.push((states, Vec::new(), false));
-                groups.len() - 1
-            }
-        };
-        if let Some((_, regions, unlisted)) = groups.get_mut(index) {
-            match region {
-                Some(region) => regions.push(region),
-                None => *unlisted = true,
-            }
-        }
-    };
-    for region in listed {
-        place(universe.step_text(&prefix, region), Some(region));
-    }
-    place(universe.step_all(&prefix, Symbol::Opaque), None);
-    // Groups that differ after the region field may meet again once the account is read.
-    let mut classes_states: Vec<(Vec<MatchState>, Vec<&'static str>, bool)> = Vec::new();
-    for (states, regions, unlisted) in groups {
-        let states = suffix(states);
-        match classes_states.iter_mut().find(|(known, _, _)| *known == states) {
-            Some((_, known_regions, known_unlisted)) => {
-                known_regions.extend(regions);
-                *known_unlisted |= unlisted;
-            }
-            None => classes_states.push((states, regions, unlisted)),
-        }
-    }
-    for (_, regions, _) in &mut classes_states {
-        regions.sort_unstable();
-    }
-    let groups = classes_states;
+    let key = PoolKey::new(&universe.patterns, &scope.partition, scope.account.as_deref());
+    let shape = shapes::remembered(key, || universe.shape(listed, &prefix, suffix));
 
     // A handful of distinct match vectors at most: a list beats hashing them.
     let mut memo: Vec<(Vec<bool>, Access<'p>)> = Vec::new();
@@ -438,27 +467,34 @@ pub fn identity_cells<'p>(
         memo.push((matched.to_vec(), access.clone()));
         access
     };
-    let classes = groups
-        .into_iter()
-        .map(|(states, regions, unlisted)| {
-            let mut named = Vec::new();
-            let mut named_here = Vec::new();
-            for (index, (id, namers)) in universe.named.iter().enumerate() {
-                let at_key = universe.step_text(&states, id);
-                let matched = universe.accepted(&at_key);
-                if namers.iter().any(|i| matched.get(*i).copied().unwrap_or(false)) {
-                    named_here.push(index);
-                    named.push(Cell { key_id: id.clone(), access: access_of(&matched) });
-                }
-            }
-            let unnamed: Vec<Cell<'p>> = universe
-                .unnamed_kinds(&states, &named_here)
-                .into_iter()
-                .map(|(matched, key_id)| Cell { key_id, access: access_of(&matched) })
+    let classes = shape
+        .iter()
+        .map(|class| {
+            let named: Vec<Cell<'p>> = class
+                .named
+                .iter()
+                .filter_map(|(index, matched)| {
+                    // The shape was made for this very pool (its key is the patterns, and the
+                    // named ids are read from them), so every index is in range.
+                    let (id, _) = universe.named.get(*index)?;
+                    Some(Cell { key_id: id.clone(), access: access_of(matched) })
+                })
+                .collect();
+            let unnamed: Vec<Cell<'p>> = class
+                .unnamed
+                .iter()
+                .map(|(matched, key_id)| Cell { key_id: key_id.clone(), access: access_of(matched) })
                 .collect();
             let all_keys = Access::common(&unnamed.iter().map(|c| &c.access).collect::<Vec<_>>());
-            let everywhere = unlisted && regions.len() == listed.len();
-            RegionClass { regions, unlisted, everywhere, all_keys, unnamed, named }
+            let everywhere = class.unlisted && class.regions.len() == listed.len();
+            RegionClass {
+                regions: class.regions.clone(),
+                unlisted: class.unlisted,
+                everywhere,
+                all_keys,
+                unnamed,
+                named,
+            }
         })
         .collect();
     KeyCells { classes }

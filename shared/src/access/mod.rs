@@ -19,6 +19,7 @@
 
 mod cells;
 mod grantees;
+mod shapes;
 
 pub use cells::{identity_cells, Cell, KeyCells, RegionClass};
 pub use grantees::{key_policy_access, key_policy_grantees, Grantee, GranteeAccess};

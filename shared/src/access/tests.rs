@@ -323,3 +323,43 @@ fn sources_name_the_granting_statement() {
     assert_eq!(name("kms:Encrypt").as_deref(), Some("\"Narrow\""));
     assert_eq!(name("kms:Decrypt").as_deref(), Some("\"Broad\""));
 }
+
+#[test]
+fn a_remembered_pool_takes_each_callers_own_statements_and_counting_rule() {
+    // The same pool of patterns (`*` and one named key), three times: the shapes are walked
+    // once and remembered, and what each cell is allowed still comes from each call's own
+    // statements and counting rule.
+    let named = "arn:aws:kms:us-east-1:111122223333:key/0000abcd-0000-4000-8000-00000000abcd";
+    let decrypt = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": named}
+    ]));
+    let encrypt = identity(json!([
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": named}
+    ]));
+    let first = cells(&[&decrypt], OWN);
+    let second = cells(&[&encrypt], OWN);
+    let has = |cells: &KeyCells<'_>, name: &str| cells.all_keys_grant(action(name)).is_some();
+    assert!(has(&first, "kms:Decrypt") && !has(&first, "kms:Encrypt"));
+    assert!(has(&second, "kms:Encrypt") && !has(&second, "kms:Decrypt"));
+    let named_access = |cells: &KeyCells<'_>| -> Vec<bool> {
+        cells.classes.iter().flat_map(|c| &c.named).map(|cell| cell.access.administers_and_uses()).collect()
+    };
+    assert_eq!(named_access(&first), [true], "admin and use on the named key");
+    assert_eq!(named_access(&second), [false]);
+    // The same pool and statements, counted differently: conditioned Allows do not count.
+    let docs = [IdentityDoc { name: None, policy: &encrypt }];
+    let scope = KeyScope::new("arn:aws:iam::111122223333:policy/p", OWN);
+    let unconditioned = |s: &crate::policy::Statement| s.conditions.is_empty();
+    let third = identity_cells(&docs, None, &scope, &unconditioned);
+    assert!(!has(&third, "kms:Encrypt"));
+    // And the remembered shape is the walked one: the same classes as a pool met first.
+    assert_eq!(first.classes.len(), second.classes.len());
+    for (a, b) in first.classes.iter().zip(&second.classes) {
+        assert_eq!((&a.regions, a.unlisted, a.everywhere), (&b.regions, b.unlisted, b.everywhere));
+        let ids = |c: &RegionClass<'_>| c.unnamed.iter().chain(&c.named).map(|x| x.key_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(a), ids(b));
+    }
+}
