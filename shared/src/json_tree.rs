@@ -72,9 +72,18 @@ impl<'a> Tree<'a> {
     /// emptied when `read` returns (and kept for the thread's next parse). Errors are
     /// serde_json's, as for a `Value`.
     pub fn with_parsed<R>(text: &str, read: impl FnOnce(&Tree<'_>) -> R) -> Result<R, serde_json::Error> {
+        Tree::with_parsed_in(text, |tree, _| read(tree))
+    }
+
+    /// As [`Tree::with_parsed`], handing `read` the arena too, for trees it builds from the
+    /// parsed one (a GAAD entry converted into an item).
+    pub fn with_parsed_in<R>(
+        text: &str,
+        read: impl for<'t> FnOnce(&Tree<'t>, &'t Bump) -> R,
+    ) -> Result<R, serde_json::Error> {
         // No spare arena: a new, empty one (nothing is lost; it allocates on first use).
         let mut arena = SPARE_ARENAS.with_borrow_mut(Vec::pop).unwrap_or_default();
-        let result = Tree::parse_in(text, &arena).map(|tree| read(&tree));
+        let result = Tree::parse_in(text, &arena).map(|tree| read(&tree, &arena));
         arena.reset();
         // An arena keeps its largest chunk: one grown by an outsized input is let go rather
         // than kept for the rest of the run.
@@ -112,6 +121,41 @@ impl<'a> Tree<'a> {
                 entries: arena
                     .alloc_slice_fill_iter(map.iter().map(|(key, value)| (key.as_str(), Tree::of_value(value, arena)))),
             }),
+        }
+    }
+
+    /// An object of `entries`, in that order, its list in `arena` (keys are expected once each:
+    /// a repeated key is read as [`Object::get`] reads one from text).
+    pub fn object_in<I>(arena: &'a Bump, entries: I) -> Tree<'a>
+    where
+        I: IntoIterator<Item = (&'a str, Tree<'a>)>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        Tree::Object(Object { entries: arena.alloc_slice_fill_iter(entries) })
+    }
+
+    /// An array of `items`, in `arena`.
+    pub fn array_in<I>(arena: &'a Bump, items: I) -> Tree<'a>
+    where
+        I: IntoIterator<Item = Tree<'a>>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        Tree::Array(arena.alloc_slice_fill_iter(items))
+    }
+
+    /// The same value, owned: each key of an object once, in the order of its first place,
+    /// with its last value, as [`Object::iter`] reads it (and as `serde_json` builds a
+    /// `Value` from the same text).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Tree::Null => Value::Null,
+            Tree::Bool(b) => Value::Bool(*b),
+            Tree::Number(n) => Value::Number((*n).clone()),
+            Tree::String(s) => Value::String((*s).to_owned()),
+            Tree::Array(items) => Value::Array(items.iter().map(Tree::to_value).collect()),
+            Tree::Object(object) => {
+                Value::Object(object.iter().map(|(key, value)| (key.to_owned(), value.to_value())).collect())
+            }
         }
     }
 

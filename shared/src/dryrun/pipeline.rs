@@ -52,7 +52,7 @@ use crate::exceptions::{Date, Exceptions, Target};
 use crate::export;
 use crate::item::{Details, ItemError, Resource, ResourceType};
 use crate::json_tree::Tree;
-use crate::policy::{parse_policy, PolicyKind};
+use crate::policy::{parse_policy, parse_policy_tree, DocumentError, Policy, PolicyKind};
 use crate::policy_store::{PolicyRecord, PolicyStore, Replaced, StorePart};
 use crate::resolver::{MemoryResolver, Resolver};
 use crate::rule::{Context, Params, Rule};
@@ -377,18 +377,44 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
     if let Some(read) = in_place {
         return decoded_item(read, export::RawEntry::at, input, entry, &error);
     }
+    // A GAAD entry is parsed into a tree and converted into an item built in the same arena,
+    // with no `Value` built or copied either; an item read from it comes back here, since the
+    // entry itself may have to be kept ([`decoded_item`]).
+    let gaad = entry.decode_gaad(|converted| match converted {
+        Ok(Some(export::GaadTree::Item(item))) => Ok(Resource::from_tree(&item)),
+        Ok(Some(export::GaadTree::AwsManagedPolicy { arn, document })) => {
+            Err(aws_managed_policy(arn.to_owned(), parse_policy_tree(&document, PolicyKind::Identity), &error))
+        }
+        Ok(None) => Err(Decoded::Nothing),
+        Err(e) => Err(error(e.to_string())),
+    });
+    match gaad {
+        Some(Ok(read)) => return decoded_item(read, export::RawEntry::at, input, entry, &error),
+        Some(Err(decoded)) => return decoded,
+        None => {}
+    }
     match entry.decode() {
         None => Decoded::Nothing,
         Some(export::Found::Item { at, item }) => {
             decoded_item(Resource::from_json(&item), |_| at, input, entry, &error)
         }
         Some(export::Found::AwsManagedPolicy { arn, document }) => {
-            match PolicyRecord::of(&parse_policy(&document, PolicyKind::Identity)) {
-                Ok(record) => Decoded::AwsManagedPolicy { arn, record },
-                Err(e) => error(format!("AWS managed policy `{arn}`: {e}")),
-            }
+            aws_managed_policy(arn, parse_policy(&document, PolicyKind::Identity), &error)
         }
         Some(export::Found::Error(e)) => error(e.to_string()),
+    }
+}
+
+/// An AWS managed policy of GAAD input, as [`decode`] hands it on: its record for the policy
+/// store, or the error that its document does not parse.
+fn aws_managed_policy(
+    arn: String,
+    document: Result<Policy, DocumentError>,
+    error: &dyn Fn(String) -> Decoded,
+) -> Decoded {
+    match PolicyRecord::of(&document) {
+        Ok(record) => Decoded::AwsManagedPolicy { arn, record },
+        Err(e) => error(format!("AWS managed policy `{arn}`: {e}")),
     }
 }
 

@@ -15,10 +15,16 @@
 //! closed), and an absent permissions boundary is none. The fields the rules do not read
 //! (`CreateDate`, `Tags`, `InstanceProfileList`, `RoleLastUsed`, ...) are not checked.
 
-use serde_json::{json, Value};
+//!
+//! The conversion reads the entry as a [`Tree`] and builds the item as one, in the same arena:
+//! the documents are not copied (the dry-run parses each entry's text straight into a tree,
+//! [`super::RawEntry::decode_gaad`]). [`gaad_entry`] gives the same as owned `Value`s.
+
+use bumpalo::Bump;
+use serde_json::Value;
 
 use super::ExportError;
-use crate::policy::decode::json_type;
+use crate::json_tree::{Object, Tree};
 
 /// The four lists of `get-account-authorization-details` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +62,7 @@ impl GaadList {
     }
 }
 
-/// One GAAD entry, converted.
+/// One GAAD entry, converted, as owned values.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GaadEntry {
     /// A configuration item of the matching Config type.
@@ -70,44 +76,78 @@ pub enum GaadEntry {
     },
 }
 
+/// One GAAD entry, converted into trees that borrow from the entry's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GaadTree<'a> {
+    /// A configuration item of the matching Config type.
+    Item(Tree<'a>),
+    /// An AWS managed policy: resolves attachments, never evaluated.
+    AwsManagedPolicy {
+        /// Its ARN.
+        arn: &'a str,
+        /// Its default version's document.
+        document: Tree<'a>,
+    },
+}
+
 /// Converts one entry of a GAAD list (`at` names it in errors: `RoleDetailList[3]`).
 pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<GaadEntry>, ExportError> {
-    if !entry.is_object() {
+    let arena = Bump::new();
+    let converted = gaad_tree(list, at, &Tree::of_value(entry, &arena), &arena)?;
+    Ok(converted.map(|converted| match converted {
+        GaadTree::Item(item) => GaadEntry::Item(item.to_value()),
+        GaadTree::AwsManagedPolicy { arn, document } => {
+            GaadEntry::AwsManagedPolicy { arn: arn.to_owned(), document: document.to_value() }
+        }
+    }))
+}
+
+/// As [`gaad_entry`], from and into trees: what the item is built of lives in `arena`.
+pub fn gaad_tree<'a>(
+    list: GaadList,
+    at: &str,
+    entry: &Tree<'a>,
+    arena: &'a Bump,
+) -> Result<Option<GaadTree<'a>>, ExportError> {
+    let Tree::Object(entry) = entry else {
         return Err(wrong(at, entry, "an object"));
-    }
-    let fields = Fields { entry, at };
+    };
+    let fields = Fields { entry: *entry, at, arena };
     match list {
         GaadList::Policies => fields.policy(),
         GaadList::Roles => fields.identity("AWS::IAM::Role", [("RoleName", "roleName"), ("RoleId", "roleId")], || {
-            Ok(vec![
+            Ok([
                 ("assumeRolePolicyDocument", fields.document("AssumeRolePolicyDocument")?),
                 ("rolePolicyList", fields.inline_policies("RolePolicyList")?),
                 ("attachedManagedPolicies", fields.attached_policies()?),
                 ("permissionsBoundary", fields.permissions_boundary()?),
-            ])
+            ]
+            .to_vec())
         }),
         GaadList::Users => fields.identity("AWS::IAM::User", [("UserName", "userName"), ("UserId", "userId")], || {
-            Ok(vec![
+            Ok([
                 ("groupList", fields.group_list()?),
                 ("userPolicyList", fields.inline_policies("UserPolicyList")?),
                 ("attachedManagedPolicies", fields.attached_policies()?),
                 ("permissionsBoundary", fields.permissions_boundary()?),
-            ])
+            ]
+            .to_vec())
         }),
         GaadList::Groups => {
             fields.identity("AWS::IAM::Group", [("GroupName", "groupName"), ("GroupId", "groupId")], || {
-                Ok(vec![
+                Ok([
                     ("groupPolicyList", fields.inline_policies("GroupPolicyList")?),
                     ("attachedManagedPolicies", fields.attached_policies()?),
-                ])
+                ]
+                .to_vec())
             })
         }
     }
 }
 
 /// `{at} is <type>, expected <expected>`.
-fn wrong(at: &str, value: &Value, expected: &str) -> ExportError {
-    ExportError::Field { field: at.to_owned(), problem: format!("is {}, expected {expected}", json_type(value)) }
+fn wrong(at: &str, value: &Tree<'_>, expected: &str) -> ExportError {
+    ExportError::Field { field: at.to_owned(), problem: format!("is {}, expected {expected}", value.type_name()) }
 }
 
 fn missing(at: &str) -> ExportError {
@@ -123,55 +163,55 @@ fn arn_account(arn: &str) -> Option<&str> {
     }
 }
 
-fn item(resource_type: &str, id: &str, (arn, account): (&str, &str), name: &str, configuration: Value) -> Value {
-    object([
-        ("resourceType", resource_type.into()),
-        ("resourceId", id.into()),
-        ("resourceName", name.into()),
-        ("ARN", arn.into()),
-        ("awsAccountId", account.into()),
-        ("awsRegion", "global".into()),
-        ("configurationItemStatus", "OK".into()),
-        ("configuration", configuration),
-        ("supplementaryConfiguration", json!({})),
-    ])
+/// A text, or null.
+fn opt_string(text: Option<&str>) -> Tree<'_> {
+    text.map_or(Tree::Null, Tree::String)
 }
 
-/// An object of `fields`, each value moved in. `json!` copies a `Value` it is given through
-/// serde's serializer: on the GAAD workload, copying the documents that way took more than a
-/// third of the dry-run's instructions (callgrind, 100 MB).
-fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    Value::Object(fields.into_iter().map(|(key, value)| (key.to_owned(), value)).collect())
+/// A boolean, or null.
+fn opt_bool<'a>(b: Option<bool>) -> Tree<'a> {
+    b.map_or(Tree::Null, Tree::Bool)
 }
 
-/// One object's fields, with errors naming `at.<field>`.
+/// One object's fields, with errors naming `at.<field>`; what is built lives in `arena`.
 #[derive(Clone, Copy)]
-struct Fields<'v> {
-    entry: &'v Value,
-    at: &'v str,
+struct Fields<'a, 'p> {
+    entry: Object<'a>,
+    at: &'p str,
+    arena: &'a Bump,
 }
 
-impl<'v> Fields<'v> {
+impl<'a> Fields<'a, '_> {
     fn path(&self, name: &str) -> String {
         format!("{}.{name}", self.at)
     }
 
-    /// A field that is there and not null.
-    fn get(&self, name: &str) -> Option<&'v Value> {
-        self.entry.get(name).filter(|v| !v.is_null())
+    /// The fields of `entry`, an object of this entry, with errors naming `at`.
+    fn of<'q>(&self, entry: Object<'a>, at: &'q str) -> Fields<'a, 'q> {
+        Fields { entry, at, arena: self.arena }
     }
 
-    fn text(&self, name: &str) -> Result<&'v str, ExportError> {
+    /// An object of `fields`, in the arena.
+    fn object<const N: usize>(&self, fields: [(&'a str, Tree<'a>); N]) -> Tree<'a> {
+        Tree::object_in(self.arena, fields)
+    }
+
+    /// A field that is there and not null.
+    fn get(&self, name: &str) -> Option<&'a Tree<'a>> {
+        self.entry.get(name).filter(|v| !matches!(v, Tree::Null))
+    }
+
+    fn text(&self, name: &str) -> Result<&'a str, ExportError> {
         match self.get(name) {
-            Some(Value::String(s)) => Ok(s),
+            Some(Tree::String(s)) => Ok(s),
             Some(other) => Err(wrong(&self.path(name), other, "a string")),
             None => Err(missing(&self.path(name))),
         }
     }
 
-    fn opt_text(&self, name: &str) -> Result<Option<&'v str>, ExportError> {
+    fn opt_text(&self, name: &str) -> Result<Option<&'a str>, ExportError> {
         match self.get(name) {
-            Some(Value::String(s)) => Ok(Some(s)),
+            Some(Tree::String(s)) => Ok(Some(s)),
             Some(other) => Err(wrong(&self.path(name), other, "a string")),
             None => Ok(None),
         }
@@ -179,42 +219,43 @@ impl<'v> Fields<'v> {
 
     fn opt_bool(&self, name: &str) -> Result<Option<bool>, ExportError> {
         match self.get(name) {
-            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Tree::Bool(b)) => Ok(Some(*b)),
             Some(other) => Err(wrong(&self.path(name), other, "a boolean")),
             None => Ok(None),
         }
     }
 
-    fn opt_count(&self, name: &str) -> Result<Option<u64>, ExportError> {
+    /// A count, or null.
+    fn opt_count(&self, name: &str) -> Result<Tree<'a>, ExportError> {
         match self.get(name) {
-            Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64()),
-            Some(Value::Number(_)) => Err(ExportError::Field {
+            Some(count @ Tree::Number(n)) if n.is_u64() => Ok(*count),
+            Some(Tree::Number(_)) => Err(ExportError::Field {
                 field: self.path(name),
                 problem: "is a number, expected a count (a whole number, 0 or more)".into(),
             }),
             Some(other) => Err(wrong(&self.path(name), other, "a number")),
-            None => Ok(None),
+            None => Ok(Tree::Null),
         }
     }
 
     /// A list; absent or null is empty (see the module's note on absence).
-    fn list(&self, name: &str) -> Result<&'v [Value], ExportError> {
+    fn list(&self, name: &str) -> Result<&'a [Tree<'a>], ExportError> {
         match self.get(name) {
-            Some(Value::Array(items)) => Ok(items),
+            Some(Tree::Array(items)) => Ok(items),
             Some(other) => Err(wrong(&self.path(name), other, "an array")),
             None => Ok(&[]),
         }
     }
 
     /// The list's elements, each an object, with its path (`RolePolicyList[2]`).
-    fn objects(&self, name: &str) -> Result<Vec<(String, &'v Value)>, ExportError> {
+    fn objects(&self, name: &str) -> Result<Vec<(String, Object<'a>)>, ExportError> {
         let mut out = Vec::new();
         for (i, element) in self.list(name)?.iter().enumerate() {
             let at = format!("{}[{i}]", self.path(name));
-            if !element.is_object() {
-                return Err(wrong(&at, element, "an object"));
+            match element {
+                Tree::Object(object) => out.push((at, *object)),
+                other => return Err(wrong(&at, other, "an object")),
             }
-            out.push((at, element));
         }
         Ok(out)
     }
@@ -222,14 +263,36 @@ impl<'v> Fields<'v> {
     /// A policy document: a JSON object, or its text (URL-encoded as IAM returns it); absent is
     /// null (a missing document, judged fail closed). A document that does not parse is a
     /// verdict, not an input error; only a value that cannot be a document is one here.
-    fn document(&self, name: &str) -> Result<Value, ExportError> {
+    fn document(&self, name: &str) -> Result<Tree<'a>, ExportError> {
         match self.get(name) {
-            None => Ok(Value::Null),
-            Some(document @ (Value::String(_) | Value::Object(_))) => Ok(document.clone()),
+            None => Ok(Tree::Null),
+            Some(document @ (Tree::String(_) | Tree::Object(_))) => Ok(*document),
             Some(other) => {
                 Err(wrong(&self.path(name), other, "a policy document (a JSON object or its URL-encoded text)"))
             }
         }
+    }
+
+    /// A configuration item of `resource_type` with this `configuration`.
+    fn item(
+        &self,
+        resource_type: &'static str,
+        id: &'a str,
+        (arn, account): (&'a str, &'a str),
+        name: &'a str,
+        configuration: Tree<'a>,
+    ) -> Tree<'a> {
+        self.object([
+            ("resourceType", Tree::String(resource_type)),
+            ("resourceId", Tree::String(id)),
+            ("resourceName", Tree::String(name)),
+            ("ARN", Tree::String(arn)),
+            ("awsAccountId", Tree::String(account)),
+            ("awsRegion", Tree::String("global")),
+            ("configurationItemStatus", Tree::String("OK")),
+            ("configuration", configuration),
+            ("supplementaryConfiguration", Tree::Object(Object::default())),
+        ])
     }
 
     /// A role, user or group as a configuration item: the name and id (GAAD's field and the
@@ -237,24 +300,25 @@ impl<'v> Fields<'v> {
     /// this one has besides. Fields are read in that order, so a wrong one is the first error.
     fn identity(
         &self,
-        resource_type: &str,
+        resource_type: &'static str,
         [(name_field, name_key), (id_field, id_key)]: [(&str, &'static str); 2],
-        own: impl FnOnce() -> Result<Vec<(&'static str, Value)>, ExportError>,
-    ) -> Result<Option<GaadEntry>, ExportError> {
+        own: impl FnOnce() -> Result<Vec<(&'static str, Tree<'a>)>, ExportError>,
+    ) -> Result<Option<GaadTree<'a>>, ExportError> {
         let ((arn, account), name, id) = (self.arn()?, self.text(name_field)?, self.text(id_field)?);
         let alike = [
-            (name_key, json!(name)),
-            (id_key, json!(id)),
-            ("arn", json!(arn)),
-            ("path", json!(self.opt_text("Path")?)),
+            (name_key, Tree::String(name)),
+            (id_key, Tree::String(id)),
+            ("arn", Tree::String(arn)),
+            ("path", opt_string(self.opt_text("Path")?)),
         ];
-        let configuration = alike.into_iter().chain(own()?).map(|(key, value)| (key.to_owned(), value)).collect();
-        Ok(Some(GaadEntry::Item(item(resource_type, id, (arn, account), name, Value::Object(configuration)))))
+        let fields: Vec<(&'a str, Tree<'a>)> = alike.into_iter().chain(own()?).collect();
+        let configuration = Tree::object_in(self.arena, fields);
+        Ok(Some(GaadTree::Item(self.item(resource_type, id, (arn, account), name, configuration))))
     }
 
     /// `Arn`, which must carry an account field, and that account: the rules take the
     /// resource's own account from it.
-    fn arn(&self) -> Result<(&'v str, &'v str), ExportError> {
+    fn arn(&self) -> Result<(&'a str, &'a str), ExportError> {
         let arn = self.text("Arn")?;
         match arn_account(arn) {
             Some(account) => Ok((arn, account)),
@@ -266,38 +330,40 @@ impl<'v> Fields<'v> {
     }
 
     /// `[{PolicyName, PolicyDocument}]` to `[{policyName, policyDocument}]`.
-    fn inline_policies(&self, name: &str) -> Result<Value, ExportError> {
+    fn inline_policies(&self, name: &str) -> Result<Tree<'a>, ExportError> {
         let mut out = Vec::new();
         for (at, policy) in self.objects(name)? {
-            let policy = Fields { entry: policy, at: &at };
-            out.push(object([
-                ("policyName", policy.text("PolicyName")?.into()),
+            let policy = self.of(policy, &at);
+            out.push(self.object([
+                ("policyName", Tree::String(policy.text("PolicyName")?)),
                 ("policyDocument", policy.document("PolicyDocument")?),
             ]));
         }
-        Ok(Value::Array(out))
+        Ok(Tree::array_in(self.arena, out))
     }
 
     /// `[{PolicyName, PolicyArn}]` to `[{policyName, policyArn}]`.
-    fn attached_policies(&self) -> Result<Value, ExportError> {
+    fn attached_policies(&self) -> Result<Tree<'a>, ExportError> {
         let mut out = Vec::new();
         for (at, policy) in self.objects("AttachedManagedPolicies")? {
-            let policy = Fields { entry: policy, at: &at };
-            out.push(json!({"policyName": policy.text("PolicyName")?, "policyArn": policy.text("PolicyArn")?}));
+            let policy = self.of(policy, &at);
+            out.push(self.object([
+                ("policyName", Tree::String(policy.text("PolicyName")?)),
+                ("policyArn", Tree::String(policy.text("PolicyArn")?)),
+            ]));
         }
-        Ok(Value::Array(out))
+        Ok(Tree::array_in(self.arena, out))
     }
 
     /// `GroupList`: the names of a user's groups.
-    fn group_list(&self) -> Result<Value, ExportError> {
-        let mut out = Vec::new();
-        for (i, name) in self.list("GroupList")?.iter().enumerate() {
-            match name {
-                Value::String(_) => out.push(name.clone()),
-                other => return Err(wrong(&format!("{}[{i}]", self.path("GroupList")), other, "a string")),
+    fn group_list(&self) -> Result<Tree<'a>, ExportError> {
+        let names = self.list("GroupList")?;
+        for (i, name) in names.iter().enumerate() {
+            if !name.is_string() {
+                return Err(wrong(&format!("{}[{i}]", self.path("GroupList")), name, "a string"));
             }
         }
-        Ok(Value::Array(out))
+        Ok(Tree::Array(names))
     }
 
     /// `PermissionsBoundary` (`{PermissionsBoundaryArn, PermissionsBoundaryType}`) to the item's
@@ -305,32 +371,36 @@ impl<'v> Fields<'v> {
     /// null is none. Any other shape is an error naming the field
     /// (`RoleDetailList[3].PermissionsBoundary`): a boundary that is there but unread would
     /// change what the identity may do.
-    fn permissions_boundary(&self) -> Result<Value, ExportError> {
+    fn permissions_boundary(&self) -> Result<Tree<'a>, ExportError> {
         let at = self.path("PermissionsBoundary");
         let boundary = match self.get("PermissionsBoundary") {
-            None => return Ok(Value::Null),
-            Some(boundary @ Value::Object(_)) => Fields { entry: boundary, at: &at },
+            None => return Ok(Tree::Null),
+            Some(Tree::Object(boundary)) => self.of(*boundary, &at),
             Some(other) => return Err(wrong(&at, other, "an object")),
         };
-        Ok(json!({
-            "permissionsBoundaryArn": boundary.text("PermissionsBoundaryArn")?,
-            "permissionsBoundaryType": boundary.opt_text("PermissionsBoundaryType")?,
-        }))
+        Ok(self.object([
+            ("permissionsBoundaryArn", Tree::String(boundary.text("PermissionsBoundaryArn")?)),
+            ("permissionsBoundaryType", opt_string(boundary.opt_text("PermissionsBoundaryType")?)),
+        ]))
     }
 
     /// A `Policies` entry: an item for a customer managed policy, the default version's
     /// document for an AWS managed one.
-    fn policy(&self) -> Result<Option<GaadEntry>, ExportError> {
+    fn policy(&self) -> Result<Option<GaadTree<'a>>, ExportError> {
         let (arn, account) = self.arn()?;
         let mut versions = Vec::new();
         for (at, version) in self.objects("PolicyVersionList")? {
-            let version = Fields { entry: version, at: &at };
+            let version = self.of(version, &at);
+            // `IsDefaultVersion` before the document: of two wrong fields, that one is reported.
+            let is_default = version.opt_bool("IsDefaultVersion")?.unwrap_or(false);
+            let document = version.document("Document")?;
             versions.push((
-                version.opt_bool("IsDefaultVersion")?.unwrap_or(false),
-                object([
-                    ("document", version.document("Document")?),
-                    ("versionId", version.opt_text("VersionId")?.into()),
-                    ("isDefaultVersion", version.opt_bool("IsDefaultVersion")?.into()),
+                is_default,
+                document,
+                self.object([
+                    ("document", document),
+                    ("versionId", opt_string(version.opt_text("VersionId")?)),
+                    ("isDefaultVersion", opt_bool(version.opt_bool("IsDefaultVersion")?)),
                 ]),
             ));
         }
@@ -338,24 +408,24 @@ impl<'v> Fields<'v> {
             // An AWS managed policy only resolves attachments. Without a default version here
             // it is left out, and an identity that attaches it gets the bundled copy or, when
             // none is bundled, a fail-closed verdict for an unresolved policy.
-            let default = versions.iter().find(|(is_default, _)| *is_default);
+            let default = versions.iter().find(|(is_default, ..)| *is_default);
             return Ok(default
-                .and_then(|(_, v)| v.get("document"))
-                .filter(|d| !d.is_null())
-                .map(|document| GaadEntry::AwsManagedPolicy { arn: arn.to_owned(), document: document.clone() }));
+                .map(|(_, document, _)| *document)
+                .filter(|document| !matches!(document, Tree::Null))
+                .map(|document| GaadTree::AwsManagedPolicy { arn, document }));
         }
         let (name, id) = (self.text("PolicyName")?, self.text("PolicyId")?);
-        let configuration = object([
-            ("policyName", name.into()),
-            ("policyId", id.into()),
-            ("arn", arn.into()),
-            ("path", self.opt_text("Path")?.into()),
-            ("defaultVersionId", self.opt_text("DefaultVersionId")?.into()),
-            ("attachmentCount", self.opt_count("AttachmentCount")?.into()),
-            ("permissionsBoundaryUsageCount", self.opt_count("PermissionsBoundaryUsageCount")?.into()),
-            ("isAttachable", self.opt_bool("IsAttachable")?.into()),
-            ("policyVersionList", Value::Array(versions.into_iter().map(|(_, v)| v).collect())),
+        let configuration = self.object([
+            ("policyName", Tree::String(name)),
+            ("policyId", Tree::String(id)),
+            ("arn", Tree::String(arn)),
+            ("path", opt_string(self.opt_text("Path")?)),
+            ("defaultVersionId", opt_string(self.opt_text("DefaultVersionId")?)),
+            ("attachmentCount", self.opt_count("AttachmentCount")?),
+            ("permissionsBoundaryUsageCount", self.opt_count("PermissionsBoundaryUsageCount")?),
+            ("isAttachable", opt_bool(self.opt_bool("IsAttachable")?)),
+            ("policyVersionList", Tree::array_in(self.arena, versions.into_iter().map(|(.., version)| version))),
         ]);
-        Ok(Some(GaadEntry::Item(item("AWS::IAM::Policy", id, (arn, account), name, configuration))))
+        Ok(Some(GaadTree::Item(self.item("AWS::IAM::Policy", id, (arn, account), name, configuration))))
     }
 }

@@ -36,7 +36,7 @@ mod gaad;
 mod split;
 mod whole;
 
-pub use gaad::{gaad_entry, GaadEntry, GaadList};
+pub use gaad::{gaad_entry, gaad_tree, GaadEntry, GaadList, GaadTree};
 
 /// The shape of an export document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +207,17 @@ impl Slot {
         }
     }
 
+    /// The GAAD list whose entries this slot holds.
+    fn gaad_list(self) -> Option<GaadList> {
+        match self {
+            Slot::Policies => Some(GaadList::Policies),
+            Slot::RoleDetailList => Some(GaadList::Roles),
+            Slot::UserDetailList => Some(GaadList::Users),
+            Slot::GroupDetailList => Some(GaadList::Groups),
+            _ => None,
+        }
+    }
+
     const ALL: [Slot; 16] = [
         Slot::Item,
         Slot::ConfigurationItems,
@@ -365,6 +376,20 @@ impl RawEntry {
         }
     }
 
+    /// For an entry of a GAAD list: the entry parsed into a tree and converted
+    /// ([`gaad::gaad_tree`]), handed to `read` with the arena both live in; what `read` gives.
+    /// `None` for any other entry, and for one that is not JSON ([`RawEntry::decode`] words
+    /// that error).
+    pub fn decode_gaad<T>(
+        &self,
+        read: impl for<'t> FnOnce(Result<Option<GaadTree<'t>>, ExportError>) -> T,
+    ) -> Option<T> {
+        let list = self.slot.gaad_list()?;
+        let at = self.at();
+        crate::json_tree::Tree::with_parsed_in(&self.raw, |entry, arena| read(gaad::gaad_tree(list, &at, entry, arena)))
+            .ok()
+    }
+
     /// The entry's text when the entry is a configuration item as it stands (a snapshot's
     /// `configurationItems`, an event's item, ...): what [`RawEntry::decode`] would hand out as
     /// [`Found::Item`] unchanged, so a caller may read it in place instead. `None` for the
@@ -482,21 +507,19 @@ impl<'de> serde::de::Visitor<'de> for List<'_> {
 
 /// What one entry is (`None`: a GAAD entry to skip, or an empty list of unprocessed resources).
 fn found(slot: Slot, at: String, element: Value) -> Option<Found> {
-    let gaad = |list: GaadList, at: String, element: Value| match gaad_entry(list, &at, &element) {
-        Ok(Some(GaadEntry::Item(item))) => Some(Found::Item { at, item }),
-        Ok(Some(GaadEntry::AwsManagedPolicy { arn, document })) => Some(Found::AwsManagedPolicy { arn, document }),
-        Ok(None) => None,
-        Err(e) => Some(Found::Error(e)),
-    };
+    if let Some(list) = slot.gaad_list() {
+        return match gaad_entry(list, &at, &element) {
+            Ok(Some(GaadEntry::Item(item))) => Some(Found::Item { at, item }),
+            Ok(Some(GaadEntry::AwsManagedPolicy { arn, document })) => Some(Found::AwsManagedPolicy { arn, document }),
+            Ok(None) => None,
+            Err(e) => Some(Found::Error(e)),
+        };
+    }
     match slot {
         Slot::Results => Some(select_result(at, element)),
-        Slot::Policies => gaad(GaadList::Policies, at, element),
-        Slot::RoleDetailList => gaad(GaadList::Roles, at, element),
-        Slot::UserDetailList => gaad(GaadList::Users, at, element),
-        Slot::GroupDetailList => gaad(GaadList::Groups, at, element),
         Slot::Unprocessed | Slot::AggregateUnprocessed => whole::unprocessed(&at, &element).map(Found::Error),
-        // Every other list holds configuration items as they stand: `Slot::holds_items`, whose
-        // match names each list, says which.
+        // Every other list (the GAAD lists were converted above) holds configuration items as
+        // they stand: `Slot::holds_items`, whose match names each list, says which.
         _items => Some(Found::Item { at, item: element }),
     }
 }
@@ -637,6 +660,105 @@ mod tests {
             let (tag, index) = entry.to_parts();
             assert_eq!(RawEntry::from_parts(tag, index, "{}".into()).map(|e| e.at()), Some(entry.at()));
         }
+    }
+
+    /// The dry-run reads a GAAD entry as a tree ([`RawEntry::decode_gaad`]); everything else
+    /// reads it as a `Value` ([`RawEntry::decode`]). Both must find the same: over the two
+    /// public GAAD exports in `tests/fixtures/real-exports` (sources in its SOURCES.md), and
+    /// over every field of every entry of theirs (and of the first element of each of its
+    /// lists) turned into each JSON type, removed, and written twice with another value. The
+    /// two share one converter ([`gaad::gaad_tree`]); this checks what each hands it and makes
+    /// of what it gives.
+    #[test]
+    fn gaad_entries_read_as_trees_find_what_values_find() {
+        let exports = [
+            include_str!("../../../tests/fixtures/real-exports/aws-cli-iam-get-account-authorization-details.json"),
+            include_str!(
+                "../../../tests/fixtures/real-exports/cloudsplaining-example-authz-details-for-overrides.json"
+            ),
+        ];
+        let odd = [
+            json!(null),
+            json!(7),
+            json!(-1),
+            json!(2.5),
+            json!("x"),
+            json!(true),
+            json!([]),
+            json!({}),
+            json!([1]),
+            json!(["x"]),
+            json!([{}]),
+        ];
+        let mut entries: Vec<RawEntry> = Vec::new();
+        for export in exports {
+            let mut originals = Vec::new();
+            let outline = stream_raw(export.as_bytes(), &mut |e| originals.push(e));
+            assert!(outline.is_ok(), "{outline:?}");
+            for entry in originals {
+                let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(entry.json()) else {
+                    panic!("{} is not an object", entry.at())
+                };
+                let variant = |raw: String| RawEntry { slot: entry.slot, index: entry.index, raw: raw.into() };
+                for key in fields.keys() {
+                    for value in &odd {
+                        let mut changed = fields.clone();
+                        changed.insert(key.clone(), value.clone());
+                        entries.push(variant(Value::Object(changed).to_string()));
+                    }
+                    let mut removed = fields.clone();
+                    removed.remove(key);
+                    entries.push(variant(Value::Object(removed).to_string()));
+                    // The key written again at the end: the last value is the one read.
+                    let text = Value::Object(fields.clone()).to_string();
+                    let twice = format!("{},{}:7}}", &text[..text.len() - 1], Value::String(key.clone()));
+                    entries.push(variant(twice));
+                }
+                // Each nested list's first element with one field of another type.
+                for (key, list) in &fields {
+                    let Some(Value::Object(first)) = list.as_array().and_then(|l| l.first()) else { continue };
+                    let mut elements: Vec<Map<String, Value>> = Vec::new();
+                    for inner in first.keys() {
+                        for value in &odd {
+                            let mut element = first.clone();
+                            element.insert(inner.clone(), value.clone());
+                            elements.push(element);
+                        }
+                    }
+                    for element in elements {
+                        let mut changed = fields.clone();
+                        changed.insert(key.clone(), json!([element]));
+                        entries.push(variant(Value::Object(changed).to_string()));
+                    }
+                }
+                entries.push(entry);
+            }
+        }
+        let mut kinds = std::collections::BTreeSet::new();
+        for entry in &entries {
+            let as_tree = entry.decode_gaad(|converted| match converted {
+                Ok(Some(GaadTree::Item(item))) => Some(Found::Item { at: entry.at(), item: item.to_value() }),
+                Ok(Some(GaadTree::AwsManagedPolicy { arn, document })) => {
+                    Some(Found::AwsManagedPolicy { arn: arn.to_owned(), document: document.to_value() })
+                }
+                Ok(None) => None,
+                Err(e) => Some(Found::Error(e)),
+            });
+            let as_value = entry.decode();
+            assert_eq!(as_tree, Some(as_value.clone()), "{}", entry.json());
+            kinds.insert(match as_value {
+                Some(Found::Item { .. }) => "item",
+                Some(Found::AwsManagedPolicy { .. }) => "aws managed policy",
+                Some(Found::Error(_)) => "error",
+                None => "nothing",
+            });
+        }
+        assert!(entries.len() > 1000, "{} entries", entries.len());
+        assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["aws managed policy", "error", "item", "nothing"]);
+        // Not JSON: left to `decode`, which words the error.
+        let broken = RawEntry { slot: Slot::RoleDetailList, index: 0, raw: "{\"RoleName\":}".into() };
+        assert!(broken.decode_gaad(|_| ()).is_none());
+        assert!(matches!(broken.decode(), Some(Found::Error(_))));
     }
 
     /// What a document gives: its outline (or error), and each thing found, as text.
@@ -880,6 +1002,11 @@ mod tests {
             ("Policies", Box::new(|e: &mut Value| e["PolicyVersionList"][0]["Document"] = json!(true)),
                 "field `Policies[1].PolicyVersionList[0].Document` is a boolean, expected a policy document (a JSON object or its URL-encoded text)"),
             ("Policies", Box::new(|e: &mut Value| e["PolicyVersionList"][0]["VersionId"] = json!(1)), "field `Policies[1].PolicyVersionList[0].VersionId` is a number, expected a string"),
+            // Two wrong fields: `IsDefaultVersion` is read first.
+            ("Policies", Box::new(|e: &mut Value| {
+                e["PolicyVersionList"][0]["Document"] = json!(7);
+                e["PolicyVersionList"][0]["IsDefaultVersion"] = json!(7);
+            }), "field `Policies[1].PolicyVersionList[0].IsDefaultVersion` is a number, expected a boolean"),
             ("Policies", Box::new(set("AttachmentCount", json!("1"))), "field `Policies[1].AttachmentCount` is a string, expected a number"),
             ("Policies", Box::new(set("AttachmentCount", json!(-1))), "field `Policies[1].AttachmentCount` is a number, expected a count (a whole number, 0 or more)"),
             ("Policies", Box::new(set("IsAttachable", json!("yes"))), "field `Policies[1].IsAttachable` is a string, expected a boolean"),
