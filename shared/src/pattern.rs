@@ -412,6 +412,61 @@ impl Automaton {
         state.contains(self.len)
     }
 
+    /// Whether from `state` the pattern matches exactly one rest of text, literally: one
+    /// position is reached, and no `*` or `?` lies at or after it.
+    pub fn is_literal_from(&self, state: &MatchState) -> bool {
+        match (&self.masks, state) {
+            (Masks::Small { star, any_one, .. }, MatchState::Small(bits)) => {
+                bits.count_ones() == 1 && (star | any_one).checked_shr(bits.trailing_zeros()).unwrap_or(0) == 0
+            }
+            (Masks::Large { star, any_one, .. }, MatchState::Large(words)) => {
+                let reached: u32 = words.iter().map(|w| w.count_ones()).sum();
+                let Some(low) =
+                    words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+                else {
+                    return false;
+                };
+                let wild_at_or_after = |mask: &[u64]| {
+                    mask.iter().enumerate().any(|(i, w)| {
+                        let from = low.saturating_sub(i * 64);
+                        from < 64 && (w >> from) != 0
+                    })
+                };
+                reached == 1 && !wild_at_or_after(star) && !wild_at_or_after(any_one)
+            }
+            // A state of another automaton: nothing it reached means anything here.
+            _ => false,
+        }
+    }
+
+    /// Whether `byte` can still advance this automaton from `state`: whether some position at
+    /// or after the lowest one reached holds it literally. When it cannot, `byte` steps the
+    /// automaton exactly as [`Symbol::Other`] does.
+    pub fn may_meet(&self, state: &MatchState, byte: u8) -> bool {
+        let Some(byte) = self.byte(Symbol::Byte(byte)) else { return false };
+        match (&self.masks, state) {
+            (Masks::Small { bytes, .. }, MatchState::Small(bits)) => {
+                let low = bits.trailing_zeros();
+                *bits != 0 && bytes.iter().any(|(b, mask)| *b == byte && mask.checked_shr(low).unwrap_or(0) != 0)
+            }
+            (Masks::Large { bytes, .. }, MatchState::Large(words)) => {
+                let Some(low) =
+                    words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+                else {
+                    return false;
+                };
+                bytes.iter().filter(|(b, _)| *b == byte).any(|(_, mask)| {
+                    mask.iter().enumerate().any(|(i, w)| {
+                        let from = low.saturating_sub(i * 64);
+                        from < 64 && (w >> from) != 0
+                    })
+                })
+            }
+            // A state of another automaton: nothing it reached means anything here.
+            _ => false,
+        }
+    }
+
     /// The literal bytes the rest of a text can still meet, from `state` on: those at or after
     /// the first position reached (positions only move forward). Any other byte is
     /// [`Symbol::Other`] to this pattern from here.

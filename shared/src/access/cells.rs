@@ -246,17 +246,53 @@ impl<'p> Universe<'p> {
             .collect()
     }
 
-    /// The bytes some automaton of `frame` (the patterns', then the named ids') can still meet
-    /// literally from its state there.
-    fn frame_live_bytes(&self, frame: &[MatchState], literals: &[&Automaton]) -> [bool; 256] {
-        let mut live = [false; 256];
-        let automata = self.automata.iter().copied().chain(literals.iter().copied());
-        for b in automata.zip(frame).flat_map(|(a, s)| a.live_literal_bytes(s)) {
-            if let Some(slot) = live.get_mut(usize::from(b)) {
-                *slot = true;
-            }
+    /// The one kind of unnamed key there is, without walking, where each pattern from `states`
+    /// is dead, matches every rest of text, or matches exactly one named id literally (the
+    /// common pool: `*` and key ARNs named in full). Then every unnamed key id is matched by
+    /// exactly the patterns that match everything, so there is one kind; and the walk would
+    /// find it first, on the path that takes [`Symbol::Other`] (pushed last, so popped first)
+    /// at every hex digit of the UUID form, its example id `other_digit` throughout. `None`
+    /// where that does not hold, or where no digit is `Other` (then the walk decides).
+    fn only_unnamed_kind(
+        &self,
+        states: &[MatchState],
+        named_here: &[usize],
+        hex_branches: &[Symbol],
+        other_digit: u8,
+    ) -> Option<(Vec<bool>, String)> {
+        if !hex_branches.contains(&Symbol::Other) {
+            return None;
         }
-        live
+        let named_ids: Vec<&str> =
+            named_here.iter().filter_map(|i| self.named.get(*i)).map(|(id, _)| id.as_str()).collect();
+        let mut matched = Vec::with_capacity(self.automata.len());
+        for (automaton, state) in self.automata.iter().zip(states) {
+            let everything = automaton.accepts(&automaton.step(state, Symbol::Opaque));
+            let alike = everything
+                || state.is_dead()
+                || (automaton.is_literal_from(state)
+                    && named_ids.iter().any(|id| automaton.accepts(&automaton.step_str(state, id))));
+            if !alike {
+                return None;
+            }
+            matched.push(everything);
+        }
+        let [uuid, _] = id_forms();
+        let id: String = uuid
+            .iter()
+            .map(|position| match position {
+                IdPosition::Fixed(b) => char::from(*b),
+                IdPosition::Hex => char::from(other_digit),
+            })
+            .collect();
+        Some((matched, id))
+    }
+
+    /// Whether some automaton of `frame` (the patterns', then the named ids') can still meet
+    /// `byte` literally from its state there ([`Automaton::may_meet`]).
+    fn frame_may_meet(&self, frame: &[MatchState], literals: &[&Automaton], byte: u8) -> bool {
+        let automata = self.automata.iter().copied().chain(literals.iter().copied());
+        automata.zip(frame).any(|(a, s)| a.may_meet(s, byte))
     }
 
     fn step_all(&self, states: &[MatchState], symbol: Symbol) -> Vec<MatchState> {
@@ -367,13 +403,18 @@ impl<'p> Universe<'p> {
             hex_branches.push(Symbol::Other);
         }
         let other_digit = HEX.iter().copied().find(|b| !is_literal(b)).unwrap_or(b'0');
+        if walk == Walk::Pruned {
+            if let Some(kind) = self.only_unnamed_kind(states, named_here, &hex_branches, other_digit) {
+                return vec![kind];
+            }
+        }
         let patterns = self.automata.len();
         let step = |states: &[MatchState], symbol: Symbol| -> Vec<MatchState> {
             let (pattern_states, literal_states) = states.split_at(patterns.min(states.len()));
             let stepped = self.automata.iter().zip(pattern_states).map(|(a, s)| a.step(s, symbol));
             stepped.chain(literals.iter().zip(literal_states).map(|(a, s)| a.step(s, symbol))).collect()
         };
-        let frame_live_bytes = |frame: &[MatchState]| self.frame_live_bytes(frame, &literals);
+        let may_meet = |frame: &[MatchState], byte: u8| self.frame_may_meet(frame, &literals, byte);
         for form in id_forms() {
             // Depth-first over positions; a frame holds the patterns' states, then the named
             // ids' states, and the id so far. States seen at a position are not walked again.
@@ -385,7 +426,9 @@ impl<'p> Universe<'p> {
                 if seen_here.contains(&frame) {
                     continue;
                 }
-                seen_here.push(frame.clone());
+                seen_here.push(frame);
+                // Just pushed, so there: the frame is read in its place rather than cloned.
+                let Some(frame) = seen.get(position).and_then(|here| here.last()) else { continue };
                 let Some(next) = form.get(position) else {
                     let (pattern_states, literal_states) = frame.split_at(patterns.min(frame.len()));
                     let is_named = literals.iter().zip(literal_states).any(|(a, s)| a.accepts(s));
@@ -400,7 +443,7 @@ impl<'p> Universe<'p> {
                 let symbols: Vec<Symbol> = match next {
                     IdPosition::Fixed(b) => vec![Symbol::Byte(*b)],
                     IdPosition::Hex => match walk {
-                        Walk::Pruned => alike_pruned(&hex_branches, &frame_live_bytes(&frame)),
+                        Walk::Pruned => alike_pruned(&hex_branches, |b| may_meet(frame, b)),
                         #[cfg(test)]
                         Walk::Every => hex_branches.clone(),
                     },
@@ -413,7 +456,13 @@ impl<'p> Universe<'p> {
                             _ => other_digit,
                         };
                     }
-                    stack.push((position + 1, step(&frame, *symbol), next_id));
+                    let child = step(frame, *symbol);
+                    // A frame seen at the next position would be skipped when popped: it is
+                    // not pushed at all.
+                    if seen.get(position + 1).is_some_and(|there| there.contains(&child)) {
+                        continue;
+                    }
+                    stack.push((position + 1, child, next_id));
                 }
             }
         }
@@ -434,14 +483,14 @@ enum Walk {
 /// `branches` without the symbols that lead where a later one does, in the same order.
 ///
 /// A hex digit that no automaton can meet literally from its state in the frame (`live` says
-/// which can) steps every automaton exactly as [`Symbol::Other`] does: its byte adds no
+/// whether one can) steps every automaton exactly as [`Symbol::Other`] does: its byte adds no
 /// position, and `?`, `*` and the other bytes do not depend on it. So all such symbols lead to
 /// one frame. The walk pops the last one pushed first, walks on from its frame, and finds the
 /// others' frames seen; keeping only that last one walks the same frames in the same order,
 /// with the same example ids, without stepping the rest.
-fn alike_pruned(branches: &[Symbol], live: &[bool; 256]) -> Vec<Symbol> {
+fn alike_pruned(branches: &[Symbol], live: impl Fn(u8) -> bool) -> Vec<Symbol> {
     let is_live = |symbol: &Symbol| match symbol {
-        Symbol::Byte(b) => live.get(usize::from(*b)).copied().unwrap_or(false),
+        Symbol::Byte(b) => live(*b),
         Symbol::Other | Symbol::Opaque => false,
     };
     let last_alike = branches.iter().rposition(|symbol| !is_live(symbol));
@@ -574,6 +623,9 @@ mod tests {
             "arn:aws:kms:*:*:key/?0?1*",
             "arn:aws:kms:ap-south-1:*:key/*9",
             "arn:aws:kms:*:*:alias/*",
+            "arn:aws:kms:*:*:key/*1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:key/0000007c-0000-4000-8000-00000000007c",
+            "arn:aws:kms:us-east-1:444455556666:key/0000007c-0000-4000-8000-00000000007c",
         ];
         let parsed: Vec<Pattern> = patterns.iter().map(|p| Pattern::arn(p, Variables::Resolved)).collect();
         let mut pools: Vec<Vec<&Pattern>> = Vec::new();
