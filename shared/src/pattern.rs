@@ -581,6 +581,28 @@ mod tests {
     }
 
     #[test]
+    fn a_state_is_literal_from_where_one_position_is_reached_and_no_wildcard_follows() {
+        let literal_from = |pattern: &str, text: &str| {
+            let automaton = Pattern::arn(pattern, Variables::Resolved).automaton().clone();
+            automaton.is_literal_from(&automaton.step_str(&automaton.start(), text))
+        };
+        let prefix = "arn:aws:kms:us-east-1:111122223333:key/";
+        assert!(literal_from("arn:aws:kms:us-east-1:111122223333:key/abc", prefix));
+        assert!(!literal_from("arn:aws:kms:us-east-1:111122223333:key/ab?", prefix));
+        assert!(!literal_from("arn:aws:kms:us-east-1:111122223333:key/abc*", prefix));
+        // The account's `*` may still be spanning: more than one position is reached.
+        assert!(!literal_from("arn:aws:kms:*:*:key/abc", prefix));
+        assert!(!literal_from("arn:aws:kms:us-west-2:111122223333:key/abc", prefix), "dead");
+        // Many-word masks.
+        let long = format!("{prefix}{}", "a".repeat(130));
+        assert!(literal_from(&long, prefix));
+        assert!(!literal_from(&format!("{long}?"), prefix));
+        assert!(!literal_from(&format!("{prefix}*{}", "a".repeat(130)), prefix));
+        assert!(!literal_from(&format!("{prefix}?{}", "a".repeat(130)), prefix));
+        assert!(!literal_from(&format!("{prefix}{}?", "a".repeat(70)), prefix), "a `?` in the second word");
+    }
+
+    #[test]
     fn actions_match_case_insensitively() {
         assert!(action("kms:decrypt", "kms:Decrypt"));
         assert!(action("KMS:DECRYPT", "kms:Decrypt"));
@@ -762,6 +784,25 @@ mod tests {
                 let all = ["", "a", "b:", "zzzzzzz", "ab:ab"].iter().all(|mid| p.matches(&format!("{before}{mid}{after}")));
                 if opaque {
                     prop_assert!(all);
+                }
+            }
+
+            /// A byte the automaton may not meet steps it as `Other` does: what the walk over
+            /// key ids relies on to step one branch for all such bytes. Patterns long enough for
+            /// the many-word masks too.
+            #[test]
+            fn a_byte_that_may_not_be_met_steps_as_other(
+                pattern in "[ab?*-]{0,12}|[ab-]{120,140}[ab*?]{0,4}",
+                (read, extra) in (0usize..150, "[abc-]{0,3}"),
+                byte in proptest::sample::select(vec![b'a', b'b', b'c', b'-']),
+            ) {
+                let automaton = Pattern::arn(&pattern, Variables::Literal).automaton().clone();
+                // A text the pattern can still match: a prefix of it with its wildcards as `a`,
+                // then a little of anything.
+                let prefix: String = pattern.chars().take(read).map(|c| if c == '*' || c == '?' { 'a' } else { c }).collect();
+                let state = automaton.step_str(&automaton.start(), &format!("{prefix}{extra}"));
+                if !automaton.may_meet(&state, byte) {
+                    prop_assert_eq!(automaton.step(&state, Symbol::Byte(byte)), automaton.step(&state, Symbol::Other));
                 }
             }
 
