@@ -60,6 +60,10 @@ pub fn every_allow(_: &Statement) -> bool {
     true
 }
 
+/// `kms:CreateGrant`, looked up once: [`Access::allow`] asks for it on every Allow.
+static CREATE_GRANT: std::sync::LazyLock<Option<ActionId>> =
+    std::sync::LazyLock::new(|| ActionId::by_name("CreateGrant"));
+
 /// Effective access: the actions granted after Denies, and the first statement granting each.
 #[derive(Debug, Clone)]
 pub struct Access<'p> {
@@ -77,16 +81,16 @@ impl<'p> Access<'p> {
 
     fn allow(&mut self, by: StatementRef<'p>) {
         let statement = by.statement;
-        for id in statement.kms_actions.iter() {
-            let slot = self.sources.get_mut(usize::from(id.index()));
-            if let Some(slot) = slot {
-                if slot.is_none() {
-                    *slot = Some(by);
-                }
+        // An action already granted keeps its first statement: while Allows are added (Denies
+        // come after, in `effective`), an action has a source exactly when it is granted, so
+        // only the newly granted ones are visited.
+        for id in statement.kms_actions.minus(self.granted).iter() {
+            if let Some(slot) = self.sources.get_mut(usize::from(id.index())) {
+                *slot = Some(by);
             }
         }
         self.granted = self.granted.union(statement.kms_actions);
-        if let Some(create_grant) = ActionId::by_name("CreateGrant") {
+        if let Some(create_grant) = *CREATE_GRANT {
             if statement.kms_actions.contains(create_grant)
                 && !grant_exception(statement)
                 && !self.create_grant_is_admin
