@@ -144,7 +144,7 @@ mod tests {
             "Condition": {operator: {key: values}}}]});
         parse_policy(&doc, PolicyKind::Identity)
             .ok()
-            .and_then(|mut p| p.statements.pop())
+            .and_then(|p| p.statements.last().cloned())
             .and_then(|mut s| s.conditions.pop())
             .unwrap_or_else(|| Condition {
                 operator: crate::policy::Operator {

@@ -133,7 +133,7 @@ impl Shelf {
     /// policy unavailable (the rules fail closed on it).
     fn policy(&self, arn: &str, entry: &Entry) -> Result<Arc<Policy>, ResolveError> {
         let (offset, len) = match entry {
-            Entry::NoKms(version) => return Ok(Arc::new(Policy { version: *version, statements: Vec::new() })),
+            Entry::NoKms(version) => return Ok(Arc::new(Policy { version: *version, statements: Arc::from([]) })),
             Entry::Invalid(error) => {
                 return Err(ResolveError::Invalid { what: arn.into(), error: DocumentError::clone(error) })
             }

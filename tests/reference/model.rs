@@ -288,7 +288,7 @@ fn every_allow(_: &Statement) -> bool {
 
 /// All statements of `docs`, in order (a principal's documents act as one set), prepared.
 pub fn statements_of<'p>(docs: &[&'p Policy]) -> Vec<Stmt<'p>> {
-    prepare(docs.iter().flat_map(|d| &d.statements))
+    prepare(docs.iter().flat_map(|d| d.statements.iter()))
 }
 
 /// Every resource pattern of the statements (`Resource` or `NotResource`).
@@ -476,7 +476,7 @@ pub fn grantees(policy: &Policy) -> Vec<Grantee> {
             out.push(g);
         }
     };
-    for statement in &policy.statements {
+    for statement in policy.statements.iter() {
         let named = match &statement.principals {
             Some(Principals::Only(list) | Principals::AllExcept(list)) => list.as_slice(),
             None => &[],
@@ -555,7 +555,7 @@ fn covers(principals: Option<&Principals>, g: &Grantee, deny: bool) -> bool {
 
 /// What the key policy grants grantee `g` on the key `key_arn`.
 pub fn key_grant(policy: &Policy, key_arn: &str, g: &Grantee, counts: &dyn Fn(&Statement) -> bool) -> Granted {
-    grant_to(&prepare(&policy.statements), key_arn, g, counts)
+    grant_to(&prepare(policy.statements.iter()), key_arn, g, counts)
 }
 
 /// What the prepared key-policy statements grant grantee `g` on the key `key_arn`.
@@ -574,7 +574,7 @@ fn judged(g: &Grantee) -> bool {
 /// Allows without a restricting `kms:ViaService` condition.
 pub fn via_service_required(policy: &Policy, key_arn: &str) -> Compliance {
     let counts = |s: &Statement| !restricted_on(s, &["kms:viaservice"]);
-    let statements = prepare(&policy.statements);
+    let statements = prepare(policy.statements.iter());
     let found = grantees(policy)
         .iter()
         .filter(|g| judged(g) && !g.is_service())
@@ -585,7 +585,7 @@ pub fn via_service_required(policy: &Policy, key_arn: &str) -> Compliance {
 /// No wildcard admin, key side: a judged grantee (service principals included) holds every
 /// admin and every use action.
 pub fn wildcard_admin_key(policy: &Policy, key_arn: &str) -> Compliance {
-    let statements = prepare(&policy.statements);
+    let statements = prepare(policy.statements.iter());
     let found = grantees(policy)
         .iter()
         .filter(|g| judged(g))
@@ -596,7 +596,7 @@ pub fn wildcard_admin_key(policy: &Policy, key_arn: &str) -> Compliance {
 /// Admin/use separation, key side: a judged grantee that is not a service holds an admin and a
 /// use action.
 pub fn separation_key(policy: &Policy, key_arn: &str) -> Compliance {
-    let statements = prepare(&policy.statements);
+    let statements = prepare(policy.statements.iter());
     let found = grantees(policy).iter().filter(|g| judged(g) && !g.is_service()).any(|g| {
         let granted = grant_to(&statements, key_arn, g, &every_allow);
         granted.any_admin() && granted.any_use()

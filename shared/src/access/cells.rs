@@ -218,7 +218,7 @@ impl<'p> Universe<'p> {
     fn statements(&mut self, docs: &[IdentityDoc<'p>]) -> Vec<(StatementRef<'p>, Applies)> {
         let mut out = Vec::new();
         for doc in docs {
-            for statement in &doc.policy.statements {
+            for statement in doc.policy.statements.iter() {
                 if statement.kms_actions.is_empty() {
                     continue;
                 }

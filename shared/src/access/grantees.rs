@@ -128,7 +128,7 @@ pub struct GranteeAccess<'p> {
 pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts<'_>) -> Vec<GranteeAccess<'p>> {
     let mut classes: Vec<Grantee> = Vec::new();
     let mut accounts: Vec<String> = Vec::new();
-    for statement in &policy.statements {
+    for statement in policy.statements.iter() {
         let named = match &statement.principals {
             Some(Principals::Only(list) | Principals::AllExcept(list)) => list,
             None => continue,

@@ -59,8 +59,9 @@ pub enum PolicyVersion {
 pub struct Policy {
     /// The `Version` element.
     pub version: PolicyVersion,
-    /// The statements, in document order.
-    pub statements: Vec<Statement>,
+    /// The statements, in document order; shared, so that a document met again (the parse
+    /// memo) or read from the policy store is handed out without copying them.
+    pub statements: std::sync::Arc<[Statement]>,
 }
 
 impl Policy {
@@ -68,8 +69,9 @@ impl Policy {
     /// since no rule reads the others (the statements kept keep their names, so verdicts still
     /// point at the right statement).
     pub fn retain_kms_statements(&mut self) {
-        self.statements.retain(|s| !s.kms_actions.is_empty());
-        self.statements.shrink_to_fit();
+        if self.statements.iter().any(|s| s.kms_actions.is_empty()) {
+            self.statements = self.statements.iter().filter(|s| !s.kms_actions.is_empty()).cloned().collect();
+        }
     }
 }
 

@@ -118,7 +118,7 @@ fn parse_object(object: &Object<'_>, kind: PolicyKind) -> Result<Policy, Documen
     for (index, value) in raw_statements.iter().enumerate() {
         statements.extend(parse_statement(index, value, kind, variables)?);
     }
-    Ok(Policy { version, statements })
+    Ok(Policy { version, statements: statements.into() })
 }
 
 /// The statement at `index`, checked; `None` for a statement of an identity policy that can
