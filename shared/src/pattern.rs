@@ -285,6 +285,13 @@ pub struct Automaton {
     dead: bool,
 }
 
+/// One step of a one-word state: the positions `moving` advance by one, the `*` positions
+/// reached stay, and the position after each `*` reached is added.
+fn small_step(bits: u128, moving: u128, star: u128) -> u128 {
+    let next = (moving << 1) | (bits & star);
+    next | ((next & star) << 1)
+}
+
 fn set_bit(words: &mut [u64], position: usize) {
     if let Some(word) = words.get_mut(position / 64) {
         *word |= 1 << (position % 64);
@@ -353,12 +360,17 @@ impl Automaton {
         }
     }
 
+    /// A byte of text as the pattern's bytes are kept (lower case, for a case-insensitive one).
+    fn fold_case(&self, b: u8) -> u8 {
+        match self.case {
+            CaseRule::Sensitive => b,
+            CaseRule::AsciiInsensitive => b.to_ascii_lowercase(),
+        }
+    }
+
     fn byte(&self, symbol: Symbol) -> Option<u8> {
         match symbol {
-            Symbol::Byte(b) => Some(match self.case {
-                CaseRule::Sensitive => b,
-                CaseRule::AsciiInsensitive => b.to_ascii_lowercase(),
-            }),
+            Symbol::Byte(b) => Some(self.fold_case(b)),
             Symbol::Other | Symbol::Opaque => None,
         }
     }
@@ -373,8 +385,7 @@ impl Automaton {
             (Masks::Small { star, any_one, bytes }, MatchState::Small(bits)) => {
                 let literal = byte.and_then(|b| bytes.iter().find(|(k, _)| *k == b)).map_or(0, |(_, m)| *m);
                 let moving = if advancing { bits & (any_one | literal) } else { 0 };
-                let next = (moving << 1) | (bits & star);
-                MatchState::Small(next | ((next & star) << 1))
+                MatchState::Small(small_step(*bits, moving, *star))
             }
             (Masks::Large { star, any_one, bytes }, MatchState::Large(words)) => {
                 let literal = byte.and_then(|b| bytes.iter().find(|(k, _)| *k == b)).map(|(_, m)| m.as_slice());
@@ -402,9 +413,25 @@ impl Automaton {
         }
     }
 
-    /// The state after each byte of `text`.
+    /// The state after each byte of `text`: [`Automaton::step`] byte by byte. A one-word
+    /// state is stepped in place, and a dead one stays dead, so the rest of the text is not
+    /// read.
     pub fn step_str(&self, state: &MatchState, text: &str) -> MatchState {
-        text.bytes().fold(state.clone(), |state, b| self.step(&state, Symbol::Byte(b)))
+        match (&self.masks, state) {
+            (Masks::Small { star, any_one, bytes }, MatchState::Small(bits)) => {
+                let mut bits = *bits;
+                for b in text.bytes() {
+                    if bits == 0 {
+                        break;
+                    }
+                    let b = self.fold_case(b);
+                    let literal = bytes.iter().find(|(k, _)| *k == b).map_or(0, |(_, m)| *m);
+                    bits = small_step(bits, bits & (any_one | literal), *star);
+                }
+                MatchState::Small(bits)
+            }
+            _ => text.bytes().fold(state.clone(), |state, b| self.step(&state, Symbol::Byte(b))),
+        }
     }
 
     /// Does a text that brought the pattern to `state` match it whole?
@@ -785,6 +812,23 @@ mod tests {
                 if opaque {
                     prop_assert!(all);
                 }
+            }
+
+            /// Stepping a text at once is stepping it byte by byte.
+            #[test]
+            fn a_text_at_once_steps_as_its_bytes(
+                pattern in "[aB?*-]{0,12}|[ab-]{120,140}[ab*?]{0,4}",
+                text in "[aAbB-]{0,20}|[ab-]{120,150}",
+                insensitive in any::<bool>(),
+            ) {
+                let parsed = match insensitive {
+                    true => Pattern::action(&pattern),
+                    false => Pattern::arn(&pattern, Variables::Literal),
+                };
+                let automaton = parsed.automaton();
+                let start = automaton.start();
+                let by_bytes = text.bytes().fold(start.clone(), |state, b| automaton.step(&state, Symbol::Byte(b)));
+                prop_assert_eq!(automaton.step_str(&start, &text), by_bytes);
             }
 
             /// A byte the automaton may not meet steps it as `Other` does: what the walk over
