@@ -520,7 +520,9 @@ pub fn identity_cells<'p>(
     let universe = Universe::new(docs, boundary);
     let listed = regions::regions(&scope.partition);
     let start: Vec<MatchState> = universe.automata.iter().map(|a| a.start()).collect();
-    let prefix = universe.step_text(&start, &format!("arn:{}:kms:", scope.partition));
+    // `arn:<partition>:kms:`, read in three parts rather than written out first.
+    let prefix =
+        universe.step_text(&universe.step_text(&universe.step_text(&start, "arn:"), &scope.partition), ":kms:");
     let suffix = |states: Vec<MatchState>| {
         let states = universe.step_text(&states, ":");
         let states = match &scope.account {

@@ -20,6 +20,8 @@
 //! the documents are not copied (the dry-run parses each entry's text straight into a tree,
 //! [`super::RawEntry::decode_gaad`]). [`gaad_entry`] gives the same as owned `Value`s.
 
+use std::fmt;
+
 use bumpalo::Bump;
 use serde_json::Value;
 
@@ -93,7 +95,7 @@ pub enum GaadTree<'a> {
 /// Converts one entry of a GAAD list (`at` names it in errors: `RoleDetailList[3]`).
 pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<GaadEntry>, ExportError> {
     let arena = Bump::new();
-    let converted = gaad_tree(list, at, &Tree::of_value(entry, &arena), &arena)?;
+    let converted = gaad_tree(list, &at, &Tree::of_value(entry, &arena), &arena)?;
     Ok(converted.map(|converted| match converted {
         GaadTree::Item(item) => GaadEntry::Item(item.to_value()),
         GaadTree::AwsManagedPolicy { arn, document } => {
@@ -105,14 +107,14 @@ pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<Gaad
 /// As [`gaad_entry`], from and into trees: what the item is built of lives in `arena`.
 pub fn gaad_tree<'a>(
     list: GaadList,
-    at: &str,
+    at: &dyn fmt::Display,
     entry: &Tree<'a>,
     arena: &'a Bump,
 ) -> Result<Option<GaadTree<'a>>, ExportError> {
     let Tree::Object(entry) = entry else {
-        return Err(wrong(at, entry, "an object"));
+        return Err(wrong(&at.to_string(), entry, "an object"));
     };
-    let fields = Fields { entry: *entry, at, arena };
+    let fields = Fields { entry: *entry, at: At::Entry(at), arena };
     match list {
         GaadList::Policies => fields.policy(),
         GaadList::Roles => fields.identity("AWS::IAM::Role", [("RoleName", "roleName"), ("RoleId", "roleId")], || {
@@ -173,21 +175,43 @@ fn opt_bool<'a>(b: Option<bool>) -> Tree<'a> {
     b.map_or(Tree::Null, Tree::Bool)
 }
 
+/// Where an object sits in the input, written out only for an error: most entries have
+/// none, and writing each list element's place cost 2% of the dry-run's instructions on GAAD.
+#[derive(Clone, Copy)]
+enum At<'p> {
+    /// The entry (`RoleDetailList[3]`).
+    Entry(&'p dyn fmt::Display),
+    /// An object in a field (`RoleDetailList[3].PermissionsBoundary`).
+    Field(&'p At<'p>, &'p str),
+    /// An element of a list (`RoleDetailList[3].RolePolicyList[2]`).
+    Element(&'p At<'p>, &'p str, usize),
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Entry(entry) => entry.fmt(f),
+            At::Field(parent, name) => write!(f, "{parent}.{name}"),
+            At::Element(parent, name, index) => write!(f, "{parent}.{name}[{index}]"),
+        }
+    }
+}
+
 /// One object's fields, with errors naming `at.<field>`; what is built lives in `arena`.
 #[derive(Clone, Copy)]
 struct Fields<'a, 'p> {
     entry: Object<'a>,
-    at: &'p str,
+    at: At<'p>,
     arena: &'a Bump,
 }
 
-impl<'a> Fields<'a, '_> {
+impl<'a, 'p> Fields<'a, 'p> {
     fn path(&self, name: &str) -> String {
         format!("{}.{name}", self.at)
     }
 
-    /// The fields of `entry`, an object of this entry, with errors naming `at`.
-    fn of<'q>(&self, entry: Object<'a>, at: &'q str) -> Fields<'a, 'q> {
+    /// The fields of `entry`, the object at `at` within this one.
+    fn of<'q>(&self, entry: Object<'a>, at: At<'q>) -> Fields<'a, 'q> {
         Fields { entry, at, arena: self.arena }
     }
 
@@ -247,14 +271,13 @@ impl<'a> Fields<'a, '_> {
         }
     }
 
-    /// The list's elements, each an object, with its path (`RolePolicyList[2]`).
-    fn objects(&self, name: &str) -> Result<Vec<(String, Object<'a>)>, ExportError> {
+    /// The list's elements, each an object, with its index (`RolePolicyList[2]`).
+    fn objects(&self, name: &str) -> Result<Vec<(usize, Object<'a>)>, ExportError> {
         let mut out = Vec::new();
         for (i, element) in self.list(name)?.iter().enumerate() {
-            let at = format!("{}[{i}]", self.path(name));
             match element {
-                Tree::Object(object) => out.push((at, *object)),
-                other => return Err(wrong(&at, other, "an object")),
+                Tree::Object(object) => out.push((i, *object)),
+                other => return Err(wrong(&At::Element(&self.at, name, i).to_string(), other, "an object")),
             }
         }
         Ok(out)
@@ -332,8 +355,8 @@ impl<'a> Fields<'a, '_> {
     /// `[{PolicyName, PolicyDocument}]` to `[{policyName, policyDocument}]`.
     fn inline_policies(&self, name: &str) -> Result<Tree<'a>, ExportError> {
         let mut out = Vec::new();
-        for (at, policy) in self.objects(name)? {
-            let policy = self.of(policy, &at);
+        for (i, policy) in self.objects(name)? {
+            let policy = self.of(policy, At::Element(&self.at, name, i));
             out.push(self.object([
                 ("policyName", Tree::String(policy.text("PolicyName")?)),
                 ("policyDocument", policy.document("PolicyDocument")?),
@@ -345,8 +368,8 @@ impl<'a> Fields<'a, '_> {
     /// `[{PolicyName, PolicyArn}]` to `[{policyName, policyArn}]`.
     fn attached_policies(&self) -> Result<Tree<'a>, ExportError> {
         let mut out = Vec::new();
-        for (at, policy) in self.objects("AttachedManagedPolicies")? {
-            let policy = self.of(policy, &at);
+        for (i, policy) in self.objects("AttachedManagedPolicies")? {
+            let policy = self.of(policy, At::Element(&self.at, "AttachedManagedPolicies", i));
             out.push(self.object([
                 ("policyName", Tree::String(policy.text("PolicyName")?)),
                 ("policyArn", Tree::String(policy.text("PolicyArn")?)),
@@ -372,11 +395,11 @@ impl<'a> Fields<'a, '_> {
     /// (`RoleDetailList[3].PermissionsBoundary`): a boundary that is there but unread would
     /// change what the identity may do.
     fn permissions_boundary(&self) -> Result<Tree<'a>, ExportError> {
-        let at = self.path("PermissionsBoundary");
+        let at = At::Field(&self.at, "PermissionsBoundary");
         let boundary = match self.get("PermissionsBoundary") {
             None => return Ok(Tree::Null),
-            Some(Tree::Object(boundary)) => self.of(*boundary, &at),
-            Some(other) => return Err(wrong(&at, other, "an object")),
+            Some(Tree::Object(boundary)) => self.of(*boundary, at),
+            Some(other) => return Err(wrong(&at.to_string(), other, "an object")),
         };
         Ok(self.object([
             ("permissionsBoundaryArn", Tree::String(boundary.text("PermissionsBoundaryArn")?)),
@@ -389,8 +412,8 @@ impl<'a> Fields<'a, '_> {
     fn policy(&self) -> Result<Option<GaadTree<'a>>, ExportError> {
         let (arn, account) = self.arn()?;
         let mut versions = Vec::new();
-        for (at, version) in self.objects("PolicyVersionList")? {
-            let version = self.of(version, &at);
+        for (i, version) in self.objects("PolicyVersionList")? {
+            let version = self.of(version, At::Element(&self.at, "PolicyVersionList", i));
             // `IsDefaultVersion` before the document: of two wrong fields, that one is reported.
             let is_default = version.opt_bool("IsDefaultVersion")?.unwrap_or(false);
             let document = version.document("Document")?;

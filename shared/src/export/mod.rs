@@ -296,9 +296,20 @@ impl Slot {
 
     /// Where an entry here at `index` stood (`configurationItems[12]`, `invokingEvent.configurationItem`).
     fn at(self, index: usize) -> String {
-        match self.listed() {
-            true => format!("{}[{index}]", self.key()),
-            false => self.key().to_owned(),
+        SlotAt(self, index).to_string()
+    }
+}
+
+/// Where an entry stood (`configurationItems[12]`, `item`), written out when asked.
+#[derive(Clone, Copy)]
+struct SlotAt(Slot, usize);
+
+impl std::fmt::Display for SlotAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let SlotAt(slot, index) = *self;
+        match slot.listed() {
+            true => write!(f, "{}[{index}]", slot.key()),
+            false => f.write_str(slot.key()),
         }
     }
 }
@@ -385,7 +396,7 @@ impl RawEntry {
         read: impl for<'t> FnOnce(Result<Option<GaadTree<'t>>, ExportError>) -> T,
     ) -> Option<T> {
         let list = self.slot.gaad_list()?;
-        let at = self.at();
+        let at = SlotAt(self.slot, self.index);
         crate::json_tree::Tree::with_parsed_in(&self.raw, |entry, arena| read(gaad::gaad_tree(list, &at, entry, arena)))
             .ok()
     }
