@@ -15,7 +15,10 @@
 //! A statement applies to the key only when its `Resource` (or `NotResource`) matches the
 //! key's own ARN: `*` always does, and one naming another key grants and denies nothing here.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{effective, Access, Counts, StatementRef};
 use crate::policy::{Effect, Policy, Principal, Principals, Statement};
@@ -126,48 +129,105 @@ pub struct GranteeAccess<'p> {
 /// with the union of the Allows that cover it and apply to the key, minus the unconditional
 /// Denies that cover it and apply to the key.
 pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts<'_>) -> Vec<GranteeAccess<'p>> {
-    let mut classes: Vec<Grantee> = Vec::new();
-    let mut accounts: Vec<String> = Vec::new();
-    for statement in policy.statements.iter() {
-        let named = match &statement.principals {
-            Some(Principals::Only(list) | Principals::AllExcept(list)) => list,
-            None => continue,
-        };
-        for principal in named {
-            if let Some(account) = principal.account() {
-                if !accounts.iter().any(|a| a == account) {
-                    accounts.push(account.to_owned());
-                }
-            }
-            let class = match principal {
-                Principal::Everyone => Grantee::Anyone,
-                other => Grantee::Named(other.clone()),
-            };
-            if !classes.contains(&class) {
-                classes.push(class);
-            }
-        }
-    }
-    classes.retain(|c| *c != Grantee::Anyone);
-    classes.extend(accounts.into_iter().map(|account| Grantee::OtherOf { account }));
-    classes.push(Grantee::Anyone);
-    // Which statements apply to this key is the same for every class: decided once.
-    let on_key: Vec<&'p Statement> = policy.statements.iter().filter(|s| s.applies_to(key_arn)).collect();
+    let classes = Classes::of(policy, key_arn);
     classes
-        .into_iter()
-        .map(|grantee| {
-            let access = access_of(&on_key, &grantee, counts);
-            GranteeAccess { grantee, access }
+        .covering
+        .iter()
+        .map(|(grantee, covering)| {
+            // The indexes are into these very statements (`Classes::of`): `get` never misses.
+            let applying = covering.iter().filter_map(|i| policy.statements.get(*i));
+            let access = effective(applying.map(|statement| StatementRef { document: None, statement }), counts);
+            GranteeAccess { grantee: grantee.clone(), access }
         })
         .collect()
 }
 
+/// A key policy's grantee classes and, for each, the statements that cover it and apply to the
+/// key (as indexes into the policy's statements): all that [`key_policy_grantees`] decides
+/// before it counts Allows, which is the same for every rule that asks about the same key.
+struct Classes {
+    /// The statements these are of: held, so that the same allocation cannot be another
+    /// policy's while the classes are kept.
+    statements: Arc<[Statement]>,
+    key_arn: String,
+    covering: Vec<(Grantee, Vec<usize>)>,
+}
+
+thread_local! {
+    /// The classes of the key policy last asked about on this thread. The rules judge one
+    /// resource after another, each rule in turn, so four of them in a row ask about the same
+    /// key policy.
+    static LAST: RefCell<Option<Rc<Classes>>> = const { RefCell::new(None) };
+}
+
+impl Classes {
+    /// The classes of `policy` on `key_arn`, worked out or, when the last ones asked for on this
+    /// thread were of the very same statements (the same allocation, which the cache holds)
+    /// and key, reused.
+    fn of(policy: &Policy, key_arn: &str) -> Rc<Classes> {
+        let same = |last: &Classes| Arc::ptr_eq(&last.statements, &policy.statements) && last.key_arn == key_arn;
+        if let Some(last) = LAST.with_borrow(|last| last.as_ref().filter(|last| same(last)).cloned()) {
+            return last;
+        }
+        let classes = Rc::new(Classes::work_out(policy, key_arn));
+        LAST.with_borrow_mut(|last| *last = Some(Rc::clone(&classes)));
+        classes
+    }
+
+    fn work_out(policy: &Policy, key_arn: &str) -> Classes {
+        let mut classes: Vec<Grantee> = Vec::new();
+        let mut accounts: Vec<String> = Vec::new();
+        for statement in policy.statements.iter() {
+            let named = match &statement.principals {
+                Some(Principals::Only(list) | Principals::AllExcept(list)) => list,
+                None => continue,
+            };
+            for principal in named {
+                if let Some(account) = principal.account() {
+                    if !accounts.iter().any(|a| a == account) {
+                        accounts.push(account.to_owned());
+                    }
+                }
+                let class = match principal {
+                    Principal::Everyone => Grantee::Anyone,
+                    other => Grantee::Named(other.clone()),
+                };
+                if !classes.contains(&class) {
+                    classes.push(class);
+                }
+            }
+        }
+        classes.retain(|c| *c != Grantee::Anyone);
+        classes.extend(accounts.into_iter().map(|account| Grantee::OtherOf { account }));
+        classes.push(Grantee::Anyone);
+        // Which statements apply to this key is the same for every class: decided once.
+        let on_key: Vec<usize> = (0..policy.statements.len())
+            .filter(|i| policy.statements.get(*i).is_some_and(|s| s.applies_to(key_arn)))
+            .collect();
+        let covering = classes
+            .into_iter()
+            .map(|grantee| {
+                let covering = on_key
+                    .iter()
+                    .copied()
+                    .filter(|i| policy.statements.get(*i).is_some_and(|statement| covers(statement, &grantee)))
+                    .collect();
+                (grantee, covering)
+            })
+            .collect();
+        Classes { statements: Arc::clone(&policy.statements), key_arn: key_arn.to_owned(), covering }
+    }
+}
+
+/// Does `statement` (of a key policy) cover `grantee`: name it, in an Allow or a Deny?
+fn covers(statement: &Statement, grantee: &Grantee) -> bool {
+    let Some(principals) = &statement.principals else { return false };
+    grantee.covered_by(principals, statement.effect == Effect::Deny)
+}
+
 /// What the statements (those of a key policy that apply to the key) allow `grantee`.
 fn access_of<'p>(on_key: &[&'p Statement], grantee: &Grantee, counts: Counts<'_>) -> Access<'p> {
-    let covering = on_key.iter().filter(|statement| {
-        let Some(principals) = &statement.principals else { return false };
-        grantee.covered_by(principals, statement.effect == Effect::Deny)
-    });
+    let covering = on_key.iter().filter(|statement| covers(statement, grantee));
     effective(covering.map(|statement| StatementRef { document: None, statement }), counts)
 }
 

@@ -363,3 +363,39 @@ fn a_remembered_pool_takes_each_callers_own_statements_and_counting_rule() {
         assert_eq!(ids(a), ids(b));
     }
 }
+
+#[test]
+fn grantee_classes_kept_for_the_next_rule_are_never_another_policys_or_keys() {
+    // The classes of the key policy last asked about are kept for the next question about the
+    // same statements and key; any other policy or key is worked out afresh.
+    let to_alice = key_policy(json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/alice"},
+        "Action": "kms:Decrypt", "Resource": KEY_ARN}]));
+    let to_bob = key_policy(json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/bob"},
+        "Action": "kms:Decrypt", "Resource": "*"}]));
+    let named = |grantees: &[GranteeAccess<'_>]| -> Vec<String> {
+        grantees.iter().filter(|g| !g.access.actions().is_empty()).map(|g| g.grantee.to_string()).collect()
+    };
+    let other_key = "arn:aws:kms:us-east-1:111122223333:key/0000abcd-0000-4000-8000-00000000abcd";
+    for _ in 0..2 {
+        assert_eq!(
+            named(&key_policy_grantees(&to_alice, KEY_ARN, &every_allow)),
+            ["arn:aws:iam::111122223333:user/alice"]
+        );
+        // The same statements about another key: alice's statement names only KEY_ARN.
+        assert!(named(&key_policy_grantees(&to_alice, other_key, &every_allow)).is_empty());
+        assert_eq!(named(&key_policy_grantees(&to_bob, KEY_ARN, &every_allow)), ["arn:aws:iam::111122223333:user/bob"]);
+        // The same policy and key, counted another way: the counting is never kept.
+        assert!(named(&key_policy_grantees(&to_bob, KEY_ARN, &|_| false)).is_empty());
+    }
+    // A policy dropped and another made: never read as the one before.
+    let mut last = Vec::new();
+    for user in ["carol", "dave", "erin"] {
+        let policy = key_policy(
+            json!([{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::111122223333:user/{user}")},
+            "Action": "kms:Decrypt", "Resource": "*"}]),
+        );
+        last = named(&key_policy_grantees(&policy, KEY_ARN, &every_allow));
+        assert_eq!(last, [format!("arn:aws:iam::111122223333:user/{user}")]);
+    }
+    assert_eq!(last.len(), 1);
+}
