@@ -40,9 +40,10 @@ pub struct StatementRef<'p> {
 }
 
 impl StatementRef<'_> {
-    /// Is this the same statement of the same document?
+    /// Is this the same statement of the same document? The name is compared too: two
+    /// documents of the same text share their statements (the parse memo hands out one copy).
     pub fn same(&self, other: &StatementRef<'_>) -> bool {
-        std::ptr::eq(self.statement, other.statement)
+        std::ptr::eq(self.statement, other.statement) && self.document == other.document
     }
 
     /// How a cause names the statement: `policy "Name" stmt "Sid"`, or `stmt #1` when the
@@ -65,42 +66,95 @@ static CREATE_GRANT: std::sync::LazyLock<Option<ActionId>> =
     std::sync::LazyLock::new(|| ActionId::by_name("CreateGrant"));
 
 /// Effective access: the actions granted after Denies, and the first statement granting each.
+///
+/// Small, since it is made and moved for every grantee and key cell: each action names its
+/// statement by a one-byte place among the few statements that are a source at all (most
+/// accesses hold one or two), rather than by a reference of its own (that was 1.3 KB an
+/// access, and its copies 4% of the dry-run's instructions).
 #[derive(Debug, Clone)]
 pub struct Access<'p> {
     granted: ActionSet,
-    sources: [Option<StatementRef<'p>>; 55],
+    /// For each action (by catalog index), 1 + the place in `by` of the statement that granted
+    /// it first; 0 for none.
+    source_of: [u8; 55],
+    /// The statements `source_of` names.
+    by: Sources<'p>,
     /// `kms:CreateGrant` is granted by a statement without the AWS-resource or ViaService
     /// restriction, so it is an admin action here.
     create_grant_is_admin: bool,
 }
 
+/// How many statements an access keeps in place before the rest go to the heap.
+const IN_PLACE: usize = 4;
+
+/// The statements an [`Access`] names: the first few in place, any others in a list. At most
+/// one for each action and one for `kms:CreateGrant` as admin, twice over for
+/// [`Access::common`]: far fewer than the 255 places a byte counts.
+#[derive(Debug, Clone, Default)]
+struct Sources<'p> {
+    in_place: [Option<StatementRef<'p>>; IN_PLACE],
+    more: Vec<StatementRef<'p>>,
+}
+
+impl<'p> Sources<'p> {
+    fn get(&self, place: usize) -> Option<StatementRef<'p>> {
+        match place.checked_sub(IN_PLACE) {
+            None => self.in_place.get(place).copied().flatten(),
+            Some(beyond) => self.more.get(beyond).copied(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.in_place.iter().filter(|s| s.is_some()).count() + self.more.len()
+    }
+
+    /// `by`'s place + 1, added if it is not there yet.
+    fn mark(&mut self, by: StatementRef<'p>) -> u8 {
+        let len = self.len();
+        let found = (0..len).find(|place| self.get(*place).is_some_and(|known| known.same(&by)));
+        let place = found.unwrap_or_else(|| {
+            match self.in_place.get_mut(len) {
+                Some(slot) => *slot = Some(by),
+                None => self.more.push(by),
+            }
+            len
+        });
+        // At most 111 places (see the type's docs): the conversion never saturates.
+        u8::try_from(place + 1).unwrap_or(u8::MAX)
+    }
+}
+
 impl<'p> Access<'p> {
     fn empty() -> Self {
-        Access { granted: ActionSet::EMPTY, sources: [None; 55], create_grant_is_admin: false }
+        Access { granted: ActionSet::EMPTY, source_of: [0; 55], by: Sources::default(), create_grant_is_admin: false }
+    }
+
+    fn set_source(&mut self, action: ActionId, mark: u8) {
+        if let Some(slot) = self.source_of.get_mut(usize::from(action.index())) {
+            *slot = mark;
+        }
     }
 
     fn allow(&mut self, by: StatementRef<'p>) {
         let statement = by.statement;
         // An action already granted keeps its first statement: while Allows are added (Denies
         // come after, in `effective`), an action has a source exactly when it is granted, so
-        // only the newly granted ones are visited.
-        for id in statement.kms_actions.minus(self.granted).iter() {
-            if let Some(slot) = self.sources.get_mut(usize::from(id.index())) {
-                *slot = Some(by);
+        // only the newly granted ones get one.
+        let new = statement.kms_actions.minus(self.granted);
+        let create_grant_as_admin = CREATE_GRANT.filter(|create_grant| {
+            statement.kms_actions.contains(*create_grant) && !grant_exception(statement) && !self.create_grant_is_admin
+        });
+        if !new.is_empty() || create_grant_as_admin.is_some() {
+            let mark = self.by.mark(by);
+            for id in new.iter() {
+                self.set_source(id, mark);
+            }
+            if let Some(create_grant) = create_grant_as_admin {
+                self.create_grant_is_admin = true;
+                self.set_source(create_grant, mark);
             }
         }
         self.granted = self.granted.union(statement.kms_actions);
-        if let Some(create_grant) = *CREATE_GRANT {
-            if statement.kms_actions.contains(create_grant)
-                && !grant_exception(statement)
-                && !self.create_grant_is_admin
-            {
-                self.create_grant_is_admin = true;
-                if let Some(slot) = self.sources.get_mut(usize::from(create_grant.index())) {
-                    *slot = Some(by);
-                }
-            }
-        }
     }
 
     /// Every action granted.
@@ -143,7 +197,8 @@ impl<'p> Access<'p> {
         if !self.granted.contains(action) {
             return None;
         }
-        self.sources.get(usize::from(action.index())).copied().flatten()
+        let mark = self.source_of.get(usize::from(action.index())).copied()?;
+        self.by.get(usize::from(mark.checked_sub(1)?))
     }
 
     /// What every one of `accesses` grants (the access on all of several keys). Each action is
@@ -161,8 +216,9 @@ impl<'p> Access<'p> {
                 .iter()
                 .filter_map(|a| a.source(action))
                 .find(|candidate| accesses.iter().all(|a| a.source(action).is_some_and(|s| s.same(candidate))));
-            if let (Some(slot), Some(by)) = (common.sources.get_mut(usize::from(action.index())), everywhere) {
-                *slot = Some(by);
+            if let Some(by) = everywhere {
+                let mark = common.by.mark(by);
+                common.set_source(action, mark);
             }
         }
         common

@@ -399,3 +399,53 @@ fn grantee_classes_kept_for_the_next_rule_are_never_another_policys_or_keys() {
     }
     assert_eq!(last.len(), 1);
 }
+
+#[test]
+fn a_statement_shared_by_two_documents_of_the_same_text_is_two_statements() {
+    // The parse memo hands out one copy of a text's statements: an inline policy and a managed
+    // policy of the same text hold the very same statements, and are still two documents.
+    let policy = identity(json!([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]));
+    let statement = &policy.statements[0];
+    let inline = StatementRef { document: Some("inline"), statement };
+    let managed = StatementRef { document: Some("arn:aws:iam::111122223333:policy/p"), statement };
+    assert!(inline.same(&inline));
+    assert!(!inline.same(&managed));
+}
+
+#[test]
+fn each_action_names_the_first_statement_granting_it_however_many_statements_grant() {
+    // Seven statements, each granting one more action (and the first again): more than an
+    // access keeps in place, so the later ones are named from its list.
+    let actions = [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "kms:Sign",
+        "kms:Verify",
+        "kms:CreateGrant",
+    ];
+    let statements: Vec<serde_json::Value> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| json!({"Sid": format!("S{i}"), "Effect": "Allow", "Action": [a, "kms:Decrypt"], "Resource": "*"}))
+        .collect();
+    let policy = identity(serde_json::Value::Array(statements));
+    let cells = cells(&[&policy], OWN);
+    let access = &cells.classes[0].all_keys;
+    for (i, name) in actions.iter().enumerate() {
+        let by = access.source(action(name)).unwrap();
+        assert_eq!(by.statement.name.to_string(), format!("\"S{i}\""), "{name}");
+    }
+    assert!(access.source(action("kms:DisableKey")).is_none());
+    // CreateGrant without the AWS-resource restriction: admin, named by its statement.
+    assert!(access.admin_actions().contains(action("kms:CreateGrant")));
+    // The same through a permissions boundary that allows it all.
+    let boundary = identity(json!([{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]));
+    let docs = [IdentityDoc { name: None, policy: &policy }];
+    let bounds = [IdentityDoc { name: Some("boundary"), policy: &boundary }];
+    let scope = KeyScope::new("arn:aws:iam::111122223333:role/r", OWN);
+    let bounded = identity_cells(&docs, Some(&bounds), &scope, &every_allow);
+    let access = &bounded.classes[0].all_keys;
+    assert_eq!(access.source(action("kms:CreateGrant")).unwrap().statement.name.to_string(), "\"S6\"");
+}
