@@ -504,7 +504,13 @@ fn alike_pruned(branches: &[Symbol], live: impl Fn(u8) -> bool) -> Vec<Symbol> {
 
 /// The key id a resource pattern names literally (`arn:aws:kms:*:111122223333:key/<id>`).
 fn named_key_id(pattern: &str) -> Option<&str> {
-    let resource = pattern.splitn(6, ':').nth(5)?;
+    // The text after the fifth `:`, as `splitn(6, ':').nth(5)` finds it, byte by byte (`:` is
+    // one byte, so each cut is on a character boundary).
+    let mut resource = pattern;
+    for _ in 0..5 {
+        let colon = resource.bytes().position(|b| b == b':')?;
+        resource = resource.get(colon + 1..)?;
+    }
     let id = resource.strip_prefix("key/")?;
     (!id.is_empty() && !id.contains(['*', '?', '$'])).then_some(id)
 }
@@ -607,6 +613,16 @@ mod tests {
 
     use super::*;
     use crate::pattern::Variables;
+
+    proptest::proptest! {
+        /// The named key id is the text after the fifth `:`, as `splitn(6, ':')` cuts it.
+        #[test]
+        fn the_named_key_id_is_cut_as_splitn_cuts(text in "[:a*]{0,8}(key/)?[:a*?$é]{0,6}") {
+            let by_splitn = text.splitn(6, ':').nth(5).and_then(|resource| resource.strip_prefix("key/"))
+                .filter(|id| !id.is_empty() && !id.contains(['*', '?', '$']));
+            proptest::prop_assert_eq!(named_key_id(&text), by_splitn);
+        }
+    }
 
     /// The pruned walk finds the same kinds of unnamed keys, in the same order and with the same
     /// example ids, as the walk that steps every branch, over pools of one to three patterns

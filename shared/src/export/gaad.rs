@@ -158,11 +158,7 @@ fn missing(at: &str) -> ExportError {
 
 /// The account field of an ARN (`arn:<partition>:<service>:<region>:<account>:<resource>`).
 fn arn_account(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    match (parts.next(), parts.nth(3), parts.next()) {
-        (Some("arn"), Some(account), Some(_)) => Some(account),
-        _ => None,
-    }
+    crate::arn::Arn::parse(arn).ok().map(|arn| arn.account)
 }
 
 /// A text, or null.
