@@ -258,6 +258,17 @@ impl MatchState {
         }
     }
 
+    /// The lowest position reached, if any: positions only move forward, so nothing before
+    /// it can be met again.
+    fn lowest(&self) -> Option<usize> {
+        match self {
+            MatchState::Small(bits) => (*bits != 0).then(|| bits.trailing_zeros() as usize),
+            MatchState::Large(words) => {
+                words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+            }
+        }
+    }
+
     /// True when no continuation of the text can match any more.
     pub fn is_dead(&self) -> bool {
         match self {
@@ -283,6 +294,19 @@ pub struct Automaton {
     masks: Masks,
     case: CaseRule,
     dead: bool,
+}
+
+/// Whether a one-word `mask` holds a position at or after `low`.
+fn small_at_or_after(mask: u128, low: usize) -> bool {
+    u32::try_from(low).ok().and_then(|low| mask.checked_shr(low)).is_some_and(|rest| rest != 0)
+}
+
+/// Whether a many-word `mask` (64 positions a word) holds a position at or after `low`.
+fn large_at_or_after(mask: &[u64], low: usize) -> bool {
+    mask.iter().enumerate().any(|(i, w)| {
+        let from = low.saturating_sub(i * 64);
+        from < 64 && (w >> from) != 0
+    })
 }
 
 /// One step of a one-word state: the positions `moving` advance by one, the `*` positions
@@ -444,22 +468,12 @@ impl Automaton {
     pub fn is_literal_from(&self, state: &MatchState) -> bool {
         match (&self.masks, state) {
             (Masks::Small { star, any_one, .. }, MatchState::Small(bits)) => {
-                bits.count_ones() == 1 && (star | any_one).checked_shr(bits.trailing_zeros()).unwrap_or(0) == 0
+                bits.count_ones() == 1 && !small_at_or_after(star | any_one, bits.trailing_zeros() as usize)
             }
             (Masks::Large { star, any_one, .. }, MatchState::Large(words)) => {
                 let reached: u32 = words.iter().map(|w| w.count_ones()).sum();
-                let Some(low) =
-                    words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
-                else {
-                    return false;
-                };
-                let wild_at_or_after = |mask: &[u64]| {
-                    mask.iter().enumerate().any(|(i, w)| {
-                        let from = low.saturating_sub(i * 64);
-                        from < 64 && (w >> from) != 0
-                    })
-                };
-                reached == 1 && !wild_at_or_after(star) && !wild_at_or_after(any_one)
+                let Some(low) = state.lowest() else { return false };
+                reached == 1 && !large_at_or_after(star, low) && !large_at_or_after(any_one, low)
             }
             // A state of another automaton: nothing it reached means anything here.
             _ => false,
@@ -470,24 +484,14 @@ impl Automaton {
     /// or after the lowest one reached holds it literally. When it cannot, `byte` steps the
     /// automaton exactly as [`Symbol::Other`] does.
     pub fn may_meet(&self, state: &MatchState, byte: u8) -> bool {
-        let Some(byte) = self.byte(Symbol::Byte(byte)) else { return false };
+        let byte = self.fold_case(byte);
+        let Some(low) = state.lowest() else { return false };
         match (&self.masks, state) {
-            (Masks::Small { bytes, .. }, MatchState::Small(bits)) => {
-                let low = bits.trailing_zeros();
-                *bits != 0 && bytes.iter().any(|(b, mask)| *b == byte && mask.checked_shr(low).unwrap_or(0) != 0)
+            (Masks::Small { bytes, .. }, MatchState::Small(_)) => {
+                bytes.iter().any(|(b, mask)| *b == byte && small_at_or_after(*mask, low))
             }
-            (Masks::Large { bytes, .. }, MatchState::Large(words)) => {
-                let Some(low) =
-                    words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
-                else {
-                    return false;
-                };
-                bytes.iter().filter(|(b, _)| *b == byte).any(|(_, mask)| {
-                    mask.iter().enumerate().any(|(i, w)| {
-                        let from = low.saturating_sub(i * 64);
-                        from < 64 && (w >> from) != 0
-                    })
-                })
+            (Masks::Large { bytes, .. }, MatchState::Large(_)) => {
+                bytes.iter().any(|(b, mask)| *b == byte && large_at_or_after(mask, low))
             }
             // A state of another automaton: nothing it reached means anything here.
             _ => false,
@@ -498,18 +502,12 @@ impl Automaton {
     /// the first position reached (positions only move forward). Any other byte is
     /// [`Symbol::Other`] to this pattern from here.
     pub fn live_literal_bytes<'a>(&'a self, state: &MatchState) -> impl Iterator<Item = u8> + 'a {
-        let lowest = match state {
-            MatchState::Small(bits) => (*bits != 0).then(|| bits.trailing_zeros() as usize),
-            MatchState::Large(words) => {
-                words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
-            }
-        };
-        let live = move |position: usize| lowest.is_some_and(|low| position >= low);
+        let lowest = state.lowest();
         let (small, large): (Vec<u8>, Vec<u8>) = match &self.masks {
             Masks::Small { bytes, .. } => (
                 bytes
                     .iter()
-                    .filter(|(_, mask)| lowest.is_some_and(|low| low < 128 && (mask >> low) != 0))
+                    .filter(|(_, mask)| lowest.is_some_and(|low| small_at_or_after(*mask, low)))
                     .map(|(b, _)| *b)
                     .collect(),
                 Vec::new(),
@@ -518,11 +516,7 @@ impl Automaton {
                 Vec::new(),
                 bytes
                     .iter()
-                    .filter(|(_, mask)| {
-                        mask.iter()
-                            .enumerate()
-                            .any(|(i, w)| (0..64).any(|bit| w & (1 << bit) != 0 && live(i * 64 + bit)))
-                    })
+                    .filter(|(_, mask)| lowest.is_some_and(|low| large_at_or_after(mask, low)))
                     .map(|(b, _)| *b)
                     .collect(),
             ),
