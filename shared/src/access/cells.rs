@@ -188,31 +188,40 @@ struct Universe<'p> {
 
 impl<'p> Universe<'p> {
     fn new(docs: &[IdentityDoc<'p>], boundary: Option<&[IdentityDoc<'p>]>) -> Self {
-        let mut universe = Universe {
+        let mut universe = Universe::empty();
+        universe.identity = universe.statements(docs);
+        universe.boundary = boundary.map(|b| universe.statements(b));
+        universe.index_patterns();
+        universe
+    }
+
+    fn empty() -> Self {
+        Universe {
             patterns: Vec::new(),
             automata: Vec::new(),
             identity: Vec::new(),
             boundary: None,
             named: Vec::new(),
             named_literals: Vec::new(),
-        };
-        universe.identity = universe.statements(docs);
-        universe.boundary = boundary.map(|b| universe.statements(b));
-        for (index, pattern) in universe.patterns.iter().enumerate() {
+        }
+    }
+
+    /// Compiles the pool's patterns and finds the key ids they name, once the pool is whole.
+    fn index_patterns(&mut self) {
+        for (index, pattern) in self.patterns.iter().enumerate() {
             if let Some(id) = named_key_id(pattern.as_str()) {
-                match universe.named.iter_mut().find(|(named, _)| named == id) {
+                match self.named.iter_mut().find(|(named, _)| named == id) {
                     Some((_, namers)) => namers.push(index),
-                    None => universe.named.push((id.to_owned(), vec![index])),
+                    None => self.named.push((id.to_owned(), vec![index])),
                 }
             }
         }
-        universe.named_literals = universe
+        self.named_literals = self
             .named
             .iter()
             .map(|(id, _)| Pattern::arn(id, crate::pattern::Variables::Literal).automaton().clone())
             .collect();
-        universe.automata = universe.patterns.iter().map(|p| p.automaton()).collect();
-        universe
+        self.automata = self.patterns.iter().map(|p| p.automaton()).collect();
     }
 
     fn statements(&mut self, docs: &[IdentityDoc<'p>]) -> Vec<(StatementRef<'p>, Applies)> {
@@ -658,21 +667,8 @@ mod tests {
         }
         let mut walked = 0;
         for pool in pools {
-            let mut universe = Universe {
-                patterns: pool.clone(),
-                automata: pool.iter().map(|p| p.automaton()).collect(),
-                identity: Vec::new(),
-                boundary: None,
-                named: Vec::new(),
-                named_literals: Vec::new(),
-            };
-            for (index, pattern) in pool.iter().enumerate() {
-                if let Some(id) = named_key_id(pattern.as_str()) {
-                    universe.named.push((id.to_owned(), vec![index]));
-                }
-            }
-            universe.named_literals =
-                universe.named.iter().map(|(id, _)| Pattern::arn(id, Variables::Literal).automaton().clone()).collect();
+            let mut universe = Universe { patterns: pool.clone(), ..Universe::empty() };
+            universe.index_patterns();
             let start: Vec<MatchState> = universe.automata.iter().map(|a| a.start()).collect();
             let prefix = universe.step_text(&start, "arn:aws:kms:");
             for region in ["us-east-1", "eu-west-1", "ap-south-1"] {
