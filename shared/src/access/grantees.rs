@@ -201,17 +201,12 @@ impl Classes {
         classes.extend(accounts.into_iter().map(|account| Grantee::OtherOf { account }));
         classes.push(Grantee::Anyone);
         // Which statements apply to this key is the same for every class: decided once.
-        let on_key: Vec<usize> = (0..policy.statements.len())
-            .filter(|i| policy.statements.get(*i).is_some_and(|s| s.applies_to(key_arn)))
-            .collect();
+        let on_key: Vec<(usize, &Statement)> =
+            policy.statements.iter().enumerate().filter(|(_, s)| s.applies_to(key_arn)).collect();
         let covering = classes
             .into_iter()
             .map(|grantee| {
-                let covering = on_key
-                    .iter()
-                    .copied()
-                    .filter(|i| policy.statements.get(*i).is_some_and(|statement| covers(statement, &grantee)))
-                    .collect();
+                let covering = on_key.iter().filter(|(_, s)| covers(s, &grantee)).map(|(i, _)| *i).collect();
                 (grantee, covering)
             })
             .collect();

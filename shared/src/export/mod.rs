@@ -214,7 +214,19 @@ impl Slot {
             Slot::RoleDetailList => Some(GaadList::Roles),
             Slot::UserDetailList => Some(GaadList::Users),
             Slot::GroupDetailList => Some(GaadList::Groups),
-            _ => None,
+            // Named one by one, as in `holds_items`: a slot added later must be placed here.
+            Slot::Item
+            | Slot::ConfigurationItems
+            | Slot::BaseConfigurationItems
+            | Slot::AggregateBaseItems
+            | Slot::AggregateItem
+            | Slot::RuleEvent
+            | Slot::Sns
+            | Slot::EventBridge
+            | Slot::Notification
+            | Slot::Results
+            | Slot::Unprocessed
+            | Slot::AggregateUnprocessed => None,
         }
     }
 
