@@ -162,12 +162,12 @@ fn arn_account(arn: &str) -> Option<&str> {
 }
 
 /// A text, or null.
-fn opt_string(text: Option<&str>) -> Tree<'_> {
+fn text_or_null(text: Option<&str>) -> Tree<'_> {
     text.map_or(Tree::Null, Tree::String)
 }
 
 /// A boolean, or null.
-fn opt_bool<'a>(b: Option<bool>) -> Tree<'a> {
+fn bool_or_null<'a>(b: Option<bool>) -> Tree<'a> {
     b.map_or(Tree::Null, Tree::Bool)
 }
 
@@ -328,7 +328,7 @@ impl<'a, 'p> Fields<'a, 'p> {
             (name_key, Tree::String(name)),
             (id_key, Tree::String(id)),
             ("arn", Tree::String(arn)),
-            ("path", opt_string(self.opt_text("Path")?)),
+            ("path", text_or_null(self.opt_text("Path")?)),
         ];
         let fields: Vec<(&'a str, Tree<'a>)> = alike.into_iter().chain(own()?).collect();
         let configuration = Tree::object_in(self.arena, fields);
@@ -399,7 +399,7 @@ impl<'a, 'p> Fields<'a, 'p> {
         };
         Ok(self.object([
             ("permissionsBoundaryArn", Tree::String(boundary.text("PermissionsBoundaryArn")?)),
-            ("permissionsBoundaryType", opt_string(boundary.opt_text("PermissionsBoundaryType")?)),
+            ("permissionsBoundaryType", text_or_null(boundary.opt_text("PermissionsBoundaryType")?)),
         ]))
     }
 
@@ -418,8 +418,8 @@ impl<'a, 'p> Fields<'a, 'p> {
                 document,
                 self.object([
                     ("document", document),
-                    ("versionId", opt_string(version.opt_text("VersionId")?)),
-                    ("isDefaultVersion", opt_bool(version.opt_bool("IsDefaultVersion")?)),
+                    ("versionId", text_or_null(version.opt_text("VersionId")?)),
+                    ("isDefaultVersion", bool_or_null(version.opt_bool("IsDefaultVersion")?)),
                 ]),
             ));
         }
@@ -438,11 +438,11 @@ impl<'a, 'p> Fields<'a, 'p> {
             ("policyName", Tree::String(name)),
             ("policyId", Tree::String(id)),
             ("arn", Tree::String(arn)),
-            ("path", opt_string(self.opt_text("Path")?)),
-            ("defaultVersionId", opt_string(self.opt_text("DefaultVersionId")?)),
+            ("path", text_or_null(self.opt_text("Path")?)),
+            ("defaultVersionId", text_or_null(self.opt_text("DefaultVersionId")?)),
             ("attachmentCount", self.opt_count("AttachmentCount")?),
             ("permissionsBoundaryUsageCount", self.opt_count("PermissionsBoundaryUsageCount")?),
-            ("isAttachable", opt_bool(self.opt_bool("IsAttachable")?)),
+            ("isAttachable", bool_or_null(self.opt_bool("IsAttachable")?)),
             ("policyVersionList", Tree::array_in(self.arena, versions.into_iter().map(|(.., version)| version))),
         ]);
         Ok(Some(GaadTree::Item(self.item("AWS::IAM::Policy", id, (arn, account), name, configuration))))
