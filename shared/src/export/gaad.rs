@@ -411,15 +411,16 @@ impl<'a, 'p> Fields<'a, 'p> {
         for (i, version) in self.objects("PolicyVersionList")? {
             let version = self.of(version, At::Element(&self.at, "PolicyVersionList", i));
             // `IsDefaultVersion` before the document: of two wrong fields, that one is reported.
-            let is_default = version.opt_bool("IsDefaultVersion")?.unwrap_or(false);
+            let is_default = version.opt_bool("IsDefaultVersion")?;
             let document = version.document("Document")?;
             versions.push((
-                is_default,
+                // Absent is not the default (see the module's note on absence).
+                is_default.unwrap_or(false),
                 document,
                 self.object([
                     ("document", document),
                     ("versionId", text_or_null(version.opt_text("VersionId")?)),
-                    ("isDefaultVersion", bool_or_null(version.opt_bool("IsDefaultVersion")?)),
+                    ("isDefaultVersion", bool_or_null(is_default)),
                 ]),
             ));
         }
