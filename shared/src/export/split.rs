@@ -27,6 +27,8 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
+use crate::json_tree::string_end::{quote_or_backslash, Controls};
+
 use super::{whole, Outline, RawEntry, Slot, StreamError, SyntaxError};
 
 /// How much is read at a time. The buffer grows past it only for an entry larger than it.
@@ -327,7 +329,7 @@ impl<R: Read> Input<R> {
     fn scan_string(&mut self, mut offset: usize) -> Result<usize, StreamError> {
         loop {
             let rest = self.buf.get(self.pos + offset..self.end).unwrap_or_default();
-            match memchr::memchr2(b'"', b'\\', rest) {
+            match quote_or_backslash(rest, Controls::Allowed) {
                 Some(found) if rest.get(found) == Some(&b'"') => return Ok(offset + found),
                 // A backslash: it and the byte it escapes.
                 Some(found) => offset += found + 2,

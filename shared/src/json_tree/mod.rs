@@ -26,6 +26,9 @@ use bumpalo::Bump;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
+mod fast;
+pub(crate) mod string_end;
+
 /// A JSON value whose strings borrow from its text (or its arena) and whose lists live in an
 /// arena, all for `'a`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,8 +100,18 @@ impl<'a> Tree<'a> {
         result
     }
 
-    /// Parses `text` into `arena`, borrowing from both.
+    /// Parses `text` into `arena`, borrowing from both: plain, well-formed JSON by our own
+    /// parser ([`fast`]), anything else by serde_json, whose errors these are.
     pub fn parse_in(text: &'a str, arena: &'a Bump) -> Result<Tree<'a>, serde_json::Error> {
+        match fast::parse(text, arena) {
+            Some(tree) => Ok(tree),
+            None => Tree::parse_by_serde_in(text, arena),
+        }
+    }
+
+    /// Parses `text` into `arena` with serde_json: what [`fast`] leaves to it, and what the
+    /// tests compare [`fast`] with.
+    fn parse_by_serde_in(text: &'a str, arena: &'a Bump) -> Result<Tree<'a>, serde_json::Error> {
         // As `serde_json::from_str` does it: the value, then nothing but white space.
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let tree = TreeSeed { arena }.deserialize(&mut deserializer)?;

@@ -1,0 +1,464 @@
+//! The fast path of [`Tree::parse_in`]: a parser for the JSON that is well formed and plain,
+//! which gives up (`None`) on anything else, so that serde_json parses it instead and says
+//! what is wrong in its own words.
+//!
+//! Why a parser of our own: serde_json reads a string a word at a time, looking for a quote, a
+//! backslash or a control character in each, and hands every value through its visitor. The
+//! dry-run's items are mostly long strings (URL-encoded policy documents): that word-at-a-time
+//! scan was 11% of the dry-run's instructions, and the visitor's calls as much again (issue
+//! 18's profile). Here a string's end is found as [`quote_or_backslash`] finds it: a word at a
+//! time for the short strings that most are, 32 bytes at a time for the long ones.
+//!
+//! **Why it cannot change a tree or an error.** Whatever this parser accepts, it reads as
+//! serde_json reads it into a [`Tree`] (the tests parse every item, every policy of the
+//! corpus, and generated and mutated texts both ways and compare). Whatever it does not accept
+//! is parsed by serde_json as before: an error of any kind, and what this parser leaves to
+//! serde on purpose, because it is rare and subtle:
+//! - a `\u` escape of a UTF-16 surrogate (half of a pair, or a lone one);
+//! - nesting deeper than [`DEEPEST`] (serde_json stops at 128 levels);
+//! - a number that is not an integer of at most 18 digits (its value is read by serde_json's
+//!   own `Number::from_str`, which runs the parse its deserializer runs).
+
+use bumpalo::Bump;
+use serde_json::Number;
+
+use super::string_end::{quote_or_backslash, Controls};
+use super::{Object, Tree};
+
+/// The deepest nesting this parser reads; deeper texts are left to serde_json, which allows
+/// 127 levels.
+const DEEPEST: usize = 100;
+
+/// Parses `text` into `arena` as serde_json would, or `None` when the text is not plain,
+/// well-formed JSON (see the module docs).
+pub(super) fn parse<'a>(text: &'a str, arena: &'a Bump) -> Option<Tree<'a>> {
+    let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0, arena, depth: 0 };
+    parser.skip_whitespace();
+    let tree = parser.value()?;
+    parser.skip_whitespace();
+    (parser.pos == parser.bytes.len()).then_some(tree)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    arena: &'a Bump,
+    depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// JSON's white space, as serde_json skips it.
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Takes `byte` (after white space), or gives up.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.skip_whitespace();
+        (self.peek() == Some(byte)).then(|| self.pos += 1)
+    }
+
+    fn value(&mut self) -> Option<Tree<'a>> {
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.string().map(Tree::String)
+            }
+            b'{' => self.nested(Parser::object),
+            b'[' => self.nested(Parser::array),
+            b't' => self.literal("true", Tree::Bool(true)),
+            b'f' => self.literal("false", Tree::Bool(false)),
+            b'n' => self.literal("null", Tree::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &str, tree: Tree<'a>) -> Option<Tree<'a>> {
+        let end = self.pos + word.len();
+        (self.bytes.get(self.pos..end)? == word.as_bytes()).then(|| {
+            self.pos = end;
+            tree
+        })
+    }
+
+    /// An array or object, one level deeper, its opening bracket at `pos`.
+    fn nested(&mut self, read: fn(&mut Parser<'a>) -> Option<Tree<'a>>) -> Option<Tree<'a>> {
+        if self.depth >= DEEPEST {
+            return None;
+        }
+        self.depth += 1;
+        self.pos += 1;
+        let tree = read(self);
+        self.depth -= 1;
+        tree
+    }
+
+    fn array(&mut self) -> Option<Tree<'a>> {
+        let mut items = bumpalo::collections::Vec::new_in(self.arena);
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Some(Tree::Array(items.into_bump_slice()));
+        }
+        loop {
+            self.skip_whitespace();
+            items.push(self.value()?);
+            self.skip_whitespace();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(Tree::Array(items.into_bump_slice()));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn object(&mut self) -> Option<Tree<'a>> {
+        let mut entries = bumpalo::collections::Vec::new_in(self.arena);
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Some(Tree::Object(Object { entries: entries.into_bump_slice() }));
+        }
+        loop {
+            self.eat(b'"')?;
+            let key = self.string()?;
+            self.eat(b':')?;
+            self.skip_whitespace();
+            entries.push((key, self.value()?));
+            self.skip_whitespace();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(Tree::Object(Object { entries: entries.into_bump_slice() }));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The rest of a string whose opening quote was just taken: borrowed from the text when it
+    /// has no escape, else unescaped into the arena.
+    fn string(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        let found = quote_or_backslash(self.bytes.get(start..)?, Controls::Refused)?;
+        self.pos = start + found;
+        if self.peek() == Some(b'"') {
+            self.pos += 1;
+            // The quote is ASCII, so both ends are character boundaries.
+            return self.text.get(start..start + found);
+        }
+        let mut unescaped = bumpalo::collections::String::from_str_in(self.text.get(start..self.pos)?, self.arena);
+        loop {
+            // At a backslash.
+            self.pos += 1;
+            match self.peek()? {
+                b'"' => unescaped.push('"'),
+                b'\\' => unescaped.push('\\'),
+                b'/' => unescaped.push('/'),
+                b'b' => unescaped.push('\u{8}'),
+                b'f' => unescaped.push('\u{c}'),
+                b'n' => unescaped.push('\n'),
+                b'r' => unescaped.push('\r'),
+                b't' => unescaped.push('\t'),
+                b'u' => {
+                    let hex = self.text.get(self.pos + 1..self.pos + 5)?;
+                    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return None;
+                    }
+                    // Surrogates (pairs and lone halves) are left to serde_json.
+                    unescaped.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
+                    self.pos += 4;
+                }
+                _ => return None,
+            }
+            self.pos += 1;
+            let from = self.pos;
+            self.pos = from + quote_or_backslash(self.bytes.get(from..)?, Controls::Refused)?;
+            unescaped.push_str(self.text.get(from..self.pos)?);
+            if self.peek() == Some(b'"') {
+                self.pos += 1;
+                return Some(unescaped.into_bump_str());
+            }
+        }
+    }
+
+    /// A number, its text found by JSON's grammar and read by serde_json: the value is exactly
+    /// the one its deserializer makes (an integer up to 18 digits is the same `u64` or `i64`
+    /// either way, and is read here).
+    fn number(&mut self) -> Option<Tree<'a>> {
+        let start = self.pos;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let digits = self.digits();
+        let leading = self.bytes.get(self.pos - digits)?;
+        if digits == 0 || (*leading == b'0' && digits > 1) {
+            return None;
+        }
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            integer = false;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            integer = false;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        let text = self.text.get(start..self.pos)?;
+        let number = if integer && digits <= 18 {
+            let magnitude: u64 = text.trim_start_matches('-').parse().ok()?;
+            match negative {
+                // serde_json reads `-0` as the float -0.0.
+                true if magnitude == 0 => text.parse::<Number>().ok()?,
+                true => Number::from(-i64::try_from(magnitude).ok()?),
+                false => Number::from(magnitude),
+            }
+        } else {
+            text.parse::<Number>().ok()?
+        };
+        Some(Tree::Number(self.arena.alloc(number)))
+    }
+
+    /// Takes the ASCII digits at `pos`; how many.
+    fn digits(&mut self) -> usize {
+        let count = self.bytes.iter().skip(self.pos).take_while(|b| b.is_ascii_digit()).count();
+        self.pos += count;
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    /// What each parser makes of `text`: the tree's `Debug` text (exact: `-0.0` is not `0.0`,
+    /// a key's order and repeats show), or `None` for the fast parser giving up and the error
+    /// for serde_json.
+    fn both(text: &str) -> (Option<String>, Result<String, String>) {
+        let (fast_arena, serde_arena) = (Bump::new(), Bump::new());
+        let fast = parse(text, &fast_arena).map(|tree| format!("{tree:?}"));
+        let serde =
+            Tree::parse_by_serde_in(text, &serde_arena).map(|tree| format!("{tree:?}")).map_err(|e| e.to_string());
+        (fast, serde)
+    }
+
+    /// The fast parser reads `text` as serde_json does, or leaves it to serde_json.
+    fn agrees(text: &str) -> Result<(), String> {
+        match both(text) {
+            (None, _) => Ok(()),
+            (Some(fast), Ok(serde)) if fast == serde => Ok(()),
+            (Some(fast), serde) => Err(format!("{text:?}: fast {fast}, serde {serde:?}")),
+        }
+    }
+
+    /// The fast parser reads `text` itself, as serde_json does.
+    fn reads(text: &str) {
+        match both(text) {
+            (Some(fast), Ok(serde)) => assert_eq!(fast, serde, "{text:?}"),
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+
+    /// Each policy document in `value` as a JSON text (strings of JSON or URL-encoded JSON, and
+    /// documents that are objects), found however deep.
+    fn embedded(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) if s.starts_with('{') => out.push(s.clone()),
+            Value::String(s) if s.starts_with("%7B") => {
+                out.push(crate::policy::decode::percent_decode(s).unwrap());
+            }
+            Value::Array(items) => items.iter().for_each(|item| embedded(item, out)),
+            Value::Object(map) => {
+                for (key, item) in map {
+                    // GAAD's documents are objects: their text as AWS's CLI prints it.
+                    if key.ends_with("Document") && item.is_object() {
+                        out.push(serde_json::to_string_pretty(item).unwrap());
+                    }
+                    embedded(item, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn plain_json_is_read_as_serde_json_reads_it() {
+        for text in [
+            r#"{"a": [1, -2, 0, -0, 1.5, -1.5e3, 2E-2, 123456789012345678, 1234567890123456789, 18446744073709551616, -9223372036854775809]}"#,
+            r#"{"a": "x", "a": "y", "b": {}, "c": [], "d": [[[]]], "e": null, "f": true, "g": false}"#,
+            " \t\r\n{ \"k\" : \"v\" , \"l\" : [ 1 , 2 ] } \n",
+            r#""\"\\\/\b\f\n\r\t\u0041\u00e9\u4e2d\u0000 and é中 straight""#,
+            r#"{"Statement":"{\"Effect\":\"Allow\",\"Action\":\"kms:*\"}"}"#,
+            "\"\"",
+            "[\"a string longer than the four words that are looked at one by one, to reach memchr2\"]",
+            "0",
+            "-0",
+            "[1e308, 5e-324, 0.1, 3.141592653589793]",
+        ] {
+            reads(text);
+        }
+    }
+
+    #[test]
+    fn what_it_does_not_read_is_left_to_serde_json() {
+        let deep = format!("{}{}", "[".repeat(DEEPEST + 1), "]".repeat(DEEPEST + 1));
+        let deepest = format!("{}{}", "[".repeat(DEEPEST), "]".repeat(DEEPEST));
+        reads(&deepest);
+        for text in [
+            // Errors of every kind.
+            "",
+            " ",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\" 1}",
+            "{1:2}",
+            "[01]",
+            "[-]",
+            "[1.]",
+            "[1e]",
+            "[.5]",
+            "[1e400]",
+            "tru",
+            "nul",
+            "[true false]",
+            "{} {}",
+            "\"unterminated",
+            "\"a\u{1}control\"",
+            "\"a control \u{1f} after the first words, which memchr2 reaches: 0123456789\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\u12G4\"",
+            // Left on purpose.
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud83d\"",
+            "\"\\ude00\"",
+            &deep,
+        ] {
+            assert_eq!(both(text).0, None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn every_fixture_and_corpus_document_is_read_as_serde_json_reads_it() {
+        let mut texts = Vec::new();
+        let mut corpus = String::new();
+        flate2::read::GzDecoder::new(crate::bundled::DATA).read_to_string(&mut corpus).unwrap();
+        texts.push(corpus);
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let mut dirs = vec![fixtures];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "json" || e == "sarif") {
+                    texts.push(std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        assert!(texts.len() > 60, "{} texts", texts.len());
+        let mut documents = 0;
+        for text in texts.clone() {
+            let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
+            let mut inner = Vec::new();
+            embedded(&value, &mut inner);
+            documents += inner.len();
+            texts.extend(inner);
+        }
+        assert!(documents > 1452, "{documents} embedded documents");
+        let mut read = 0;
+        for text in &texts {
+            agrees(text).unwrap();
+            read += usize::from(both(text).0.is_some());
+        }
+        // The fast path is the common one, not a path that gives up on real documents.
+        assert!(read * 100 >= texts.len() * 95, "{read} of {} read by the fast parser", texts.len());
+    }
+
+    /// Any JSON value, with strings of every kind of character.
+    fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+            "\\PC{0,40}".prop_map(Value::String),
+            proptest::collection::vec(any::<char>(), 0..40).prop_map(|c| Value::String(c.into_iter().collect())),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::vec(("\\PC{0,8}", inner), 0..8)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Bytes that mean something to a JSON parser, to put anywhere in a text.
+    fn any_edit() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "\n", "\u{1}", "\u{1f}", "0", "-", ".", "e", "+", "t",
+            "\\u", "\\ud83d", "\\n", "é", "",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn generated_json_is_read_as_serde_json_reads_it(value in any_value()) {
+            reads(&serde_json::to_string(&value).unwrap());
+            reads(&serde_json::to_string_pretty(&value).unwrap());
+        }
+
+        /// A valid text with bytes changed, inserted or removed: read as serde_json reads it,
+        /// or left to it.
+        #[test]
+        fn edited_json_is_read_as_serde_json_reads_it_or_left_to_it(
+            value in any_value(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any_edit(), 0usize..3), 1..4),
+        ) {
+            let mut text = serde_json::to_string(&value).unwrap();
+            for (at, edit, removed) in edits {
+                let mut at = at.index(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let mut end = (at + removed).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(at..end, edit);
+            }
+            prop_assert!(agrees(&text).is_ok(), "{}", agrees(&text).unwrap_err());
+        }
+    }
+}
