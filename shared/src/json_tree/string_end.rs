@@ -60,6 +60,23 @@ pub(crate) fn quote_or_backslash(bytes: &[u8], controls: Controls) -> Option<usi
     found.map(|found| from + found)
 }
 
+/// Does `text` need an escape to be written as a JSON string (a quote, a backslash or a
+/// control character: the bytes serde_json escapes)? A word at a time: the dry-run's JSON
+/// report asks it of every string it writes, and most need none.
+pub(crate) fn needs_escape(text: &str) -> bool {
+    let mut words = text.as_bytes().chunks_exact(8);
+    let mut found = 0;
+    for word in words.by_ref() {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(word);
+        let word = u64::from_le_bytes(bytes);
+        found |= zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+    }
+    found != 0 || words.remainder().iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+}
+
 /// The high bit of each zero byte of `word` (Mycroft's test), exact for the lowest zero byte.
 fn zero_bytes(word: u64) -> u64 {
     word.wrapping_sub(ONES) & !word & HIGHS
@@ -78,6 +95,24 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// As serde_json decides it: a string needs an escape when serde_json writes it as
+        /// other than its bytes between quotes.
+        #[test]
+        fn needs_an_escape_where_serde_json_writes_one(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    Just('"'), Just('\\'), Just('/'), Just('\u{0}'), Just('\u{1f}'), Just(' '),
+                    Just('!'), Just('#'), Just(']'), Just('\u{7f}'), Just('é'), Just('\u{2028}'),
+                    proptest::char::range('a', 'z'),
+                ],
+                0..40,
+            ),
+        ) {
+            let text: String = text.into_iter().collect();
+            let written = serde_json::to_string(&text).unwrap();
+            prop_assert_eq!(needs_escape(&text), written != format!("\"{text}\""));
+        }
 
         /// Every length around the words' edges, with quotes, backslashes and control
         /// characters (and bytes one away from them, where a borrow could mislead) anywhere.

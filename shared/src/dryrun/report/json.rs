@@ -13,6 +13,7 @@ use std::rc::Rc;
 use crate::dryrun::error::Error;
 use crate::dryrun::versions::OrderSet;
 use crate::evaluation::Evaluation;
+use crate::json_tree::string_end::needs_escape;
 
 /// The document, as serde would write it: what [`write_spool`] writes by hand and the tests
 /// compare it with.
@@ -67,23 +68,37 @@ fn render(evaluation: &Evaluation, out: &mut Vec<u8>) -> Result<(), serde_json::
         out.extend_from_slice(b"\": ");
     };
     out.extend_from_slice(b"{\n      \"ConfigRuleName\": ");
-    serde_json::to_writer(&mut *out, evaluation.rule)?;
+    string(out, evaluation.rule)?;
     field(out, "ComplianceResourceType");
-    serde_json::to_writer(&mut *out, &evaluation.resource_type)?;
+    string(out, &evaluation.resource_type)?;
     field(out, "ComplianceResourceId");
-    serde_json::to_writer(&mut *out, &evaluation.resource_id)?;
+    string(out, &evaluation.resource_id)?;
     field(out, "ComplianceType");
-    serde_json::to_writer(&mut *out, &evaluation.compliance())?;
+    string(out, evaluation.compliance().as_str())?;
     if let Some(annotation) = evaluation.annotation() {
         field(out, "Annotation");
-        serde_json::to_writer(&mut *out, annotation)?;
+        string(out, annotation)?;
     }
     if let Some(timestamp) = &evaluation.ordering_timestamp {
         field(out, "OrderingTimestamp");
-        serde_json::to_writer(&mut *out, timestamp)?;
+        string(out, timestamp)?;
     }
     field(out, "Causes");
     out.extend_from_slice(b"[]\n    }");
+    Ok(())
+}
+
+/// Appends `text` as serde_json writes a string. One that needs no escape (nearly all) is
+/// copied between quotes: serde_json looks at each byte in turn, and that was a third of the
+/// report writer's instructions (callgrind, 100 MB snapshot: 139 M of 388 M).
+fn string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
+    if needs_escape(text) {
+        return serde_json::to_writer(&mut *out, text);
+    }
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
     Ok(())
 }
 
@@ -233,7 +248,13 @@ mod tests {
     /// annotations and timestamps present and absent, causes none and some.
     #[test]
     fn the_spool_is_what_serde_writes() {
-        let texts = ["plain", "quote \" and \\ backslash", "tab\tnew\nline\u{1}", "ünïcödé ☃ /slash"];
+        let texts = [
+            "plain",
+            "quote \" and \\ backslash",
+            "tab\tnew\nline\u{1}",
+            "ünïcödé ☃ /slash",
+            "a longer text whose only escape comes after some words: \u{7f}\u{1f}",
+        ];
         let mut all = Vec::new();
         for (i, text) in texts.iter().enumerate() {
             let verdicts = [
