@@ -14,6 +14,7 @@ use crate::dryrun::error::Error;
 use crate::dryrun::versions::OrderSet;
 use crate::evaluation::Evaluation;
 use crate::json_tree::string_end::needs_escape;
+use crate::rule::Cause;
 
 /// The document, as serde would write it: what [`write_spool`] writes by hand and the tests
 /// compare it with.
@@ -28,8 +29,8 @@ struct Report<I> {
 /// Writes the report of `evaluations` to `spool`: the bytes serde_json's pretty printer writes
 /// for `{"Evaluations": [...]}` (two spaces a level, then a newline), each evaluation rendered
 /// by [`render`]. The document's frame is written here rather than by serde's serializer, so
-/// that an evaluation with no cause (most of them) is written without it: that cost a tenth of
-/// the dry-run's instructions, in its one report writer (issue 18).
+/// that evaluations are written without it: that cost a tenth of the dry-run's instructions,
+/// in its one report writer (issue 18).
 pub(super) fn write_spool(spool: &mut impl Write, evaluations: impl Iterator<Item = Evaluation>) -> Result<(), Error> {
     let io = Error::Temporary;
     spool.write_all(b"{\n  \"Evaluations\": [").map_err(io)?;
@@ -48,11 +49,11 @@ pub(super) fn write_spool(spool: &mut impl Write, evaluations: impl Iterator<Ite
 }
 
 /// Appends `evaluation` to `out` as serde_json's pretty printer writes it as an element of the
-/// report's list (its lines after the first four spaces further in). An evaluation without
-/// causes is written field by field, its strings escaped by serde_json; one with causes is
-/// serialized by serde and indented.
+/// report's list (its lines after the first four spaces further in). It is written field by
+/// field, its strings escaped as serde_json escapes them; an evaluation with a cause that an
+/// exception covers is serialized by serde and indented.
 fn render(evaluation: &Evaluation, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-    if !evaluation.causes().is_empty() {
+    if evaluation.causes().iter().any(|cause| cause.exception.is_some()) {
         let pretty = serde_json::to_vec_pretty(evaluation)?;
         for (i, line) in pretty.split(|b| *b == b'\n').enumerate() {
             if i > 0 {
@@ -84,7 +85,35 @@ fn render(evaluation: &Evaluation, out: &mut Vec<u8>) -> Result<(), serde_json::
         string(out, timestamp)?;
     }
     field(out, "Causes");
-    out.extend_from_slice(b"[]\n    }");
+    if evaluation.causes().is_empty() {
+        out.extend_from_slice(b"[]\n    }");
+        return Ok(());
+    }
+    out.push(b'[');
+    for (i, cause) in evaluation.causes().iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n        {" } else { b",\n        {" });
+        // Every field named, so that a field added to `Cause` is not left out of the report.
+        let Cause { document, statement, principal, action, pattern, reason, exception: _ } = cause;
+        let fields = [
+            ("document", document.as_deref()),
+            ("statement", statement.as_deref()),
+            ("principal", principal.as_deref()),
+            ("action", action.as_deref()),
+            ("pattern", pattern.as_deref()),
+            ("reason", Some(reason.as_str())),
+        ];
+        let mut first = true;
+        for (name, value) in fields {
+            let Some(value) = value else { continue };
+            out.extend_from_slice(if first { b"\n          \"" } else { b",\n          \"" });
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\": ");
+            string(out, value)?;
+            first = false;
+        }
+        out.extend_from_slice(b"\n        }");
+    }
+    out.extend_from_slice(b"\n      ]\n    }");
     Ok(())
 }
 
@@ -233,7 +262,8 @@ pub(super) fn without(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::{Cause, Compliance, Verdict};
+    use crate::exceptions::Applied;
+    use crate::rule::{Compliance, Verdict};
 
     /// The report as serde_json's pretty printer writes it whole: the reference.
     fn by_serde(evaluations: &[Evaluation]) -> Vec<u8> {
@@ -241,6 +271,32 @@ mod tests {
         let mut out = Vec::new();
         super::super::write_pretty(&mut out, &report, || report.evaluations.error(), Error::Temporary).unwrap();
         out
+    }
+
+    /// A cause with every field, each holding `text`.
+    fn full_cause(text: &str, exception: Option<Applied>) -> Cause {
+        Cause {
+            document: Some(format!("policy {text}")),
+            statement: Some(format!("\"{text}\"")),
+            principal: Some(format!("arn:aws:iam::111122223333:role/{text}")),
+            action: Some(format!("kms:{text}")),
+            pattern: Some(format!("kms:{text}*")),
+            reason: text.to_string(),
+            exception,
+        }
+    }
+
+    fn exception(text: &str) -> Applied {
+        Applied {
+            index: 3,
+            rule: "rule-id".into(),
+            resource: text.into(),
+            principal: Some(text.into()),
+            reason: text.into(),
+            expires: crate::date::Date::from_civil(2027, 1, 31).unwrap(),
+            owner: Some(text.into()),
+            expired: false,
+        }
     }
 
     /// Every kind of evaluation the writer renders by hand or through serde, alone and in
@@ -260,6 +316,8 @@ mod tests {
             let verdicts = [
                 Verdict::compliant(),
                 Verdict::from_causes(vec![Cause::because(*text)]),
+                Verdict::from_causes(vec![full_cause(text, None), Cause::because(*text), full_cause("", None)]),
+                Verdict::from_causes(vec![full_cause(text, None), full_cause(text, Some(exception(text)))]),
                 Verdict::not_applicable(*text),
                 Verdict { compliance: Compliance::NotApplicable, ..Verdict::compliant() },
             ];
