@@ -32,7 +32,15 @@ const DEEPEST: usize = 100;
 /// Parses `text` into `arena` as serde_json would, or `None` when the text is not plain,
 /// well-formed JSON (see the module docs).
 pub(super) fn parse<'a>(text: &'a str, arena: &'a Bump) -> Option<Tree<'a>> {
-    let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0, arena, depth: 0 };
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        arena,
+        depth: 0,
+        items: bumpalo::collections::Vec::with_capacity_in(STACK, arena),
+        entries: bumpalo::collections::Vec::with_capacity_in(STACK, arena),
+    };
     parser.skip_whitespace();
     let tree = parser.value()?;
     parser.skip_whitespace();
@@ -45,7 +53,17 @@ struct Parser<'a> {
     pos: usize,
     arena: &'a Bump,
     depth: usize,
+    /// The items of the arrays being read, innermost last: an array's items are copied into
+    /// the arena once, whole, when it closes. (Grown in the arena as it is read, an outer
+    /// list could not grow in place once an inner one was allocated after it, and was copied
+    /// at each doubling.)
+    items: bumpalo::collections::Vec<'a, Tree<'a>>,
+    /// The entries of the objects being read, innermost last, as `items`.
+    entries: bumpalo::collections::Vec<'a, (&'a str, Tree<'a>)>,
 }
+
+/// How many items and entries the stacks hold before they grow: more than most items have.
+const STACK: usize = 64;
 
 impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
@@ -102,50 +120,50 @@ impl<'a> Parser<'a> {
     }
 
     fn array(&mut self) -> Option<Tree<'a>> {
-        let mut items = bumpalo::collections::Vec::new_in(self.arena);
+        let mark = self.items.len();
         self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Some(Tree::Array(items.into_bump_slice()));
-        }
-        loop {
-            self.skip_whitespace();
-            items.push(self.value()?);
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    return Some(Tree::Array(items.into_bump_slice()));
+        if self.peek() != Some(b']') {
+            loop {
+                self.skip_whitespace();
+                let item = self.value()?;
+                self.items.push(item);
+                self.skip_whitespace();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => break,
+                    _ => return None,
                 }
-                _ => return None,
             }
         }
+        self.pos += 1;
+        let items = self.arena.alloc_slice_copy(self.items.get(mark..)?);
+        self.items.truncate(mark);
+        Some(Tree::Array(items))
     }
 
     fn object(&mut self) -> Option<Tree<'a>> {
-        let mut entries = bumpalo::collections::Vec::new_in(self.arena);
+        let mark = self.entries.len();
         self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Some(Tree::Object(Object { entries: entries.into_bump_slice() }));
-        }
-        loop {
-            self.eat(b'"')?;
-            let key = self.string()?;
-            self.eat(b':')?;
-            self.skip_whitespace();
-            entries.push((key, self.value()?));
-            self.skip_whitespace();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Some(Tree::Object(Object { entries: entries.into_bump_slice() }));
+        if self.peek() != Some(b'}') {
+            loop {
+                self.eat(b'"')?;
+                let key = self.string()?;
+                self.eat(b':')?;
+                self.skip_whitespace();
+                let value = self.value()?;
+                self.entries.push((key, value));
+                self.skip_whitespace();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => break,
+                    _ => return None,
                 }
-                _ => return None,
             }
         }
+        self.pos += 1;
+        let entries = self.arena.alloc_slice_copy(self.entries.get(mark..)?);
+        self.entries.truncate(mark);
+        Some(Tree::Object(Object { entries }))
     }
 
     /// The rest of a string whose opening quote was just taken: borrowed from the text when it
