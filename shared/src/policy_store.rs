@@ -152,7 +152,7 @@ impl Shelf {
 
     fn read(&self, offset: u64, len: u32) -> Result<Policy, String> {
         let bytes = self.read_bytes(offset, len).map_err(|e| e.to_string())?;
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+        crate::json_tree::from_json_bytes(&bytes).map_err(|e| e.to_string())
     }
 
     fn read_bytes(&self, offset: u64, len: u32) -> std::io::Result<Vec<u8>> {

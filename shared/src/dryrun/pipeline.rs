@@ -467,9 +467,9 @@ impl Work {
                 let file = name(names, input);
                 let lost = |problem| Error::SetAsideRecord { file: file.to_owned(), number, problem };
                 let resource = match record.kind {
-                    RecordKind::Resource(json) => {
-                        Box::new(serde_json::from_slice(&json).map_err(|e| lost(RecordProblem::Resource(e)))?)
-                    }
+                    RecordKind::Resource(json) => Box::new(
+                        crate::json_tree::from_json_bytes(&json).map_err(|e| lost(RecordProblem::Resource(e)))?,
+                    ),
                     RecordKind::Entry(entry) => match decode(file, input, entry) {
                         Decoded::Item { resource, .. } => resource,
                         Decoded::Error(_, error) => return Err(lost(RecordProblem::Entry(error))),
