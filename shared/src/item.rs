@@ -491,23 +491,27 @@ impl Key {
 ///
 /// Serde (for the dry-run's users and roles that wait on disk, see [`Resource::can_be_stored`])
 /// covers users and roles only: the other variants are never written.
+///
+/// The variants serde writes come first: a binary encoding (postcard, the set-aside store's)
+/// names a variant by its number, and serde's derive numbers a variant by its place among all
+/// of them when it writes, but among those not skipped when it reads.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Details {
-    /// `AWS::IAM::Policy`
-    #[serde(skip)]
-    Policy(ManagedPolicy),
     /// `AWS::IAM::Role`
     Role(Role),
     /// `AWS::IAM::User`
     User(User),
+    /// Deleted, or a type no rule evaluates: nothing to read.
+    Absent,
+    /// `AWS::IAM::Policy`
+    #[serde(skip)]
+    Policy(ManagedPolicy),
     /// `AWS::IAM::Group`
     #[serde(skip)]
     Group(Identity),
     /// `AWS::KMS::Key`
     #[serde(skip)]
     Key(Key),
-    /// Deleted, or a type no rule evaluates: nothing to read.
-    Absent,
 }
 
 /// One resource, decoded.

@@ -467,9 +467,9 @@ impl Work {
                 let file = name(names, input);
                 let lost = |problem| Error::SetAsideRecord { file: file.to_owned(), number, problem };
                 let resource = match record.kind {
-                    RecordKind::Resource(json) => Box::new(
-                        crate::json_tree::from_json_bytes(&json).map_err(|e| lost(RecordProblem::Resource(e)))?,
-                    ),
+                    RecordKind::Resource(bytes) => {
+                        Box::new(postcard::from_bytes(&bytes).map_err(|e| lost(RecordProblem::Resource(e)))?)
+                    }
                     RecordKind::Entry(entry) => match decode(file, input, entry) {
                         Decoded::Item { resource, .. } => resource,
                         Decoded::Error(_, error) => return Err(lost(RecordProblem::Entry(error))),
@@ -1005,7 +1005,8 @@ mod tests {
         let key = entries.into_iter().find(|e| e.json().contains("\"AWS::KMS::Key\"")).unwrap();
         let not_an_item = export::RawEntry::from_parts(1, 0, "{\"resourceType\": 1}".into()).unwrap();
         for (kind, says) in [
-            (RecordKind::Resource(b"{\"resourceType\"".to_vec()), "EOF"),
+            // A record cut short: the resource's first field is missing.
+            (RecordKind::Resource(Vec::new()), "end of buffer"),
             (RecordKind::Entry(not_an_item), "resourceType"),
         ] {
             let work = Work::SetAside { record: Record { input: 0, number: 7, kind }, store: Arc::clone(&store) };

@@ -6,8 +6,9 @@
 //! in the order they were put, and hands them to the judges, who decode them (on every core)
 //! and judge them with the whole policy store.
 //!
-//! A record is one user or role: decoded, in serde's JSON form of [`Resource`], so that it is
-//! not decoded twice; or, when a document of its did not parse (a parse error is not written,
+//! A record is one user or role: decoded, in serde's form of [`Resource`] (postcard's binary
+//! encoding: JSON was a tenth of the 100 MB GAAD run's instructions, where every user and role
+//! waits for the policies listed after them), so that it is not decoded twice; or, when a document of its did not parse (a parse error is not written,
 //! see [`Resource::can_be_stored`]), the entry it came from, decoded again when judged.
 //!
 //! Nothing read back is skipped: a record that does not decode, or an entry that no longer
@@ -82,9 +83,9 @@ pub(super) enum Damage {
 /// Why a user or role read back cannot be judged.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum RecordProblem {
-    /// Its resource's JSON does not decode.
+    /// Its resource does not decode.
     #[error("{0}")]
-    Resource(#[from] serde_json::Error),
+    Resource(#[from] postcard::Error),
     /// Its entry no longer decodes.
     #[error("{}", .0.message)]
     Entry(InputError),
@@ -107,7 +108,7 @@ pub(super) struct Record {
 /// What a [`Record`] holds.
 #[derive(Debug)]
 pub(super) enum RecordKind {
-    /// The JSON of a [`Resource`].
+    /// A [`Resource`], in postcard.
     Resource(Vec<u8>),
     /// The entry it came from.
     Entry(export::RawEntry),
@@ -124,7 +125,7 @@ impl SetAside {
     }
 
     /// Appends one user or role, of input number `input`: `RESOURCE`, input, length, the
-    /// resource's JSON; or, when it cannot be stored decoded, `ENTRY`, input, kind, index,
+    /// resource in postcard; or, when it cannot be stored decoded, `ENTRY`, input, kind, index,
     /// length, and the JSON of `entry` (which the decoders keep for exactly that case).
     pub(super) fn put(
         &mut self,
@@ -133,11 +134,11 @@ impl SetAside {
         entry: Option<&export::RawEntry>,
     ) -> Result<(), SetAsideError> {
         if resource.can_be_stored() {
-            let json = serde_json::to_vec(resource).map_err(std::io::Error::from)?;
+            let bytes = postcard::to_stdvec(resource).map_err(std::io::Error::other)?;
             self.file.write_all(&[RESOURCE])?;
             self.file.write_all(&(input as u64).to_le_bytes())?;
-            self.file.write_all(&(json.len() as u64).to_le_bytes())?;
-            self.file.write_all(&json)?;
+            self.file.write_all(&(bytes.len() as u64).to_le_bytes())?;
+            self.file.write_all(&bytes)?;
         } else {
             let entry = entry.ok_or_else(|| SetAsideError::NoEntry(resource.resource_id.clone()))?;
             let (tag, index) = entry.to_parts();
@@ -275,10 +276,10 @@ mod tests {
             let record = record.unwrap();
             assert_eq!((record.input, record.number), (i, i + 1));
             match record.kind {
-                RecordKind::Resource(json) => {
+                RecordKind::Resource(bytes) => {
                     kinds.0 += 1;
                     assert!(resource.can_be_stored(), "#{i}");
-                    assert_eq!(serde_json::from_slice::<Resource>(&json).unwrap(), *resource, "#{i}");
+                    assert_eq!(postcard::from_bytes::<Resource>(&bytes).unwrap(), *resource, "#{i}");
                 }
                 RecordKind::Entry(back) => {
                     kinds.1 += 1;
