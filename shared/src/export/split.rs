@@ -361,7 +361,15 @@ impl<R: Read> Input<R> {
             };
             offset += found;
             match self.buf.get(self.pos + offset).copied() {
-                Some(b'"') => offset = self.scan_string(offset + 1)? + 1,
+                Some(b'"') => {
+                    // Most strings end in the buffer, before any backslash: found here, without
+                    // the call that reads more and steps over escapes.
+                    let rest = self.buf.get(self.pos + offset + 1..self.end).unwrap_or_default();
+                    offset = match quote_or_backslash(rest, Controls::Allowed) {
+                        Some(found) if rest.get(found) == Some(&b'"') => offset + 1 + found + 1,
+                        _ => self.scan_string(offset + 1)? + 1,
+                    };
+                }
                 Some(b'{') => {
                     self.open.push(b'}');
                     offset += 1;
