@@ -70,7 +70,9 @@
 //!     COMPLIANT (the boundary's Denies apply).
 //! 27. A role whose permissions boundary is not in the export: NON_COMPLIANT (fail closed).
 
-use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope};
+use shared::access::{
+    every_allow, granted_at_most, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope,
+};
 use shared::catalog::ActionSet;
 use shared::rule::{InactiveKeys, Reads};
 use shared::support::{
@@ -106,6 +108,48 @@ fn separation_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> O
     access_cause(access, principal, use_action, &format!("{on}and also {admin} ({admin_place})"))
 }
 
+/// The causes of an identity's key cells: one for the keys no policy names (the first cell
+/// holding both), and one for each named key that is administered and used somewhere. None,
+/// without working out the cells, when the policies allow no admin or no use action at all.
+fn cell_causes(resource: &Resource, held: &HeldPolicies) -> Vec<Cause> {
+    let docs = held.docs();
+    if !Access::may_administer_and_use(granted_at_most(&docs)) {
+        return Vec::new();
+    }
+    let scope = KeyScope::new(&resource.arn, &resource.account_id);
+    let principal = Some(resource.arn.as_str());
+    let mut causes: Vec<Cause> = Vec::new();
+    // Within the permissions boundary, where there is one (SPEC section 2): a cell is
+    // administered and used only where both the policies and the boundary allow it.
+    let boundary: Vec<IdentityDoc<'_>> = held
+        .boundary
+        .iter()
+        .map(|(arn, policy)| IdentityDoc { name: Some(arn.as_str()), policy: policy.as_ref() })
+        .collect();
+    let cells = identity_cells(&docs, held.boundary.as_ref().map(|_| boundary.as_slice()), &scope, &every_allow);
+    let unnamed = cells.classes.iter().find_map(|class| {
+        class
+            .unnamed
+            .iter()
+            .find_map(|cell| separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, false))))
+    });
+    causes.extend(unnamed);
+    let mut judged_keys: Vec<&str> = Vec::new();
+    for class in &cells.classes {
+        for cell in &class.named {
+            if judged_keys.contains(&cell.key_id.as_str()) {
+                continue;
+            }
+            if let Some(cause) = separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, true)))
+            {
+                judged_keys.push(&cell.key_id);
+                causes.push(cause);
+            }
+        }
+    }
+    causes
+}
+
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let filter = GranteeFilter::new(&resource.account_id, ctx.params);
     match &resource.details {
@@ -127,41 +171,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
                 return Verdict::not_applicable("principal is exempt");
             }
             let held = HeldPolicies::gather(resource, ctx);
-            let docs = held.docs();
-            let scope = KeyScope::new(&resource.arn, &resource.account_id);
-            let principal = Some(resource.arn.as_str());
-            let mut causes: Vec<Cause> = Vec::new();
-            // Within the permissions boundary, where there is one (SPEC section 2): a cell is
-            // administered and used only where both the policies and the boundary allow it.
-            let boundary: Vec<IdentityDoc<'_>> = held
-                .boundary
-                .iter()
-                .map(|(arn, policy)| IdentityDoc { name: Some(arn.as_str()), policy: policy.as_ref() })
-                .collect();
-            let cells =
-                identity_cells(&docs, held.boundary.as_ref().map(|_| boundary.as_slice()), &scope, &every_allow);
-            // One cause for the keys no policy names (the first cell holding both), and one for
-            // each named key that is administered and used somewhere.
-            let unnamed = cells.classes.iter().find_map(|class| {
-                class.unnamed.iter().find_map(|cell| {
-                    separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, false)))
-                })
-            });
-            causes.extend(unnamed);
-            let mut judged_keys: Vec<&str> = Vec::new();
-            for class in &cells.classes {
-                for cell in &class.named {
-                    if judged_keys.contains(&cell.key_id.as_str()) {
-                        continue;
-                    }
-                    if let Some(cause) =
-                        separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, true)))
-                    {
-                        judged_keys.push(&cell.key_id);
-                        causes.push(cause);
-                    }
-                }
-            }
+            let mut causes = cell_causes(resource, &held);
             causes.extend(held.unreadable);
             Verdict::from_causes(causes)
         }

@@ -68,7 +68,9 @@
 //! 23. The same with Ops's session `arn:aws:sts::111122223333:assumed-role/Ops/ops-session` also
 //!     in `NotPrincipal`: NON_COMPLIANT, naming the session (through `*`).
 
-use shared::access::{every_allow, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope};
+use shared::access::{
+    every_allow, granted_at_most, identity_cells, key_policy_grantees, Access, IdentityDoc, KeyScope,
+};
 use shared::catalog::ActionSet;
 use shared::support::{
     grant_cause, grantee_causes, judge_key_policy, parsed_inline, GranteeFilter, EXEMPT_PRINCIPALS_PARAM,
@@ -111,9 +113,14 @@ fn wildcard_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> Opt
 }
 
 /// The cause for the first key cell of an identity's documents where they allow every admin
-/// and use action: all keys of a region class, or one named key (SPEC section 3).
-fn identity_cause(docs: &[IdentityDoc<'_>], scope: &KeyScope, holder: Option<&str>) -> Option<Cause> {
-    let cells = identity_cells(docs, None, scope, &every_allow);
+/// and use action: all keys of a region class, or one named key (SPEC section 3). None,
+/// without working out the cells, when the documents do not allow every such action anywhere.
+fn identity_cause(docs: &[IdentityDoc<'_>], resource: &Resource, holder: Option<&str>) -> Option<Cause> {
+    if !Access::may_be_wildcard_admin(granted_at_most(docs)) {
+        return None;
+    }
+    let scope = KeyScope::new(&resource.arn, &resource.account_id);
+    let cells = identity_cells(docs, None, &scope, &every_allow);
     let all_keys = cells.all_keys_where(Access::is_wildcard_admin).and_then(|(class, on)| {
         let on = if on == "on all keys" { String::new() } else { format!("{on} ") };
         wildcard_cause(&class.all_keys, holder, &on)
@@ -130,7 +137,6 @@ fn identity_cause(docs: &[IdentityDoc<'_>], scope: &KeyScope, holder: Option<&st
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let filter = GranteeFilter::new(&resource.account_id, ctx.params);
-    let scope = KeyScope::new(&resource.arn, &resource.account_id);
     let docs = match &resource.details {
         Details::Key(_) => {
             return judge_key_policy(resource, |policy| {
@@ -147,7 +153,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         Details::Policy(policy) => match &policy.document {
             Ok(document) => {
                 let docs = [IdentityDoc { name: None, policy: document }];
-                return Verdict::from_causes(identity_cause(&docs, &scope, None).into_iter().collect());
+                return Verdict::from_causes(identity_cause(&docs, resource, None).into_iter().collect());
             }
             Err(e) => return Verdict::from_causes(vec![Cause::unparsed(None, e)]),
         },
@@ -163,6 +169,6 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         return Verdict::not_applicable("principal is exempt");
     }
     let (parsed, mut causes) = parsed_inline(docs);
-    causes.splice(0..0, identity_cause(&parsed, &scope, Some(&resource.arn)));
+    causes.splice(0..0, identity_cause(&parsed, resource, Some(&resource.arn)));
     Verdict::from_causes(causes)
 }

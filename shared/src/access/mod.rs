@@ -183,7 +183,21 @@ impl<'p> Access<'p> {
 
     /// True when every admin and every use action is granted (`kms:*` or its equivalent).
     pub fn is_wildcard_admin(&self) -> bool {
-        self.granted.contains_all(ActionSet::admin_actions()) && self.granted.contains_all(ActionSet::use_actions())
+        Access::may_be_wildcard_admin(self.granted)
+    }
+
+    /// Could an access granted no more than `at_most` ([`granted_at_most`]) administer and
+    /// use ([`Access::administers_and_uses`])? `kms:CreateGrant` counts as admin here, as it
+    /// may in a statement without the AWS-resource or ViaService restriction.
+    pub fn may_administer_and_use(at_most: ActionSet) -> bool {
+        let admin = ActionSet::admin_actions().union(ActionSet::of_class(ActionClass::Grant));
+        !at_most.intersection(admin).is_empty() && !at_most.intersection(ActionSet::use_actions()).is_empty()
+    }
+
+    /// Could an access granted no more than `at_most` ([`granted_at_most`]) be a wildcard
+    /// admin ([`Access::is_wildcard_admin`])?
+    pub fn may_be_wildcard_admin(at_most: ActionSet) -> bool {
+        at_most.contains_all(ActionSet::admin_actions()) && at_most.contains_all(ActionSet::use_actions())
     }
 
     /// The first of `among` that is granted (in catalog order), with the statement granting it.
@@ -259,6 +273,18 @@ fn effective<'p>(applying: impl IntoIterator<Item = StatementRef<'p>>, counts: C
 fn grant_exception(statement: &Statement) -> bool {
     statement.conditions.iter().any(|c| c.restricts_grant_for_aws_resource())
         || restricting(&statement.conditions, &["kms:ViaService"]).is_some()
+}
+
+/// The most that `docs` can grant on any key cell, or any grantee: every KMS action one of
+/// their Allows names. Access is Allows unioned, then Denies and boundaries taken away
+/// ([`identity_cells`], [`key_policy_grantees`]), so an action outside this set is granted
+/// nowhere, and a rule whose question needs such an action answers it without working out the
+/// cells. Most identity documents grant no KMS action at all.
+pub fn granted_at_most(docs: &[IdentityDoc<'_>]) -> ActionSet {
+    docs.iter()
+        .flat_map(|doc| doc.policy.statements.iter())
+        .filter(|statement| statement.effect == Effect::Allow)
+        .fold(ActionSet::EMPTY, |set, statement| set.union(statement.kms_actions))
 }
 
 /// One identity policy among those a principal holds.

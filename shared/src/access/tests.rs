@@ -449,3 +449,49 @@ fn each_action_names_the_first_statement_granting_it_however_many_statements_gra
     let access = &bounded.classes[0].all_keys;
     assert_eq!(access.source(action("kms:CreateGrant")).unwrap().statement.name.to_string(), "\"S6\"");
 }
+
+/// The rules skip working out the cells when `granted_at_most` rules a finding out, so it must
+/// hold every action any cell or grantee is granted: Denies, conditions, `NotAction`, named
+/// keys and boundaries only take away from it.
+#[test]
+fn no_cell_or_grantee_is_granted_more_than_granted_at_most() {
+    let policies = [
+        identity(json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])),
+        identity(json!([
+            {"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "arn:aws:kms:*:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:eu-west-1:111122223333:key/*",
+             "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}},
+            {"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms:us-east-1:*:key/*"}
+        ])),
+        identity(json!([{"Effect": "Allow", "NotAction": "kms:Decrypt", "Resource": "*"}])),
+        identity(
+            json!([{"Effect": "Allow", "Action": ["kms:Create*", "iam:*"], "Resource": "arn:aws:kms:*:*:key/mrk-*"}]),
+        ),
+    ];
+    for (i, first) in policies.iter().enumerate() {
+        for second in policies.iter().skip(i) {
+            let docs =
+                [IdentityDoc { name: Some("a"), policy: first }, IdentityDoc { name: Some("b"), policy: second }];
+            let at_most = granted_at_most(&docs);
+            let cells = cells(&[first, second], OWN);
+            let accesses = cells.classes.iter().flat_map(|c| c.unnamed.iter().chain(&c.named).map(|cell| &cell.access));
+            for access in accesses.chain(cells.classes.iter().map(|c| &c.all_keys)) {
+                assert_eq!(access.actions().minus(at_most), crate::catalog::ActionSet::EMPTY);
+                assert!(!access.administers_and_uses() || Access::may_administer_and_use(at_most));
+                assert!(!access.is_wildcard_admin() || Access::may_be_wildcard_admin(at_most));
+            }
+        }
+    }
+    let policy = key_policy(json!([
+        {"Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:CreateGrant"], "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "NotAction": "kms:Encrypt", "Resource": "*"}
+    ]));
+    let at_most = granted_at_most(&[IdentityDoc { name: None, policy: &policy }]);
+    for grantee in key_policy_grantees(&policy, KEY_ARN, &every_allow) {
+        assert_eq!(grantee.access.actions().minus(at_most), crate::catalog::ActionSet::EMPTY);
+        assert!(!grantee.access.administers_and_uses() || Access::may_administer_and_use(at_most));
+    }
+    // Nothing granted: nothing to find.
+    assert!(!Access::may_administer_and_use(crate::catalog::ActionSet::EMPTY));
+    assert!(!Access::may_be_wildcard_admin(crate::catalog::ActionSet::EMPTY));
+}
