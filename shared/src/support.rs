@@ -239,11 +239,16 @@ pub fn blocked_actions_causes(
     scope: &crate::access::KeyScope,
     params: &Params,
 ) -> Vec<Cause> {
+    // Most documents allow no KMS action at all, and few a blocked one: then there is nothing
+    // to find, and neither the blocked patterns nor the cells are worked out.
+    let allowed = crate::access::granted_at_most(&[doc]);
+    if allowed.is_empty() {
+        return Vec::new();
+    }
     let blocked_patterns: Vec<Pattern> =
         params.list(BLOCKED_ACTIONS_PARAM.name).iter().map(|p| Pattern::action(p)).collect();
     let blocked = ActionSet::matching(&blocked_patterns);
-    // Most documents allow no blocked action anywhere: then there are no cells to work out.
-    if blocked.intersection(crate::access::granted_at_most(&[doc])).is_empty() {
+    if blocked.intersection(allowed).is_empty() {
         return Vec::new();
     }
     let accepted = params.list(ACCEPT_CONDITION_KEYS_PARAM.name);
