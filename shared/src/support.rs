@@ -55,17 +55,17 @@ pub fn confused_deputy_actions() -> ActionSet {
 
 /// The grantees a key-policy rule judges: not the key's own account root (IAM delegation)
 /// unless `flagAccountRoot`, and none that `exemptPrincipals` matches.
-pub struct GranteeFilter {
-    own_account: String,
+pub struct GranteeFilter<'a> {
+    own_account: &'a str,
     flag_account_root: bool,
     exempt: Vec<Pattern>,
 }
 
-impl GranteeFilter {
+impl<'a> GranteeFilter<'a> {
     /// The filter for a key in `own_account`, with the rule's parameters.
-    pub fn new(own_account: &str, params: &Params) -> Self {
+    pub fn new(own_account: &'a str, params: &Params) -> Self {
         GranteeFilter {
-            own_account: own_account.to_owned(),
+            own_account,
             flag_account_root: params.flag(FLAG_ACCOUNT_ROOT_PARAM.name),
             exempt: params
                 .list(EXEMPT_PRINCIPALS_PARAM.name)
@@ -80,10 +80,15 @@ impl GranteeFilter {
     /// for any other principal of an account (so only a pattern covering every principal of
     /// the account exempts them all).
     pub fn judges(&self, grantee: &Grantee) -> bool {
+        let own_root = matches!(grantee, Grantee::Named(Principal::Account { id, .. }) if id == self.own_account);
+        if own_root && !self.flag_account_root {
+            return false;
+        }
+        // Without `exemptPrincipals` (the default), no grantee is named to be matched.
+        if self.exempt.is_empty() {
+            return true;
+        }
         let text = match grantee {
-            Grantee::Named(Principal::Account { id, .. }) if *id == self.own_account && !self.flag_account_root => {
-                return false;
-            }
             Grantee::Named(principal) => principal.to_string(),
             Grantee::OtherOf { account } => format!("arn:aws:iam::{account}:*"),
             Grantee::Anyone => "*".to_owned(),

@@ -136,10 +136,10 @@ fn identity_cause(docs: &[IdentityDoc<'_>], resource: &Resource, holder: Option<
 }
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
-    let filter = GranteeFilter::new(&resource.account_id, ctx.params);
     let docs = match &resource.details {
         Details::Key(_) => {
             return judge_key_policy(resource, |policy| {
+                let filter = GranteeFilter::new(&resource.account_id, ctx.params);
                 let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
                 let causes = grantee_causes(&grantees, &filter, |g| {
                     let first_admin = ActionSet::admin_actions().first()?;
@@ -165,7 +165,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         Details::Group(group) => &group.inline,
         Details::Absent => return Verdict::not_applicable("nothing recorded to evaluate"),
     };
-    if filter.is_exempt(&resource.arn) {
+    if GranteeFilter::new(&resource.account_id, ctx.params).is_exempt(&resource.arn) {
         return Verdict::not_applicable("principal is exempt");
     }
     let (parsed, mut causes) = parsed_inline(docs);
