@@ -295,11 +295,11 @@ pub fn grantee_causes<'p>(
         .filter_map(|g| cause_of(g).map(|(by, action, cause)| (g, by, action, cause)))
         .collect();
     let anyone: Vec<(StatementRef<'p>, ActionId)> =
-        found.iter().filter(|(g, ..)| g.grantee == Grantee::Anyone).map(|(_, by, action, _)| (*by, *action)).collect();
+        found.iter().filter(|(g, ..)| *g.grantee == Grantee::Anyone).map(|(_, by, action, _)| (*by, *action)).collect();
     found
         .into_iter()
         .filter(|(g, by, action, _)| {
-            g.grantee == Grantee::Anyone
+            *g.grantee == Grantee::Anyone
                 || named_but_not_excluded(&g.grantee, by)
                 || !anyone.iter().any(|(a_by, a_action)| a_by.same(by) && a_action == action)
         })

@@ -84,7 +84,7 @@ fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
         // to named principals is judged by the rules that judge those principals.
         let causes = key_policy_grantees(policy, &resource.arn, &unlimited)
             .into_iter()
-            .filter(|g| g.grantee == Grantee::Anyone)
+            .filter(|g| *g.grantee == Grantee::Anyone)
             .filter_map(|g| {
                 let (action, by) = g.access.first_grant(ActionSet::ALL)?;
                 Some(grant_cause(by, Some(&g.grantee.named_for(by.statement)), action, REASON))

@@ -118,8 +118,9 @@ impl fmt::Display for Grantee {
 /// One grantee class of a key policy and what the policy effectively allows it.
 #[derive(Debug, Clone)]
 pub struct GranteeAccess<'p> {
-    /// The class.
-    pub grantee: Grantee,
+    /// The class: shared with the classes kept for the next rule ([`key_policy_grantees`]
+    /// asks about the same key policy for several rules in a row), rather than copied.
+    pub grantee: Rc<Grantee>,
     /// Its access after the Denies that cover it.
     pub access: Access<'p>,
 }
@@ -137,7 +138,7 @@ pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts
             // The indexes are into these very statements (`Classes::of`): `get` never misses.
             let applying = covering.iter().filter_map(|i| policy.statements.get(*i));
             let access = effective(applying.map(|statement| StatementRef { document: None, statement }), counts);
-            GranteeAccess { grantee: grantee.clone(), access }
+            GranteeAccess { grantee: Rc::clone(grantee), access }
         })
         .collect()
 }
@@ -150,7 +151,7 @@ struct Classes {
     /// policy's while the classes are kept.
     statements: Arc<[Statement]>,
     key_arn: String,
-    covering: Vec<(Grantee, Vec<usize>)>,
+    covering: Vec<(Rc<Grantee>, Vec<usize>)>,
 }
 
 thread_local! {
@@ -207,7 +208,7 @@ impl Classes {
             .into_iter()
             .map(|grantee| {
                 let covering = on_key.iter().filter(|(_, s)| covers(s, &grantee)).map(|(i, _)| *i).collect();
-                (grantee, covering)
+                (Rc::new(grantee), covering)
             })
             .collect();
         Classes { statements: Arc::clone(&policy.statements), key_arn: key_arn.to_owned(), covering }
