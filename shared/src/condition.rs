@@ -115,8 +115,16 @@ pub fn restricting_where(conditions: &[Condition], is_wanted: impl Fn(&str) -> b
 /// A value is fixed when it is not empty, not made of wildcards only, and holds no policy
 /// variable (`${*}`, `${?}` and `${$}` are escapes, not variables).
 fn is_fixed(value: &str) -> bool {
+    if value.is_empty() {
+        return false;
+    }
+    // Without `*`, `?` or `$` a value is literal text, neither wildcards nor a variable: no
+    // pattern is built for it (rules ask about the same conditions for every grantee).
+    if !value.contains(['*', '?', '$']) {
+        return true;
+    }
     let pattern = Pattern::arn(value, Variables::Resolved);
-    !value.is_empty() && !pattern.is_all_wildcards() && !pattern.has_variable()
+    !pattern.is_all_wildcards() && !pattern.has_variable()
 }
 
 /// The first segment of an organization path is a literal organization id (`o-` and letters
@@ -138,6 +146,17 @@ mod tests {
     use super::*;
     use crate::policy::{parse_policy, PolicyKind};
     use serde_json::json;
+
+    proptest::proptest! {
+        /// A value is fixed exactly when its pattern is neither empty, all wildcards, nor
+        /// holding a variable: the literal shortcut decides as the pattern does.
+        #[test]
+        fn is_fixed_decides_as_the_pattern_does(value in "[a*?${}:/-]{0,8}") {
+            let pattern = Pattern::arn(&value, Variables::Resolved);
+            let by_pattern = !value.is_empty() && !pattern.is_all_wildcards() && !pattern.has_variable();
+            proptest::prop_assert_eq!(is_fixed(&value), by_pattern);
+        }
+    }
 
     fn condition(operator: &str, key: &str, values: serde_json::Value) -> Condition {
         let doc = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
