@@ -111,18 +111,33 @@ impl Cause {
 
 /// Where a cause points: `policy "<document>" stmt <statement>`, either part alone, or nothing.
 pub fn place(document: Option<&str>, statement: Option<&str>) -> String {
-    let document = document.map(|document| format!("policy \"{document}\""));
-    let statement = statement.map(|statement| format!("stmt {statement}"));
-    document.into_iter().chain(statement).collect::<Vec<_>>().join(" ")
+    Place { document, statement }.to_string()
+}
+
+/// [`place`], written straight into a formatter: every annotation names its cause's place, and
+/// building the parts as strings first took several allocations a cause.
+struct Place<'a> {
+    document: Option<&'a str>,
+    statement: Option<&'a str>,
+}
+
+impl fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.document, self.statement) {
+            (Some(document), Some(statement)) => write!(f, "policy \"{document}\" stmt {statement}"),
+            (Some(document), None) => write!(f, "policy \"{document}\""),
+            (None, Some(statement)) => write!(f, "stmt {statement}"),
+            (None, None) => Ok(()),
+        }
+    }
 }
 
 /// `policy "P" stmt "Sid": <principal> may <action> (via "<pattern>") <reason>`, then
 /// `(excepted until <date>)` or `(exception expired on <date>)` when an exception matched.
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let place = place(self.document.as_deref(), self.statement.as_deref());
-        if !place.is_empty() {
-            write!(f, "{place}: ")?;
+        if self.document.is_some() || self.statement.is_some() {
+            write!(f, "{}: ", Place { document: self.document.as_deref(), statement: self.statement.as_deref() })?;
         }
         match (&self.principal, &self.action) {
             (Some(principal), Some(action)) => write!(f, "{principal} may {action}")?,
@@ -939,6 +954,19 @@ fn parse_value(rule: &'static str, spec: &ParamSpec, text: &str) -> Result<Param
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A place names the parts it has, separated by a space; nothing without either.
+    #[test]
+    fn a_place_names_the_parts_it_has() {
+        assert_eq!(place(Some("P"), Some("\"S\"")), "policy \"P\" stmt \"S\"");
+        assert_eq!(place(Some("P"), None), "policy \"P\"");
+        assert_eq!(place(None, Some("#1")), "stmt #1");
+        assert_eq!(place(None, None), "");
+        assert_eq!(place(Some(""), Some("")), "policy \"\" stmt ");
+        let cause = Cause::because("reason").in_document(Some("P"));
+        assert_eq!(cause.to_string(), "policy \"P\": reason");
+        assert_eq!(Cause::because("reason").to_string(), "reason");
+    }
 
     fn cause() -> Cause {
         Cause {
