@@ -2,13 +2,14 @@
 //! which key-policy grantees a rule judges, gathering the identity policies a principal holds,
 //! and phrasing causes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::access::{Access, Grantee, GranteeAccess, IdentityDoc, StatementRef};
 use crate::catalog::{ActionClass, ActionId, ActionSet};
-use crate::item::{Details, Document, Key, KeyPolicy, Resource};
+use crate::item::{Details, Identity, Key, KeyPolicy, Resource};
 use crate::pattern::{Pattern, Variables};
-use crate::policy::{Policy, Principal};
+use crate::policy::{DocumentError, Policy, Principal};
 use crate::rule::{Cause, Context, ParamKind, ParamSpec, Params, Verdict};
 
 /// Parameter `exemptPrincipals`: principals (ARN patterns) the key-policy rules do not judge.
@@ -141,9 +142,11 @@ pub fn access_cause(access: &Access<'_>, principal: Option<&str>, action: Action
 /// and attached policies; and its permissions boundary (resolved like an attached policy).
 /// What cannot be parsed or resolved comes back as causes, so that the rule fails closed
 /// rather than judging an incomplete set (or a boundary it could not read as no boundary).
-pub struct HeldPolicies {
-    /// Every document that could be read, with its name.
-    pub documents: Vec<(String, Arc<Policy>)>,
+pub struct HeldPolicies<'r> {
+    /// Every document that could be read, with its name. The item's own inline documents and
+    /// names are borrowed from it (gathered for every user and role, most never named in a
+    /// cause); its groups', which the resolver hands out, and the resolved ones are held.
+    pub documents: Vec<(Cow<'r, str>, Cow<'r, Policy>)>,
     /// The permissions boundary, by its ARN, when the identity has one and it could be read.
     /// It limits what [`HeldPolicies::documents`] grant; it grants nothing itself.
     pub boundary: Option<(String, Arc<Policy>)>,
@@ -151,16 +154,16 @@ pub struct HeldPolicies {
     pub unreadable: Vec<Cause>,
 }
 
-impl HeldPolicies {
+impl<'r> HeldPolicies<'r> {
     /// Gathers what the resource (a user or role) holds; empty for other resources.
-    pub fn gather(resource: &Resource, ctx: &Context<'_>) -> HeldPolicies {
+    pub fn gather(resource: &'r Resource, ctx: &Context<'_>) -> HeldPolicies<'r> {
         let mut held = HeldPolicies { documents: Vec::new(), boundary: None, unreadable: Vec::new() };
         let (identity, groups) = match &resource.details {
             Details::Role(role) => (&role.identity, &[][..]),
             Details::User(user) => (&user.identity, user.groups.as_slice()),
             _ => return held,
         };
-        held.add_identity(identity, "", ctx);
+        held.add_own(identity, ctx);
         if let Some(arn) = &identity.boundary {
             match ctx.resolver.managed_policy(arn) {
                 Ok(policy) => held.boundary = Some((arn.clone(), policy)),
@@ -171,29 +174,48 @@ impl HeldPolicies {
         }
         for group in groups {
             match ctx.resolver.group(&resource.account_id, group) {
-                Ok(identity) => held.add_identity(&identity, &format!("group {group} "), ctx),
+                Ok(identity) => held.add_group(group, &identity, ctx),
                 Err(e) => held.unreadable.push(Cause::because(format!("group {group} could not be resolved: {e}"))),
             }
         }
         held
     }
 
-    fn add_identity(&mut self, identity: &crate::item::Identity, prefix: &str, ctx: &Context<'_>) {
+    /// The item's own policies, named as it names them.
+    fn add_own(&mut self, identity: &'r Identity, ctx: &Context<'_>) {
         for inline in &identity.inline {
-            self.add_document(format!("{prefix}{}", inline.name), &inline.document);
+            self.add_document(Cow::Borrowed(&inline.name), inline.document.as_ref().map(Cow::Borrowed));
         }
         for attached in &identity.attached {
-            match ctx.resolver.managed_policy(&attached.arn) {
-                Ok(policy) => self.documents.push((format!("{prefix}{}", attached.arn), policy)),
-                Err(e) => self.unreadable.push(Cause::because(format!("attached policy could not be resolved: {e}"))),
-            }
+            self.add_attached(Cow::Borrowed(&attached.arn), &attached.arn, ctx);
         }
     }
 
-    fn add_document(&mut self, name: String, document: &Document) {
+    /// A group's policies, named `group <group> <name>`.
+    fn add_group(&mut self, group: &str, identity: &Identity, ctx: &Context<'_>) {
+        let named = |name: &str| Cow::Owned(format!("group {group} {name}"));
+        for inline in &identity.inline {
+            let document = inline.document.as_ref().map(|policy| Cow::Owned(policy.clone()));
+            self.add_document(named(&inline.name), document);
+        }
+        for attached in &identity.attached {
+            self.add_attached(named(&attached.arn), &attached.arn, ctx);
+        }
+    }
+
+    fn add_document(&mut self, name: Cow<'r, str>, document: Result<Cow<'r, Policy>, &DocumentError>) {
         match document {
-            Ok(policy) => self.documents.push((name, Arc::new(policy.clone()))),
+            Ok(policy) => self.documents.push((name, policy)),
             Err(e) => self.unreadable.push(Cause::unparsed(Some(&name), e)),
+        }
+    }
+
+    fn add_attached(&mut self, name: Cow<'r, str>, arn: &str, ctx: &Context<'_>) {
+        match ctx.resolver.managed_policy(arn) {
+            // A copy of the policy shares its statements (and their addresses, which causes
+            // compare) with the resolver's.
+            Ok(policy) => self.documents.push((name, Cow::Owned(Policy::clone(&policy)))),
+            Err(e) => self.unreadable.push(Cause::because(format!("attached policy could not be resolved: {e}"))),
         }
     }
 
@@ -339,14 +361,14 @@ mod tests {
         }
     }
 
-    fn document(actions: &str) -> Document {
+    fn document(actions: &str) -> crate::item::Document {
         let text = format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{actions}","Resource":"*"}}]}}"#
         );
         parse_policy(&serde_json::Value::String(text), PolicyKind::Identity)
     }
 
-    fn gather(resource: &Resource, resolver: &MemoryResolver) -> HeldPolicies {
+    fn gather<'r>(resource: &'r Resource, resolver: &MemoryResolver) -> HeldPolicies<'r> {
         let params = Params::default();
         HeldPolicies::gather(resource, &Context { params: &params, resolver })
     }
@@ -356,16 +378,18 @@ mod tests {
         let mut resolver = MemoryResolver::new();
         resolver.add_policy(ATTACHED, document("kms:*"));
         resolver.add_policy(BOUNDARY, document("kms:Decrypt"));
-        let held = gather(&role(Some(BOUNDARY)), &resolver);
+        let bounded = role(Some(BOUNDARY));
+        let held = gather(&bounded, &resolver);
         assert!(held.unreadable.is_empty(), "{:?}", held.unreadable);
-        assert_eq!(held.documents.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), [ATTACHED]);
+        assert_eq!(held.documents.iter().map(|(name, _)| name.as_ref()).collect::<Vec<&str>>(), [ATTACHED]);
         assert_eq!(
             held.boundary.as_ref().map(|(arn, _)| arn.as_str()),
             Some(BOUNDARY),
             "the boundary grants nothing itself"
         );
 
-        let held = gather(&role(None), &resolver);
+        let unbounded = role(None);
+        let held = gather(&unbounded, &resolver);
         assert!(held.boundary.is_none() && held.unreadable.is_empty());
     }
 
@@ -373,13 +397,14 @@ mod tests {
     fn a_boundary_that_cannot_be_resolved_or_parsed_fails_closed() {
         let mut resolver = MemoryResolver::new();
         resolver.add_policy(ATTACHED, document("kms:*"));
-        let missing = gather(&role(Some(BOUNDARY)), &resolver);
+        let bounded = role(Some(BOUNDARY));
+        let missing = gather(&bounded, &resolver);
         assert!(missing.boundary.is_none());
         let reasons: Vec<&str> = missing.unreadable.iter().map(|c| c.reason.as_str()).collect();
         assert_eq!(reasons, [format!("permissions boundary could not be resolved: `{BOUNDARY}` was not found")]);
 
         resolver.add_unavailable(BOUNDARY, "iam:GetPolicy: AccessDenied");
-        let denied = gather(&role(Some(BOUNDARY)), &resolver);
+        let denied = gather(&bounded, &resolver);
         let reasons: Vec<&str> = denied.unreadable.iter().map(|c| c.reason.as_str()).collect();
         assert_eq!(
             reasons,
@@ -392,7 +417,7 @@ mod tests {
             BOUNDARY,
             parse_policy(&serde_json::json!({"Statement": [{"Action": "kms:*"}]}), PolicyKind::Identity),
         );
-        let invalid = gather(&role(Some(BOUNDARY)), &broken);
+        let invalid = gather(&bounded, &broken);
         assert!(invalid.boundary.is_none());
         let [cause] = invalid.unreadable.as_slice() else { panic!("one cause: {:?}", invalid.unreadable) };
         assert!(
