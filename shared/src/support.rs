@@ -256,14 +256,14 @@ pub const ACCEPT_CONDITION_KEYS_PARAM: ParamSpec = ParamSpec::new(
     "condition keys whose restricting conditions make an Allow acceptable",
 );
 
-/// The blocked-actions check on one identity policy, judged alone (`principal` names its
-/// holder in causes, where it has one): a cause for every blocked
-/// action it allows on all keys of the scope's account, after its own unconditional Denies.
-/// Allows restricted by a condition on an accepted key do not count.
+/// The blocked-actions check on one identity policy of `resource`, judged alone (`principal`
+/// names its holder in causes, where it has one): a cause for every blocked action it allows
+/// on all keys of the resource's account ([`crate::access::KeyScope::new`]), after its own
+/// unconditional Denies. Allows restricted by a condition on an accepted key do not count.
 pub fn blocked_actions_causes(
     doc: IdentityDoc<'_>,
     principal: Option<&str>,
-    scope: &crate::access::KeyScope,
+    resource: &Resource,
     params: &Params,
 ) -> Vec<Cause> {
     // Most documents allow no KMS action at all, and few a blocked one: then there is nothing
@@ -283,7 +283,9 @@ pub fn blocked_actions_causes(
         crate::condition::restricting_where(&s.conditions, |key| accepted.iter().any(|a| a.eq_ignore_ascii_case(key)))
             .is_none()
     };
-    let cells = crate::access::identity_cells(&[doc], None, scope, &counts);
+    // Made only here, for the few documents that may allow a blocked action.
+    let scope = crate::access::KeyScope::new(&resource.arn, &resource.account_id);
+    let cells = crate::access::identity_cells(&[doc], None, &scope, &counts);
     blocked
         .iter()
         .filter_map(|action| {

@@ -58,7 +58,7 @@
 //! 30. Allow on `arn:aws:kms:*:111122223333:key/*a*`: COMPLIANT (key ids without an `a` are not
 //!     reached, so not all keys).
 
-use shared::access::{IdentityDoc, KeyScope};
+use shared::access::IdentityDoc;
 use shared::rule::{ParamKind, ParamSpec};
 use shared::support::{blocked_actions_causes, ACCEPT_CONDITION_KEYS_PARAM, BLOCKED_ACTIONS_PARAM};
 use shared::{Cause, Context, Details, Resource, ResourceType, Rule, Verdict};
@@ -96,6 +96,10 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         Ok(document) => document,
         Err(e) => return Verdict::from_causes(vec![Cause::unparsed(None, e)]),
     };
-    let scope = KeyScope::new(&resource.arn, &resource.account_id);
-    Verdict::from_causes(blocked_actions_causes(IdentityDoc { name: None, policy: document }, None, &scope, ctx.params))
+    Verdict::from_causes(blocked_actions_causes(
+        IdentityDoc { name: None, policy: document },
+        None,
+        resource,
+        ctx.params,
+    ))
 }

@@ -70,7 +70,7 @@
 //!     could not be read: NON_COMPLIANT, the first cause saying why the role is not excluded.
 //! 24. As 23, for a role without findings: COMPLIANT.
 
-use shared::access::{IdentityDoc, KeyScope};
+use shared::access::IdentityDoc;
 use shared::arn::is_account_id;
 use shared::item::{Document, Role};
 use shared::policy::{Effect, Principal, Principals};
@@ -129,14 +129,13 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         Details::Group(group) => group,
         _ => return Verdict::not_applicable("not an IAM user, role or group"),
     };
-    let scope = KeyScope::new(&resource.arn, &resource.account_id);
     let mut causes = Vec::new();
     for inline in &identity.inline {
         match &inline.document {
             Ok(policy) => causes.extend(blocked_actions_causes(
                 IdentityDoc { name: Some(&inline.name), policy },
                 Some(&resource.arn),
-                &scope,
+                resource,
                 ctx.params,
             )),
             Err(e) => causes.push(Cause::unparsed(Some(&inline.name), e)),
