@@ -9,7 +9,7 @@ use crate::access::{Access, Grantee, GranteeAccess, IdentityDoc, StatementRef};
 use crate::catalog::{ActionClass, ActionId, ActionSet};
 use crate::item::{Details, Identity, Key, KeyPolicy, Resource};
 use crate::pattern::{Pattern, Variables};
-use crate::policy::{DocumentError, Policy, Principal};
+use crate::policy::{DocumentError, Effect, Policy, Principal};
 use crate::rule::{Cause, Context, ParamKind, ParamSpec, Params, Verdict};
 
 /// Parameter `exemptPrincipals`: principals (ARN patterns) the key-policy rules do not judge.
@@ -266,16 +266,22 @@ pub fn blocked_actions_causes(
     resource: &Resource,
     params: &Params,
 ) -> Vec<Cause> {
-    // Most documents allow no KMS action at all, and few a blocked one: then there is nothing
-    // to find, and neither the blocked patterns nor the cells are worked out.
-    let allowed = crate::access::granted_at_most(&[doc]);
-    if allowed.is_empty() {
+    // Most documents allow no KMS action at all, and many others only on keys they name: then
+    // no action is allowed on all keys, and neither the blocked patterns nor the cells are
+    // worked out.
+    let on_unnamed_keys = doc
+        .policy
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow && !s.kms_actions.is_empty() && crate::access::may_reach_unnamed_keys(s))
+        .fold(ActionSet::EMPTY, |set, s| set.union(s.kms_actions));
+    if on_unnamed_keys.is_empty() {
         return Vec::new();
     }
     let blocked_patterns: Vec<Pattern> =
         params.list(BLOCKED_ACTIONS_PARAM.name).iter().map(|p| Pattern::action(p)).collect();
     let blocked = ActionSet::matching(&blocked_patterns);
-    if blocked.intersection(allowed).is_empty() {
+    if blocked.intersection(on_unnamed_keys).is_empty() {
         return Vec::new();
     }
     let accepted = params.list(ACCEPT_CONDITION_KEYS_PARAM.name);

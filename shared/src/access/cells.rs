@@ -21,7 +21,7 @@
 
 use super::{effective, Access, Counts, IdentityDoc, KeyScope, StatementRef};
 use crate::pattern::{Automaton, MatchState, Pattern, Symbol};
-use crate::policy::Resources;
+use crate::policy::{Resources, Statement};
 use crate::regions;
 
 use super::shapes::{self, ClassShape, PoolKey};
@@ -522,6 +522,19 @@ fn named_key_id(pattern: &str) -> Option<&str> {
     }
     let id = resource.strip_prefix("key/")?;
     (!id.is_empty() && !id.contains(['*', '?', '$'])).then_some(id)
+}
+
+/// Can `statement` apply to keys no document names, the keys "all keys" is decided on? Only
+/// through `NotResource`, or a resource pattern with a wildcard or a variable: a pattern with
+/// neither matches one ARN, and a key ARN it matches names its key. So an action that no such
+/// Allow names is allowed on all keys of no region ([`KeyCells::all_keys_grant`]): a rule
+/// asking only that need not work the cells out.
+pub fn may_reach_unnamed_keys(statement: &Statement) -> bool {
+    match &statement.resources {
+        None => false,
+        Some(Resources::AllExcept(_)) => true,
+        Some(Resources::Only(patterns)) => patterns.iter().any(|p| p.has_wildcard() || p.has_variable()),
+    }
 }
 
 /// What `docs` together allow on every key cell of the scope's account, after unconditional

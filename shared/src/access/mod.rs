@@ -21,7 +21,7 @@ mod cells;
 mod grantees;
 mod shapes;
 
-pub use cells::{identity_cells, Cell, KeyCells, RegionClass};
+pub use cells::{identity_cells, may_reach_unnamed_keys, Cell, KeyCells, RegionClass};
 pub use grantees::{key_policy_access, key_policy_grantees, Grantee, GranteeAccess};
 
 use crate::arn::{is_account_id, Arn};

@@ -495,3 +495,45 @@ fn no_cell_or_grantee_is_granted_more_than_granted_at_most() {
     assert!(!Access::may_administer_and_use(crate::catalog::ActionSet::EMPTY));
     assert!(!Access::may_be_wildcard_admin(crate::catalog::ActionSet::EMPTY));
 }
+
+/// The blocked-actions check skips the cells when no Allow that may reach unnamed keys names
+/// the action: so no action of any other Allow may be allowed on all keys, however its
+/// resources are written.
+#[test]
+fn only_allows_that_may_reach_unnamed_keys_allow_an_action_on_all_keys() {
+    let resources = [
+        json!("*"),
+        json!("arn:aws:kms:*:111122223333:key/*"),
+        json!("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        json!(["arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:s3:::bucket"]),
+        json!("arn:aws:kms:us-east-1:111122223333:key/${aws:username}"),
+        json!("arn:aws:kms:us-east-1:111122223333:key/${*}"),
+        json!("arn:aws:kms:us-east-1:111122223333:alias/app"),
+        json!("arn:aws:kms:?s-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef"),
+    ];
+    let mut reached = 0;
+    for (i, first) in resources.iter().enumerate() {
+        for second in resources.iter().skip(i) {
+            let policy = identity(json!([
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": first},
+                {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": second},
+                {"Effect": "Allow", "Action": "kms:Sign", "NotResource": first}
+            ]));
+            let reaching = policy
+                .statements
+                .iter()
+                .filter(|s| may_reach_unnamed_keys(s))
+                .fold(crate::catalog::ActionSet::EMPTY, |set, s| set.union(s.kms_actions));
+            let cells = cells(&[&policy], OWN);
+            for class in &cells.classes {
+                assert_eq!(
+                    class.all_keys.actions().minus(reaching),
+                    crate::catalog::ActionSet::EMPTY,
+                    "{first} {second}"
+                );
+                reached += usize::from(!class.all_keys.actions().is_empty());
+            }
+        }
+    }
+    assert!(reached > 0, "some pool allows an action on all keys");
+}
