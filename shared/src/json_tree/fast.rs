@@ -269,8 +269,6 @@ impl<'a> Parser<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
-
     use super::*;
     use proptest::prelude::*;
     use serde_json::{json, Value};
@@ -305,6 +303,7 @@ mod tests {
 
     /// Each policy document in `value` as a JSON text (strings of JSON or URL-encoded JSON, and
     /// documents that are objects), found however deep.
+    #[cfg(feature = "bundled-policies")]
     fn embedded(value: &Value, out: &mut Vec<String>) {
         match value {
             Value::String(s) if s.starts_with('{') => out.push(s.clone()),
@@ -383,9 +382,11 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "bundled-policies")]
     #[test]
     fn every_fixture_and_corpus_document_is_read_as_serde_json_reads_it() {
         let mut texts = Vec::new();
+        use std::io::Read;
         let mut corpus = String::new();
         flate2::read::GzDecoder::new(crate::bundled::DATA).read_to_string(&mut corpus).unwrap();
         texts.push(corpus);

@@ -35,7 +35,9 @@ const HIGHS: u64 = ONES << 7;
 pub(crate) fn quote_or_backslash(bytes: &[u8], controls: Controls) -> Option<usize> {
     let mut words = bytes.chunks_exact(8);
     for (index, word) in words.by_ref().take(WORDS).enumerate() {
-        let word = u64::from_le_bytes(word.try_into().ok()?);
+        let mut bytes_of_word = [0; 8];
+        bytes_of_word.copy_from_slice(word);
+        let word = u64::from_le_bytes(bytes_of_word);
         let mut found = zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')));
         if controls == Controls::Refused {
             // The high bit of each byte under 0x20.
@@ -63,6 +65,7 @@ pub(crate) fn quote_or_backslash(bytes: &[u8], controls: Controls) -> Option<usi
 /// Does `text` need an escape to be written as a JSON string (a quote, a backslash or a
 /// control character: the bytes serde_json escapes)? A word at a time: the dry-run's JSON
 /// report asks it of every string it writes, and most need none.
+#[cfg(feature = "cli")]
 pub(crate) fn needs_escape(text: &str) -> bool {
     let mut words = text.as_bytes().chunks_exact(8);
     let mut found = 0;
@@ -98,6 +101,7 @@ mod tests {
 
         /// As serde_json decides it: a string needs an escape when serde_json writes it as
         /// other than its bytes between quotes.
+        #[cfg(feature = "cli")]
         #[test]
         fn needs_an_escape_where_serde_json_writes_one(
             text in proptest::collection::vec(
