@@ -20,7 +20,7 @@ use super::input::InputError;
 use crate::export;
 use crate::item::Resource;
 
-/// The first byte of a record: a [`Resource`] as JSON.
+/// The first byte of a record: a [`Resource`], in postcard.
 const RESOURCE: u8 = 1;
 /// The first byte of a record: the entry a user or role came from.
 const ENTRY: u8 = 0;
