@@ -21,10 +21,10 @@
 //! cover a KMS action (no rule reads the others; statement names keep their original index), in
 //! the checked model's own serde form, in postcard's binary encoding (the process that writes a
 //! record is the one that reads it). Reading back is postcard over a few hundred bytes (JSON
-//! was 2% of the 100 MB GAAD run's instructions), far cheaper than the other choice, keeping the document text and parsing it again
-//! with [`crate::policy::parse_policy`]: that would redo percent-decoding, the whole document
-//! (every non-KMS statement too) and the expansion of every action pattern against the KMS
-//! catalog, on every cache miss. The records are made by [`PolicyRecord::of`], off the serial
+//! was 2% of the 100 MB GAAD run's instructions), far cheaper than the other choice, keeping
+//! the document text and parsing it again with [`crate::policy::parse_policy`]: that would
+//! redo percent-decoding, the whole document (every non-KMS statement too) and the expansion
+//! of every action pattern against the KMS catalog, on every cache miss. The records are made by [`PolicyRecord::of`], off the serial
 //! path (the dry-run's decoders run it on every core); the store only appends them.
 //!
 //! **Who reads, and how.** One thread (the dry-run's sequencer) adds policies; judges on every

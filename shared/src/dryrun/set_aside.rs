@@ -8,8 +8,9 @@
 //!
 //! A record is one user or role: decoded, in serde's form of [`Resource`] (postcard's binary
 //! encoding: JSON was a tenth of the 100 MB GAAD run's instructions, where every user and role
-//! waits for the policies listed after them), so that it is not decoded twice; or, when a document of its did not parse (a parse error is not written,
-//! see [`Resource::can_be_stored`]), the entry it came from, decoded again when judged.
+//! waits for the policies listed after them), so that it is not decoded twice; or, when a
+//! document of its did not parse (a parse error is not written, see
+//! [`Resource::can_be_stored`]), the entry it came from, decoded again when judged.
 //!
 //! Nothing read back is skipped: a record that does not decode, or an entry that no longer
 //! decodes to a user or role, is an error of the run.
