@@ -182,11 +182,23 @@ enum Slot {
     AggregateUnprocessed = 15,
 }
 
+/// What the elements of a slot's list are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Contents {
+    /// Configuration items, handed out unchanged.
+    Items,
+    /// Entries of a GAAD list, converted first ([`gaad::gaad_tree`]).
+    Gaad(GaadList),
+    /// `select-resource-config` results: JSON strings of the selected fields.
+    SelectResults,
+    /// The keys a batch-get did not return: not items, but errors.
+    Unprocessed,
+}
+
 impl Slot {
-    /// Does an element of this list stand as a configuration item, handed out unchanged? The
-    /// others are converted first (GAAD details, select results) or are not items (the keys a
-    /// batch-get did not return).
-    fn holds_items(self) -> bool {
+    /// What an element of this slot's list is. One match names every slot, so that a slot
+    /// added later must say what it holds.
+    fn contents(self) -> Contents {
         match self {
             Slot::Item
             | Slot::ConfigurationItems
@@ -196,37 +208,21 @@ impl Slot {
             | Slot::RuleEvent
             | Slot::Sns
             | Slot::EventBridge
-            | Slot::Notification => true,
-            Slot::Results
-            | Slot::Policies
-            | Slot::RoleDetailList
-            | Slot::UserDetailList
-            | Slot::GroupDetailList
-            | Slot::Unprocessed
-            | Slot::AggregateUnprocessed => false,
+            | Slot::Notification => Contents::Items,
+            Slot::Policies => Contents::Gaad(GaadList::Policies),
+            Slot::RoleDetailList => Contents::Gaad(GaadList::Roles),
+            Slot::UserDetailList => Contents::Gaad(GaadList::Users),
+            Slot::GroupDetailList => Contents::Gaad(GaadList::Groups),
+            Slot::Results => Contents::SelectResults,
+            Slot::Unprocessed | Slot::AggregateUnprocessed => Contents::Unprocessed,
         }
     }
 
     /// The GAAD list whose entries this slot holds.
     fn gaad_list(self) -> Option<GaadList> {
-        match self {
-            Slot::Policies => Some(GaadList::Policies),
-            Slot::RoleDetailList => Some(GaadList::Roles),
-            Slot::UserDetailList => Some(GaadList::Users),
-            Slot::GroupDetailList => Some(GaadList::Groups),
-            // Named one by one, as in `holds_items`: a slot added later must be placed here.
-            Slot::Item
-            | Slot::ConfigurationItems
-            | Slot::BaseConfigurationItems
-            | Slot::AggregateBaseItems
-            | Slot::AggregateItem
-            | Slot::RuleEvent
-            | Slot::Sns
-            | Slot::EventBridge
-            | Slot::Notification
-            | Slot::Results
-            | Slot::Unprocessed
-            | Slot::AggregateUnprocessed => None,
+        match self.contents() {
+            Contents::Gaad(list) => Some(list),
+            Contents::Items | Contents::SelectResults | Contents::Unprocessed => None,
         }
     }
 
@@ -418,7 +414,7 @@ impl RawEntry {
     /// [`Found::Item`] unchanged, so a caller may read it in place instead. `None` for the
     /// shapes that are converted first (GAAD, select results, unprocessed keys).
     pub fn item_text(&self) -> Option<&str> {
-        self.slot.holds_items().then_some(&*self.raw)
+        (self.slot.contents() == Contents::Items).then_some(&*self.raw)
     }
 
     /// Rebuilds an entry from what [`RawEntry::to_parts`] gave (an entry set aside on disk).
@@ -530,20 +526,16 @@ impl<'de> serde::de::Visitor<'de> for List<'_> {
 
 /// What one entry is (`None`: a GAAD entry to skip, or an empty list of unprocessed resources).
 fn found(slot: Slot, at: String, element: Value) -> Option<Found> {
-    if let Some(list) = slot.gaad_list() {
-        return match gaad_entry(list, &at, &element) {
+    match slot.contents() {
+        Contents::Items => Some(Found::Item { at, item: element }),
+        Contents::Gaad(list) => match gaad_entry(list, &at, &element) {
             Ok(Some(GaadEntry::Item(item))) => Some(Found::Item { at, item }),
             Ok(Some(GaadEntry::AwsManagedPolicy { arn, document })) => Some(Found::AwsManagedPolicy { arn, document }),
             Ok(None) => None,
             Err(e) => Some(Found::Error(e)),
-        };
-    }
-    match slot {
-        Slot::Results => Some(select_result(at, element)),
-        Slot::Unprocessed | Slot::AggregateUnprocessed => whole::unprocessed(&at, &element).map(Found::Error),
-        // Every other list (the GAAD lists were converted above) holds configuration items as
-        // they stand: `Slot::holds_items`, whose match names each list, says which.
-        _items => Some(Found::Item { at, item: element }),
+        },
+        Contents::SelectResults => Some(select_result(at, element)),
+        Contents::Unprocessed => whole::unprocessed(&at, &element).map(Found::Error),
     }
 }
 
