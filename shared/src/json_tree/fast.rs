@@ -127,11 +127,8 @@ impl<'a> Parser<'a> {
                 self.skip_whitespace();
                 let item = self.value()?;
                 self.items.push(item);
-                self.skip_whitespace();
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b']' => break,
-                    _ => return None,
+                if !self.another(b']')? {
+                    break;
                 }
             }
         }
@@ -152,11 +149,8 @@ impl<'a> Parser<'a> {
                 self.skip_whitespace();
                 let value = self.value()?;
                 self.entries.push((key, value));
-                self.skip_whitespace();
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b'}' => break,
-                    _ => return None,
+                if !self.another(b'}')? {
+                    break;
                 }
             }
         }
@@ -164,6 +158,22 @@ impl<'a> Parser<'a> {
         let entries = self.arena.alloc_slice_copy(self.entries.get(mark..)?);
         self.entries.truncate(mark);
         Some(Tree::Object(Object { entries }))
+    }
+
+    /// After an element of an array or object: `true` past a comma (another element follows),
+    /// `false` at the closing bracket `close` (left for the caller to step past), `None` at
+    /// anything else.
+    #[inline(always)]
+    fn another(&mut self, close: u8) -> Option<bool> {
+        self.skip_whitespace();
+        match self.peek()? {
+            b',' => {
+                self.pos += 1;
+                Some(true)
+            }
+            byte if byte == close => Some(false),
+            _ => None,
+        }
     }
 
     /// The rest of a string whose opening quote was just taken: borrowed from the text when it
