@@ -26,7 +26,7 @@ use crate::version::{ItemVersion, ResourceKey, VersionError};
 
 mod key_attributes;
 
-pub use key_attributes::{KeySpec, KeyState, KeyUsage};
+pub use key_attributes::{KeyAttributes, KeySpec, KeyState, KeyUsage};
 
 /// The resource types the rules evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -466,14 +466,8 @@ pub struct Key {
     pub key_id: String,
     /// `keyManager`
     pub manager: KeyManager,
-    /// `keyState`; `None` when the item does not record it.
-    pub state: Option<KeyState>,
-    /// `keySpec`, or the older `customerMasterKeySpec`; `None` when the item records neither.
-    pub spec: Option<KeySpec>,
-    /// `keyUsage`; `None` when the item does not record it.
-    pub usage: Option<KeyUsage>,
-    /// `multiRegion`; `None` when the item does not record it (older items, `select` results).
-    pub multi_region: Option<bool>,
+    /// Its state, spec, usage and whether it is multi-Region, as the item records them.
+    pub attributes: KeyAttributes,
     /// The key policy.
     pub policy: KeyPolicy,
     /// The item's `tags`.
@@ -483,7 +477,7 @@ pub struct Key {
 impl Key {
     /// Pending deletion (or pending replica deletion).
     pub fn is_pending_deletion(&self) -> bool {
-        self.state.as_ref().is_some_and(KeyState::is_pending_deletion)
+        self.attributes.state.as_ref().is_some_and(KeyState::is_pending_deletion)
     }
 }
 
@@ -865,15 +859,17 @@ impl<'r, 'a> Reader<'r, 'a> {
         Ok(Key {
             key_id,
             manager,
-            state: self.opt_text("keyState")?.as_deref().map(KeyState::parse),
-            spec: match self.opt_text("keySpec")? {
-                Some(spec) => Some(spec),
-                None => self.opt_text("customerMasterKeySpec")?,
-            }
-            .as_deref()
-            .map(KeySpec::parse),
-            usage: self.opt_text("keyUsage")?.as_deref().map(KeyUsage::parse),
-            multi_region: self.opt_bool("multiRegion")?,
+            attributes: KeyAttributes {
+                state: self.opt_text("keyState")?.as_deref().map(KeyState::parse),
+                spec: match self.opt_text("keySpec")? {
+                    Some(spec) => Some(spec),
+                    None => self.opt_text("customerMasterKeySpec")?,
+                }
+                .as_deref()
+                .map(KeySpec::parse),
+                usage: self.opt_text("keyUsage")?.as_deref().map(KeyUsage::parse),
+                multi_region: self.opt_bool("multiRegion")?,
+            },
             policy,
             tags: Tags::parse(self.item.tags),
         })
@@ -1137,7 +1133,7 @@ mod tests {
         match resource.map(|r| r.details) {
             Ok(Details::Key(key)) => {
                 assert!(matches!(key.policy, KeyPolicy::Parsed(_)), "{:?}", key.policy);
-                assert_eq!(key.multi_region, Some(false));
+                assert_eq!(key.attributes.multi_region, Some(false));
             }
             other => panic!("{other:?}"),
         }

@@ -122,7 +122,7 @@ use shared::access::{key_policy_access, Access, Grantee};
 use shared::arn::Arn;
 use shared::catalog::ActionId;
 use shared::condition::guards_confused_deputy;
-use shared::item::{Key, KeyManager, KeyPolicy, KeySpec, KeyState, KeyUsage, Tags};
+use shared::item::{Key, KeyAttributes, KeyManager, KeyPolicy, KeySpec, KeyState, KeyUsage, Tags};
 use shared::pattern::{Pattern, Variables};
 use shared::policy::{BaseOperator, Condition, Policy, Principal, Principals, SetQualifier, Statement};
 use shared::rule::{AnnotationStyle, Check, CheckKind, InactiveKeys, ParamKind, ParamSpec, Reads};
@@ -302,7 +302,7 @@ pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
             key.manager == KeyManager::Customer,
             "key is AWS managed: use a customer managed key",
         ),
-        match &key.state {
+        match &key.attributes.state {
             Some(KeyState::Enabled) => check("key is enabled", true, ""),
             Some(state) if state.is_pending_deletion() => {
                 check("key is enabled", false, format!("key is {state}: cancel its deletion and enable it"))
@@ -314,9 +314,10 @@ pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
             ),
         },
     ];
-    let symmetric = key.spec == Some(KeySpec::SymmetricDefault) && key.usage == Some(KeyUsage::EncryptDecrypt);
-    let spec = key.spec.as_ref().map_or("unrecorded", KeySpec::as_str);
-    let usage = key.usage.as_ref().map_or("unrecorded", KeyUsage::as_str);
+    let KeyAttributes { spec, usage, multi_region, .. } = &key.attributes;
+    let symmetric = *spec == Some(KeySpec::SymmetricDefault) && *usage == Some(KeyUsage::EncryptDecrypt);
+    let spec = spec.as_ref().map_or("unrecorded", KeySpec::as_str);
+    let usage = usage.as_ref().map_or("unrecorded", KeyUsage::as_str);
     checks.push(check(
         "symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)",
         symmetric,
@@ -325,11 +326,12 @@ pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
     if needs.control_tower {
         // Items that do not record `multiRegion` (older items, `select` results): a
         // multi-Region key's id always starts with `mrk-`, and no other key's does.
-        let multi_region = key.multi_region.unwrap_or_else(|| key.key_id.starts_with("mrk-"));
+        let recorded = *multi_region;
+        let multi_region = recorded.unwrap_or_else(|| key.key_id.starts_with("mrk-"));
         checks.push(check(
             "single-Region key",
             !multi_region,
-            match key.multi_region {
+            match recorded {
                 Some(_) => "key is multi-Region: use a single-Region key",
                 None => "key is multi-Region (its id starts with mrk-): use a single-Region key",
             },

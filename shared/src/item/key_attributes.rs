@@ -1,5 +1,5 @@
-//! A KMS key's state, spec and usage as Config records them (`keyState`, `keySpec`,
-//! `keyUsage`), typed.
+//! A KMS key's state, spec, usage and multi-Region flag as Config records them (`keyState`,
+//! `keySpec`, `keyUsage`, `multiRegion`), typed.
 //!
 //! Each keeps an `Other` variant with the text as written: AWS adds values to all three (key
 //! states `Updating` and `PendingReplicaDeletion` came with multi-Region keys; key specs HMAC,
@@ -9,6 +9,20 @@
 //! other spec is kept as written.
 
 use std::fmt;
+
+/// What a configuration item records of a key besides its id, manager, policy and tags. Each
+/// is `None` when the item does not record it: older items and `select` results leave some out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAttributes {
+    /// `keyState`.
+    pub state: Option<KeyState>,
+    /// `keySpec`, or the older `customerMasterKeySpec`.
+    pub spec: Option<KeySpec>,
+    /// `keyUsage`.
+    pub usage: Option<KeyUsage>,
+    /// `multiRegion`.
+    pub multi_region: Option<bool>,
+}
 
 /// `keyState`.
 #[derive(Debug, Clone, PartialEq, Eq)]
