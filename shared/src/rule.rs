@@ -188,18 +188,15 @@ pub enum AnnotationStyle {
 
 /// One line of a rule's checklist (the readiness rule's `precheck` view): a requirement,
 /// whether it is met, and what to change when it is not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     /// What must hold.
     pub requirement: String,
     /// Whether it holds.
     pub met: bool,
     /// What to add or change when it does not.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
     /// A policy statement that would meet it, when it is unmet and a statement can.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<String>,
     /// Which kind of requirement: what the service needs, or a guard against the confused
     /// deputy (`precheck` shows the two apart).
@@ -209,13 +206,11 @@ pub struct Check {
     pub advisory: bool,
     /// The verdict's causes when unmet, one per offending statement; when empty, the fix (or
     /// the requirement) is the one cause.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<Cause>,
 }
 
 /// The kinds of requirement a checklist holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckKind {
     /// What the service needs to work at all: key settings, grants, encryption context.
     ServiceNeeds,
