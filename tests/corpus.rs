@@ -65,8 +65,8 @@ fn blocked_actions_verdicts(accept: &str) -> Vec<(String, Compliance, Option<Str
             let resource = Resource {
                 type_name: "AWS::IAM::Policy".into(),
                 resource_type: Some(ResourceType::IamPolicy),
-                resource_id: name.clone(),
-                arn: own_arn,
+                resource_id: name.as_str().into(),
+                arn: own_arn.into(),
                 account_id: "111122223333".into(),
                 status: ItemStatus::Ok,
                 capture_time: None,

@@ -45,7 +45,7 @@ fn judged(n: usize) -> Vec<Evaluation> {
                 format!("key-{i}"),
                 verdict,
             );
-            evaluation.ordering_timestamp = Some("2026-11-23T06:00:00.000Z".to_owned());
+            evaluation.ordering_timestamp = Some("2026-11-23T06:00:00.000Z".into());
             evaluation
         })
         .collect()

@@ -10,6 +10,15 @@
 //! a placeholder for what is unknown: an item without a capture time has no ordering timestamp
 //! (`None`, which the dry-run leaves out and PutEvaluations refuses as an error), and a
 //! resource without an ARN has none.
+//!
+//! The resource's type, id, ARN and capture time are the [`Resource`]'s own strings, shared
+//! (`Arc<str>`), not copies: every rule's evaluation of a resource names the same four. The
+//! dry-run makes them on a decoder thread, its judges make the evaluations and its report
+//! writer frees them, and with copies the four allocations an evaluation made on a judge and
+//! freed on the writer were the judges' largest cost (`perf`: mimalloc collecting blocks freed
+//! by another thread; BENCHMARKS.md, "Stop 26").
+
+use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
@@ -22,17 +31,17 @@ pub struct Evaluation {
     /// The rule's id: its default Config rule name (`ConfigRuleName` in the dry-run's JSON).
     pub rule: &'static str,
     /// The Config type name, as recorded (`ComplianceResourceType`).
-    pub resource_type: String,
+    pub resource_type: Arc<str>,
     /// The resource id (`ComplianceResourceId`): an IAM unique id, a KMS key id.
-    pub resource_id: String,
+    pub resource_id: Arc<str>,
     /// The resource's ARN, when known: where SARIF locates a finding. `None` for an item
     /// without one, and for a resource known only by type and id.
-    pub resource_arn: Option<String>,
+    pub resource_arn: Option<Arc<str>>,
     /// `OrderingTimestamp`: the item's capture time; a periodic run's evaluations, and a
     /// change whose item records none, take the notification's time instead (runtime). `None`
     /// when neither is known: the dry-run leaves the field out, PutEvaluations fails with
     /// `RuleError::NoOrderingTimestamp` rather than send an invented time.
-    pub ordering_timestamp: Option<String>,
+    pub ordering_timestamp: Option<Arc<str>>,
     /// The verdict's compliance.
     compliance: Compliance,
     /// The verdict's annotation ([`Verdict::annotation`]): none when COMPLIANT.
@@ -59,11 +68,16 @@ impl Evaluation {
     /// `rule`'s verdict on a resource known only by its type and id (a periodic run retires a
     /// resource Config no longer records by the type and id its compliance results name): no
     /// ARN, no ordering timestamp until one is set.
-    pub fn by_id(rule: &'static str, resource_type: String, resource_id: String, verdict: Verdict) -> Evaluation {
+    pub fn by_id(
+        rule: &'static str,
+        resource_type: impl Into<Arc<str>>,
+        resource_id: impl Into<Arc<str>>,
+        verdict: Verdict,
+    ) -> Evaluation {
         Evaluation {
             rule,
-            resource_type,
-            resource_id,
+            resource_type: resource_type.into(),
+            resource_id: resource_id.into(),
             resource_arn: None,
             ordering_timestamp: None,
             compliance: verdict.compliance,

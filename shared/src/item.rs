@@ -14,6 +14,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -509,22 +510,25 @@ pub enum Details {
 }
 
 /// One resource, decoded.
+///
+/// The strings every evaluation of it repeats (type, id, ARN, capture time) are shared
+/// (`Arc<str>`, see [`crate::evaluation`]); serde writes and reads them as strings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resource {
     /// The Config type name as recorded.
-    pub type_name: String,
+    pub type_name: Arc<str>,
     /// The type, when it is one the rules know.
     pub resource_type: Option<ResourceType>,
     /// `resourceId`
-    pub resource_id: String,
+    pub resource_id: Arc<str>,
     /// The resource's ARN (empty when the item has none).
-    pub arn: String,
+    pub arn: Arc<str>,
     /// The owning account (from the item, else from the ARN; empty when neither has one).
     pub account_id: String,
     /// `configurationItemStatus`
     pub status: ItemStatus,
     /// `configurationItemCaptureTime`
-    pub capture_time: Option<String>,
+    pub capture_time: Option<Arc<str>>,
     /// Which resource this is, whatever version ([`ResourceKey`]).
     pub key: ResourceKey,
     /// Which version of the resource this item is.
@@ -601,13 +605,13 @@ impl Resource {
         // other; nothing about the item is lost.
         let key = ResourceKey::new(&account_id, item.region.unwrap_or_default(), item.resource_type, item.resource_id);
         Ok(Resource {
-            type_name: item.resource_type.to_owned(),
+            type_name: item.resource_type.into(),
             resource_type,
-            resource_id: item.resource_id.to_owned(),
-            arn,
+            resource_id: item.resource_id.into(),
+            arn: arn.into(),
             account_id,
             status: item.status.clone(),
-            capture_time: item.capture_time.as_deref().map(str::to_owned),
+            capture_time: item.capture_time.as_deref().map(Arc::from),
             key,
             version,
             details,

@@ -117,7 +117,7 @@ fn cell_causes(resource: &Resource, held: &HeldPolicies) -> Vec<Cause> {
         return Vec::new();
     }
     let scope = KeyScope::new(&resource.arn, &resource.account_id);
-    let principal = Some(resource.arn.as_str());
+    let principal = Some(&*resource.arn);
     let mut causes: Vec<Cause> = Vec::new();
     // Within the permissions boundary, where there is one (SPEC section 2): a cell is
     // administered and used only where both the policies and the boundary allow it.

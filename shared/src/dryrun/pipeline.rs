@@ -688,11 +688,11 @@ fn shelve(
                 });
             };
             let replaced = store.put_policy(&resource.arn, version, Some(record))?;
-            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.clone()))
+            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.to_string()))
         }
         (Details::Absent, Some(ResourceType::IamPolicy)) => {
             let replaced = store.put_policy(&resource.arn, version, None)?;
-            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.clone()))
+            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.to_string()))
         }
         (Details::Group(group), _) => {
             let replaced = store.put_group(&resource.account_id, &group.name, version, Some(group.clone()));
@@ -886,8 +886,8 @@ fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &
             let verdict = catch_unwind(AssertUnwindSafe(|| rule.judge(resource, &Context { params, resolver })))
                 .map_err(|panic| Error::RulePanicked {
                     rule: rule.id,
-                    resource_type: resource.type_name.clone(),
-                    resource_id: resource.resource_id.clone(),
+                    resource_type: resource.type_name.to_string(),
+                    resource_id: resource.resource_id.to_string(),
                     file: file.to_owned(),
                     message: panic_message(panic.as_ref()),
                 })?;

@@ -141,7 +141,7 @@ impl SetAside {
             self.file.write_all(&(bytes.len() as u64).to_le_bytes())?;
             self.file.write_all(&bytes)?;
         } else {
-            let entry = entry.ok_or_else(|| SetAsideError::NoEntry(resource.resource_id.clone()))?;
+            let entry = entry.ok_or_else(|| SetAsideError::NoEntry(resource.resource_id.to_string()))?;
             let (tag, index) = entry.to_parts();
             let json = entry.json().as_bytes();
             self.file.write_all(&[ENTRY])?;

@@ -424,7 +424,7 @@ pub async fn evaluate_event_excepting(
 /// (`RuleError::NoOrderingTimestamp`).
 fn or_ordering(mut evaluation: Evaluation, notification_time: Option<&str>) -> Evaluation {
     if evaluation.ordering_timestamp.is_none() {
-        evaluation.ordering_timestamp = notification_time.map(str::to_owned);
+        evaluation.ordering_timestamp = notification_time.map(Arc::from);
     }
     evaluation
 }
@@ -449,7 +449,7 @@ async fn judge_one(
     };
     // `ordering` (a periodic run's notification time) over the item's capture time.
     if let Some(time) = ordering {
-        evaluation.ordering_timestamp = Some(time.to_owned());
+        evaluation.ordering_timestamp = Some(time.into());
     }
     Ok(evaluation)
 }

@@ -329,7 +329,7 @@ async fn sweep(
                     resource_id.to_owned(),
                     Verdict::not_applicable("resource is no longer recorded"),
                 );
-                evaluation.ordering_timestamp = Some(ordering.to_owned());
+                evaluation.ordering_timestamp = Some(ordering.into());
                 if verdicts.send(evaluation).await.is_err() {
                     return Err(Missed::new(what, "the reporter had stopped"));
                 }

@@ -171,15 +171,15 @@ fn to_entry(evaluation: &Evaluation) -> Result<Entry, RuleError> {
     // Config writes capture times with and without the `Z`; both are UTC.
     let timestamp = DateTime::from_str(ordering, Format::DateTime)
         .or_else(|_| DateTime::from_str(&format!("{}Z", ordering.trim_end_matches('Z')), Format::DateTime))
-        .map_err(|_| RuleError::OrderingTimestamp { resource: key_name(evaluation), value: ordering.clone() })?;
+        .map_err(|_| RuleError::OrderingTimestamp { resource: key_name(evaluation), value: ordering.to_string() })?;
     let compliance = match evaluation.compliance() {
         Compliance::Compliant => ComplianceType::Compliant,
         Compliance::NonCompliant => ComplianceType::NonCompliant,
         Compliance::NotApplicable => ComplianceType::NotApplicable,
     };
     Entry::builder()
-        .compliance_resource_type(&evaluation.resource_type)
-        .compliance_resource_id(&evaluation.resource_id)
+        .compliance_resource_type(&*evaluation.resource_type)
+        .compliance_resource_id(&*evaluation.resource_id)
         .compliance_type(compliance)
         .set_annotation(evaluation.annotation().map(str::to_owned))
         .ordering_timestamp(timestamp)
@@ -194,8 +194,8 @@ mod tests {
 
     fn evaluation(ordering: Option<&str>) -> Evaluation {
         let verdict = Verdict::from_causes(vec![Cause::because("because")]);
-        let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key".into(), "k1".into(), verdict);
-        evaluation.ordering_timestamp = ordering.map(str::to_owned);
+        let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key", "k1", verdict);
+        evaluation.ordering_timestamp = ordering.map(std::sync::Arc::from);
         evaluation
     }
 

@@ -324,7 +324,8 @@ mod tests {
             for verdict in verdicts {
                 let mut evaluation =
                     Evaluation::by_id("rule-id", format!("AWS::{text}"), format!("id {text} {i}"), verdict);
-                evaluation.ordering_timestamp = (i % 2 == 0).then(|| format!("2026-01-0{i}T00:00:00.000Z {text}"));
+                evaluation.ordering_timestamp =
+                    (i % 2 == 0).then(|| format!("2026-01-0{i}T00:00:00.000Z {text}").into());
                 all.push(evaluation);
             }
         }

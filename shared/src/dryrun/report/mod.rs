@@ -422,8 +422,8 @@ mod tests {
                 ..Verdict::not_applicable(format!("not applicable {id}"))
             },
         };
-        let mut evaluation = Evaluation::by_id(rule, "AWS::KMS::Key".into(), format!("k{id}"), verdict);
-        evaluation.resource_arn = Some(format!("arn:aws:kms:us-east-1:111122223333:key/k{id}"));
+        let mut evaluation = Evaluation::by_id(rule, "AWS::KMS::Key", format!("k{id}"), verdict);
+        evaluation.resource_arn = Some(format!("arn:aws:kms:us-east-1:111122223333:key/k{id}").into());
         evaluation.ordering_timestamp = Some("2026-01-01T00:00:00.000Z".into());
         evaluation
     }
@@ -475,7 +475,7 @@ mod tests {
             .filter(|(e, _)| *e != 1)
             .flat_map(|(_, evaluations)| evaluations)
             .filter(|e| e.compliance() == Compliance::NonCompliant || e.is_excepted())
-            .map(|e| e.resource_id)
+            .map(|e| e.resource_id.to_string())
             .collect();
         assert_eq!(ids, want);
     }
@@ -484,7 +484,7 @@ mod tests {
     #[test]
     fn a_finding_reads_back_as_written() {
         let verdict = Verdict::from_causes(vec![Cause::because("why")]);
-        let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key".into(), "k1".into(), verdict);
+        let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key", "k1", verdict);
         evaluation.resource_arn = Some("arn:aws:kms:us-east-1:111122223333:key/k1".into());
         evaluation.ordering_timestamp = Some("2026-01-01T00:00:00.000Z".into());
         let mut file = tempfile::tempfile().unwrap();
@@ -499,7 +499,7 @@ mod tests {
             ("rule", "k1", "why")
         );
         assert_eq!(finding.causes, serde_json::to_value(evaluation.causes()).unwrap());
-        assert_eq!(finding.resource_arn, evaluation.resource_arn);
+        assert_eq!(finding.resource_arn.as_deref(), evaluation.resource_arn.as_deref());
         assert_eq!(findings.read().unwrap().count(), 2, "read again from the start");
     }
 }
