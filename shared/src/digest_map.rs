@@ -26,14 +26,15 @@
 //! shard is chosen by a byte of the other half, so that a shard's keys do not share the bits
 //! its small map's buckets are chosen by.
 
+use std::collections::hash_map::{Entry, VacantEntry};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// How many shards a [`DigestMap`] has.
 const SHARDS: usize = 16;
 
-/// The small map of a shard is merged into its sorted entries when it holds this many entries,
-/// or a sixteenth as many as they, whichever is more.
+/// The small map of a shard is merged into its sorted entries once it holds this many entries,
+/// or a sixteenth as many as they, whichever is more (before the next value is put).
 const SMALLEST_MERGE: usize = 256;
 
 /// How many entries a chunk of a shard's sorted entries holds: 40 to 48 KB for the dry-run's
@@ -129,16 +130,36 @@ impl<V> Shard<V> {
     }
 
     fn insert(&mut self, key: Key, value: V) -> Option<V> {
-        if let Some((chunk, Ok(at))) = self.find(&key) {
-            if let Some((_, held)) = self.chunks.get_mut(chunk).and_then(|entries| entries.get_mut(at)) {
-                return Some(std::mem::replace(held, value));
+        match self.slot(key) {
+            Slot::Held(held) => Some(std::mem::replace(held, value)),
+            Slot::Vacant(vacant) => {
+                vacant.put(value);
+                None
             }
         }
-        let old = self.recent.insert(key, value);
+    }
+
+    /// The value of `key` to change, or the place to put one: one search of the sorted
+    /// entries either way. A small map filled by the last value put is merged first.
+    fn slot(&mut self, key: Key) -> Slot<'_, V> {
         if self.recent.len() >= SMALLEST_MERGE.max(self.sorted_len() / 16) {
             self.merge();
         }
-        old
+        let sorted = match self.find(&key) {
+            Some((chunk, Ok(at))) => Some((chunk, at)),
+            _ => None,
+        };
+        // Two borrows, one a field: the sorted entries' is returned, or the small map's is used.
+        let Shard { chunks, recent, .. } = self;
+        if let Some((chunk, at)) = sorted {
+            if let Some((_, held)) = chunks.get_mut(chunk).and_then(|entries| entries.get_mut(at)) {
+                return Slot::Held(held);
+            }
+        }
+        match recent.entry(key) {
+            Entry::Occupied(held) => Slot::Held(held.into_mut()),
+            Entry::Vacant(vacant) => Slot::Vacant(Vacant(vacant)),
+        }
     }
 
     /// Merges the small map's entries into the chunks, rewritten full. Each old chunk is freed
@@ -213,6 +234,24 @@ fn search<V>(entries: &[(Key, V)], key: &Key) -> Result<usize, usize> {
     within.binary_search_by(|(k, _)| k.cmp(key)).map(|i| low + i).map_err(|i| low + i)
 }
 
+/// A digest's value, to change, or the place to put one ([`DigestMap::slot`]).
+pub enum Slot<'a, V> {
+    /// The digest has this value.
+    Held(&'a mut V),
+    /// The digest has no value.
+    Vacant(Vacant<'a, V>),
+}
+
+/// Where the value of a digest that has none goes ([`Slot::Vacant`]): its shard's small map.
+pub struct Vacant<'a, V>(VacantEntry<'a, Key, V>);
+
+impl<V> Vacant<'_, V> {
+    /// Gives the digest `value`, without searching again for where it goes.
+    pub fn put(self, value: V) {
+        self.0.insert(value);
+    }
+}
+
 impl<V> Default for DigestMap<V> {
     fn default() -> Self {
         DigestMap { shards: (0..SHARDS).map(|_| Shard::default()).collect(), spare: Shard::default() }
@@ -233,6 +272,12 @@ impl<V> DigestMap<V> {
     /// The value of `digest`, to change.
     pub fn get_mut(&mut self, digest: &[u64; 2]) -> Option<&mut V> {
         self.shard_mut(digest).get_mut(&Key(*digest))
+    }
+
+    /// The value of `digest` to change, or the place to put one when it has none: for a
+    /// caller that decides by the value held, then sets one, with one search rather than two.
+    pub fn slot(&mut self, digest: &[u64; 2]) -> Slot<'_, V> {
+        self.shard_mut(digest).slot(Key(*digest))
     }
 
     /// Sets the value of `digest`; the value it had, if any.
@@ -334,7 +379,7 @@ mod tests {
             let (last, full) = shard.chunks.split_last().expect("a shard of about 6,000 entries has chunks");
             assert!(full.iter().all(|chunk| chunk.len() == CHUNK && chunk.capacity() == CHUNK));
             assert!(!last.is_empty() && last.len() <= CHUNK);
-            assert!(shard.recent.len() < SMALLEST_MERGE.max(shard.sorted_len() / 16));
+            assert!(shard.recent.len() <= SMALLEST_MERGE.max(shard.sorted_len() / 16));
         }
     }
 }

@@ -50,7 +50,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::digest_map::DigestMap;
+use crate::digest_map::{DigestMap, Slot};
 use crate::item::{Document, Identity};
 use crate::policy::{DocumentError, Policy, PolicyVersion, Statement};
 use crate::resolver::{Names, ResolveError, Resolver};
@@ -322,8 +322,11 @@ impl PolicyStore {
         version: ItemVersion,
         record: Option<PolicyRecord>,
     ) -> Result<Replaced, StoreError> {
-        let digest = digest(&arn);
-        let held = self.policies.get(&digest);
+        let slot = self.policies.slot(&digest(&arn));
+        let held = match &slot {
+            Slot::Held(held) => Some(&**held),
+            Slot::Vacant(_) => None,
+        };
         if held.is_some_and(|held| held.version >= version) {
             return Ok(Replaced::Kept);
         }
@@ -361,7 +364,10 @@ impl PolicyStore {
             }
             _ => Replaced::Different,
         };
-        self.policies.insert(digest, Shelved { version, entry });
+        match slot {
+            Slot::Held(held) => *held = Shelved { version, entry },
+            Slot::Vacant(vacant) => vacant.put(Shelved { version, entry }),
+        }
         Ok(replaced)
     }
 

@@ -10,7 +10,7 @@
 //! that comes after a newer one is not judged at all. Memory: 40 bytes and a bit or two per
 //! resource (a 16-byte [`ResourceKey`], not the strings), in a [`DigestMap`].
 
-use crate::digest_map::DigestMap;
+use crate::digest_map::{DigestMap, Slot};
 use crate::version::{ItemVersion, ResourceKey};
 
 /// Which versions are judged.
@@ -54,12 +54,12 @@ impl Versions {
     /// first read stays the newest.
     pub(super) fn admit(&mut self, key: ResourceKey, version: ItemVersion, order: usize) -> Admission {
         let all = self.judged == Judged::All;
-        match self.newest.get_mut(key.digest()) {
-            None => {
-                self.newest.insert(*key.digest(), (version, order));
+        match self.newest.slot(key.digest()) {
+            Slot::Vacant(vacant) => {
+                vacant.put((version, order));
                 Admission { judge: true, newest: true, retracts: false }
             }
-            Some(newest) if version > newest.0 => {
+            Slot::Held(newest) if version > newest.0 => {
                 let older = std::mem::replace(newest, (version, order)).1;
                 if !all {
                     self.retracted.insert(older);
@@ -67,7 +67,7 @@ impl Versions {
                 }
                 Admission { judge: true, newest: true, retracts: !all }
             }
-            Some(_) => {
+            Slot::Held(_) => {
                 if !all {
                     self.superseded += 1;
                 }
