@@ -1,7 +1,7 @@
 //! The hot paths of every evaluation: pattern matching, policy parsing, one rule on one item.
 //! Workloads come from the real AWS managed policies of `../shared/corpus` (bundled).
 //!
-//! Run: `cargo bench -p shared --features bundled-policies --bench hot_paths`.
+//! Run: `cargo bench -p shared --features bundled-policies,cli --bench hot_paths`.
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
@@ -11,10 +11,12 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use serde_json::Value;
 use shared::access::{every_allow, identity_cells, IdentityDoc, KeyScope};
 use shared::catalog::ActionSet;
+use shared::digest_map::{DigestMap, Slot};
 use shared::item::Resource;
 use shared::json_tree::Tree;
 use shared::pattern::{Pattern, Variables};
 use shared::policy::{parse_policy, PolicyKind};
+use shared::version::digest;
 
 fn corpus_documents() -> Vec<Value> {
     let mut text = String::new();
@@ -149,5 +151,43 @@ fn evaluation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, patterns, pattern_growth, parsing, items, evaluation);
+/// The dry-run's tables of a resource's newest version and of the policy store's index: a
+/// lookup of each of 500,000 digests in a map that holds them (the 1 GB GAAD workload's
+/// resources and policies are about 930,000 entries in two maps), and a slot of each of
+/// 500,000 more, put as the sequencer puts a resource it has not seen.
+fn digest_map(c: &mut Criterion) {
+    const N: u64 = 500_000;
+    let mut map = DigestMap::default();
+    for n in 0..N {
+        map.insert(digest(&n), (n, n));
+    }
+    let mut group = c.benchmark_group("digest map");
+    group.throughput(Throughput::Elements(N));
+    group.sample_size(10);
+    group.bench_function("get each of 500,000 digests held", |b| {
+        b.iter(|| (0..N).filter(|n| map.get(&digest(n)).is_some()).count())
+    });
+    group.bench_function("slot and put 500,000 digests into a map of 500,000", |b| {
+        b.iter_batched_ref(
+            || {
+                let mut map = DigestMap::default();
+                for n in 0..N {
+                    map.insert(digest(&n), (n, n));
+                }
+                map
+            },
+            |map| {
+                for n in N..2 * N {
+                    if let Slot::Vacant(vacant) = map.slot(&digest(&n)) {
+                        vacant.put((n, n));
+                    }
+                }
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, patterns, pattern_growth, parsing, items, evaluation, digest_map);
 criterion_main!(benches);

@@ -20,7 +20,11 @@
 //! alternating runs each, `/usr/bin/time`, against 120-121 MB and 89-95 MB with hash maps).
 //!
 //! A key is found by the chunks' first keys, then in its chunk: digests are uniform, so
-//! interpolation on the first half narrows a chunk to a few entries in a step or two.
+//! interpolation on the first half narrows a chunk to a few entries in a step or two. A chunk
+//! keeps its keys apart from its values, so that the search reads a few cache lines of keys,
+//! then one value: the tables are far larger than the cache, and on the 1 GB workloads the
+//! searches were the sequencer's largest cost (`perf`, BENCHMARKS.md "Stop 26"). A caller that
+//! decides by the value held and then sets one asks for the digest's [`Slot`]: one search.
 //!
 //! A digest is random already, so its first half is the small map's hash as it is, and the
 //! shard is chosen by a byte of the other half, so that a shard's keys do not share the bits
@@ -86,10 +90,33 @@ impl Hasher for FirstHalf {
 /// last), and those added since the last merge. A key is in one of the two, never both.
 #[derive(Debug)]
 struct Shard<V> {
-    chunks: Vec<Vec<(Key, V)>>,
+    chunks: Vec<Chunk<V>>,
     /// The first key of each chunk.
     firsts: Vec<Key>,
     recent: HashMap<Key, V, BuildHasherDefault<FirstHalf>>,
+}
+
+/// A run of a shard's sorted entries, its keys apart from its values: a search reads 16 bytes
+/// an entry (a few cache lines around the guess) rather than whole entries, then one value.
+#[derive(Debug)]
+struct Chunk<V> {
+    keys: Vec<Key>,
+    values: Vec<V>,
+}
+
+impl<V> Chunk<V> {
+    fn new() -> Chunk<V> {
+        Chunk { keys: Vec::with_capacity(CHUNK), values: Vec::with_capacity(CHUNK) }
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn push(&mut self, (key, value): (Key, V)) {
+        self.keys.push(key);
+        self.values.push(value);
+    }
 }
 
 impl<V> Default for Shard<V> {
@@ -104,27 +131,27 @@ impl<V> Shard<V> {
     }
 
     fn sorted_len(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
+        self.chunks.iter().map(Chunk::len).sum()
     }
 
     /// The chunk `key` would be in, and its place there: `Ok` where it is, `Err` where not.
     fn find(&self, key: &Key) -> Option<(usize, Result<usize, usize>)> {
         // The last chunk whose first key is at most `key`.
         let chunk = self.firsts.partition_point(|first| first <= key).checked_sub(1)?;
-        let entries = self.chunks.get(chunk)?;
-        Some((chunk, search(entries, key)))
+        let keys = &self.chunks.get(chunk)?.keys;
+        Some((chunk, search(keys, key)))
     }
 
     fn get(&self, key: &Key) -> Option<&V> {
         match self.find(key) {
-            Some((chunk, Ok(at))) => self.chunks.get(chunk)?.get(at).map(|(_, v)| v),
+            Some((chunk, Ok(at))) => self.chunks.get(chunk)?.values.get(at),
             _ => self.recent.get(key),
         }
     }
 
     fn get_mut(&mut self, key: &Key) -> Option<&mut V> {
         match self.find(key) {
-            Some((chunk, Ok(at))) => self.chunks.get_mut(chunk)?.get_mut(at).map(|(_, v)| v),
+            Some((chunk, Ok(at))) => self.chunks.get_mut(chunk)?.values.get_mut(at),
             _ => self.recent.get_mut(key),
         }
     }
@@ -152,7 +179,7 @@ impl<V> Shard<V> {
         // Two borrows, one a field: the sorted entries' is returned, or the small map's is used.
         let Shard { chunks, recent, .. } = self;
         if let Some((chunk, at)) = sorted {
-            if let Some((_, held)) = chunks.get_mut(chunk).and_then(|entries| entries.get_mut(at)) {
+            if let Some(held) = chunks.get_mut(chunk).and_then(|entries| entries.values.get_mut(at)) {
                 return Slot::Held(held);
             }
         }
@@ -168,9 +195,12 @@ impl<V> Shard<V> {
     fn merge(&mut self) {
         let mut recent: Vec<(Key, V)> = self.recent.drain().collect();
         recent.sort_unstable_by_key(|a| a.0);
-        let mut older = std::mem::take(&mut self.chunks).into_iter().flatten().peekable();
+        let mut older = std::mem::take(&mut self.chunks)
+            .into_iter()
+            .flat_map(|chunk| chunk.keys.into_iter().zip(chunk.values))
+            .peekable();
         let mut newer = recent.into_iter().peekable();
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk = Chunk::new();
         self.firsts.clear();
         loop {
             // The smaller head of the two, or the other's once one is used up; the end when both are.
@@ -181,14 +211,14 @@ impl<V> Shard<V> {
             };
             let Some(entry) = next else { break };
             if chunk.len() == CHUNK {
-                self.chunks.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+                self.chunks.push(std::mem::replace(&mut chunk, Chunk::new()));
             }
-            if chunk.is_empty() {
+            if chunk.len() == 0 {
                 self.firsts.push(entry.0);
             }
             chunk.push(entry);
         }
-        if !chunk.is_empty() {
+        if chunk.len() > 0 {
             self.chunks.push(chunk);
         }
         // The drained map keeps its buckets for the next round: at most a sixteenth of the
@@ -200,14 +230,14 @@ impl<V> Shard<V> {
 /// Interpolation on the first half narrows the range while it is wide (digests are uniform,
 /// so a step or two leaves a handful of entries); each step keeps `key` within the range if it
 /// is there at all, and the binary search over what is left decides exactly.
-fn search<V>(entries: &[(Key, V)], key: &Key) -> Result<usize, usize> {
-    let (mut low, mut high) = (0, entries.len());
+fn search(keys: &[Key], key: &Key) -> Result<usize, usize> {
+    let (mut low, mut high) = (0, keys.len());
     for _ in 0..4 {
         if high - low <= 16 {
             break;
         }
-        let (Some(first), Some(last)) = (entries.get(low), entries.get(high - 1)) else { break };
-        let (from, to, at) = (first.0 .0[0], last.0 .0[0], key.0[0]);
+        let (Some(first), Some(last)) = (keys.get(low), keys.get(high - 1)) else { break };
+        let (from, to, at) = (first.0[0], last.0[0], key.0[0]);
         if at < from || at > to || from == to {
             break;
         }
@@ -217,9 +247,9 @@ fn search<V>(entries: &[(Key, V)], key: &Key) -> Result<usize, usize> {
         // side it falls on.
         let window_low = guess.saturating_sub(8).max(low);
         let window_high = (guess + 9).min(high);
-        match (entries.get(window_low), entries.get(window_high - 1)) {
-            (Some(a), _) if *key < a.0 => high = window_low,
-            (_, Some(b)) if *key > b.0 => low = window_high,
+        match (keys.get(window_low), keys.get(window_high - 1)) {
+            (Some(a), _) if key < a => high = window_low,
+            (_, Some(b)) if key > b => low = window_high,
             _ => {
                 low = window_low;
                 high = window_high;
@@ -230,8 +260,8 @@ fn search<V>(entries: &[(Key, V)], key: &Key) -> Result<usize, usize> {
     // Every step above keeps low <= high <= entries.len() (a window lies within [low, high), and
     // the range is cut to one of its ends), so the slice is always there: the fallback is
     // never taken.
-    let within = entries.get(low..high).unwrap_or(&[]);
-    within.binary_search_by(|(k, _)| k.cmp(key)).map(|i| low + i).map_err(|i| low + i)
+    let within = keys.get(low..high).unwrap_or(&[]);
+    within.binary_search(key).map(|i| low + i).map_err(|i| low + i)
 }
 
 /// A digest's value, to change, or the place to put one ([`DigestMap::slot`]).
@@ -342,9 +372,9 @@ mod tests {
         }
         assert!(map.shards.iter().all(|shard| shard.sorted_len() > 5_000), "120,000 digests reach every shard");
         for shard in &map.shards {
-            let keys: Vec<Key> = shard.chunks.iter().flatten().map(|(k, _)| *k).collect();
+            let keys: Vec<Key> = shard.chunks.iter().flat_map(|chunk| chunk.keys.iter().copied()).collect();
             assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
-            let firsts: Vec<Key> = shard.chunks.iter().filter_map(|c| c.first()).map(|(k, _)| *k).collect();
+            let firsts: Vec<Key> = shard.chunks.iter().filter_map(|c| c.keys.first()).copied().collect();
             assert_eq!(firsts, shard.firsts);
         }
         assert!(map.spare.len() == 0);
@@ -377,8 +407,11 @@ mod tests {
         }
         for shard in &map.shards {
             let (last, full) = shard.chunks.split_last().expect("a shard of about 6,000 entries has chunks");
-            assert!(full.iter().all(|chunk| chunk.len() == CHUNK && chunk.capacity() == CHUNK));
-            assert!(!last.is_empty() && last.len() <= CHUNK);
+            assert!(full.iter().all(|chunk| chunk.len() == CHUNK
+                && chunk.keys.capacity() == CHUNK
+                && chunk.values.len() == CHUNK
+                && chunk.values.capacity() == CHUNK));
+            assert!(last.len() > 0 && last.len() <= CHUNK && last.values.len() == last.len());
             assert!(shard.recent.len() <= SMALLEST_MERGE.max(shard.sorted_len() / 16));
         }
     }
