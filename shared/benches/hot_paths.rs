@@ -156,29 +156,29 @@ fn evaluation(c: &mut Criterion) {
 /// resources and policies are about 930,000 entries in two maps), and a slot of each of
 /// 500,000 more, put as the sequencer puts a resource it has not seen.
 fn digest_map(c: &mut Criterion) {
-    const N: u64 = 500_000;
-    let mut map = DigestMap::default();
-    for n in 0..N {
-        map.insert(digest(&n), (n, n));
-    }
+    const N: usize = 500_000;
+    let held: Vec<[u64; 2]> = (0..N).map(|n| digest(&["111122223333", "us-east-1", &n.to_string()])).collect();
+    let new: Vec<[u64; 2]> = (N..2 * N).map(|n| digest(&["111122223333", "us-east-1", &n.to_string()])).collect();
+    let filled = || {
+        let mut map = DigestMap::default();
+        for (n, key) in held.iter().enumerate() {
+            map.insert(*key, (n, n));
+        }
+        map
+    };
+    let map = filled();
     let mut group = c.benchmark_group("digest map");
-    group.throughput(Throughput::Elements(N));
+    group.throughput(Throughput::Elements(N as u64));
     group.sample_size(10);
     group.bench_function("get each of 500,000 digests held", |b| {
-        b.iter(|| (0..N).filter(|n| map.get(&digest(n)).is_some()).count())
+        b.iter(|| held.iter().filter(|key| map.get(key).is_some()).count())
     });
     group.bench_function("slot and put 500,000 digests into a map of 500,000", |b| {
         b.iter_batched_ref(
-            || {
-                let mut map = DigestMap::default();
-                for n in 0..N {
-                    map.insert(digest(&n), (n, n));
-                }
-                map
-            },
+            filled,
             |map| {
-                for n in N..2 * N {
-                    if let Slot::Vacant(vacant) = map.slot(&digest(&n)) {
+                for (n, key) in new.iter().enumerate() {
+                    if let Slot::Vacant(vacant) = map.slot(key) {
                         vacant.put((n, n));
                     }
                 }
@@ -187,6 +187,9 @@ fn digest_map(c: &mut Criterion) {
         )
     });
     group.finish();
+    c.bench_function("digest of an account, a region, a type and an id", |b| {
+        b.iter(|| digest(black_box(&["111122223333", "us-east-1", "AWS::IAM::Role", "AROA0000000000000042"])))
+    });
 }
 
 criterion_group!(benches, patterns, pattern_growth, parsing, items, evaluation, digest_map);

@@ -343,22 +343,22 @@ mod tests {
         let mut map = DigestMap::default();
         let mut reference = HashMap::new();
         for n in 0..200_000u32 {
-            let key = digest(&(n % 120_000));
+            let key = digest(&[&(n % 120_000).to_string()]);
             assert_eq!(map.insert(key, n), reference.insert(key, n));
             if n % 997 == 0 {
                 for probe in n.saturating_sub(50)..n + 50 {
-                    let key = digest(&probe);
+                    let key = digest(&[&probe.to_string()]);
                     assert_eq!(map.get(&key), reference.get(&key), "after {n} inserts, key {probe}");
                 }
             }
         }
         assert_eq!(map.len(), reference.len());
         for n in 0..130_000u32 {
-            let key = digest(&n);
+            let key = digest(&[&n.to_string()]);
             assert_eq!(map.get(&key), reference.get(&key));
         }
         for n in (0..130_000u32).step_by(7) {
-            let key = digest(&n);
+            let key = digest(&[&n.to_string()]);
             if let Some(value) = map.get_mut(&key) {
                 *value = u32::MAX - n;
             }
@@ -367,7 +367,7 @@ mod tests {
             }
         }
         for n in 0..130_000u32 {
-            let key = digest(&n);
+            let key = digest(&[&n.to_string()]);
             assert_eq!(map.get(&key), reference.get(&key));
         }
         assert!(map.shards.iter().all(|shard| shard.sorted_len() > 5_000), "120,000 digests reach every shard");
@@ -403,7 +403,7 @@ mod tests {
     fn a_merged_shard_has_no_slack() {
         let mut map = DigestMap::default();
         for n in 0..100_000u32 {
-            map.insert(digest(&n), n);
+            map.insert(digest(&[&n.to_string()]), n);
         }
         for shard in &map.shards {
             let (last, full) = shard.chunks.split_last().expect("a shard of about 6,000 entries has chunks");

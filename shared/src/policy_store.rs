@@ -322,7 +322,7 @@ impl PolicyStore {
         version: ItemVersion,
         record: Option<PolicyRecord>,
     ) -> Result<Replaced, StoreError> {
-        let slot = self.policies.slot(&digest(&arn));
+        let slot = self.policies.slot(&digest(&[arn]));
         let held = match &slot {
             Slot::Held(held) => Some(&**held),
             Slot::Vacant(_) => None,
@@ -402,7 +402,7 @@ impl PolicyStore {
     /// Is this managed policy in the store (and not deleted)? Bundled AWS managed policies are
     /// not counted.
     pub fn knows_policy(&self, arn: &str) -> bool {
-        self.policies.get(&digest(&arn)).is_some_and(|held| held.entry.is_some())
+        self.policies.get(&digest(&[arn])).is_some_and(|held| held.entry.is_some())
     }
 
     /// The part of the store that judging an identity can ask for: these managed policies,
@@ -411,7 +411,7 @@ impl PolicyStore {
     pub fn part<'a>(&self, account: &str, policy_arns: impl Names<'a>, group_names: impl Names<'a>) -> StorePart {
         let mut part = StorePart { shelf: Arc::clone(&self.shelf), policies: Vec::new(), groups: Vec::new() };
         let copy_policy = |part: &mut StorePart, arn: &str| {
-            if let Some(entry) = self.policies.get(&digest(&arn)).and_then(|held| held.entry.as_ref()) {
+            if let Some(entry) = self.policies.get(&digest(&[arn])).and_then(|held| held.entry.as_ref()) {
                 part.policies.push((arn.to_owned(), entry.clone()));
             }
         };
@@ -437,7 +437,7 @@ impl PolicyStore {
 
 impl Resolver for PolicyStore {
     fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
-        match self.policies.get(&digest(&arn)).map(|held| held.entry.as_ref()) {
+        match self.policies.get(&digest(&[arn])).map(|held| held.entry.as_ref()) {
             Some(Some(entry)) => self.shelf.policy(arn, entry),
             // Deleted in the newest item: as if never read.
             Some(None) => Err(ResolveError::NotFound(arn.to_owned())),

@@ -10,7 +10,7 @@
 //! Two items are of the same resource when their account, region, type and id are equal
 //! ([`ResourceKey`]).
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 use crate::date::Date;
 
@@ -68,8 +68,7 @@ impl ItemVersion {
 /// The dry-run keeps one of these (and the newest version seen) for every resource it reads,
 /// so it must be small: 16 bytes, not the four strings. Two different resources share a
 /// fingerprint with a probability of about n²/2¹²⁹ among n resources (below 10⁻²⁶ for a
-/// million), far below that of a bit flipped in memory; the two halves are SipHash-1-3 digests
-/// of differently prefixed input, so they are independent.
+/// million), far below that of a bit flipped in memory: an XXH3-128 digest ([`digest`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct ResourceKey([u64; 2]);
 
@@ -77,7 +76,7 @@ impl ResourceKey {
     /// The key of the resource in `account` and `region` of type `resource_type` with id
     /// `resource_id`.
     pub fn new(account: &str, region: &str, resource_type: &str, resource_id: &str) -> ResourceKey {
-        ResourceKey(digest(&(account, region, resource_type, resource_id)))
+        ResourceKey(digest(&[account, region, resource_type, resource_id]))
     }
 
     /// The fingerprint, as [`crate::digest_map::DigestMap`] keys it.
@@ -86,17 +85,25 @@ impl ResourceKey {
     }
 }
 
-/// A 128-bit digest of `value`: two SipHash-1-3 digests of differently salted input, so
-/// independent halves. Distinct values share one with a probability of about n²/2¹²⁹ among n
-/// values. `DefaultHasher::new()` has fixed keys: the same value gives the same digest for the
-/// whole run, which is all the dry-run's tables need.
-pub fn digest(value: &impl Hash) -> [u64; 2] {
-    let half = |salt: u8| {
-        let mut hasher = std::hash::DefaultHasher::new();
-        (salt, value).hash(&mut hasher);
-        hasher.finish()
-    };
-    [half(0), half(1)]
+/// A 128-bit digest of a sequence of strings: XXH3-128 of their bytes, each followed by
+/// `0xFF`, a byte no UTF-8 text holds, so that two different sequences are two different
+/// inputs (`["ab", "c"]` is not `["a", "bc"]`).
+///
+/// Distinct inputs share a digest with a probability of about n²/2¹²⁹ among n of them: XXH3-128
+/// passes SMHasher's collision and distribution tests, as a random 128-bit function would. It
+/// is not keyed, and neither was the SipHash (with the fixed keys of `DefaultHasher::new`)
+/// it replaced: inputs crafted to collide could be found for either, which a dry-run over one's
+/// own export does not have to fear. Its halves are the digest's low and high 64 bits. The
+/// digest is the same for the whole run (and across runs), which is all the dry-run's tables
+/// need: it is never written where another version of the program reads it.
+pub fn digest(parts: &[&str]) -> [u64; 2] {
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update(&[0xFF]);
+    }
+    let digest = hasher.digest128();
+    [digest as u64, (digest >> 64) as u64]
 }
 
 /// Microseconds since the Unix epoch of an RFC 3339 time: `YYYY-MM-DDTHH:MM:SS`, an optional
