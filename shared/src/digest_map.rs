@@ -380,6 +380,37 @@ mod tests {
         assert!(map.spare.len() == 0);
     }
 
+    /// A slot is the digest's value, in the sorted chunks or in the small map, to change in
+    /// place; or, for a digest with none, the place where one put is found by `get` at once
+    /// and after a merge.
+    #[test]
+    fn a_slot_is_the_value_held_or_the_place_for_one() {
+        let mut map = DigestMap::default();
+        for n in 0..20_000u32 {
+            map.insert(digest(&[&n.to_string()]), n);
+        }
+        // The early keys are merged into chunks by now; the last few are in the small maps.
+        for n in [0u32, 7, 19_999] {
+            match map.slot(&digest(&[&n.to_string()])) {
+                Slot::Held(value) => *value += 1_000_000,
+                Slot::Vacant(_) => panic!("{n} is held"),
+            }
+            assert_eq!(map.get(&digest(&[&n.to_string()])), Some(&(n + 1_000_000)));
+        }
+        for n in 20_000..40_000u32 {
+            match map.slot(&digest(&[&n.to_string()])) {
+                Slot::Held(_) => panic!("{n} is not held yet"),
+                Slot::Vacant(vacant) => vacant.put(n),
+            }
+            assert_eq!(map.get(&digest(&[&n.to_string()])), Some(&n));
+        }
+        assert_eq!(map.len(), 40_000);
+        for n in 0..40_000u32 {
+            let want = if [0, 7, 19_999].contains(&n) { n + 1_000_000 } else { n };
+            assert_eq!(map.get(&digest(&[&n.to_string()])), Some(&want));
+        }
+    }
+
     /// Keys that are not random (all in a narrow band of first halves, or equal first halves)
     /// are found all the same: interpolation only narrows the range, the binary search decides.
     #[test]

@@ -170,6 +170,23 @@ mod tests {
         ItemVersion::new(Some(time), state).unwrap()
     }
 
+    /// Where one string ends and the next begins is part of what is digested: the same bytes
+    /// cut elsewhere, or one more or one fewer empty string, are other resources.
+    #[test]
+    fn a_digest_tells_apart_the_same_bytes_cut_differently() {
+        let cuts: [&[&str]; 7] =
+            [&["ab", "c"], &["a", "bc"], &["abc"], &["abc", ""], &["", "abc"], &["a", "b", "c"], &[]];
+        let digests: Vec<[u64; 2]> = cuts.iter().map(|parts| digest(parts)).collect();
+        for (i, a) in digests.iter().enumerate() {
+            for (j, b) in digests.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "{:?} and {:?}", cuts[i], cuts[j]);
+            }
+        }
+        assert_eq!(digest(&["ab", "c"]), digest(&["ab", "c"]), "the same for the whole run");
+        let key = |account, region, kind, id| ResourceKey::new(account, region, kind, id);
+        assert_ne!(key("1", "us-east-1", "AWS::KMS::Key", "k"), key("1", "us-east-1", "AWS::KMS::Ke", "yk"));
+    }
+
     #[test]
     fn times_in_every_spelling_config_and_the_cli_use_compare_as_instants() {
         // S3 delivery (milliseconds, Z), the AWS CLI (microseconds, +00:00), another offset,
