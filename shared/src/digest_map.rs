@@ -257,7 +257,7 @@ fn search(keys: &[Key], key: &Key) -> Result<usize, usize> {
             }
         }
     }
-    // Every step above keeps low <= high <= entries.len() (a window lies within [low, high), and
+    // Every step above keeps low <= high <= keys.len() (a window lies within [low, high), and
     // the range is cut to one of its ends), so the slice is always there: the fallback is
     // never taken.
     let within = keys.get(low..high).unwrap_or(&[]);
