@@ -168,19 +168,24 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     if !errors.is_empty() && !args.keep_going {
         return Err(Error::Inputs { count: errors.len() });
     }
-    let mut sink: Box<dyn Write> = match &args.output {
+    let mut sink = match &args.output {
         Some(path) => {
-            Box::new(std::fs::File::create(path).map_err(|source| Error::Output { path: path.clone(), source })?)
+            Sink::File(std::fs::File::create(path).map_err(|source| Error::Output { path: path.clone(), source })?)
         }
-        None => Box::new(std::io::stdout().lock()),
+        None => Sink::Stdout(std::io::stdout().lock()),
     };
-    let mut out = std::io::BufWriter::new(&mut sink);
-    let written = match run.collected.kept {
-        Kept::Json(spool) => write_json(&mut out, spool).map_err(Error::Write),
-        Kept::Table(findings) => render_table(&mut out, &rules, &counts, &findings, &summary, applied),
-        Kept::Sarif(findings) => render_sarif(&mut out, &rules, &findings),
-    };
-    written.and_then(|()| out.flush().map_err(Error::Write))?;
+    match run.collected.kept {
+        // Unbuffered, with the concrete type: see `write_json`.
+        Kept::Json(spool) => match &mut sink {
+            Sink::File(file) => write_json(file, spool),
+            Sink::Stdout(stdout) => write_json(stdout, spool).and_then(|()| stdout.flush()),
+        }
+        .map_err(Error::Write)?,
+        Kept::Table(findings) => {
+            buffered(&mut sink, |out| render_table(out, &rules, &counts, &findings, &summary, applied))?
+        }
+        Kept::Sarif(findings) => buffered(&mut sink, |out| render_sarif(out, &rules, &findings))?,
+    }
     // The table ends with the summary line; a JSON or SARIF report is for programs, so the
     // summary goes to the people on standard error.
     if !matches!(format, Format::Table) {
@@ -203,6 +208,28 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
         (true, true) => Exit::NonCompliant,
         (false, true) => Exit::Clean,
     })
+}
+
+/// Where the report goes: `--output`'s file, or standard output.
+enum Sink {
+    File(std::fs::File),
+    Stdout(std::io::StdoutLock<'static>),
+}
+
+impl Sink {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::File(file) => file,
+            Sink::Stdout(stdout) => stdout,
+        }
+    }
+}
+
+/// Writes a report through a buffer with `render`, and flushes it.
+fn buffered(sink: &mut Sink, render: impl FnOnce(&mut dyn Write) -> Result<(), Error>) -> Result<(), Error> {
+    let mut out = std::io::BufWriter::new(sink.writer());
+    render(&mut out)?;
+    out.flush().map_err(Error::Write)
 }
 
 /// Today's date, UTC, from the system clock.

@@ -132,7 +132,13 @@ fn string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
 }
 
 /// Copies the report from the spool [`write_spool`] wrote.
-pub(in crate::dryrun) fn write_json(out: &mut dyn Write, mut spool: std::fs::File) -> std::io::Result<()> {
+///
+/// Generic, not `&mut dyn Write`: `std::io::copy` from a file to a file or standard output
+/// copies in the kernel on Linux (`copy_file_range`, `sendfile`, `splice`), the bytes never
+/// passing through this process, only when it sees both concrete types (the buffer is for
+/// the copy through memory it falls back to). The 1 GB workload's
+/// report is 420 MB.
+pub(in crate::dryrun) fn write_json<W: Write>(out: &mut W, mut spool: std::fs::File) -> std::io::Result<()> {
     spool.rewind()?;
     std::io::copy(&mut std::io::BufReader::with_capacity(super::SPOOL_BUFFER, spool), out).map(|_| ())
 }
