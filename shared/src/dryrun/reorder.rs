@@ -3,19 +3,24 @@
 //! writer one over the judges; in both, items arrive at most the queue depth apart, so the
 //! buffer stays small.
 //!
+//! The waiting items are a ring of slots, one per number from the next to hand on: a push and
+//! a pop are each one step, with no search and no item moved but into and out of its slot. (A
+//! `BTreeMap` before: a search and a node's items shifted on every push and pop, in the
+//! sequencer for every entry of the run.)
+//!
 //! At the end of a run, [`Reorder::finish`] checks that every number up to the expected count
 //! went through, once: an item a worker dropped would otherwise just be missing from the
 //! report.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// Items by number, handed on in number order.
 #[derive(Debug)]
 pub(super) struct Reorder<T> {
     /// The number of the next item to hand on: how many have been.
     next: usize,
-    /// Arrived, waiting for an earlier one.
-    waiting: BTreeMap<usize, T>,
+    /// Slot `k` holds item `next + k` once it has arrived.
+    waiting: VecDeque<Option<T>>,
     /// How many were pushed, to catch a number pushed twice.
     pushed: usize,
 }
@@ -36,25 +41,39 @@ pub(super) struct Gap {
 
 impl<T> Reorder<T> {
     pub(super) fn new() -> Reorder<T> {
-        Reorder { next: 0, waiting: BTreeMap::new(), pushed: 0 }
+        Reorder { next: 0, waiting: VecDeque::new(), pushed: 0 }
     }
 
-    /// Item number `order` has arrived.
+    /// Takes item `order`, to hand on once every item before it has been. An item whose number
+    /// was handed on already, or that is here already, is counted and dropped (the later
+    /// replacing the earlier): [`Reorder::finish`] then finds more pushed than expected.
     pub(super) fn push(&mut self, order: usize, item: T) {
         self.pushed += 1;
-        self.waiting.insert(order, item);
+        let Some(slot) = order.checked_sub(self.next) else { return };
+        if slot >= self.waiting.len() {
+            self.waiting.resize_with(slot + 1, || None);
+        }
+        if let Some(waiting) = self.waiting.get_mut(slot) {
+            *waiting = Some(item);
+        }
     }
 
     /// The next item in number order, with its number, if it has arrived.
     pub(super) fn pop(&mut self) -> Option<(usize, T)> {
-        let item = self.waiting.remove(&self.next)?;
+        let item = self.waiting.front_mut()?.take()?;
+        self.waiting.pop_front();
         self.next += 1;
         Some((self.next - 1, item))
     }
 
+    /// How many arrived and wait for an earlier item.
+    fn waiting(&self) -> usize {
+        self.waiting.iter().filter(|slot| slot.is_some()).count()
+    }
+
     /// Checks that exactly items `0..expected` went through.
     pub(super) fn finish(self, expected: usize) -> Result<(), Gap> {
-        let gap = Gap { expected, handed_on: self.next, waiting: self.waiting.len(), pushed: self.pushed };
+        let gap = Gap { expected, handed_on: self.next, waiting: self.waiting(), pushed: self.pushed };
         match (gap.handed_on, gap.waiting, gap.pushed) == (expected, 0, expected) {
             true => Ok(()),
             false => Err(gap),
