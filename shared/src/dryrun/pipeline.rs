@@ -114,20 +114,33 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
             let collected = report::collect(in_order.by_ref(), format)?;
             Ok((collected, in_order.into_buffer()))
         });
-        for _ in 0..workers {
+        let (homeward, homes): (Vec<_>, Vec<_>) = (0..workers).map(|_| unbounded::<Vec<Box<Resource>>>()).unzip();
+        for (decoder, home) in homes.into_iter().enumerate() {
             let (queue, to_sequence) = (decode_queue.clone(), to_sequence.clone());
             stage(scope, failure, "decoder", move || {
                 worker(&queue, &to_sequence, failure, |(order, input, entry)| {
-                    Ok((order, decode(name(names, input), input, entry)))
+                    // What the judges are done with, dropped here: see `Homeward`.
+                    home.try_iter().for_each(drop);
+                    let mut decoded = decode(name(names, input), input, entry);
+                    if let Decoded::Item { built_by, .. } = &mut decoded {
+                        *built_by = Some(decoder);
+                    }
+                    Ok((order, decoded))
                 })
             });
         }
         for _ in 0..workers {
             let (queue, to_collect) = (judge_queue.clone(), to_collect.clone());
+            let mut homeward = Homeward::new(homeward.clone());
             stage(scope, failure, "judge", move || {
-                worker(&queue, &to_collect, failure, |(order, work)| Ok((order, work.judge(rules, names)?)))
+                worker(&queue, &to_collect, failure, |(order, work)| {
+                    let (evaluations, built) = work.judge(rules, names)?;
+                    homeward.send(built);
+                    Ok((order, evaluations))
+                })
             });
         }
+        drop(homeward);
         // Each stage holds its own ends of the queues: when it stops, those close, and the
         // stages beside it stop too instead of waiting.
         drop((decode_queue, to_sequence, judge_queue));
@@ -173,6 +186,44 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     summary.superseded = sequenced.versions.superseded();
     summary.input_errors = errors.len();
     Ok(Run { collected, errors, summary })
+}
+
+/// The resources the judges are done with, each sent back to the decoder that built it, to be
+/// dropped there, a batch at a time.
+///
+/// Why: mimalloc frees a block of another thread's onto a list of that thread's, which the
+/// owner walks the next time it allocates. Dropped by the judges, the resources' blocks cost
+/// the decoders that walk on every batch (`_mi_page_free_collect`, BENCHMARKS.md "Stop 27").
+/// A resource whose decoder has ended (or that no decoder built: set aside, judged again) is
+/// dropped where it is.
+struct Homeward {
+    homes: Vec<Sender<Vec<Box<Resource>>>>,
+    going: Vec<Vec<Box<Resource>>>,
+}
+
+impl Homeward {
+    fn new(homes: Vec<Sender<Vec<Box<Resource>>>>) -> Homeward {
+        let going = homes.iter().map(|_| Vec::new()).collect();
+        Homeward { homes, going }
+    }
+
+    fn send(&mut self, built: Option<Built>) {
+        let Some(Built { by, resource }) = built else { return };
+        let (Some(home), Some(going)) = (self.homes.get(by), self.going.get_mut(by)) else { return };
+        going.push(resource);
+        if going.len() >= BATCH {
+            // A decoder that has ended takes nothing back: the batch is dropped here instead.
+            if let Err(unsent) = home.send(std::mem::take(going)) {
+                drop(unsent);
+            }
+        }
+    }
+}
+
+/// A resource and the decoder that built it.
+struct Built {
+    by: usize,
+    resource: Box<Resource>,
 }
 
 /// A decoder's or a judge's loop: `work` on every item of every batch of `queue` until it
@@ -357,7 +408,14 @@ pub(super) enum Decoded {
     /// store. `entry`, the entry it came from, is kept only for a user or role that could not
     /// be set aside decoded ([`Resource::can_be_stored`]): it is set aside as that entry if it
     /// must wait.
-    Item { resource: Box<Resource>, input: usize, entry: Option<export::RawEntry>, record: Option<PolicyRecord> },
+    /// `built_by` is the decoder that built it, if a decoder did (see [`Homeward`]).
+    Item {
+        resource: Box<Resource>,
+        input: usize,
+        entry: Option<export::RawEntry>,
+        record: Option<PolicyRecord>,
+        built_by: Option<usize>,
+    },
     /// An AWS managed policy from GAAD input: resolves attachments only.
     AwsManagedPolicy { arn: String, record: PolicyRecord },
     /// An entry of input number `.0` that cannot be used.
@@ -438,7 +496,7 @@ fn decoded_item(
             };
             let may_wait = matches!(resource.details, Details::Role(_) | Details::User(_));
             let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
-            Decoded::Item { resource: Box::new(resource), input, entry, record }
+            Decoded::Item { resource: Box::new(resource), input, entry, record, built_by: None }
         }
         Err(e) => error(format!("{}: {e}", at(&entry))),
     }
@@ -447,7 +505,7 @@ fn decoded_item(
 /// An item for a judge.
 enum Work {
     /// Judged as it arrives, with the part of the store it needs.
-    Now { input: usize, resource: Box<Resource>, part: StorePart },
+    Now { input: usize, resource: Box<Resource>, part: StorePart, built_by: Option<usize> },
     /// Set aside until every input was read; decoded and judged with the whole store.
     SetAside { record: Record, store: Arc<PolicyStore> },
     /// Judged again with the whole store: a later version of a policy or group it uses made
@@ -456,12 +514,18 @@ enum Work {
 }
 
 impl Work {
-    /// Every evaluation of the item. A rule that panics is an error naming it and the item:
-    /// the run stops rather than report without that evaluation.
-    fn judge(self, rules: Rules<'_>, names: &[String]) -> Result<Vec<Evaluation>, Error> {
+    /// Every evaluation of the item, and the resource to send back to the decoder that built
+    /// it. A rule that panics is an error naming it and the item: the run stops rather than
+    /// report without that evaluation.
+    fn judge(self, rules: Rules<'_>, names: &[String]) -> Result<(Vec<Evaluation>, Option<Built>), Error> {
         match self {
-            Work::Now { input, resource, part } => judge(rules, &part, &resource, name(names, input)),
-            Work::Again { input, resource, store } => judge(rules, store.as_ref(), &resource, name(names, input)),
+            Work::Now { input, resource, part, built_by } => {
+                let evaluations = judge(rules, &part, &resource, name(names, input))?;
+                Ok((evaluations, built_by.map(|by| Built { by, resource })))
+            }
+            Work::Again { input, resource, store } => {
+                Ok((judge(rules, store.as_ref(), &resource, name(names, input))?, None))
+            }
             Work::SetAside { record, store } => {
                 let (input, number) = (record.input, record.number);
                 let file = name(names, input);
@@ -478,7 +542,7 @@ impl Work {
                         }
                     },
                 };
-                judge(rules, store.as_ref(), &resource, file)
+                Ok((judge(rules, store.as_ref(), &resource, file)?, None))
             }
         }
     }
@@ -576,7 +640,7 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
         while let Some((order, entry)) = in_order.pop() {
             next = order + 1;
             match entry {
-                Decoded::Item { resource, input, entry, record } => {
+                Decoded::Item { resource, input, entry, record, built_by } => {
                     let admission = versions.admit(resource.key, resource.version, order);
                     let covered = reread.rules.cover(&resource);
                     if admission.retracts {
@@ -608,7 +672,7 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                             if identity {
                                 judged_now.insert(order);
                             }
-                            outbox.judge(order, Work::Now { input, resource, part })?;
+                            outbox.judge(order, Work::Now { input, resource, part, built_by })?;
                         }
                         None => {
                             set_aside.put(input, &resource, entry.as_ref())?;
@@ -1014,7 +1078,7 @@ mod tests {
                 Err(Error::SetAsideRecord { file, number: 7, problem }) if file == "export.json" => {
                     assert!(problem.to_string().contains(says), "{problem}")
                 }
-                other => panic!("{:?}", other.map(|e| e.len())),
+                other => panic!("{:?}", other.map(|(e, _)| e.len())),
             }
         }
         // A sound record is judged.
@@ -1022,7 +1086,9 @@ mod tests {
             record: Record { input: 0, number: 1, kind: RecordKind::Entry(key) },
             store: Arc::clone(&store),
         };
-        assert_eq!(work.judge(rules, &names).unwrap().len(), 1);
+        let (evaluations, built) = work.judge(rules, &names).unwrap();
+        assert_eq!(evaluations.len(), 1);
+        assert!(built.is_none(), "no decoder built a set-aside item");
     }
 
     /// A stage's own failure is the one reported, even when a stage it stopped was first to
@@ -1058,5 +1124,29 @@ mod tests {
             }
         }
         assert!(items > 10, "the sample has items: {items}");
+    }
+
+    /// The judges send each resource back to the decoder that built it, a batch at a time; one
+    /// named by no decoder, or whose decoder has ended, is dropped where it is.
+    #[test]
+    fn resources_go_back_to_the_decoder_that_built_them() {
+        let resource = |id: &str| Box::new(Resource::from_json(&key(id)).unwrap());
+        let (to_first, first) = unbounded();
+        let (to_second, second) = unbounded::<Vec<Box<Resource>>>();
+        let mut homeward = Homeward::new(vec![to_first, to_second]);
+        for n in 0..BATCH {
+            homeward.send(Some(Built { by: 0, resource: resource(&format!("a{n}")) }));
+            homeward.send(Some(Built { by: 7, resource: resource("nobody's") }));
+            homeward.send(None);
+        }
+        let batch = first.try_recv().unwrap();
+        assert_eq!(batch.len(), BATCH);
+        assert_eq!(&*batch[0].resource_id, "a0");
+        assert!(first.try_recv().is_err() && second.try_recv().is_err(), "one batch, to the first decoder");
+        drop(second);
+        for n in 0..BATCH {
+            homeward.send(Some(Built { by: 1, resource: resource(&format!("b{n}")) }));
+        }
+        assert!(homeward.going.iter().all(Vec::is_empty), "the batch for the ended decoder was dropped");
     }
 }
