@@ -114,7 +114,7 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
             let collected = report::collect(in_order.by_ref(), format)?;
             Ok((collected, in_order.into_buffer()))
         });
-        let (homeward, homes): (Vec<_>, Vec<_>) = (0..workers).map(|_| unbounded::<Vec<Box<Resource>>>()).unzip();
+        let (homeward, homes): (Vec<_>, Vec<_>) = (0..workers).map(|_| unbounded::<Bodies>()).unzip();
         for (decoder, home) in homes.into_iter().enumerate() {
             let (queue, to_sequence) = (decode_queue.clone(), to_sequence.clone());
             stage(scope, failure, "decoder", move || {
@@ -123,7 +123,7 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
                     home.try_iter().for_each(drop);
                     let mut decoded = decode(name(names, input), input, entry);
                     if let Decoded::Item { built_by, .. } = &mut decoded {
-                        *built_by = Some(decoder);
+                        *built_by = Decoder::try_from(decoder).ok();
                     }
                     Ok((order, decoded))
                 })
@@ -197,18 +197,24 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
 /// A resource whose decoder has ended (or that no decoder built: set aside, judged again) is
 /// dropped where it is.
 struct Homeward {
-    homes: Vec<Sender<Vec<Box<Resource>>>>,
-    going: Vec<Vec<Box<Resource>>>,
+    homes: Vec<Sender<Bodies>>,
+    going: Vec<Bodies>,
 }
 
+/// Resources on their way back, each in the box its decoder allocated: the box is what must be
+/// freed there (a `Vec<Resource>` would move each out of its box, freeing the box here).
+#[allow(clippy::vec_box, reason = "the boxes themselves go back to be freed")]
+type Bodies = Vec<Box<Resource>>;
+
 impl Homeward {
-    fn new(homes: Vec<Sender<Vec<Box<Resource>>>>) -> Homeward {
+    fn new(homes: Vec<Sender<Bodies>>) -> Homeward {
         let going = homes.iter().map(|_| Vec::new()).collect();
         Homeward { homes, going }
     }
 
     fn send(&mut self, built: Option<Built>) {
         let Some(Built { by, resource }) = built else { return };
+        let by = usize::from(by);
         let (Some(home), Some(going)) = (self.homes.get(by), self.going.get_mut(by)) else { return };
         going.push(resource);
         if going.len() >= BATCH {
@@ -220,9 +226,13 @@ impl Homeward {
     }
 }
 
+/// A decoder's number, from 0. (Small: it travels in every [`Decoded`] item. A decoder past
+/// the 65,536th has none, and the judges drop what it built.)
+type Decoder = u16;
+
 /// A resource and the decoder that built it.
 struct Built {
-    by: usize,
+    by: Decoder,
     resource: Box<Resource>,
 }
 
@@ -414,7 +424,7 @@ pub(super) enum Decoded {
         input: usize,
         entry: Option<export::RawEntry>,
         record: Option<PolicyRecord>,
-        built_by: Option<usize>,
+        built_by: Option<Decoder>,
     },
     /// An AWS managed policy from GAAD input: resolves attachments only.
     AwsManagedPolicy { arn: String, record: PolicyRecord },
@@ -505,7 +515,7 @@ fn decoded_item(
 /// An item for a judge.
 enum Work {
     /// Judged as it arrives, with the part of the store it needs.
-    Now { input: usize, resource: Box<Resource>, part: StorePart, built_by: Option<usize> },
+    Now { input: usize, resource: Box<Resource>, part: StorePart, built_by: Option<Decoder> },
     /// Set aside until every input was read; decoded and judged with the whole store.
     SetAside { record: Record, store: Arc<PolicyStore> },
     /// Judged again with the whole store: a later version of a policy or group it uses made
@@ -1132,7 +1142,7 @@ mod tests {
     fn resources_go_back_to_the_decoder_that_built_them() {
         let resource = |id: &str| Box::new(Resource::from_json(&key(id)).unwrap());
         let (to_first, first) = unbounded();
-        let (to_second, second) = unbounded::<Vec<Box<Resource>>>();
+        let (to_second, second) = unbounded::<Bodies>();
         let mut homeward = Homeward::new(vec![to_first, to_second]);
         for n in 0..BATCH {
             homeward.send(Some(Built { by: 0, resource: resource(&format!("a{n}")) }));
