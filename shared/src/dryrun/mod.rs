@@ -30,6 +30,7 @@
 
 mod args;
 mod error;
+mod homeward;
 mod input;
 mod pipeline;
 mod precheck;

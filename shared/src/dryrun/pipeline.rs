@@ -39,6 +39,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use super::args::Format;
 use super::error::Error;
+use super::homeward::{self, Homeward, Worker};
 use super::input::{progress_bar, Input, InputError};
 use super::queue;
 use super::reorder::{InOrder, Reorder};
@@ -106,41 +107,54 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     let (to_sequence, sequence_queue) = bounded::<Vec<(usize, Decoded)>>(QUEUE_DEPTH);
     let (to_judge, judge_queue) = bounded::<Vec<(usize, Work)>>(QUEUE_DEPTH);
     // Unbounded: the judges must never wait for the writer, which waits for them in order.
-    let (to_collect, collect_queue) = unbounded::<Vec<(usize, Vec<Evaluation>)>>();
+    let (to_collect, collect_queue) = unbounded::<Vec<(usize, Verdicts)>>();
 
     let (read, sequenced, collected) = std::thread::scope(|scope| {
+        // Where what a stage is done with goes back to be freed: see `homeward`.
+        let (to_decoders, decoder_homes) = homeward::homes::<Box<Resource>>(workers);
+        let (to_judges, judge_homes) = homeward::homes::<Vec<Evaluation>>(workers);
         let writer = stage(scope, failure, "report writer", move || {
             let mut in_order = InOrder::new(queue::iter(&collect_queue).take_while(|_| !failure.stopped()).flatten());
-            let collected = report::collect(in_order.by_ref(), format)?;
+            let mut homeward = Homeward::new(to_judges);
+            let collected = report::collect(in_order.by_ref(), format, |verdicts: Verdicts| {
+                // An entry with no evaluation holds no memory to send back.
+                if verdicts.evaluations.capacity() > 0 {
+                    homeward.send(verdicts.by, verdicts.evaluations);
+                }
+            })?;
             Ok((collected, in_order.into_buffer()))
         });
-        let (homeward, homes): (Vec<_>, Vec<_>) = (0..workers).map(|_| unbounded::<Bodies>()).unzip();
-        for (decoder, home) in homes.into_iter().enumerate() {
+        for (decoder, home) in decoder_homes.into_iter().enumerate() {
             let (queue, to_sequence) = (decode_queue.clone(), to_sequence.clone());
             stage(scope, failure, "decoder", move || {
                 worker(&queue, &to_sequence, failure, |(order, input, entry)| {
-                    // What the judges are done with, dropped here: see `Homeward`.
+                    // What the judges are done with, freed here.
                     home.try_iter().for_each(drop);
                     let mut decoded = decode(name(names, input), input, entry);
                     if let Decoded::Item { built_by, .. } = &mut decoded {
-                        *built_by = Decoder::try_from(decoder).ok();
+                        *built_by = Worker::try_from(decoder).ok();
                     }
                     Ok((order, decoded))
                 })
             });
         }
-        for _ in 0..workers {
+        for (judge, home) in judge_homes.into_iter().enumerate() {
             let (queue, to_collect) = (judge_queue.clone(), to_collect.clone());
-            let mut homeward = Homeward::new(homeward.clone());
+            let mut homeward = Homeward::new(to_decoders.clone());
+            let by = Worker::try_from(judge).ok();
             stage(scope, failure, "judge", move || {
                 worker(&queue, &to_collect, failure, |(order, work)| {
+                    // What the report writer is done with, freed here.
+                    home.try_iter().for_each(drop);
                     let (evaluations, built) = work.judge(rules, names)?;
-                    homeward.send(built);
-                    Ok((order, evaluations))
+                    if let Some((decoder, resource)) = built {
+                        homeward.send(Some(decoder), resource);
+                    }
+                    Ok((order, Verdicts { evaluations, by }))
                 })
             });
         }
-        drop(homeward);
+        drop(to_decoders);
         // Each stage holds its own ends of the queues: when it stops, those close, and the
         // stages beside it stop too instead of waiting.
         drop((decode_queue, to_sequence, judge_queue));
@@ -188,52 +202,24 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     Ok(Run { collected, errors, summary })
 }
 
-/// The resources the judges are done with, each sent back to the decoder that built it, to be
-/// dropped there, a batch at a time.
-///
-/// Why: mimalloc frees a block of another thread's onto a list of that thread's, which the
-/// owner walks the next time it allocates. Dropped by the judges, the resources' blocks cost
-/// the decoders that walk on every batch (`_mi_page_free_collect`, BENCHMARKS.md "Stop 27").
-/// A resource whose decoder has ended (or that no decoder built: set aside, judged again) is
-/// dropped where it is.
-struct Homeward {
-    homes: Vec<Sender<Bodies>>,
-    going: Vec<Bodies>,
+/// An entry's evaluations, as the report writer takes them, and the judge that made them
+/// (none for an entry not judged).
+pub(super) struct Verdicts {
+    evaluations: Vec<Evaluation>,
+    by: Option<Worker>,
 }
 
-/// Resources on their way back, each in the box its decoder allocated: the box is what must be
-/// freed there (a `Vec<Resource>` would move each out of its box, freeing the box here).
-#[allow(clippy::vec_box, reason = "the boxes themselves go back to be freed")]
-type Bodies = Vec<Box<Resource>>;
-
-impl Homeward {
-    fn new(homes: Vec<Sender<Bodies>>) -> Homeward {
-        let going = homes.iter().map(|_| Vec::new()).collect();
-        Homeward { homes, going }
-    }
-
-    fn send(&mut self, built: Option<Built>) {
-        let Some(Built { by, resource }) = built else { return };
-        let by = usize::from(by);
-        let (Some(home), Some(going)) = (self.homes.get(by), self.going.get_mut(by)) else { return };
-        going.push(resource);
-        if going.len() >= BATCH {
-            // A decoder that has ended takes nothing back: the batch is dropped here instead.
-            if let Err(unsent) = home.send(std::mem::take(going)) {
-                drop(unsent);
-            }
-        }
+impl Verdicts {
+    /// The evaluations of an entry that is not judged.
+    fn none() -> Verdicts {
+        Verdicts { evaluations: Vec::new(), by: None }
     }
 }
 
-/// A decoder's number, from 0. (Small: it travels in every [`Decoded`] item. A decoder past
-/// the 65,536th has none, and the judges drop what it built.)
-type Decoder = u16;
-
-/// A resource and the decoder that built it.
-struct Built {
-    by: Decoder,
-    resource: Box<Resource>,
+impl AsRef<[Evaluation]> for Verdicts {
+    fn as_ref(&self) -> &[Evaluation] {
+        &self.evaluations
+    }
 }
 
 /// A decoder's or a judge's loop: `work` on every item of every batch of `queue` until it
@@ -418,13 +404,13 @@ pub(super) enum Decoded {
     /// store. `entry`, the entry it came from, is kept only for a user or role that could not
     /// be set aside decoded ([`Resource::can_be_stored`]): it is set aside as that entry if it
     /// must wait.
-    /// `built_by` is the decoder that built it, if a decoder did (see [`Homeward`]).
+    /// `built_by` is the decoder that built it, if a decoder did (see [`homeward`]).
     Item {
         resource: Box<Resource>,
         input: usize,
         entry: Option<export::RawEntry>,
         record: Option<PolicyRecord>,
-        built_by: Option<Decoder>,
+        built_by: Option<Worker>,
     },
     /// An AWS managed policy from GAAD input: resolves attachments only.
     AwsManagedPolicy { arn: String, record: PolicyRecord },
@@ -512,10 +498,13 @@ fn decoded_item(
     }
 }
 
+/// A resource and the decoder that built it, to send it back to ([`homeward`]).
+type Built = (Worker, Box<Resource>);
+
 /// An item for a judge.
 enum Work {
     /// Judged as it arrives, with the part of the store it needs.
-    Now { input: usize, resource: Box<Resource>, part: StorePart, built_by: Option<Decoder> },
+    Now { input: usize, resource: Box<Resource>, part: StorePart, built_by: Option<Worker> },
     /// Set aside until every input was read; decoded and judged with the whole store.
     SetAside { record: Record, store: Arc<PolicyStore> },
     /// Judged again with the whole store: a later version of a policy or group it uses made
@@ -531,7 +520,7 @@ impl Work {
         match self {
             Work::Now { input, resource, part, built_by } => {
                 let evaluations = judge(rules, &part, &resource, name(names, input))?;
-                Ok((evaluations, built_by.map(|by| Built { by, resource })))
+                Ok((evaluations, built_by.map(|by| (by, resource))))
             }
             Work::Again { input, resource, store } => {
                 Ok((judge(rules, store.as_ref(), &resource, name(names, input))?, None))
@@ -579,7 +568,7 @@ struct Sequenced {
 struct Queues {
     decoded: Receiver<Vec<(usize, Decoded)>>,
     to_judge: Sender<Vec<(usize, Work)>>,
-    to_collect: Sender<Vec<(usize, Vec<Evaluation>)>>,
+    to_collect: Sender<Vec<(usize, Verdicts)>>,
 }
 
 /// What the sequencer needs to read the inputs again ([`judge_again`]).
@@ -876,16 +865,13 @@ fn judge_again(
 /// each sent as a batch of [`BATCH`] fills or when flushed.
 struct Outbox<'q> {
     to_judge: &'q Sender<Vec<(usize, Work)>>,
-    to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
+    to_collect: &'q Sender<Vec<(usize, Verdicts)>>,
     judging: Vec<(usize, Work)>,
-    nothing: Vec<(usize, Vec<Evaluation>)>,
+    nothing: Vec<(usize, Verdicts)>,
 }
 
 impl<'q> Outbox<'q> {
-    fn new(
-        to_judge: &'q Sender<Vec<(usize, Work)>>,
-        to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
-    ) -> Outbox<'q> {
+    fn new(to_judge: &'q Sender<Vec<(usize, Work)>>, to_collect: &'q Sender<Vec<(usize, Verdicts)>>) -> Outbox<'q> {
         Outbox { to_judge, to_collect, judging: Vec::with_capacity(BATCH), nothing: Vec::new() }
     }
 
@@ -901,7 +887,7 @@ impl<'q> Outbox<'q> {
     /// Entry `order` has no evaluation (not an item, an input error, a superseded version, a
     /// user or role set aside): the writer is told, so that every number reaches it.
     fn skip(&mut self, order: usize) -> Result<(), Error> {
-        self.nothing.push((order, Vec::new()));
+        self.nothing.push((order, Verdicts::none()));
         match self.nothing.len() < BATCH {
             true => Ok(()),
             false => send(self.to_collect, &mut self.nothing),
@@ -1134,29 +1120,5 @@ mod tests {
             }
         }
         assert!(items > 10, "the sample has items: {items}");
-    }
-
-    /// The judges send each resource back to the decoder that built it, a batch at a time; one
-    /// named by no decoder, or whose decoder has ended, is dropped where it is.
-    #[test]
-    fn resources_go_back_to_the_decoder_that_built_them() {
-        let resource = |id: &str| Box::new(Resource::from_json(&key(id)).unwrap());
-        let (to_first, first) = unbounded();
-        let (to_second, second) = unbounded::<Bodies>();
-        let mut homeward = Homeward::new(vec![to_first, to_second]);
-        for n in 0..BATCH {
-            homeward.send(Some(Built { by: 0, resource: resource(&format!("a{n}")) }));
-            homeward.send(Some(Built { by: 7, resource: resource("nobody's") }));
-            homeward.send(None);
-        }
-        let batch = first.try_recv().unwrap();
-        assert_eq!(batch.len(), BATCH);
-        assert_eq!(&*batch[0].resource_id, "a0");
-        assert!(first.try_recv().is_err() && second.try_recv().is_err(), "one batch, to the first decoder");
-        drop(second);
-        for n in 0..BATCH {
-            homeward.send(Some(Built { by: 1, resource: resource(&format!("b{n}")) }));
-        }
-        assert!(homeward.going.iter().all(Vec::is_empty), "the batch for the ended decoder was dropped");
     }
 }

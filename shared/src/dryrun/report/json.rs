@@ -6,9 +6,7 @@
 //! the report is copied from there once the run has succeeded ([`write_json`]), so that a run
 //! that fails writes nothing.
 
-use std::cell::Cell;
 use std::io::{Read, Seek, Write};
-use std::rc::Rc;
 
 use crate::dryrun::error::Error;
 use crate::dryrun::versions::OrderSet;
@@ -32,20 +30,62 @@ struct Report<I> {
 /// that evaluations are written without it: that cost a tenth of the dry-run's instructions,
 /// in its one report writer (issue 18).
 pub(super) fn write_spool(spool: &mut impl Write, evaluations: impl Iterator<Item = Evaluation>) -> Result<(), Error> {
-    let io = Error::Temporary;
-    spool.write_all(b"{\n  \"Evaluations\": [").map_err(io)?;
-    let mut text = Vec::with_capacity(512);
-    let mut first = true;
-    // An evaluation is pulled before its separator is written: the spool ledger reads where an
-    // entry starts as its first evaluation is pulled (`collect`).
+    let mut writer = Spool::open(spool)?;
     for evaluation in evaluations {
-        text.clear();
-        render(&evaluation, &mut text).map_err(|e| io(e.into()))?;
-        spool.write_all(if first { b"\n    " } else { b",\n    " }).map_err(io)?;
-        spool.write_all(&text).map_err(io)?;
-        first = false;
+        writer.push(spool, &evaluation)?;
     }
-    spool.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" }).map_err(io)
+    writer.close(spool)
+}
+
+/// [`write_spool`] an evaluation at a time, counting the bytes written: what the report writer
+/// uses, so that it reads where each entry's evaluations begin ([`SpoolLedger`]) and keeps
+/// none of them.
+pub(super) struct Spool {
+    /// The bytes written so far.
+    written: u64,
+    /// No evaluation written yet.
+    first: bool,
+    /// The text of the evaluation being written, kept for the next.
+    text: Vec<u8>,
+}
+
+impl Spool {
+    /// Writes the document's opening, up to and with the list's `[`.
+    pub(super) fn open(out: &mut impl Write) -> Result<Spool, Error> {
+        let opening = b"{\n  \"Evaluations\": [";
+        out.write_all(opening).map_err(Error::Temporary)?;
+        Ok(Spool { written: opening.len() as u64, first: true, text: Vec::with_capacity(512) })
+    }
+
+    /// How many bytes were written: where the next evaluation's separator goes.
+    pub(super) fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Writes `evaluation`, after its separator.
+    pub(super) fn push(&mut self, out: &mut impl Write, evaluation: &Evaluation) -> Result<(), Error> {
+        self.text.clear();
+        render(evaluation, &mut self.text).map_err(|e| Error::Temporary(e.into()))?;
+        let separator: &[u8] = if self.first { b"\n    " } else { b",\n    " };
+        self.write(out, separator)?;
+        self.first = false;
+        let text = std::mem::take(&mut self.text);
+        let written = self.write(out, &text);
+        self.text = text;
+        written
+    }
+
+    /// Writes the list's end and the document's.
+    pub(super) fn close(mut self, out: &mut impl Write) -> Result<(), Error> {
+        let closing: &[u8] = if self.first { b"]\n}\n" } else { b"\n  ]\n}\n" };
+        self.write(out, closing)
+    }
+
+    fn write(&mut self, out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {
+        out.write_all(bytes).map_err(Error::Temporary)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
 }
 
 /// Appends `evaluation` to `out` as serde_json's pretty printer writes it as an element of the
@@ -170,30 +210,6 @@ impl SpoolLedger {
         }
         self.last = at;
         true
-    }
-}
-
-/// A writer that counts the bytes written through it into a shared cell.
-pub(super) struct Counting<W> {
-    inner: W,
-    written: Rc<Cell<u64>>,
-}
-
-impl<W> Counting<W> {
-    pub(super) fn new(inner: W, written: Rc<Cell<u64>>) -> Counting<W> {
-        Counting { inner, written }
-    }
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(bytes)?;
-        self.written.set(self.written.get() + n as u64);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 

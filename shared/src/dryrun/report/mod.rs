@@ -17,10 +17,9 @@ mod json;
 mod sarif;
 mod table;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Seek, Write};
-use std::rc::Rc;
 
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -118,65 +117,54 @@ fn too_many() -> Error {
 
 /// The report writer: counts the evaluations of `entries` (each entry's, in number order from
 /// 0, as the writer's reorder buffer hands them on) and keeps, on disk, what the report in
-/// `format` is made from.
-pub(in crate::dryrun) fn collect(
-    entries: impl Iterator<Item = (usize, Vec<Evaluation>)>,
+/// `format` is made from. Each entry's evaluations, once written, go to `done` (the pipeline
+/// sends them back to the judge that made them, to be freed there).
+pub(in crate::dryrun) fn collect<E: AsRef<[Evaluation]>>(
+    entries: impl Iterator<Item = (usize, E)>,
     format: Format,
+    mut done: impl FnMut(E),
 ) -> Result<Collected, Error> {
     let mut counts = Counts::new();
     let mut ledger = Ledger::default();
-    let overflow = Cell::new(false);
+    // More rules or evaluations than the ledger counts: the error once every entry is in.
+    let mut overflow = false;
     let mut file =
         tempfile::tempfile().map(|file| BufWriter::with_capacity(SPOOL_BUFFER, file)).map_err(Error::Temporary)?;
-    // The JSON spool's bytes so far, as serde writes them: an entry's evaluations begin where
-    // the spool stood when the entry is pulled (serde has finished the evaluation before).
-    let written = Rc::new(Cell::new(0u64));
-    let spool_ledger = RefCell::new(json::SpoolLedger::default());
-    let evaluations = entries
-        .flat_map(|(entry, evaluations)| {
-            match u8::try_from(evaluations.len()) {
-                Ok(n) => ledger.per_entry.push(n),
-                Err(_) => overflow.set(true),
-            }
-            if !spool_ledger.borrow_mut().entry_starts(written.get()) {
-                overflow.set(true);
-            }
-            evaluations.into_iter().map(move |evaluation| (entry, evaluation))
-        })
-        .inspect(|(_, evaluation)| {
+    let mut spool = match format {
+        Format::Json => Some(json::Spool::open(&mut file)?),
+        Format::Table | Format::Sarif => None,
+    };
+    // Where the spool stands as an entry's evaluations begin (as the list ends, at the last).
+    let written = |spool: &Option<json::Spool>| spool.as_ref().map_or(0, json::Spool::written);
+    for (entry, judged) in entries {
+        let evaluations = judged.as_ref();
+        match u8::try_from(evaluations.len()) {
+            Ok(n) => ledger.per_entry.push(n),
+            Err(_) => overflow = true,
+        }
+        overflow |= !ledger.spool.entry_starts(written(&spool));
+        for evaluation in evaluations {
             if let Some(count) = counts.entry(evaluation.rule).or_default().get_mut(count_index(evaluation)) {
                 *count += 1;
             }
-            if !record(&mut ledger.rules, &mut ledger.tallies, evaluation) {
-                overflow.set(true);
-            }
-        });
-    match format {
-        Format::Json => {
-            let mut counting = json::Counting::new(&mut file, Rc::clone(&written));
-            let mut evaluations = evaluations.map(|(_, evaluation)| evaluation);
-            // Where the last entry's evaluations end: where the spool stands once the list is
-            // exhausted, before serde closes it.
-            let ends = std::iter::from_fn(|| {
-                if !spool_ledger.borrow_mut().entry_starts(written.get()) {
-                    overflow.set(true);
+            overflow |= !record(&mut ledger.rules, &mut ledger.tallies, evaluation);
+            match &mut spool {
+                Some(spool) => spool.push(&mut file, evaluation)?,
+                None if evaluation.compliance() == Compliance::NonCompliant || evaluation.is_excepted() => {
+                    Findings::write(&mut file, evaluation, entry)?;
                 }
-                None
-            });
-            json::write_spool(&mut counting, evaluations.by_ref().chain(ends))?
-        }
-        Format::Table | Format::Sarif => {
-            for (entry, evaluation) in evaluations {
-                if evaluation.compliance() == Compliance::NonCompliant || evaluation.is_excepted() {
-                    Findings::write(&mut file, &evaluation, entry)?;
-                }
+                None => {}
             }
         }
+        done(judged);
     }
-    if overflow.get() {
+    overflow |= !ledger.spool.entry_starts(written(&spool));
+    if let Some(spool) = spool {
+        spool.close(&mut file)?;
+    }
+    if overflow {
         return Err(too_many());
     }
-    ledger.spool = spool_ledger.into_inner();
     let file = file.into_inner().map_err(|e| Error::Temporary(e.into_error()))?;
     let kept = match format {
         Format::Json => Kept::Json(file),
@@ -457,9 +445,13 @@ mod tests {
                 .enumerate()
                 .map(|(renumbered, (_, evaluations))| (renumbered, evaluations))
                 .collect();
-            let (counts, got) =
-                spool_text(collect(entries(n).into_iter(), Format::Json).unwrap().retract(&retracted).unwrap());
-            let (want_counts, want) = spool_text(collect(kept.into_iter(), Format::Json).unwrap());
+            // Each entry's evaluations are handed back once written, in number order.
+            let mut handed_back = Vec::new();
+            let collected = collect(entries(n).into_iter(), Format::Json, |e: Vec<Evaluation>| handed_back.push(e));
+            let (counts, got) = spool_text(collected.unwrap().retract(&retracted).unwrap());
+            let all: Vec<Vec<Evaluation>> = entries(n).into_iter().map(|(_, evaluations)| evaluations).collect();
+            assert_eq!(handed_back, all);
+            let (want_counts, want) = spool_text(collect(kept.into_iter(), Format::Json, drop).unwrap());
             assert_eq!(got, want, "subset {subset:08b}");
             let nonzero = |counts: Counts| counts.into_iter().filter(|(_, c)| *c != [0; KINDS]).collect::<Counts>();
             assert_eq!(nonzero(counts), nonzero(want_counts), "subset {subset:08b}");
@@ -467,7 +459,7 @@ mod tests {
         // The table's findings leave the retracted entries out.
         let mut retracted = OrderSet::default();
         retracted.insert(1);
-        let collected = collect(entries(8).into_iter(), Format::Table).unwrap().retract(&retracted).unwrap();
+        let collected = collect(entries(8).into_iter(), Format::Table, drop).unwrap().retract(&retracted).unwrap();
         let Kept::Table(findings) = collected.kept else { panic!("not a table") };
         let ids: Vec<String> = findings.read().unwrap().map(|f| f.unwrap().resource_id).collect();
         let want: Vec<String> = entries(8)
