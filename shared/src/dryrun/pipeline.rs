@@ -107,21 +107,14 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     let (to_sequence, sequence_queue) = bounded::<Vec<(usize, Decoded)>>(QUEUE_DEPTH);
     let (to_judge, judge_queue) = bounded::<Vec<(usize, Work)>>(QUEUE_DEPTH);
     // Unbounded: the judges must never wait for the writer, which waits for them in order.
-    let (to_collect, collect_queue) = unbounded::<Vec<(usize, Verdicts)>>();
+    let (to_collect, collect_queue) = unbounded::<Vec<(usize, Vec<Evaluation>)>>();
 
     let (read, sequenced, collected) = std::thread::scope(|scope| {
         // Where what a stage is done with goes back to be freed: see `homeward`.
         let (to_decoders, decoder_homes) = homeward::homes::<Box<Resource>>(workers);
-        let (to_judges, judge_homes) = homeward::homes::<Vec<Evaluation>>(workers);
         let writer = stage(scope, failure, "report writer", move || {
             let mut in_order = InOrder::new(queue::iter(&collect_queue).take_while(|_| !failure.stopped()).flatten());
-            let mut homeward = Homeward::new(to_judges);
-            let collected = report::collect(in_order.by_ref(), format, |verdicts: Verdicts| {
-                // An entry with no evaluation holds no memory to send back.
-                if verdicts.evaluations.capacity() > 0 {
-                    homeward.send(verdicts.by, verdicts.evaluations);
-                }
-            })?;
+            let collected = report::collect(in_order.by_ref(), format)?;
             Ok((collected, in_order.into_buffer()))
         });
         for (decoder, home) in decoder_homes.into_iter().enumerate() {
@@ -138,19 +131,16 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
                 })
             });
         }
-        for (judge, home) in judge_homes.into_iter().enumerate() {
+        for _ in 0..workers {
             let (queue, to_collect) = (judge_queue.clone(), to_collect.clone());
             let mut homeward = Homeward::new(to_decoders.clone());
-            let by = Worker::try_from(judge).ok();
             stage(scope, failure, "judge", move || {
                 worker(&queue, &to_collect, failure, |(order, work)| {
-                    // What the report writer is done with, freed here.
-                    home.try_iter().for_each(drop);
                     let (evaluations, built) = work.judge(rules, names)?;
                     if let Some((decoder, resource)) = built {
                         homeward.send(Some(decoder), resource);
                     }
-                    Ok((order, Verdicts { evaluations, by }))
+                    Ok((order, evaluations))
                 })
             });
         }
@@ -200,26 +190,6 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     summary.superseded = sequenced.versions.superseded();
     summary.input_errors = errors.len();
     Ok(Run { collected, errors, summary })
-}
-
-/// An entry's evaluations, as the report writer takes them, and the judge that made them
-/// (none for an entry not judged).
-pub(super) struct Verdicts {
-    evaluations: Vec<Evaluation>,
-    by: Option<Worker>,
-}
-
-impl Verdicts {
-    /// The evaluations of an entry that is not judged.
-    fn none() -> Verdicts {
-        Verdicts { evaluations: Vec::new(), by: None }
-    }
-}
-
-impl AsRef<[Evaluation]> for Verdicts {
-    fn as_ref(&self) -> &[Evaluation] {
-        &self.evaluations
-    }
 }
 
 /// A decoder's or a judge's loop: `work` on every item of every batch of `queue` until it
@@ -568,7 +538,7 @@ struct Sequenced {
 struct Queues {
     decoded: Receiver<Vec<(usize, Decoded)>>,
     to_judge: Sender<Vec<(usize, Work)>>,
-    to_collect: Sender<Vec<(usize, Verdicts)>>,
+    to_collect: Sender<Vec<(usize, Vec<Evaluation>)>>,
 }
 
 /// What the sequencer needs to read the inputs again ([`judge_again`]).
@@ -865,13 +835,16 @@ fn judge_again(
 /// each sent as a batch of [`BATCH`] fills or when flushed.
 struct Outbox<'q> {
     to_judge: &'q Sender<Vec<(usize, Work)>>,
-    to_collect: &'q Sender<Vec<(usize, Verdicts)>>,
+    to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
     judging: Vec<(usize, Work)>,
-    nothing: Vec<(usize, Verdicts)>,
+    nothing: Vec<(usize, Vec<Evaluation>)>,
 }
 
 impl<'q> Outbox<'q> {
-    fn new(to_judge: &'q Sender<Vec<(usize, Work)>>, to_collect: &'q Sender<Vec<(usize, Verdicts)>>) -> Outbox<'q> {
+    fn new(
+        to_judge: &'q Sender<Vec<(usize, Work)>>,
+        to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
+    ) -> Outbox<'q> {
         Outbox { to_judge, to_collect, judging: Vec::with_capacity(BATCH), nothing: Vec::new() }
     }
 
@@ -887,7 +860,7 @@ impl<'q> Outbox<'q> {
     /// Entry `order` has no evaluation (not an item, an input error, a superseded version, a
     /// user or role set aside): the writer is told, so that every number reaches it.
     fn skip(&mut self, order: usize) -> Result<(), Error> {
-        self.nothing.push((order, Verdicts::none()));
+        self.nothing.push((order, Vec::new()));
         match self.nothing.len() < BATCH {
             true => Ok(()),
             false => send(self.to_collect, &mut self.nothing),

@@ -117,12 +117,10 @@ fn too_many() -> Error {
 
 /// The report writer: counts the evaluations of `entries` (each entry's, in number order from
 /// 0, as the writer's reorder buffer hands them on) and keeps, on disk, what the report in
-/// `format` is made from. Each entry's evaluations, once written, go to `done` (the pipeline
-/// sends them back to the judge that made them, to be freed there).
-pub(in crate::dryrun) fn collect<E: AsRef<[Evaluation]>>(
-    entries: impl Iterator<Item = (usize, E)>,
+/// `format` is made from.
+pub(in crate::dryrun) fn collect(
+    entries: impl Iterator<Item = (usize, Vec<Evaluation>)>,
     format: Format,
-    mut done: impl FnMut(E),
 ) -> Result<Collected, Error> {
     let mut counts = Counts::new();
     let mut ledger = Ledger::default();
@@ -136,14 +134,13 @@ pub(in crate::dryrun) fn collect<E: AsRef<[Evaluation]>>(
     };
     // Where the spool stands as an entry's evaluations begin (as the list ends, at the last).
     let written = |spool: &Option<json::Spool>| spool.as_ref().map_or(0, json::Spool::written);
-    for (entry, judged) in entries {
-        let evaluations = judged.as_ref();
+    for (entry, evaluations) in entries {
         match u8::try_from(evaluations.len()) {
             Ok(n) => ledger.per_entry.push(n),
             Err(_) => overflow = true,
         }
         overflow |= !ledger.spool.entry_starts(written(&spool));
-        for evaluation in evaluations {
+        for evaluation in &evaluations {
             if let Some(count) = counts.entry(evaluation.rule).or_default().get_mut(count_index(evaluation)) {
                 *count += 1;
             }
@@ -156,7 +153,6 @@ pub(in crate::dryrun) fn collect<E: AsRef<[Evaluation]>>(
                 None => {}
             }
         }
-        done(judged);
     }
     overflow |= !ledger.spool.entry_starts(written(&spool));
     if let Some(spool) = spool {
@@ -445,13 +441,9 @@ mod tests {
                 .enumerate()
                 .map(|(renumbered, (_, evaluations))| (renumbered, evaluations))
                 .collect();
-            // Each entry's evaluations are handed back once written, in number order.
-            let mut handed_back = Vec::new();
-            let collected = collect(entries(n).into_iter(), Format::Json, |e: Vec<Evaluation>| handed_back.push(e));
-            let (counts, got) = spool_text(collected.unwrap().retract(&retracted).unwrap());
-            let all: Vec<Vec<Evaluation>> = entries(n).into_iter().map(|(_, evaluations)| evaluations).collect();
-            assert_eq!(handed_back, all);
-            let (want_counts, want) = spool_text(collect(kept.into_iter(), Format::Json, drop).unwrap());
+            let (counts, got) =
+                spool_text(collect(entries(n).into_iter(), Format::Json).unwrap().retract(&retracted).unwrap());
+            let (want_counts, want) = spool_text(collect(kept.into_iter(), Format::Json).unwrap());
             assert_eq!(got, want, "subset {subset:08b}");
             let nonzero = |counts: Counts| counts.into_iter().filter(|(_, c)| *c != [0; KINDS]).collect::<Counts>();
             assert_eq!(nonzero(counts), nonzero(want_counts), "subset {subset:08b}");
@@ -459,7 +451,7 @@ mod tests {
         // The table's findings leave the retracted entries out.
         let mut retracted = OrderSet::default();
         retracted.insert(1);
-        let collected = collect(entries(8).into_iter(), Format::Table, drop).unwrap().retract(&retracted).unwrap();
+        let collected = collect(entries(8).into_iter(), Format::Table).unwrap().retract(&retracted).unwrap();
         let Kept::Table(findings) = collected.kept else { panic!("not a table") };
         let ids: Vec<String> = findings.read().unwrap().map(|f| f.unwrap().resource_id).collect();
         let want: Vec<String> = entries(8)
