@@ -910,29 +910,29 @@ fn is_bundled(arn: &str) -> bool {
 fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &str) -> Result<Vec<Evaluation>, Error> {
     let Some(resource_type) = resource.resource_type else { return Ok(Vec::new()) };
     let empty = Params::default();
-    rules
-        .rules
-        .iter()
-        .filter(|rule| rule.resource_types.contains(&resource_type))
-        .map(|rule| {
-            let params = rules.params.get(rule.id).unwrap_or(&empty);
-            let verdict = catch_unwind(AssertUnwindSafe(|| rule.judge(resource, &Context { params, resolver })))
-                .map_err(|panic| Error::RulePanicked {
-                    rule: rule.id,
-                    resource_type: resource.type_name.to_string(),
-                    resource_id: resource.resource_id.to_string(),
-                    file: file.to_owned(),
-                    message: panic_message(panic.as_ref()),
-                })?;
-            let target = Target {
+    let covering = || rules.rules.iter().filter(move |rule| rule.resource_types.contains(&resource_type));
+    // Sized at once: grown from empty, the list of a key's evaluations was moved twice.
+    let mut evaluations = Vec::with_capacity(covering().count());
+    for rule in covering() {
+        let params = rules.params.get(rule.id).unwrap_or(&empty);
+        let verdict = catch_unwind(AssertUnwindSafe(|| rule.judge(resource, &Context { params, resolver }))).map_err(
+            |panic| Error::RulePanicked {
                 rule: rule.id,
-                arn: &resource.arn,
-                resource_id: &resource.resource_id,
-                account_id: &resource.account_id,
-            };
-            Ok(Evaluation::new(rule.id, resource, rules.exceptions.apply(&target, verdict, rules.today)))
-        })
-        .collect()
+                resource_type: resource.type_name.to_string(),
+                resource_id: resource.resource_id.to_string(),
+                file: file.to_owned(),
+                message: panic_message(panic.as_ref()),
+            },
+        )?;
+        let target = Target {
+            rule: rule.id,
+            arn: &resource.arn,
+            resource_id: &resource.resource_id,
+            account_id: &resource.account_id,
+        };
+        evaluations.push(Evaluation::new(rule.id, resource, rules.exceptions.apply(&target, verdict, rules.today)));
+    }
+    Ok(evaluations)
 }
 
 #[cfg(test)]
