@@ -409,24 +409,25 @@ impl PolicyStore {
     /// these groups of `account` and their managed policies. It copies index entries, not
     /// policies: a rule's question reads the record then, through the shared cache.
     pub fn part<'a>(&self, account: &str, policy_arns: impl Names<'a>, group_names: impl Names<'a>) -> StorePart {
-        let mut part = StorePart { shelf: Arc::clone(&self.shelf), policies: Vec::new(), groups: Vec::new() };
-        let copy_policy = |part: &mut StorePart, arn: &str| {
+        let (mut entries, mut groups) = (Vec::new(), Vec::new());
+        let copy_policy = |entries: &mut Vec<(String, Entry)>, arn: &str| {
             if let Some(entry) = self.policies.get(&digest(&[arn])).and_then(|held| held.entry.as_ref()) {
-                part.policies.push((arn.to_owned(), entry.clone()));
+                entries.push((arn.to_owned(), entry.clone()));
             }
         };
         for arn in policy_arns {
-            copy_policy(&mut part, arn);
+            copy_policy(&mut entries, arn);
         }
         for name in group_names {
             if let Some(group) = self.held_group(account, name) {
                 for attached in &group.attached {
-                    copy_policy(&mut part, &attached.arn);
+                    copy_policy(&mut entries, &attached.arn);
                 }
-                part.groups.push((account.to_owned(), Arc::clone(group)));
+                groups.push((account.to_owned(), Arc::clone(group)));
             }
         }
-        part
+        let policies = (!entries.is_empty()).then(|| PartPolicies { shelf: Arc::clone(&self.shelf), entries });
+        StorePart { policies, groups }
     }
 
     /// How many bytes of records the cache holds now.
@@ -454,16 +455,30 @@ impl Resolver for PolicyStore {
 /// and groups, read from the shared file when asked.
 #[derive(Debug)]
 pub struct StorePart {
+    /// None for most items: a key, a policy, a user or role that attaches no managed policy
+    /// the store holds. Such a part holds no reference to the shared file: its count, changed
+    /// by the sequencer and by a judge for every item, was a cache line the two cores handed
+    /// back and forth (`perf`, BENCHMARKS.md "Stop 27").
+    policies: Option<PartPolicies>,
+    groups: Vec<(String, Arc<Identity>)>,
+}
+
+/// The managed policies a [`StorePart`] may read, and the file they are read from.
+#[derive(Debug)]
+struct PartPolicies {
     shelf: Arc<Shelf>,
     /// A handful at most (an identity's attachments and its groups'): searched in order.
-    policies: Vec<(String, Entry)>,
-    groups: Vec<(String, Arc<Identity>)>,
+    entries: Vec<(String, Entry)>,
 }
 
 impl Resolver for StorePart {
     fn managed_policy(&self, arn: &str) -> Result<Arc<Policy>, ResolveError> {
-        match self.policies.iter().find(|(known, _)| known == arn) {
-            Some((_, entry)) => self.shelf.policy(arn, entry),
+        let held = self.policies.as_ref().and_then(|policies| {
+            let (_, entry) = policies.entries.iter().find(|(known, _)| known == arn)?;
+            Some((&policies.shelf, entry))
+        });
+        match held {
+            Some((shelf, entry)) => shelf.policy(arn, entry),
             None => crate::resolver::bundled_fallback(arn),
         }
     }
@@ -612,6 +627,15 @@ mod tests {
         let empty_part = store.part(ACCOUNT, [], []);
         assert_eq!(answer(&empty_part, &broken.0), Err(ResolveError::NotFound(broken.0.clone())));
         assert_eq!(answer(&empty_part, &broken.0), answer(&memory.part(ACCOUNT, [], []), &broken.0));
+        // A part with no policy holds no reference to the file; one with a policy does.
+        drop(empty_part);
+        let shared = Arc::strong_count(&store.shelf);
+        let empty_part = store.part(ACCOUNT, [], []);
+        assert!(empty_part.policies.is_none());
+        assert_eq!(Arc::strong_count(&store.shelf), shared);
+        let part = store.part(ACCOUNT, [broken.0.as_str()], []);
+        assert_eq!(Arc::strong_count(&store.shelf), shared + 1);
+        drop(part);
     }
 
     #[test]
