@@ -11,7 +11,8 @@
 //!    ([`SetAside`]), so that a role in one file resolves its policies from another. At the end
 //!    of the input it hands what was set aside to the judges, in input order, with the whole
 //!    store, numbered after every entry;
-//! 4. judges (one per core) run the rules;
+//! 4. judges (one per core) run the rules, and send each resource back to the decoder that
+//!    built it, to be freed on its thread ([`homeward`]);
 //! 5. the report writer takes the evaluations back in number order (a [`Reorder`] buffer) and
 //!    writes them out ([`report::collect`]).
 //!
