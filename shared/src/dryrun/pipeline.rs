@@ -126,6 +126,8 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
                     home.try_iter().for_each(drop);
                     let mut decoded = decode(name(names, input), input, entry);
                     if let Decoded::Item { built_by, .. } = &mut decoded {
+                        // Harmless when it does not fit (past 65,536 decoders): the resource
+                        // is then freed by its judge, as every resource was before `homeward`.
                         *built_by = Worker::try_from(decoder).ok();
                     }
                     Ok((order, decoded))
