@@ -2,7 +2,7 @@
 //! rule name and every cause, in input order.
 //!
 //! The report writer serializes the whole document into a temporary file while the evaluations
-//! arrive ([`write_spool`]: the bytes of serde_json's pretty printer, written entry by entry);
+//! arrive ([`Spool`]: the bytes of serde_json's pretty printer, written entry by entry);
 //! the report is copied from there once the run has succeeded ([`write_json`]), so that a run
 //! that fails writes nothing.
 
@@ -176,8 +176,7 @@ fn string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
 /// Generic, not `&mut dyn Write`: `std::io::copy` from a file to a file or standard output
 /// copies in the kernel on Linux (`copy_file_range`, `sendfile`, `splice`), the bytes never
 /// passing through this process, only when it sees both concrete types (the buffer is for
-/// the copy through memory it falls back to). The 1 GB workload's
-/// report is 420 MB.
+/// the copy through memory it falls back to). The 1 GB workload's report is 420 MB.
 pub(in crate::dryrun) fn write_json<W: Write>(out: &mut W, mut spool: std::fs::File) -> std::io::Result<()> {
     spool.rewind()?;
     std::io::copy(&mut std::io::BufReader::with_capacity(super::SPOOL_BUFFER, spool), out).map(|_| ())
