@@ -13,12 +13,12 @@
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
+// Items go home in batches of the pipeline's size.
+use super::pipeline::BATCH;
+
 /// A worker's number among those of its stage, from 0. (Small: it travels with every item. A
 /// worker past the 65,536th has none, and what it made is freed where it ends up.)
 pub(super) type Worker = u16;
-
-/// How many items go home together.
-const BATCH: usize = 64;
 
 /// The homes of some workers: the senders, for the stage that sends back, and the receiver each
 /// worker drains ([`Receiver::try_iter`]) before it makes more.
@@ -41,10 +41,10 @@ impl<T> Homeward<T> {
         Homeward { homes, going }
     }
 
-    /// Sends `item` back to worker `by`, once a batch for it has filled; frees it here when it
-    /// has no home.
-    pub(super) fn send(&mut self, by: Option<Worker>, item: T) {
-        let Some(by) = by.map(usize::from) else { return };
+    /// Sends `item` back to worker `by`, once a batch for it has filled; frees it here when
+    /// there is no such worker.
+    pub(super) fn send(&mut self, by: Worker, item: T) {
+        let by = usize::from(by);
         let (Some(home), Some(going)) = (self.homes.get(by), self.going.get_mut(by)) else { return };
         going.push(item);
         if going.len() >= BATCH {
@@ -60,16 +60,15 @@ impl<T> Homeward<T> {
 mod tests {
     use super::*;
 
-    /// Each item goes back to the worker that made it, a batch at a time; one with no home, or
-    /// whose worker has ended, is freed where it is.
+    /// Each item goes back to the worker that made it, a batch at a time; one whose worker does
+    /// not exist, or has ended, is freed where it is.
     #[test]
     fn items_go_back_to_the_worker_that_made_them() {
         let (senders, receivers) = homes::<String>(2);
         let mut homeward = Homeward::new(senders);
         for n in 0..BATCH {
-            homeward.send(Some(0), format!("a{n}"));
-            homeward.send(Some(7), "nobody's".to_owned());
-            homeward.send(None, "no home".to_owned());
+            homeward.send(0, format!("a{n}"));
+            homeward.send(7, "nobody's".to_owned());
         }
         let batch = receivers[0].try_recv().unwrap();
         assert_eq!(batch.len(), BATCH);
@@ -78,7 +77,7 @@ mod tests {
         let [_, second] = <[_; 2]>::try_from(receivers).unwrap();
         drop(second);
         for n in 0..BATCH {
-            homeward.send(Some(1), format!("b{n}"));
+            homeward.send(1, format!("b{n}"));
         }
         assert!(homeward.going.iter().all(Vec::is_empty), "the batch for the ended worker was freed");
     }

@@ -66,7 +66,7 @@ use crate::version::ItemVersion;
 /// of 64 rather than 32 (queues half as deep, the same entries in flight) took the 1 GB run's
 /// context switches from 49,000 to 30,000 and its system time from 0.87 s to 0.71 s (medians of
 /// 5 alternating runs, stop 22); 128 saved less again and peaked higher once (93 MB).
-const BATCH: usize = 64;
+pub(super) const BATCH: usize = 64;
 
 /// How many batches may wait in each queue between the reader and the judges: 256 entries, the
 /// bound that keeps memory flat however large the input.
@@ -141,7 +141,7 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
                 worker(&queue, &to_collect, failure, |(order, work)| {
                     let (evaluations, built) = work.judge(rules, names)?;
                     if let Some((decoder, resource)) = built {
-                        homeward.send(Some(decoder), resource);
+                        homeward.send(decoder, resource);
                     }
                     Ok((order, evaluations))
                 })
