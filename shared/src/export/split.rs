@@ -276,7 +276,10 @@ impl<R: Read> Input<R> {
             let length = self.scan()?;
             let start = self.pos;
             let bytes = self.buf.get(start..start + length).unwrap_or_default();
-            let text = match std::str::from_utf8(bytes) {
+            // simdutf8 checks 32 bytes at a time where the CPU can, and answers as `std` does
+            // (its `compat` error has `std`'s `valid_up_to`): `std`'s check, a word at a
+            // time, was 2.3% of the dry-run's instructions (callgrind, 100 MB, stop 28).
+            let text = match simdutf8::compat::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(e) => return Err(self.error_at(start + e.valid_up_to(), "invalid UTF-8".into())),
             };
