@@ -315,3 +315,42 @@ fn a_deleted_group_without_an_arn_is_an_input_error() {
         "{stderr}"
     );
 }
+
+/// Writes `bytes` gzipped as `name` in `dir`.
+fn gzipped(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, encoder.finish().unwrap()).unwrap();
+    path
+}
+
+/// A user or role judged again is read where it stands in a plain file (the places the first
+/// read kept), and by splitting the whole input again in a gzip file (whose places are in the
+/// inflated text): the reports are the same bytes. Cases: a role whose policy changes after it
+/// in the next file, and the generator's shuffled workload of three versions a resource.
+#[test]
+fn judged_again_from_its_place_or_from_a_second_read_alike() {
+    let dir = scratch("places");
+    let first = file(&dir.0, "a.json", &[policy(DAY1, "kms:*"), role(DAY2)]);
+    let second = file(&dir.0, "b.json", &[role(DAY1), policy(DAY2, "kms:Decrypt")]);
+    let generated = dir.0.join("versions.json");
+    let argv = ["cargo xtask", "workload", "generate", "--size-mb", "2", "--versions", "3"];
+    let argv = argv.iter().map(std::ffi::OsString::from).chain([generated.clone().into_os_string()]);
+    xtask::run(&<xtask::Cli as clap::Parser>::try_parse_from(argv).unwrap()).unwrap();
+    let gzip = |path: &Path| {
+        gzipped(&dir.0, &format!("{}.gz", path.file_name().unwrap().to_str().unwrap()), &std::fs::read(path).unwrap())
+    };
+    let cases = [vec![first.clone(), second.clone()], vec![generated.clone()]];
+    for plain in cases {
+        let packed: Vec<PathBuf> = plain.iter().map(|path| gzip(path)).collect();
+        let (from_places, from_reading) = (dry_run("json", &[], &plain), dry_run("json", &[], &packed));
+        assert!(matches!(from_places.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&from_places.stderr));
+        assert_eq!(from_places.status.code(), from_reading.status.code(), "{plain:?}");
+        assert!(from_places.stdout == from_reading.stdout, "{plain:?}: the reports differ");
+    }
+    // The role was judged again, with day 2's policy.
+    let verdicts = verdicts(&dry_run("json", &[], &[first, second]));
+    assert_eq!(compliance(&verdicts, "kms-no-wildcard-admin", "AROAAPP"), ["COMPLIANT"]);
+}

@@ -69,6 +69,29 @@ impl Input {
         }
     }
 
+    /// The length of the input's file now; `None` for the embedded sample, or a file whose
+    /// length cannot be read.
+    pub(super) fn file_length(&self) -> Option<u64> {
+        match self {
+            Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Sample => None,
+        }
+    }
+
+    /// The input's file, opened to be read at places ([`super::places`]), when it is a file
+    /// of `length` bytes that is not gzip (whose places are in the inflated text); `None`
+    /// otherwise.
+    pub(super) fn plain_file(&self, length: u64) -> std::io::Result<Option<std::fs::File>> {
+        let Input::File(path) = self else { return Ok(None) };
+        let mut file = std::fs::File::open(path)?;
+        if file.metadata()?.len() != length {
+            return Ok(None);
+        }
+        let mut magic = [0u8; 2];
+        let read = file.read(&mut magic)?;
+        Ok((read < 2 || magic != [0x1f, 0x8b]).then_some(file))
+    }
+
     /// The input's name in messages: its path.
     pub(super) fn name(&self) -> String {
         match self {

@@ -33,6 +33,7 @@ mod error;
 mod homeward;
 mod input;
 mod pipeline;
+mod places;
 mod precheck;
 mod queue;
 mod reorder;

@@ -42,6 +42,7 @@ use super::args::Format;
 use super::error::Error;
 use super::homeward::{self, Homeward, Worker};
 use super::input::{progress_bar, Input, InputError};
+use super::places::{Place, Placed, PlacedError, Places};
 use super::queue;
 use super::reorder::{InOrder, Reorder};
 use super::report::{self, Collected};
@@ -377,13 +378,15 @@ pub(super) enum Decoded {
     /// store. `entry`, the entry it came from, is kept only for a user or role that could not
     /// be set aside decoded ([`Resource::can_be_stored`]): it is set aside as that entry if it
     /// must wait.
-    /// `built_by` is the decoder that built it, if a decoder did (see [`homeward`]).
+    /// `built_by` is the decoder that built it, if a decoder did (see [`homeward`]); `place`
+    /// where the entry stands in its input, if it was cut out of it ([`Places`]).
     Item {
         resource: Box<Resource>,
         input: usize,
         entry: Option<export::RawEntry>,
         record: Option<PolicyRecord>,
         built_by: Option<Worker>,
+        place: Option<Place>,
     },
     /// An AWS managed policy from GAAD input: resolves attachments only.
     AwsManagedPolicy { arn: String, record: PolicyRecord },
@@ -395,6 +398,9 @@ pub(super) enum Decoded {
 
 /// Parses and converts one entry of input number `input`, named `name`. Managed policies also
 /// get their policy store record here, on every core, so that the sequencer only appends it.
+// The GAAD closure below returns a whole `Decoded` as its `Err`, once an entry, matched at
+// once: boxing it would cost an allocation a GAAD policy for a move of some 170 bytes.
+#[allow(clippy::result_large_err)]
 pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decoded {
     let error = |message: String| Decoded::Error(input, InputError { file: name.to_owned(), message });
     // An item standing as it is in the input (a snapshot's `configurationItems`, the common
@@ -464,8 +470,9 @@ fn decoded_item(
                 _ => None,
             };
             let may_wait = matches!(resource.details, Details::Role(_) | Details::User(_));
+            let place = may_wait.then(|| Place::of(&entry)).flatten();
             let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
-            Decoded::Item { resource: Box::new(resource), input, entry, record, built_by: None }
+            Decoded::Item { resource: Box::new(resource), input, entry, record, built_by: None, place }
         }
         Err(e) => error(format!("{}: {e}", at(&entry))),
     }
@@ -597,6 +604,8 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
     let mut set_aside_orders = Vec::new();
     // The users and roles judged as they came: the only ones a later change can make stale.
     let mut judged_now = OrderSet::default();
+    // Where each of them stands in its input, to read it again from there.
+    let mut places = Places::new(reread.inputs.len()).map_err(Error::Temporary)?;
     let mut changes = Changes::default();
     let mut versions = Versions::new(judged);
     let mut summary = Summary::default();
@@ -612,7 +621,7 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
         while let Some((order, entry)) = in_order.pop() {
             next = order + 1;
             match entry {
-                Decoded::Item { resource, input, entry, record, built_by } => {
+                Decoded::Item { resource, input, entry, record, built_by, place } => {
                     let admission = versions.admit(resource.key, resource.version, order);
                     let covered = reread.rules.cover(&resource);
                     if admission.retracts {
@@ -643,6 +652,7 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                         Some(part) => {
                             if identity {
                                 judged_now.insert(order);
+                                places.put(order, input, place, reread.inputs).map_err(Error::Temporary)?;
                             }
                             outbox.judge(order, Work::Now { input, resource, part, built_by })?;
                         }
@@ -693,7 +703,7 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
         true => 0,
         false => {
             let stale = Stale { changes: &changes, judged_now: &judged_now, entries: next };
-            judge_again(reread, stale, &mut versions, &store, next + count, &mut outbox, failure)?
+            judge_again(reread, stale, places, &mut versions, &store, next + count, &mut outbox, failure)?
         }
     };
     Ok(Sequenced { in_order, set_aside: count, again, errors, versions, summary })
@@ -770,19 +780,28 @@ struct Stale<'a> {
 ///
 /// Only a run whose input holds a changed policy or group after a user or role that uses it
 /// pays for this second read (history files, snapshots of several days): the users and roles
-/// are not kept from the first read, which would cost memory or disk for every run.
+/// are not kept from the first read, which would cost memory or disk for every run. Their
+/// places in the inputs are kept ([`Places`]), and each is read where it stands; when the
+/// places cannot be trusted, every input is split again.
+#[allow(clippy::too_many_arguments)]
 fn judge_again(
     reread: Reread<'_>,
     stale: Stale<'_>,
+    places: Places,
     versions: &mut Versions,
     store: &Arc<PolicyStore>,
     first: usize,
     outbox: &mut Outbox<'_>,
     failure: &Failure,
 ) -> Result<usize, Error> {
+    let mut judging = JudgingAgain { stale: &stale, versions, store, first, outbox, again: 0 };
+    if let Some(placed) = places.read_back(reread.inputs).map_err(Error::Temporary)? {
+        judging.at_places(placed, reread.names, failure)?;
+        judging.outbox.flush()?;
+        return Ok(judging.again);
+    }
     let stopped = || Error::Interrupted { stage: "sequencer" };
     let mut order = 0usize;
-    let mut again = 0usize;
     for (index, input) in reread.inputs.iter().enumerate() {
         let file = name(reread.names, index);
         let changed = |problem: String| Error::Reread { file: file.to_owned(), problem };
@@ -791,22 +810,12 @@ fn judge_again(
         let mut on_entry = |entry: export::RawEntry| {
             let this = order;
             order += 1;
-            if problem.is_some() || closed || !stale.judged_now.contains(this) || versions.retracted().contains(this) {
+            if problem.is_some() || closed || !stale.judged_now.contains(this) {
                 return;
             }
-            match decode(file, index, entry) {
-                Decoded::Item { resource, .. } => {
-                    if !versions.is_judged(&resource.key, this) {
-                        problem = Some(format!("entry {this} is no longer the item it was"));
-                    } else if stale.changes.made_stale(&resource, this, store) {
-                        versions.retract(this);
-                        let work = Work::Again { input: index, resource, store: Arc::clone(store) };
-                        // Sent as batches fill: the items judged again are never held together.
-                        closed = outbox.judge(first + again, work).is_err();
-                        again += 1;
-                    }
-                }
-                _ => problem = Some(format!("entry {this} is no longer a user or role")),
+            match judging.check(file, index, this, entry) {
+                Ok(sent) => closed = !sent,
+                Err(found) => problem = Some(found),
             }
         };
         // An input that did not open, or stopped, the first time does the same now: only a
@@ -830,8 +839,68 @@ fn judge_again(
             problem: format!("the inputs hold {order} entries now, {} before", stale.entries),
         });
     }
-    outbox.flush()?;
-    Ok(again)
+    judging.outbox.flush()?;
+    Ok(judging.again)
+}
+
+/// What [`judge_again`] checks each entry read again with, and sends the stale ones on with.
+struct JudgingAgain<'s, 'v, 'o, 'q> {
+    stale: &'s Stale<'s>,
+    versions: &'v mut Versions,
+    store: &'s Arc<PolicyStore>,
+    first: usize,
+    outbox: &'o mut Outbox<'q>,
+    /// How many were judged again so far.
+    again: usize,
+}
+
+impl JudgingAgain<'_, '_, '_, '_> {
+    /// Entry `order` of input `input` (named `file`), read again: unless a newer version
+    /// superseded it, decoded, checked to be the item it was, and sent to be judged again if it
+    /// is stale. False when the judges' queue has closed; the problem when it is not the item
+    /// it was.
+    fn check(&mut self, file: &str, input: usize, order: usize, entry: export::RawEntry) -> Result<bool, String> {
+        if self.versions.retracted().contains(order) {
+            return Ok(true);
+        }
+        match decode(file, input, entry) {
+            Decoded::Item { resource, .. } => {
+                if !self.versions.is_judged(&resource.key, order) {
+                    return Err(format!("entry {order} is no longer the item it was"));
+                }
+                if !self.stale.changes.made_stale(&resource, order, self.store) {
+                    return Ok(true);
+                }
+                self.versions.retract(order);
+                let work = Work::Again { input, resource, store: Arc::clone(self.store) };
+                // Sent as batches fill: the items judged again are never held together.
+                let sent = self.outbox.judge(self.first + self.again, work).is_ok();
+                self.again += 1;
+                Ok(sent)
+            }
+            _ => Err(format!("entry {order} is no longer a user or role")),
+        }
+    }
+
+    /// Every entry at its place, in entry order: a problem is the run's error at once, named
+    /// by its input, as the split's would be once that input was read.
+    fn at_places(&mut self, mut placed: Placed, names: &[String], failure: &Failure) -> Result<(), Error> {
+        while let Some(next) = placed.next_entry() {
+            let (order, input, entry) = next.map_err(|e| match e {
+                PlacedError::Places(e) => Error::Temporary(e),
+                PlacedError::Input { input, problem } => Error::Reread { file: name(names, input).to_owned(), problem },
+            })?;
+            let file = name(names, input);
+            match self.check(file, input, order, entry) {
+                // A closed queue means the judges or the writer stopped, and the run reports why.
+                Ok(false) => return Err(Error::Interrupted { stage: "sequencer" }),
+                Ok(true) if failure.stopped() => return Err(Error::Interrupted { stage: "sequencer" }),
+                Ok(true) => {}
+                Err(problem) => return Err(Error::Reread { file: file.to_owned(), problem }),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Work for the judges and the empty evaluations of entries not judged, for the report writer,

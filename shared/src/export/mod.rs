@@ -361,6 +361,10 @@ pub struct RawEntry {
     slot: Slot,
     index: usize,
     raw: Box<str>,
+    /// Where the entry's text starts in the input as read (inflated, for gzip): its text is
+    /// that input's bytes from here. `None` for an entry written back rather than cut out (a
+    /// document's one item) or rebuilt from parts.
+    offset: Option<u64>,
 }
 
 impl RawEntry {
@@ -420,7 +424,13 @@ impl RawEntry {
     /// Rebuilds an entry from what [`RawEntry::to_parts`] gave (an entry set aside on disk).
     pub fn from_parts(tag: u8, index: usize, json: String) -> Option<RawEntry> {
         let slot = Slot::ALL.into_iter().find(|slot| *slot as u8 == tag)?;
-        Some(RawEntry { slot, index, raw: json.into() })
+        Some(RawEntry { slot, index, raw: json.into(), offset: None })
+    }
+
+    /// Where the entry's text starts in the input as read, when it was cut out of it: the
+    /// entry is that input's next `json().len()` bytes from there.
+    pub fn offset(&self) -> Option<u64> {
+        self.offset
     }
 
     /// A compact form of the entry's kind and place (for [`RawEntry::from_parts`]), and its
@@ -671,7 +681,7 @@ mod tests {
         }
         assert!(RawEntry::from_parts(99, 0, "{}".into()).is_none());
         for slot in Slot::ALL {
-            let entry = RawEntry { slot, index: 3, raw: "{}".into() };
+            let entry = RawEntry { slot, index: 3, raw: "{}".into(), offset: None };
             let (tag, index) = entry.to_parts();
             assert_eq!(RawEntry::from_parts(tag, index, "{}".into()).map(|e| e.at()), Some(entry.at()));
         }
@@ -714,7 +724,8 @@ mod tests {
                 let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(entry.json()) else {
                     panic!("{} is not an object", entry.at())
                 };
-                let variant = |raw: String| RawEntry { slot: entry.slot, index: entry.index, raw: raw.into() };
+                let variant =
+                    |raw: String| RawEntry { slot: entry.slot, index: entry.index, raw: raw.into(), offset: None };
                 for key in fields.keys() {
                     for value in &odd {
                         let mut changed = fields.clone();
@@ -771,7 +782,7 @@ mod tests {
         assert!(entries.len() > 1000, "{} entries", entries.len());
         assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["aws managed policy", "error", "item", "nothing"]);
         // Not JSON: left to `decode`, which words the error.
-        let broken = RawEntry { slot: Slot::RoleDetailList, index: 0, raw: "{\"RoleName\":}".into() };
+        let broken = RawEntry { slot: Slot::RoleDetailList, index: 0, raw: "{\"RoleName\":}".into(), offset: None };
         assert!(broken.decode_gaad(|_| ()).is_none());
         assert!(matches!(broken.decode(), Some(Found::Error(_))));
     }

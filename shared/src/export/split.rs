@@ -86,7 +86,7 @@ pub(super) fn split<R: Read>(reader: R, sink: &mut dyn FnMut(RawEntry)) -> Resul
     let whole = whole::whole(shape, rest)?;
     for (slot, value) in whole.entries {
         let json = serde_json::to_string(&value).map_err(StreamError::Json)?;
-        sink(RawEntry { slot, index: 0, raw: json.into() });
+        sink(RawEntry { slot, index: 0, raw: json.into(), offset: None });
     }
     Ok(Outline { shape: whole.shape, warnings: whole.warnings })
 }
@@ -283,7 +283,7 @@ impl<R: Read> Input<R> {
                 Ok(text) => text,
                 Err(e) => return Err(self.error_at(start + e.valid_up_to(), "invalid UTF-8".into())),
             };
-            sink(RawEntry { slot, index, raw: text.into() });
+            sink(RawEntry { slot, index, raw: text.into(), offset: Some(self.dropped + start as u64) });
             self.pos += length;
             index += 1;
             self.skip_whitespace()?;
@@ -462,19 +462,22 @@ mod tests {
     use super::*;
     use crate::export::ExportShape;
 
+    /// Bytes handed out at most `.1` at a time.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            let (head, tail) = self.0.split_at(n);
+            out[..n].copy_from_slice(head);
+            self.0 = tail;
+            Ok(n)
+        }
+    }
+
     /// Splits `text`, read `chunk` bytes at a time (so that entries, strings and escapes cross
     /// block boundaries), into the entries' texts.
     fn split_text(text: &str, chunk: usize) -> Result<Vec<String>, String> {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.1.min(out.len()).min(self.0.len());
-                let (head, tail) = self.0.split_at(n);
-                out[..n].copy_from_slice(head);
-                self.0 = tail;
-                Ok(n)
-            }
-        }
         let mut entries = Vec::new();
         split(Trickle(text.as_bytes(), chunk), &mut |e| entries.push(e.json().to_owned()))
             .map_err(|e| e.to_string())?;
@@ -497,6 +500,28 @@ mod tests {
         ];
         for chunk in [1, 2, 3, 7, 64, 1 << 20] {
             assert_eq!(split_text(text, chunk), Ok(want.map(String::from).to_vec()), "chunk {chunk}");
+        }
+    }
+
+    /// Each entry's offset is where its text stands in the input, whatever the block size (the
+    /// dry-run reads entries again there: `dryrun::places`).
+    #[test]
+    fn an_entry_s_offset_is_where_its_text_stands() {
+        let mut text = String::from("{\"fileVersion\": \"1.0\", \"configurationItems\": [\n");
+        for i in 0..300 {
+            text.push_str(&format!("  {{\"resourceId\": \"k{i}\", \"é\": [\"{}\"]}},\n", "x".repeat(i)));
+        }
+        text.push_str("  {}\n]}");
+        for chunk in [1, 7, 4096, 1 << 20] {
+            let mut entries = Vec::new();
+            let read = split(&mut Trickle(text.as_bytes(), chunk), &mut |e| entries.push(e));
+            assert!(read.is_ok(), "chunk {chunk}");
+            assert_eq!(entries.len(), 301);
+            for entry in &entries {
+                let at = entry.offset().map(|at| at as usize);
+                let stands = at.and_then(|at| text.get(at..at + entry.json().len()));
+                assert_eq!(stands, Some(entry.json()), "chunk {chunk}");
+            }
         }
     }
 
