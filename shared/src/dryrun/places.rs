@@ -79,10 +79,11 @@ impl Places {
         }
         let fields =
             [order as u64, input as u64, place.offset, place.length as u64, u64::from(place.tag), place.index as u64];
-        for field in fields {
-            self.file.write_all(&field.to_le_bytes())?;
+        let mut record = [0u8; FIELDS * 8];
+        for (bytes, field) in record.chunks_exact_mut(8).zip(fields) {
+            bytes.copy_from_slice(&field.to_le_bytes());
         }
-        Ok(())
+        self.file.write_all(&record)
     }
 
     /// The entries at every place, in entry order (each with its number and input), or `None`
