@@ -73,6 +73,8 @@ impl Input {
     /// length cannot be read.
     pub(super) fn file_length(&self) -> Option<u64> {
         match self {
+            // Harmless when the metadata cannot be read: `None` only means that the places of
+            // this input's users and roles are not trusted, and every input is split again.
             Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
             Input::Sample => None,
         }
