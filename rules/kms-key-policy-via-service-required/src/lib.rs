@@ -116,8 +116,9 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
 
 /// Why a statement's `kms:ViaService` restriction is not enough ([`via_service_problem`]).
 /// Written out (`Display`) only for a cause: the rule asks of every statement for every
-/// grantee whether there is a problem, and a `String` made for each answer was most of the
-/// rule's cost (callgrind, stop 28).
+/// grantee whether there is a problem, and most answers are never shown. (Measured, the
+/// `String` each answer used to make cost little: callgrind, 100 MB snapshot, 2.336 G to
+/// 2.335 G, stop 28.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ViaServiceProblem<'s> {
     /// No condition restricts `kms:ViaService`.

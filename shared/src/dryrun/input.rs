@@ -91,7 +91,7 @@ impl Input {
         }
         let mut magic = [0u8; 2];
         let read = file.read(&mut magic)?;
-        Ok((read < 2 || magic != [0x1f, 0x8b]).then_some(file))
+        Ok((read < magic.len() || !is_gzip(&magic)).then_some(file))
     }
 
     /// The input's name in messages: its path.
@@ -127,7 +127,7 @@ fn open(path: &Path, progress: Option<&indicatif::ProgressBar>) -> std::io::Resu
     let file = std::fs::File::open(path)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let magic = std::io::BufRead::fill_buf(&mut reader)?;
-    let gzipped = magic.starts_with(&[0x1f, 0x8b]);
+    let gzipped = is_gzip(magic);
     let counted: Box<dyn Read> = match progress {
         Some(bar) => Box::new(bar.wrap_read(reader)),
         None => Box::new(reader),
@@ -136,4 +136,9 @@ fn open(path: &Path, progress: Option<&indicatif::ProgressBar>) -> std::io::Resu
         true => Box::new(std::io::BufReader::with_capacity(1 << 16, flate2::read::MultiGzDecoder::new(counted))),
         false => counted,
     })
+}
+
+/// Does a file that starts with `bytes` hold gzip (told by its magic bytes, not its name)?
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
 }

@@ -267,8 +267,7 @@ mod tests {
         let far = Place { offset: EXPORT.len() as u64 - 2, ..Place::of(&cut[0]).unwrap() };
         places.put(0, 0, Some(far), &inputs).unwrap();
         let mut placed = places.read_back(&inputs).unwrap().unwrap();
-        // No error reads as "", which the assertion below refuses.
-        let error = placed.next_entry().unwrap().err().map(|e| e.to_string()).unwrap_or_default();
+        let error = placed.next_entry().unwrap().unwrap_err().to_string();
         assert!(error.starts_with("entry 0 is no longer where it stood"), "{error}");
     }
 }
