@@ -730,13 +730,15 @@ impl<'r, 'a> Reader<'r, 'a> {
             .collect()
     }
 
-    fn field_text(&self, object: &Tree<'_>, path: &str, name: &str) -> Result<String, ItemError> {
+    /// The text field `name` of `object`, which is at `path` (written out only for an error:
+    /// the dry-run reads every user's and role's policies through here).
+    fn field_text(&self, object: &Tree<'_>, path: impl Fn() -> String, name: &str) -> Result<String, ItemError> {
         match object.as_object().and_then(|object| object.get(name)) {
             Some(Tree::String(s)) => Ok((*s).to_owned()),
             Some(other) => {
-                Err(self.error(&format!("{path}.{name}"), format!("is {}, expected a string", other.type_name())))
+                Err(self.error(&format!("{}.{name}", path()), format!("is {}, expected a string", other.type_name())))
             }
-            None => Err(self.error(&format!("{path}.{name}"), "is missing")),
+            None => Err(self.error(&format!("{}.{name}", path()), "is missing")),
         }
     }
 
@@ -748,16 +750,17 @@ impl<'r, 'a> Reader<'r, 'a> {
         // the default version over (a fail-closed verdict, but for the wrong reason).
         let mut checked = Vec::new();
         for (i, version) in versions.iter().enumerate() {
-            let at = format!("configuration.policyVersionList[{i}]");
+            // Written out only for an error.
+            let at = || format!("configuration.policyVersionList[{i}]");
             let Some(fields) = version.as_object() else {
-                return Err(self.error(&at, format!("is {}, expected an object", version.type_name())));
+                return Err(self.error(&at(), format!("is {}, expected an object", version.type_name())));
             };
             let is_default = match fields.get("isDefaultVersion") {
                 None | Some(Tree::Null) => false,
                 Some(Tree::Bool(b)) => *b,
                 Some(other) => {
                     return Err(self.error(
-                        &format!("{at}.isDefaultVersion"),
+                        &format!("{}.isDefaultVersion", at()),
                         format!("is {}, expected a boolean", other.type_name()),
                     ))
                 }
@@ -766,9 +769,8 @@ impl<'r, 'a> Reader<'r, 'a> {
                 None | Some(Tree::Null) => None,
                 Some(Tree::String(id)) => Some(*id),
                 Some(other) => {
-                    return Err(
-                        self.error(&format!("{at}.versionId"), format!("is {}, expected a string", other.type_name()))
-                    )
+                    return Err(self
+                        .error(&format!("{}.versionId", at()), format!("is {}, expected a string", other.type_name())))
                 }
             };
             checked.push((is_default, id, fields));
@@ -797,21 +799,21 @@ impl<'r, 'a> Reader<'r, 'a> {
         let path = self.opt_text("path")?.unwrap_or_else(|| "/".into());
         let mut inline = Vec::new();
         for (i, entry) in self.array(inline_field)?.iter().enumerate() {
-            let at = format!("configuration.{inline_field}[{i}]");
-            let policy_name = self.field_text(entry, &at, "policyName")?;
+            let at = || format!("configuration.{inline_field}[{i}]");
+            let policy_name = self.field_text(entry, at, "policyName")?;
             let document =
                 match entry.as_object().and_then(|e| e.get("policyDocument")).filter(|d| !matches!(d, Tree::Null)) {
                     Some(doc) => parse_policy_tree(doc, PolicyKind::Identity),
-                    None => Err(DocumentError::Missing(format!("`{at}.policyDocument` is absent"))),
+                    None => Err(DocumentError::Missing(format!("`{}.policyDocument` is absent", at()))),
                 };
             inline.push(NamedDocument { name: policy_name, document });
         }
         let mut attached = Vec::new();
         for (i, entry) in self.array("attachedManagedPolicies")?.iter().enumerate() {
-            let at = format!("configuration.attachedManagedPolicies[{i}]");
+            let at = || format!("configuration.attachedManagedPolicies[{i}]");
             attached.push(AttachedPolicy {
-                name: self.field_text(entry, &at, "policyName")?,
-                arn: self.field_text(entry, &at, "policyArn")?,
+                name: self.field_text(entry, at, "policyName")?,
+                arn: self.field_text(entry, at, "policyArn")?,
             });
         }
         Ok(Identity { name, path, inline, attached, boundary: self.boundary()? })
@@ -837,7 +839,7 @@ impl<'r, 'a> Reader<'r, 'a> {
                 ))
             }
         }
-        let arn = self.field_text(boundary, FIELD, "permissionsBoundaryArn")?;
+        let arn = self.field_text(boundary, || FIELD.to_owned(), "permissionsBoundaryArn")?;
         match arn.is_empty() {
             true => Err(self.error(&format!("{FIELD}.permissionsBoundaryArn"), "is empty")),
             false => Ok(Some(arn)),

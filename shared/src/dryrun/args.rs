@@ -157,8 +157,9 @@ pub(super) enum Format {
     Sarif,
 }
 
-/// `--param RULE.NAME=VALUE` into each rule's checked parameters.
-pub(super) fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<&'static str, Params>, Error> {
+/// `--param RULE.NAME=VALUE` into each rule's checked parameters: each rule of `rules`, in
+/// their order, with its own (a judge takes them together, without looking a rule up by name).
+pub(super) fn rule_params<'r>(rules: &[&'r Rule], given: &[String]) -> Result<Vec<(&'r Rule, Params)>, Error> {
     let mut raw: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
     for text in given {
         let syntax = || Error::ParamSyntax(text.clone());
@@ -179,7 +180,7 @@ pub(super) fn rule_params(rules: &[&Rule], given: &[String]) -> Result<BTreeMap<
             let params = rule.parse_params(&given)?;
             // A value Lambda would get from AWS must be given here (`managementAccountId`).
             rule.check_offline(&params)?;
-            Ok((rule.id, params))
+            Ok((*rule, params))
         })
         .collect()
 }

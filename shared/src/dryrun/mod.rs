@@ -146,7 +146,7 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
         }
     }
     given.extend(args.params.iter().cloned());
-    let params = rule_params(&rules, &given)?;
+    let with_params = rule_params(&rules, &given)?;
 
     // Checked against every rule of kms-guardrails, not only those run (or this binary's): a
     // file written for the whole pack stays valid when one rule is run.
@@ -164,7 +164,7 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
         true => Judged::All,
         false => Judged::Newest,
     };
-    let rules_run = Rules { rules: &rules, params: &params, exceptions: exceptions.as_ref().unwrap_or(&none), today };
+    let rules_run = Rules { rules: &with_params, exceptions: exceptions.as_ref().unwrap_or(&none), today };
     let run = pipeline::run(rules_run, &inputs, format, judged)?;
     let (errors, counts, summary) = (run.errors, run.collected.counts, run.summary);
     if !errors.is_empty() && !args.keep_going {

@@ -30,7 +30,7 @@
 //! reorder buffers must have handed on every number once ([`Reorder::finish`]).
 
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -84,8 +84,8 @@ pub(super) struct Run {
 /// The rules and their parameters: what a judge needs besides the item.
 #[derive(Clone, Copy)]
 pub(super) struct Rules<'a> {
-    pub(super) rules: &'a [&'a Rule],
-    pub(super) params: &'a BTreeMap<&'static str, Params>,
+    /// Each rule run with its parameters, in the order their evaluations are reported.
+    pub(super) rules: &'a [(&'a Rule, Params)],
     /// Applied to every verdict (`--exceptions`; none by default) as of `today`.
     pub(super) exceptions: &'a Exceptions,
     pub(super) today: Date,
@@ -94,7 +94,7 @@ pub(super) struct Rules<'a> {
 impl Rules<'_> {
     /// Does a rule of these judge items of `resource`'s type?
     fn cover(&self, resource: &Resource) -> bool {
-        resource.resource_type.is_some_and(|t| self.rules.iter().any(|rule| rule.resource_types.contains(&t)))
+        resource.resource_type.is_some_and(|t| self.rules.iter().any(|(rule, _)| rule.resource_types.contains(&t)))
     }
 }
 
@@ -982,12 +982,10 @@ fn is_bundled(arn: &str) -> bool {
 /// [`Error::RulePanicked`], naming the rule, the item and `file`.
 fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &str) -> Result<Vec<Evaluation>, Error> {
     let Some(resource_type) = resource.resource_type else { return Ok(Vec::new()) };
-    let empty = Params::default();
-    let covering = || rules.rules.iter().filter(move |rule| rule.resource_types.contains(&resource_type));
+    let covering = || rules.rules.iter().filter(move |(rule, _)| rule.resource_types.contains(&resource_type));
     // Sized at once: grown from empty, the list of a key's evaluations was moved twice.
     let mut evaluations = Vec::with_capacity(covering().count());
-    for rule in covering() {
-        let params = rules.params.get(rule.id).unwrap_or(&empty);
+    for (rule, params) in covering() {
         let verdict = catch_unwind(AssertUnwindSafe(|| rule.judge(resource, &Context { params, resolver }))).map_err(
             |panic| Error::RulePanicked {
                 rule: rule.id,
@@ -1032,10 +1030,10 @@ mod tests {
 
     /// [`PANICS_ON_ROLES`] alone, without parameters or exceptions.
     fn panicking_rules() -> Rules<'static> {
-        static RULES: [&Rule; 1] = [&PANICS_ON_ROLES];
-        static PARAMS: BTreeMap<&str, Params> = BTreeMap::new();
         static EXCEPTIONS: Exceptions = Exceptions::none();
-        Rules { rules: &RULES, params: &PARAMS, exceptions: &EXCEPTIONS, today: Date::from_days(0) }
+        // Leaked: a test's rules live as long as the test binary, as a run's live as long as it.
+        let rules = Box::leak(Box::new([(&PANICS_ON_ROLES, Params::default())]));
+        Rules { rules, exceptions: &EXCEPTIONS, today: Date::from_days(0) }
     }
 
     /// A role attaching `policy`, a customer managed policy of the same account.
