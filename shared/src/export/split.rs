@@ -27,7 +27,7 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
-use crate::json_tree::string_end::{quote_or_backslash, Controls};
+use crate::json_tree::string_end::{quote_or_backslash, through_escapes, Controls, Escapes};
 
 use super::{whole, Outline, RawEntry, Slot, StreamError, SyntaxError};
 
@@ -334,8 +334,12 @@ impl<R: Read> Input<R> {
             let rest = self.buf.get(self.pos + offset..self.end).unwrap_or_default();
             match quote_or_backslash(rest, Controls::Allowed) {
                 Some(found) if rest.get(found) == Some(&b'"') => return Ok(offset + found),
-                // A backslash: it and the byte it escapes.
-                Some(found) => offset += found + 2,
+                // A backslash: it and the byte it escapes, and on while escapes come close
+                // together.
+                Some(found) => match through_escapes(rest.get(found..).unwrap_or_default()) {
+                    Escapes::Quote(at) => return Ok(offset + found + at),
+                    Escapes::Sparse(at) | Escapes::Short(at) => offset += found + at,
+                },
                 None => offset = self.end - self.pos,
             }
             while self.pos + offset >= self.end {
