@@ -178,11 +178,10 @@ fn dry_run(all: &[&'static Rule], args: &DryRunArgs) -> Result<Exit, Error> {
     };
     match run.collected.kept {
         // Unbuffered, with the concrete type: see `write_json`.
-        Kept::Json(spool) => match &mut sink {
-            Sink::File(file) => write_json(file, spool),
-            Sink::Stdout(stdout) => write_json(stdout, spool).and_then(|()| stdout.flush()),
-        }
-        .map_err(Error::Write)?,
+        Kept::Json(report) => match &mut sink {
+            Sink::File(file) => write_json(file, report)?,
+            Sink::Stdout(stdout) => write_json(stdout, report).and_then(|()| stdout.flush().map_err(Error::Write))?,
+        },
         Kept::Table(findings) => {
             buffered(&mut sink, |out| render_table(out, &rules, &counts, &findings, &summary, applied))?
         }

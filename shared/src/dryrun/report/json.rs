@@ -206,15 +206,75 @@ fn string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
     Ok(())
 }
 
-/// Copies the report from the spool [`write_spool`] wrote.
+/// The JSON report as the writer kept it: the spool [`write_spool`] wrote, and the entries to
+/// leave out of it as it is copied out, if any were taken back.
+#[derive(Debug)]
+pub(in crate::dryrun) struct JsonReport {
+    spool: std::fs::File,
+    /// Where each entry's evaluations stand in the spool, and the entries taken back: left out
+    /// as the report is copied out ([`without`]), in the one pass that copies it, rather than
+    /// copied into a second spool first. That copy was the main thread's alone at the end of a
+    /// run of history files (0.14 s of 1 GB of three versions a resource, BENCHMARKS.md "Stop
+    /// 28").
+    leaving_out: Option<(SpoolLedger, OrderSet)>,
+}
+
+impl JsonReport {
+    pub(super) fn new(spool: std::fs::File) -> JsonReport {
+        JsonReport { spool, leaving_out: None }
+    }
+
+    /// The report without the evaluations of the entries in `retracted`; `ledger` says where
+    /// each entry's stand. Taken back once: a second time is an error, not a second set lost.
+    pub(super) fn leaving_out(self, ledger: SpoolLedger, retracted: OrderSet) -> Result<JsonReport, Error> {
+        match self.leaving_out {
+            Some(_) => Err(Error::Temporary(std::io::Error::other("entries were taken back from the report twice"))),
+            None => Ok(JsonReport { spool: self.spool, leaving_out: Some((ledger, retracted)) }),
+        }
+    }
+}
+
+/// Copies the report to `out`, leaving out what was taken back.
 ///
 /// Generic, not `&mut dyn Write`: `std::io::copy` from a file to a file or standard output
 /// copies in the kernel on Linux (`copy_file_range`, `sendfile`, `splice`), the bytes never
 /// passing through this process, only when it sees both concrete types (the buffer is for
 /// the copy through memory it falls back to). The 1 GB workload's report is 420 MB.
-pub(in crate::dryrun) fn write_json<W: Write>(out: &mut W, mut spool: std::fs::File) -> std::io::Result<()> {
-    spool.rewind()?;
-    std::io::copy(&mut std::io::BufReader::with_capacity(super::SPOOL_BUFFER, spool), out).map(|_| ())
+pub(in crate::dryrun) fn write_json<W: Write>(out: &mut W, report: JsonReport) -> Result<(), Error> {
+    let JsonReport { mut spool, leaving_out } = report;
+    spool.rewind().map_err(Error::Temporary)?;
+    match leaving_out {
+        // An error of the copy is taken as the output's (reading back the spool just written
+        // is not where a copy fails), as it always was.
+        None => std::io::copy(&mut std::io::BufReader::with_capacity(super::SPOOL_BUFFER, spool), out)
+            .map(|_| ())
+            .map_err(Error::Write),
+        Some((ledger, retracted)) => {
+            let mut out = Output { out: std::io::BufWriter::with_capacity(super::SPOOL_BUFFER, out), failed: false };
+            match without(spool, &ledger, &retracted, &mut out).and_then(|()| out.flush().map_err(Error::Temporary)) {
+                // What failed was the output, whatever the copy that saw it reported.
+                Err(Error::Temporary(e)) if out.failed => Err(Error::Write(e)),
+                done => done,
+            }
+        }
+    }
+}
+
+/// The output [`without`] writes to, noting whether a write to it failed: its errors are the
+/// output's ([`Error::Write`]), the spool's are a temporary file's.
+struct Output<W: Write> {
+    out: W,
+    failed: bool,
+}
+
+impl<W: Write> Write for Output<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.out.write(bytes).inspect_err(|_| self.failed = true)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush().inspect_err(|_| self.failed = true)
+    }
 }
 
 /// Where each entry's evaluations stand in the JSON spool: what [`without`] needs to leave
@@ -247,8 +307,8 @@ impl SpoolLedger {
     }
 }
 
-/// The report in `spool` without the evaluations of the entries in `retracted`, in a new
-/// spool: the bytes a report without them would have had, made by copying the others.
+/// The report in `spool` without the evaluations of the entries in `retracted`, written to
+/// `out`: the bytes a report without them would have had, made by copying the others.
 ///
 /// serde_json's pretty printer writes each evaluation of the list after a separator: a new
 /// line and the indentation, with a `,` before them for every evaluation but the list's first.
@@ -256,15 +316,15 @@ impl SpoolLedger {
 /// loses its `,` when it had one. A list left empty is written as serde writes an empty list
 /// (the document of no evaluation, serialized). `tests` compares every case with the report
 /// serialized whole from the evaluations kept.
-pub(super) fn without(
+fn without(
     mut spool: std::fs::File,
     ledger: &SpoolLedger,
     retracted: &OrderSet,
-) -> Result<std::fs::File, Error> {
+    out: &mut impl Write,
+) -> Result<(), Error> {
     let io = Error::Temporary;
     spool.rewind().map_err(io)?;
     let mut reader = std::io::BufReader::with_capacity(super::SPOOL_BUFFER, spool);
-    let mut out = std::io::BufWriter::with_capacity(super::SPOOL_BUFFER, tempfile::tempfile().map_err(io)?);
     let Some(opening) = ledger.opening else {
         return Err(io(std::io::Error::other("the report spool's ledger has no opening")));
     };
@@ -292,15 +352,15 @@ pub(super) fn without(
             if first != *b"," {
                 out.write_all(&first).map_err(io)?;
             }
-            copy(&mut reader, &mut out, length - 1).map_err(io)?;
+            copy(&mut reader, out, length - 1).map_err(io)?;
             kept_any = true;
         } else {
-            copy(&mut reader, &mut out, length).map_err(io)?;
+            copy(&mut reader, out, length).map_err(io)?;
         }
     }
     if kept_any {
         // The list's closing and the document's, as they were.
-        std::io::copy(&mut reader, &mut out).map_err(io)?;
+        std::io::copy(&mut reader, out).map_err(io)?;
     } else {
         // Nothing kept: the document of no evaluation, as serde writes it, after the opening.
         let mut empty = Vec::new();
@@ -312,7 +372,7 @@ pub(super) fn without(
         let rest = empty.get(opening_bytes.len()..).unwrap_or_default();
         out.write_all(rest).map_err(io)?;
     }
-    out.into_inner().map_err(|e| io(e.into_error()))
+    Ok(())
 }
 
 #[cfg(test)]

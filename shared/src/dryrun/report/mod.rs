@@ -31,7 +31,7 @@ use super::versions::OrderSet;
 use crate::evaluation::Evaluation;
 use crate::rule::{Cause, Compliance};
 
-pub(in crate::dryrun) use json::write_json;
+pub(in crate::dryrun) use json::{write_json, JsonReport};
 pub(in crate::dryrun) use sarif::render_sarif;
 pub(in crate::dryrun) use table::render_table;
 
@@ -57,8 +57,9 @@ pub(in crate::dryrun) struct Collected {
 
 /// What a report is made from, on disk, by format.
 pub(in crate::dryrun) enum Kept {
-    /// The JSON report, whole, in a temporary file it is copied from.
-    Json(std::fs::File),
+    /// The JSON report, whole, in a temporary file it is copied from (leaving out what was
+    /// taken back).
+    Json(JsonReport),
     /// The NON_COMPLIANT and excepted evaluations, for the table.
     Table(Findings),
     /// The NON_COMPLIANT and excepted evaluations, for SARIF.
@@ -177,7 +178,7 @@ pub(in crate::dryrun) fn collect(
     let counts: Counts = ledger.rules.iter().copied().zip(by_place).collect();
     let file = file.into_inner().map_err(|e| Error::Temporary(e.into_error()))?;
     let kept = match format {
-        Format::Json => Kept::Json(file),
+        Format::Json => Kept::Json(JsonReport::new(file)),
         Format::Table => Kept::Table(Findings::new(file)),
         Format::Sarif => Kept::Sarif(Findings::new(file)),
     };
@@ -213,8 +214,10 @@ impl Collected {
             }
         }
         self.kept = match self.kept {
-            Kept::Json(spool) if !dropped => Kept::Json(spool),
-            Kept::Json(spool) => Kept::Json(json::without(spool, &self.ledger.spool, retracted)?),
+            Kept::Json(report) if !dropped => Kept::Json(report),
+            Kept::Json(report) => {
+                Kept::Json(report.leaving_out(std::mem::take(&mut self.ledger.spool), retracted.clone())?)
+            }
             Kept::Table(findings) => Kept::Table(findings.without(retracted.clone())),
             Kept::Sarif(findings) => Kept::Sarif(findings.without(retracted.clone())),
         };
@@ -434,11 +437,37 @@ mod tests {
     }
 
     fn spool_text(collected: Collected) -> (Counts, String) {
-        let Kept::Json(mut file) = collected.kept else { panic!("not a JSON spool") };
-        let mut text = String::new();
-        file.rewind().unwrap();
-        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
-        (collected.counts, text)
+        let Kept::Json(report) = collected.kept else { panic!("not a JSON spool") };
+        let mut text = Vec::new();
+        write_json(&mut text, report).unwrap();
+        (collected.counts, String::from_utf8(text).unwrap())
+    }
+
+    /// An output that takes nothing.
+    struct Refusing;
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("no space left"))
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An output that fails is the output's error, whether or not entries were taken back (and
+    /// the report copied entry by entry): not a temporary file's.
+    #[test]
+    fn a_failed_output_is_a_write_error() {
+        let mut one = OrderSet::default();
+        one.insert(1);
+        for retracted in [OrderSet::default(), one] {
+            let collected = collect(entries(8).into_iter(), Format::Json).unwrap().retract(&retracted).unwrap();
+            let Kept::Json(report) = collected.kept else { panic!("not a JSON spool") };
+            let error = write_json(&mut Refusing, report).unwrap_err();
+            assert!(matches!(error, Error::Write(_)), "{error:?}");
+        }
     }
 
     /// Taking entries back gives, byte for byte and count for count, the report of the entries
