@@ -395,6 +395,13 @@ impl PolicyStore {
         self.held_group(account, name).map(Arc::as_ref)
     }
 
+    /// Every group the store holds (not deleted): its account, name and identity.
+    pub fn groups(&self) -> impl Iterator<Item = (&str, &str, &Identity)> {
+        self.groups
+            .iter()
+            .filter_map(|((account, name), held)| Some((account.as_str(), name.as_str(), held.entry.as_deref()?)))
+    }
+
     fn held_group(&self, account: &str, name: &str) -> Option<&Arc<Identity>> {
         self.groups.get(&(account.to_owned(), name.to_owned())).and_then(|held| held.entry.as_ref())
     }

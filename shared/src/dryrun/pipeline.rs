@@ -42,7 +42,7 @@ use super::args::Format;
 use super::error::Error;
 use super::homeward::{self, Homeward, Worker};
 use super::input::{progress_bar, Input, InputError};
-use super::places::{Place, Placed, PlacedError, Places};
+use super::places::{Dependency, Place, Placed, PlacedError, Places};
 use super::queue;
 use super::reorder::{InOrder, Reorder};
 use super::report::{self, Collected};
@@ -570,6 +570,47 @@ struct Changes {
 }
 
 impl Changes {
+    /// What judging `resource`, a user or role, as it came read from the store and a later
+    /// change can make stale ([`Changes::made_stale`]): its managed policies (its permissions
+    /// boundary among them) by ARN, and its groups by account and name, as digests.
+    fn dependencies(resource: &Resource) -> Vec<Dependency> {
+        let (identity, groups) = match &resource.details {
+            Details::Role(role) => (&role.identity, &[][..]),
+            Details::User(user) => (&user.identity, user.groups.as_slice()),
+            _ => return Vec::new(),
+        };
+        let policies = identity.managed_policy_arns().map(policy_dependency);
+        policies.chain(groups.iter().map(|name| group_dependency(&resource.account_id, name))).collect()
+    }
+
+    /// For each policy and group, by its digest, the last entry after which a user or role that
+    /// depends on it was judged with what is no longer the newest: for a policy, the entry that
+    /// last changed it; for a group, the last that changed it or one of the managed policies
+    /// its newest version (in `store`, whole) attaches. A user or role of entry `order` is
+    /// [`Changes::made_stale`] only if one of its [`Changes::dependencies`] maps past `order`
+    /// here: "any of them changed after" is "the last of them did", read from the same maps
+    /// and store. Two names with one digest keep the later entry, so a shared digest can only
+    /// send a place to be read that need not be.
+    fn changed_after(&self, store: &PolicyStore) -> HashMap<Dependency, usize> {
+        let mut last: HashMap<Dependency, usize> = HashMap::new();
+        let mut note = |dependency: Dependency, when: usize| {
+            let held = last.entry(dependency).or_insert(when);
+            *held = (*held).max(when);
+        };
+        for (arn, &when) in &self.policies {
+            note(policy_dependency(arn), when);
+        }
+        for ((account, name), &when) in &self.groups {
+            note(group_dependency(account, name), when);
+        }
+        for (account, name, group) in store.groups() {
+            if let Some(when) = group.managed_policy_arns().filter_map(|arn| self.policies.get(arn)).max() {
+                note(group_dependency(account, name), *when);
+            }
+        }
+        last
+    }
+
     /// Was the user or role of entry `order` judged with a policy or group that changed after?
     fn made_stale(&self, resource: &Resource, order: usize, store: &PolicyStore) -> bool {
         let changed_after = |when: Option<&usize>| when.is_some_and(|&when| when > order);
@@ -587,6 +628,16 @@ impl Changes {
                     })
             })
     }
+}
+
+/// A managed policy, as a user or role depends on it ([`Changes::dependencies`]).
+fn policy_dependency(arn: &str) -> Dependency {
+    crate::version::digest(&["policy", arn])
+}
+
+/// A group of `account`, as a user depends on it ([`Changes::dependencies`]).
+fn group_dependency(account: &str, name: &str) -> Dependency {
+    crate::version::digest(&["group", account, name])
 }
 
 /// The sequencer: takes decoded entries in input order (a [`Reorder`] buffer over what the
@@ -652,7 +703,10 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                         Some(part) => {
                             if identity {
                                 judged_now.insert(order);
-                                places.put(order, input, place, reread.inputs).map_err(Error::Temporary)?;
+                                let dependencies = Changes::dependencies(&resource);
+                                places
+                                    .put(order, input, place, &dependencies, reread.inputs)
+                                    .map_err(Error::Temporary)?;
                             }
                             outbox.judge(order, Work::Now { input, resource, part, built_by })?;
                         }
@@ -882,14 +936,26 @@ impl JudgingAgain<'_, '_, '_, '_> {
         }
     }
 
-    /// Every entry at its place, in entry order: a problem is the run's error at once, named
-    /// by its input, as the split's would be once that input was read.
+    /// Every entry at its place, in entry order, that may be stale: a problem is the run's
+    /// error at once, named by its input, as the split's would be once that input was read.
+    /// The entry of a place whose user or role depends on nothing that changed after it
+    /// ([`Changes::changed_after`]) is not read: [`JudgingAgain::check`] would find it not stale
+    /// (or superseded) and leave it. (Nor is it checked to be the item it was: its verdict
+    /// stands from the first read, which that check is for.)
     fn at_places(&mut self, mut placed: Placed, names: &[String], failure: &Failure) -> Result<(), Error> {
-        while let Some(next) = placed.next_entry() {
-            let (order, input, entry) = next.map_err(|e| match e {
-                PlacedError::Places(e) => Error::Temporary(e),
-                PlacedError::Input { input, problem } => Error::Reread { file: name(names, input).to_owned(), problem },
-            })?;
+        let changed_after = self.stale.changes.changed_after(self.store);
+        let placed_error = |e| match e {
+            PlacedError::Places(e) => Error::Temporary(e),
+            PlacedError::Input { input, problem } => Error::Reread { file: name(names, input).to_owned(), problem },
+        };
+        while let Some(record) = placed.next_record() {
+            let record = record.map_err(placed_error)?;
+            let after =
+                |dependency: &Dependency| changed_after.get(dependency).is_some_and(|&when| when > record.order);
+            if self.versions.retracted().contains(record.order) || !record.dependencies.iter().any(after) {
+                continue;
+            }
+            let (order, input, entry) = placed.read(&record).map_err(placed_error)?;
             let file = name(names, input);
             match self.check(file, input, order, entry) {
                 // A closed queue means the judges or the writer stopped, and the run reports why.

@@ -8,8 +8,15 @@
 //! stale (stop 28). With their places kept, each is read where it stands, and the rest of the
 //! input is not read again.
 //!
-//! A place is kept on disk, in an anonymous temporary file (48 bytes a user or role), so that
-//! memory does not grow with the input for what most runs never read back. The places are read
+//! A place is kept on disk, in an anonymous temporary file (56 bytes a user or role, and 16 a
+//! policy or group it reads), so that memory does not grow with the input for what most runs
+//! never read back.
+//!
+//! With each place go the digests of what judging the user or role read from the store (its
+//! managed policies and groups, `pipeline::Changes::dependencies`), so that only the places of
+//! users and roles that one of those changed after are read again: on 1 GB of three versions a
+//! resource, 1,837 stale among 45,680 judged as they came. A digest that two names share can
+//! only make a place read that need not be (the read decides, as before), never one skipped. The places are read
 //! back only when they can be trusted to hold the same bytes; otherwise every input is split
 //! again, as before:
 //! - every user and role judged as it came was cut out of its input (not a document's one
@@ -26,8 +33,12 @@ use super::input::Input;
 use crate::export::RawEntry;
 
 /// The numbers of a place, each written as eight little-endian bytes: the entry's number, its
-/// input, where its text starts, its length, its kind (`RawEntry::to_parts`) and its index.
-const FIELDS: usize = 6;
+/// input, where its text starts, its length, its kind (`RawEntry::to_parts`), its index, and
+/// how many digests of what it depends on follow (two numbers each).
+const FIELDS: usize = 7;
+
+/// A 128-bit digest of a name a user or role depends on ([`crate::version::digest`]).
+pub(super) type Dependency = [u64; 2];
 
 /// Where an entry stands in its input, as [`Places::put`] keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,13 +72,15 @@ impl Places {
         Ok(Places { file: BufWriter::new(tempfile::tempfile()?), lengths: vec![None; inputs], complete: true })
     }
 
-    /// Keeps the place of entry `order` of input `input`, which was judged as it came; `None`
-    /// when it has none, and the inputs must be read again whole.
+    /// Keeps the place of entry `order` of input `input`, which was judged as it came and
+    /// depends on `dependencies`; `None` when it has none, and the inputs must be read again
+    /// whole.
     pub(super) fn put(
         &mut self,
         order: usize,
         input: usize,
         place: Option<Place>,
+        dependencies: &[Dependency],
         inputs: &[Input],
     ) -> std::io::Result<()> {
         let Some(place) = place else {
@@ -77,13 +90,19 @@ impl Places {
         if let Some(length @ None) = self.lengths.get_mut(input) {
             *length = Some(inputs.get(input).and_then(Input::file_length));
         }
-        let fields =
-            [order as u64, input as u64, place.offset, place.length as u64, u64::from(place.tag), place.index as u64];
-        let mut record = [0u8; FIELDS * 8];
-        for (bytes, field) in record.chunks_exact_mut(8).zip(fields) {
-            bytes.copy_from_slice(&field.to_le_bytes());
+        let fields = [
+            order as u64,
+            input as u64,
+            place.offset,
+            place.length as u64,
+            u64::from(place.tag),
+            place.index as u64,
+            dependencies.len() as u64,
+        ];
+        for field in fields.into_iter().chain(dependencies.iter().flatten().copied()) {
+            self.file.write_all(&field.to_le_bytes())?;
         }
-        self.file.write_all(&record)
+        Ok(())
     }
 
     /// The entries at every place, in entry order (each with its number and input), or `None`
@@ -130,28 +149,66 @@ pub(super) enum PlacedError {
     Input { input: usize, problem: String },
 }
 
+/// A place as [`Placed::next_record`] reads it back, its entry not read yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Record {
+    /// The entry's number.
+    pub(super) order: usize,
+    /// Its input.
+    pub(super) input: usize,
+    place: [u64; 4],
+    /// What the user or role depends on ([`Places::put`]).
+    pub(super) dependencies: Vec<Dependency>,
+}
+
 impl Placed {
     /// The next entry: its number, its input, and the entry read where it stood.
+    #[cfg(test)]
     pub(super) fn next_entry(&mut self) -> Option<Result<(usize, usize, RawEntry), PlacedError>> {
+        Some(self.next_record()?.and_then(|record| self.read(&record)))
+    }
+
+    /// The next place, in entry order, without its entry ([`Placed::read`] reads it).
+    pub(super) fn next_record(&mut self) -> Option<Result<Record, PlacedError>> {
         let mut fields = [0u64; FIELDS];
         for (n, field) in fields.iter_mut().enumerate() {
-            let mut bytes = [0u8; 8];
-            match self.records.read_exact(&mut bytes) {
-                Ok(()) => *field = u64::from_le_bytes(bytes),
+            match self.number() {
+                Ok(number) => *field = number,
                 // The end of the records, between two of them.
                 Err(e) if n == 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
                 Err(e) => return Some(Err(PlacedError::Places(e))),
             }
         }
-        Some(self.entry(fields))
+        let [order, input, offset, length, tag, index, count] = fields;
+        let record = (|| {
+            let mut dependencies = Vec::with_capacity(to_usize(count)?.min(64));
+            for _ in 0..count {
+                dependencies
+                    .push([self.number().map_err(PlacedError::Places)?, self.number().map_err(PlacedError::Places)?]);
+            }
+            Ok(Record {
+                order: to_usize(order)?,
+                input: to_usize(input)?,
+                place: [offset, length, tag, index],
+                dependencies,
+            })
+        })();
+        Some(record)
     }
 
-    fn entry(
-        &mut self,
-        [order, input, offset, length, tag, index]: [u64; FIELDS],
-    ) -> Result<(usize, usize, RawEntry), PlacedError> {
+    /// One number of the records.
+    fn number(&mut self) -> std::io::Result<u64> {
+        let mut bytes = [0u8; 8];
+        self.records.read_exact(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// The entry at `record`'s place: its number, its input, and the entry read where it stood.
+    pub(super) fn read(&mut self, record: &Record) -> Result<(usize, usize, RawEntry), PlacedError> {
         let damaged = || PlacedError::Places(std::io::Error::other("a place does not read back"));
-        let (order, input, length, index) = (to_usize(order)?, to_usize(input)?, to_usize(length)?, to_usize(index)?);
+        let (order, input) = (record.order, record.input);
+        let [offset, length, tag, index] = record.place;
+        let (length, index) = (to_usize(length)?, to_usize(index)?);
         let tag = u8::try_from(tag).map_err(|_| damaged())?;
         let Some(Some(file)) = self.files.get_mut(input) else { return Err(damaged()) };
         let gone = |what: &str| PlacedError::Input {
@@ -199,17 +256,33 @@ mod tests {
         let inputs = [written(&dir, "a.json", EXPORT.as_bytes()), written(&dir, "b.json", EXPORT.as_bytes())];
         let cut = entries(EXPORT);
         let mut places = Places::new(2).unwrap();
-        places.put(0, 0, Place::of(&cut[1]), &inputs).unwrap();
-        places.put(3, 1, Place::of(&cut[0]), &inputs).unwrap();
+        places.put(0, 0, Place::of(&cut[1]), &[], &inputs).unwrap();
+        places.put(3, 1, Place::of(&cut[0]), &[[1, 2], [u64::MAX, 0]], &inputs).unwrap();
+        places.put(4, 1, Place::of(&cut[1]), &[[3, 4]], &inputs).unwrap();
         let mut placed = places.read_back(&inputs).unwrap().unwrap();
         let mut back = Vec::new();
         while let Some(next) = placed.next_entry() {
             let (order, input, entry) = next.unwrap();
             back.push((order, input, entry.json().to_owned(), entry.to_parts()));
         }
-        let want =
-            [(0, 0, cut[1].json().to_owned(), cut[1].to_parts()), (3, 1, cut[0].json().to_owned(), cut[0].to_parts())];
+        let want = [
+            (0, 0, cut[1].json().to_owned(), cut[1].to_parts()),
+            (3, 1, cut[0].json().to_owned(), cut[0].to_parts()),
+            (4, 1, cut[1].json().to_owned(), cut[1].to_parts()),
+        ];
         assert_eq!(back, want);
+        // The records alone, with what each depends on, and an entry read for one of them only.
+        let mut places = Places::new(2).unwrap();
+        places.put(0, 0, Place::of(&cut[1]), &[], &inputs).unwrap();
+        places.put(3, 1, Place::of(&cut[0]), &[[1, 2], [u64::MAX, 0]], &inputs).unwrap();
+        let mut placed = places.read_back(&inputs).unwrap().unwrap();
+        let first = placed.next_record().unwrap().unwrap();
+        assert_eq!((first.order, first.input, first.dependencies.as_slice()), (0, 0, &[][..]));
+        let second = placed.next_record().unwrap().unwrap();
+        assert_eq!((second.order, second.input, second.dependencies.as_slice()), (3, 1, &[[1, 2], [u64::MAX, 0]][..]));
+        assert!(placed.next_record().is_none());
+        let (_, _, entry) = placed.read(&second).unwrap();
+        assert_eq!(entry.json(), cut[0].json());
     }
 
     /// Places are not trusted, and every input is read again whole, when an input's length
@@ -221,7 +294,7 @@ mod tests {
         // The length changed since the place was put.
         let inputs = [written(&dir, "grown.json", EXPORT.as_bytes())];
         let mut places = Places::new(1).unwrap();
-        places.put(0, 0, Place::of(&cut[0]), &inputs).unwrap();
+        places.put(0, 0, Place::of(&cut[0]), &[], &inputs).unwrap();
         written(&dir, "grown.json", format!("{EXPORT} ").as_bytes());
         assert!(places.read_back(&inputs).unwrap().is_none());
         // Gzip: places are in the inflated text.
@@ -229,7 +302,7 @@ mod tests {
         gzip.write_all(EXPORT.as_bytes()).unwrap();
         let inputs = [written(&dir, "export.json.gz", &gzip.finish().unwrap())];
         let mut places = Places::new(1).unwrap();
-        places.put(0, 0, Place::of(&cut[0]), &inputs).unwrap();
+        places.put(0, 0, Place::of(&cut[0]), &[], &inputs).unwrap();
         assert!(places.read_back(&inputs).unwrap().is_none());
         // A document's one item is written back, not cut out: it has no place.
         let item = entries(
@@ -239,12 +312,12 @@ mod tests {
         assert_eq!(Place::of(&item[0]), None);
         let inputs = [written(&dir, "plain.json", EXPORT.as_bytes())];
         let mut places = Places::new(1).unwrap();
-        places.put(0, 0, Place::of(&cut[0]), &inputs).unwrap();
-        places.put(1, 0, None, &inputs).unwrap();
+        places.put(0, 0, Place::of(&cut[0]), &[], &inputs).unwrap();
+        places.put(1, 0, None, &[], &inputs).unwrap();
         assert!(places.read_back(&inputs).unwrap().is_none());
         // The embedded sample is not a file.
         let mut places = Places::new(1).unwrap();
-        places.put(0, 0, Place::of(&cut[0]), &[Input::Sample]).unwrap();
+        places.put(0, 0, Place::of(&cut[0]), &[], &[Input::Sample]).unwrap();
         assert!(places.read_back(&[Input::Sample]).unwrap().is_none());
     }
 
@@ -256,7 +329,7 @@ mod tests {
         let cut = entries(EXPORT);
         let inputs = [written(&dir, "a.json", EXPORT.as_bytes())];
         let mut places = Places::new(1).unwrap();
-        places.put(5, 0, Place::of(&cut[0]), &inputs).unwrap();
+        places.put(5, 0, Place::of(&cut[0]), &[], &inputs).unwrap();
         written(&dir, "a.json", EXPORT.replace("\"a\"", "\"z\"").as_bytes());
         let mut placed = places.read_back(&inputs).unwrap().unwrap();
         let (order, _, entry) = placed.next_entry().unwrap().unwrap();
@@ -265,7 +338,7 @@ mod tests {
         // A place past the end: the file was cut and grown back to its length elsewhere.
         let mut places = Places::new(1).unwrap();
         let far = Place { offset: EXPORT.len() as u64 - 2, ..Place::of(&cut[0]).unwrap() };
-        places.put(0, 0, Some(far), &inputs).unwrap();
+        places.put(0, 0, Some(far), &[], &inputs).unwrap();
         let mut placed = places.read_back(&inputs).unwrap().unwrap();
         let error = placed.next_entry().unwrap().unwrap_err().to_string();
         assert!(error.starts_with("entry 0 is no longer where it stood"), "{error}");
