@@ -31,6 +31,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -572,25 +573,27 @@ struct Changes {
 impl Changes {
     /// What judging `resource`, a user or role, as it came read from the store and a later
     /// change can make stale ([`Changes::made_stale`]): its managed policies (its permissions
-    /// boundary among them) by ARN, and its groups by account and name, as digests.
-    fn dependencies(resource: &Resource) -> Vec<Dependency> {
+    /// boundary among them) by ARN, and its groups by account and name, as hashes, into
+    /// `dependencies` (emptied first).
+    fn dependencies(resource: &Resource, dependencies: &mut Vec<Dependency>) {
+        dependencies.clear();
         let (identity, groups) = match &resource.details {
             Details::Role(role) => (&role.identity, &[][..]),
             Details::User(user) => (&user.identity, user.groups.as_slice()),
-            _ => return Vec::new(),
+            _ => return,
         };
-        let policies = identity.managed_policy_arns().map(policy_dependency);
-        policies.chain(groups.iter().map(|name| group_dependency(&resource.account_id, name))).collect()
+        dependencies.extend(identity.managed_policy_arns().map(policy_dependency));
+        dependencies.extend(groups.iter().map(|name| group_dependency(&resource.account_id, name)));
     }
 
-    /// For each policy and group, by its digest, the last entry after which a user or role that
+    /// For each policy and group, by its hash, the last entry after which a user or role that
     /// depends on it was judged with what is no longer the newest: for a policy, the entry that
     /// last changed it; for a group, the last that changed it or one of the managed policies
     /// its newest version (in `store`, whole) attaches. A user or role of entry `order` is
     /// [`Changes::made_stale`] only if one of its [`Changes::dependencies`] maps past `order`
     /// here: "any of them changed after" is "the last of them did", read from the same maps
-    /// and store. Two names with one digest keep the later entry, so a shared digest can only
-    /// send a place to be read that need not be.
+    /// and store. Two names with one hash keep the later entry, so a shared hash can only send
+    /// a place to be read that need not be.
     fn changed_after(&self, store: &PolicyStore) -> HashMap<Dependency, usize> {
         let mut last: HashMap<Dependency, usize> = HashMap::new();
         let mut note = |dependency: Dependency, when: usize| {
@@ -630,14 +633,20 @@ impl Changes {
     }
 }
 
+/// The hash of what a user or role depends on ([`Changes::dependencies`]): the same for the
+/// whole run (a fixed seed), and 64 bits, since a hash two names share only adds a read
+/// ([`Changes::changed_after`]). Cheaper than the 128-bit digest of resources, which every run
+/// would pay for each user and role judged as it came.
+const DEPENDENCIES: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x6b67_6465_7073);
+
 /// A managed policy, as a user or role depends on it ([`Changes::dependencies`]).
 fn policy_dependency(arn: &str) -> Dependency {
-    crate::version::digest(&["policy", arn])
+    DEPENDENCIES.hash_one(("policy", arn))
 }
 
 /// A group of `account`, as a user depends on it ([`Changes::dependencies`]).
 fn group_dependency(account: &str, name: &str) -> Dependency {
-    crate::version::digest(&["group", account, name])
+    DEPENDENCIES.hash_one(("group", account, name))
 }
 
 /// The sequencer: takes decoded entries in input order (a [`Reorder`] buffer over what the
@@ -657,6 +666,8 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
     let mut judged_now = OrderSet::default();
     // Where each of them stands in its input, to read it again from there.
     let mut places = Places::new(reread.inputs.len()).map_err(Error::Temporary)?;
+    // What each of them depends on, kept with its place (one list, reused).
+    let mut dependencies = Vec::new();
     let mut changes = Changes::default();
     let mut versions = Versions::new(judged);
     let mut summary = Summary::default();
@@ -703,7 +714,7 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
                         Some(part) => {
                             if identity {
                                 judged_now.insert(order);
-                                let dependencies = Changes::dependencies(&resource);
+                                Changes::dependencies(&resource, &mut dependencies);
                                 places
                                     .put(order, input, place, &dependencies, reread.inputs)
                                     .map_err(Error::Temporary)?;

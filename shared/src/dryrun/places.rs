@@ -8,15 +8,15 @@
 //! stale (stop 28). With their places kept, each is read where it stands, and the rest of the
 //! input is not read again.
 //!
-//! A place is kept on disk, in an anonymous temporary file (56 bytes a user or role, and 16 a
+//! A place is kept on disk, in an anonymous temporary file (56 bytes a user or role, and 8 a
 //! policy or group it reads), so that memory does not grow with the input for what most runs
 //! never read back.
 //!
-//! With each place go the digests of what judging the user or role read from the store (its
-//! managed policies and groups, `pipeline::Changes::dependencies`), so that only the places of
-//! users and roles that one of those changed after are read again: on 1 GB of three versions a
-//! resource, 1,837 stale among 45,680 judged as they came. A digest that two names share can
-//! only make a place read that need not be (the read decides, as before), never one skipped. The places are read
+//! With each place go hashes of what judging the user or role read from the store (its managed
+//! policies and groups, `pipeline::Changes::dependencies`), so that only the places of users
+//! and roles that one of those changed after are read again: on 1 GB of three versions a
+//! resource, 1,837 stale among 45,680 judged as they came. A hash that two names share can only
+//! make a place read that need not be (the read decides, as before), never one skipped. The places are read
 //! back only when they can be trusted to hold the same bytes; otherwise every input is split
 //! again, as before:
 //! - every user and role judged as it came was cut out of its input (not a document's one
@@ -34,11 +34,11 @@ use crate::export::RawEntry;
 
 /// The numbers of a place, each written as eight little-endian bytes: the entry's number, its
 /// input, where its text starts, its length, its kind (`RawEntry::to_parts`), its index, and
-/// how many digests of what it depends on follow (two numbers each).
+/// how many hashes of what it depends on follow (a number each).
 const FIELDS: usize = 7;
 
-/// A 128-bit digest of a name a user or role depends on ([`crate::version::digest`]).
-pub(super) type Dependency = [u64; 2];
+/// The hash of a name a user or role depends on (`pipeline::Changes::dependencies`).
+pub(super) type Dependency = u64;
 
 /// Where an entry stands in its input, as [`Places::put`] keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,7 @@ impl Places {
             place.index as u64,
             dependencies.len() as u64,
         ];
-        for field in fields.into_iter().chain(dependencies.iter().flatten().copied()) {
+        for field in fields.into_iter().chain(dependencies.iter().copied()) {
             self.file.write_all(&field.to_le_bytes())?;
         }
         Ok(())
@@ -183,8 +183,7 @@ impl Placed {
         let record = (|| {
             let mut dependencies = Vec::with_capacity(to_usize(count)?.min(64));
             for _ in 0..count {
-                dependencies
-                    .push([self.number().map_err(PlacedError::Places)?, self.number().map_err(PlacedError::Places)?]);
+                dependencies.push(self.number().map_err(PlacedError::Places)?);
             }
             Ok(Record {
                 order: to_usize(order)?,
@@ -257,8 +256,8 @@ mod tests {
         let cut = entries(EXPORT);
         let mut places = Places::new(2).unwrap();
         places.put(0, 0, Place::of(&cut[1]), &[], &inputs).unwrap();
-        places.put(3, 1, Place::of(&cut[0]), &[[1, 2], [u64::MAX, 0]], &inputs).unwrap();
-        places.put(4, 1, Place::of(&cut[1]), &[[3, 4]], &inputs).unwrap();
+        places.put(3, 1, Place::of(&cut[0]), &[1, u64::MAX], &inputs).unwrap();
+        places.put(4, 1, Place::of(&cut[1]), &[3], &inputs).unwrap();
         let mut placed = places.read_back(&inputs).unwrap().unwrap();
         let mut back = Vec::new();
         while let Some(next) = placed.next_entry() {
@@ -274,12 +273,12 @@ mod tests {
         // The records alone, with what each depends on, and an entry read for one of them only.
         let mut places = Places::new(2).unwrap();
         places.put(0, 0, Place::of(&cut[1]), &[], &inputs).unwrap();
-        places.put(3, 1, Place::of(&cut[0]), &[[1, 2], [u64::MAX, 0]], &inputs).unwrap();
+        places.put(3, 1, Place::of(&cut[0]), &[1, u64::MAX], &inputs).unwrap();
         let mut placed = places.read_back(&inputs).unwrap().unwrap();
         let first = placed.next_record().unwrap().unwrap();
         assert_eq!((first.order, first.input, first.dependencies.as_slice()), (0, 0, &[][..]));
         let second = placed.next_record().unwrap().unwrap();
-        assert_eq!((second.order, second.input, second.dependencies.as_slice()), (3, 1, &[[1, 2], [u64::MAX, 0]][..]));
+        assert_eq!((second.order, second.input, second.dependencies.as_slice()), (3, 1, &[1, u64::MAX][..]));
         assert!(placed.next_record().is_none());
         let (_, _, entry) = placed.read(&second).unwrap();
         assert_eq!(entry.json(), cut[0].json());
