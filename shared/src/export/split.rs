@@ -335,7 +335,8 @@ impl<R: Read> Input<R> {
             match quote_or_backslash(rest, Controls::Allowed) {
                 Some(found) if rest.get(found) == Some(&b'"') => return Ok(offset + found),
                 // A backslash: it and the byte it escapes, and on while escapes come close
-                // together.
+                // together. (`found` is a place in `rest`, where the backslash is: the slice
+                // from it is never the default.)
                 Some(found) => match through_escapes(rest.get(found..).unwrap_or_default()) {
                     Escapes::Quote(at) => return Ok(offset + found + at),
                     Escapes::Sparse(at) | Escapes::Short(at) => offset += found + at,
