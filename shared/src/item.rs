@@ -632,6 +632,15 @@ impl Resource {
         Resource::from_item(&ConfigItem::from_tree(tree, &arena)?)
     }
 
+    /// A user's or role's identity and groups (a role has none); `None` for other resources.
+    pub fn identity_and_groups(&self) -> Option<(&Identity, &[String])> {
+        match &self.details {
+            Details::Role(role) => Some((&role.identity, &[][..])),
+            Details::User(user) => Some((&user.identity, user.groups.as_slice())),
+            _ => None,
+        }
+    }
+
     /// `resourceType/resourceId`, for messages.
     pub fn label(&self) -> String {
         format!("{}/{}", self.type_name, self.resource_id)

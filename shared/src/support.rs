@@ -158,11 +158,7 @@ impl<'r> HeldPolicies<'r> {
     /// Gathers what the resource (a user or role) holds; empty for other resources.
     pub fn gather(resource: &'r Resource, ctx: &Context<'_>) -> HeldPolicies<'r> {
         let mut held = HeldPolicies { documents: Vec::new(), boundary: None, unreadable: Vec::new() };
-        let (identity, groups) = match &resource.details {
-            Details::Role(role) => (&role.identity, &[][..]),
-            Details::User(user) => (&user.identity, user.groups.as_slice()),
-            _ => return held,
-        };
+        let Some((identity, groups)) = resource.identity_and_groups() else { return held };
         held.add_own(identity, ctx);
         if let Some(arn) = &identity.boundary {
             match ctx.resolver.managed_policy(arn) {

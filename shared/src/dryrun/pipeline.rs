@@ -577,11 +577,7 @@ impl Changes {
     /// `dependencies` (emptied first).
     fn dependencies(resource: &Resource, dependencies: &mut Vec<Dependency>) {
         dependencies.clear();
-        let (identity, groups) = match &resource.details {
-            Details::Role(role) => (&role.identity, &[][..]),
-            Details::User(user) => (&user.identity, user.groups.as_slice()),
-            _ => return,
-        };
+        let Some((identity, groups)) = resource.identity_and_groups() else { return };
         dependencies.extend(identity.managed_policy_arns().map(policy_dependency));
         dependencies.extend(groups.iter().map(|name| group_dependency(&resource.account_id, name)));
     }
@@ -617,11 +613,7 @@ impl Changes {
     /// Was the user or role of entry `order` judged with a policy or group that changed after?
     fn made_stale(&self, resource: &Resource, order: usize, store: &PolicyStore) -> bool {
         let changed_after = |when: Option<&usize>| when.is_some_and(|&when| when > order);
-        let (identity, groups) = match &resource.details {
-            Details::Role(role) => (&role.identity, &[][..]),
-            Details::User(user) => (&user.identity, user.groups.as_slice()),
-            _ => return false,
-        };
+        let Some((identity, groups)) = resource.identity_and_groups() else { return false };
         identity.managed_policy_arns().any(|arn| changed_after(self.policies.get(arn)))
             || groups.iter().any(|name| {
                 let group_key = (resource.account_id.clone(), name.clone());
@@ -1036,10 +1028,8 @@ fn send<T>(queue: &Sender<Vec<T>>, batch: &mut Vec<T>) -> Result<(), Error> {
 /// known now (from the inputs so far or the bundled AWS managed policies); `None` when a user or
 /// role must wait for the rest of the inputs.
 fn resolver_part(resource: &Resource, resolver: &PolicyStore) -> Option<StorePart> {
-    let (identity, groups) = match &resource.details {
-        Details::Role(role) => (&role.identity, &[][..]),
-        Details::User(user) => (&user.identity, user.groups.as_slice()),
-        _ => return Some(resolver.part(&resource.account_id, [], [])),
+    let Some((identity, groups)) = resource.identity_and_groups() else {
+        return Some(resolver.part(&resource.account_id, [], []));
     };
     let known = |identity: &crate::item::Identity| {
         identity.managed_policy_arns().all(|arn| resolver.knows_policy(arn) || is_bundled(arn))

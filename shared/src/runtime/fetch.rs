@@ -99,11 +99,7 @@ pub(super) async fn resolve(
     if rule.reads != Reads::Attachments {
         return resolver;
     }
-    let (identity, groups) = match &resource.details {
-        Details::Role(role) => (&role.identity, &[][..]),
-        Details::User(user) => (&user.identity, user.groups.as_slice()),
-        _ => return resolver,
-    };
+    let Some((identity, groups)) = resource.identity_and_groups() else { return resolver };
     // The attached policies and the permissions boundary, fetched alike.
     let mut arns: BTreeSet<String> = identity.managed_policy_arns().map(str::to_owned).collect();
     for name in groups {

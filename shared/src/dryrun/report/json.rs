@@ -31,8 +31,10 @@ struct Report<I> {
 /// in its one report writer (issue 18).
 pub(super) fn write_spool(spool: &mut impl Write, evaluations: impl Iterator<Item = Evaluation>) -> Result<(), Error> {
     let mut writer = Spool::open(spool)?;
+    let mut rules = Vec::new();
     for evaluation in evaluations {
-        writer.push(spool, &evaluation)?;
+        let place = super::rule_place(&mut rules, evaluation.rule);
+        writer.push(spool, &evaluation, place)?;
     }
     writer.close(spool)
 }
@@ -47,10 +49,10 @@ pub(super) struct Spool {
     first: bool,
     /// The text of the evaluation being written, kept for the next.
     text: Vec<u8>,
-    /// Each rule's name as a JSON string (quoted, escaped), written out once for every
-    /// evaluation of the rule: a build has 8 rules, and the 1 GB workload 1.4 million
-    /// evaluations.
-    rule_names: Vec<(&'static str, Vec<u8>)>,
+    /// Each rule's name as a JSON string (quoted, escaped), by the rule's place in the report
+    /// writer's ledger (`rule_place`), written out once for every evaluation of the rule: a
+    /// build has 8 rules, and the 1 GB workload 1.4 million evaluations.
+    rule_names: Vec<Vec<u8>>,
 }
 
 impl Spool {
@@ -66,11 +68,12 @@ impl Spool {
         self.written
     }
 
-    /// Writes `evaluation`, after its separator.
-    pub(super) fn push(&mut self, out: &mut impl Write, evaluation: &Evaluation) -> Result<(), Error> {
+    /// Writes `evaluation`, after its separator; its rule is at `place` in the writer's ledger
+    /// (`rule_place`, which gives each new rule the next place).
+    pub(super) fn push(&mut self, out: &mut impl Write, evaluation: &Evaluation, place: usize) -> Result<(), Error> {
         self.text.clear();
         let rule_name =
-            quoted_rule_name(&mut self.rule_names, evaluation.rule).map_err(|e| Error::Temporary(e.into()))?;
+            quoted_rule_name(&mut self.rule_names, evaluation.rule, place).map_err(|e| Error::Temporary(e.into()))?;
         render(evaluation, rule_name, &mut self.text).map_err(|e| Error::Temporary(e.into()))?;
         let separator: &[u8] = if self.first { b"\n    " } else { b",\n    " };
         self.write(out, separator)?;
@@ -94,23 +97,17 @@ impl Spool {
     }
 }
 
-/// `rule` as a JSON string, from `names` (or written there first).
-fn quoted_rule_name<'n>(
-    names: &'n mut Vec<(&'static str, Vec<u8>)>,
-    rule: &'static str,
-) -> Result<&'n [u8], serde_json::Error> {
-    let at = match names.iter().position(|(name, _)| std::ptr::eq(*name, rule) || *name == rule) {
-        Some(at) => at,
-        None => {
-            let mut quoted = Vec::new();
-            string(&mut quoted, rule)?;
-            names.push((rule, quoted));
-            names.len() - 1
-        }
-    };
-    // Found or just pushed, so `at` is in range: the error stands in for indexing.
-    let missing = || <serde_json::Error as serde::ser::Error>::custom("a rule name the writer just kept is gone");
-    names.get(at).map(|(_, quoted)| quoted.as_slice()).ok_or_else(missing)
+/// `rule`, at `place`, as a JSON string, from `names` (or written there first, when `place`
+/// is the next one).
+fn quoted_rule_name<'n>(names: &'n mut Vec<Vec<u8>>, rule: &str, place: usize) -> Result<&'n [u8], serde_json::Error> {
+    if place == names.len() {
+        let mut quoted = Vec::new();
+        string(&mut quoted, rule)?;
+        names.push(quoted);
+    }
+    // A place past the next one would be a ledger out of step: an error, not a wrong name.
+    let missing = || <serde_json::Error as serde::ser::Error>::custom("a rule's place the report writer does not have");
+    names.get(place).map(Vec::as_slice).ok_or_else(missing)
 }
 
 /// A compliance as a JSON string: its names need no escape.

@@ -160,7 +160,7 @@ pub(in crate::dryrun) fn collect(
             }
             overflow |= !tally(&mut ledger.tallies, place, kind);
             match &mut spool {
-                Some(spool) => spool.push(&mut file, evaluation)?,
+                Some(spool) => spool.push(&mut file, evaluation, place)?,
                 None if evaluation.compliance() == Compliance::NonCompliant || evaluation.is_excepted() => {
                     Findings::write(&mut file, evaluation, entry)?;
                 }
