@@ -34,6 +34,7 @@ use serde_json::{Map, Value};
 
 mod gaad;
 mod split;
+mod structural;
 mod whole;
 
 pub use gaad::{gaad_entry, gaad_tree, GaadEntry, GaadList, GaadTree};

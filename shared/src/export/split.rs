@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::json_tree::string_end::{quote_or_backslash, through_escapes, Controls, Escapes};
 
+use super::structural::{prefix_parity, Block, WIDTH};
 use super::{whole, Outline, RawEntry, Slot, StreamError, SyntaxError};
 
 /// How much is read at a time. The buffer grows past it only for an entry larger than it.
@@ -352,56 +353,97 @@ impl<R: Read> Input<R> {
     }
 
     /// An object or array: to its matching closing bracket.
+    ///
+    /// A [`Block`] of 64 bytes at a time. Its quotes that open or close a string are all of
+    /// them when it has no backslash (most blocks); otherwise they are found by stepping
+    /// through its quotes and backslashes in order ([`delimiting_quotes`]). Which bytes are in
+    /// a string follows from those quotes ([`prefix_parity`]), and the brackets outside strings
+    /// are taken in order. A block wholly inside a string hands the rest of that string to
+    /// `memchr2` (the URL-encoded policy documents of a snapshot run to kilobytes).
     fn scan_nested(&mut self) -> Result<usize, StreamError> {
         self.open.clear();
+        // Where the next block starts, from `pos`.
         let mut offset = 0;
+        // Whether the block starts inside a string, and with a byte a backslash escapes.
+        let mut in_string = false;
+        let mut escaped = false;
         loop {
-            while self.pos + offset >= self.end {
+            while self.pos + offset + WIDTH > self.end {
                 if !self.fill()? {
-                    let inside = if self.open.last() == Some(&b']') { "a list" } else { "an object" };
-                    return Err(self.eof(inside));
+                    break;
                 }
             }
-            let rest = self.buf.get(self.pos + offset..self.end).unwrap_or_default();
-            let Some(found) = rest.iter().position(|b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']')) else {
-                offset = self.end - self.pos;
-                continue;
+            let start = self.pos + offset;
+            let available = self.end.saturating_sub(start);
+            if available == 0 {
+                return Err(self.eof(self.inside(in_string)));
+            }
+            // The last bytes of the input, padded with spaces (which are none of the marks).
+            let mut padded: [u8; WIDTH];
+            let read = self.buf.get(start..self.end).unwrap_or_default();
+            let bytes: &[u8; WIDTH] = match read.get(..WIDTH).and_then(|bytes| bytes.try_into().ok()) {
+                Some(bytes) => bytes,
+                None => {
+                    padded = [b' '; WIDTH];
+                    for (pad, byte) in padded.iter_mut().zip(read) {
+                        *pad = *byte;
+                    }
+                    &padded
+                }
             };
-            offset += found;
-            match self.buf.get(self.pos + offset).copied() {
-                Some(b'"') => {
-                    // Most strings end in the buffer, before any backslash: found here, without
-                    // the call that reads more and steps over escapes.
-                    let rest = self.buf.get(self.pos + offset + 1..self.end).unwrap_or_default();
-                    offset = match quote_or_backslash(rest, Controls::Allowed) {
-                        Some(found) if rest.get(found) == Some(&b'"') => offset + 1 + found + 1,
-                        _ => self.scan_string(offset + 1)? + 1,
-                    };
-                }
-                Some(b'{') => {
-                    self.open.push(b'}');
-                    offset += 1;
-                }
-                Some(b'[') => {
-                    self.open.push(b']');
-                    offset += 1;
-                }
-                Some(close) => {
-                    match self.open.pop() {
-                        Some(expected) if expected == close => {}
-                        Some(expected) => {
-                            let what = format!("expected `,` or `{}`", char::from(expected));
-                            return Err(self.error_at(self.pos + offset, what));
-                        }
-                        None => return Err(self.error_at(self.pos + offset, "expected value".into())),
-                    }
-                    offset += 1;
-                    if self.open.is_empty() {
-                        return Ok(offset);
-                    }
-                }
-                None => {}
+            let block = Block::of(bytes);
+            if in_string && !escaped && block.quotes | block.backslashes == 0 && available >= WIDTH {
+                let rest = self.buf.get(start + WIDTH..self.end).unwrap_or_default();
+                offset = match memchr::memchr2(b'"', b'\\', rest) {
+                    Some(found) => offset + WIDTH + found,
+                    // On to the end of what is read; more is read, or the string ends the input.
+                    None => self.end - self.pos,
+                };
+                continue;
             }
+            let (quotes, escapes_next) = match block.backslashes == 0 && !escaped {
+                true => (block.quotes, false),
+                false => delimiting_quotes(&block, in_string, escaped),
+            };
+            let strings = prefix_parity(quotes) ^ if in_string { u64::MAX } else { 0 };
+            let mut brackets = (block.opens | block.closes) & !strings;
+            while brackets != 0 {
+                let i = brackets.trailing_zeros() as usize;
+                brackets &= brackets - 1;
+                // (`i` is under 64: `byte` is never `None`, which would fail as a mismatch.)
+                let byte = bytes.get(i).copied();
+                if block.opens >> i & 1 == 1 {
+                    self.open.push(if byte == Some(b'{') { b'}' } else { b']' });
+                    continue;
+                }
+                match self.open.pop() {
+                    Some(expected) if Some(expected) == byte => {}
+                    Some(expected) => {
+                        let what = format!("expected `,` or `{}`", char::from(expected));
+                        return Err(self.error_at(start + i, what));
+                    }
+                    None => return Err(self.error_at(start + i, "expected value".into())),
+                }
+                if self.open.is_empty() {
+                    return Ok(offset + i + 1);
+                }
+            }
+            in_string = strings >> 63 == 1;
+            escaped = escapes_next;
+            if available < WIDTH {
+                // The input ended inside the value.
+                return Err(self.eof(self.inside(in_string)));
+            }
+            offset += WIDTH;
+        }
+    }
+
+    /// What the input ended inside of, in serde's words, when a nested value is cut short.
+    fn inside(&self, in_string: bool) -> &'static str {
+        match (in_string, self.open.last()) {
+            (true, _) => "a string",
+            (false, Some(b']')) => "a list",
+            (false, _) => "an object",
         }
     }
 
@@ -458,6 +500,37 @@ impl<R: Read> Input<R> {
     }
 }
 
+/// The quotes of `block` that open or close a string, and whether its last byte is a
+/// backslash that escapes the first byte of the next block: its quotes and backslashes taken
+/// in order, from inside a string or not (`in_string`), with its first byte escaped or not
+/// (`escaped`). In a string, a backslash escapes the byte after it (a quote or backslash
+/// there is text); outside one, a backslash is not JSON, and is the parser's to refuse for the
+/// one entry, as every byte between strings and brackets is.
+fn delimiting_quotes(block: &Block, mut in_string: bool, escaped: bool) -> (u64, bool) {
+    let mut marks = block.quotes | block.backslashes;
+    if escaped {
+        marks &= !1;
+    }
+    let mut quotes = 0;
+    while marks != 0 {
+        let bit = marks & marks.wrapping_neg();
+        marks &= !bit;
+        if block.quotes & bit != 0 {
+            quotes |= bit;
+            in_string = !in_string;
+        } else if in_string {
+            // The byte after it is escaped: in this block, or (after its last byte) the next
+            // one's first.
+            let next = bit << 1;
+            if next == 0 {
+                return (quotes, true);
+            }
+            marks &= !next;
+        }
+    }
+    (quotes, false)
+}
+
 fn count_newlines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
@@ -487,6 +560,83 @@ mod tests {
         split(Trickle(text.as_bytes(), chunk), &mut |e| entries.push(e.json().to_owned()))
             .map_err(|e| e.to_string())?;
         Ok(entries)
+    }
+
+    /// Where a nested value (`bytes` starts with its bracket) ends, or why it cannot, a byte at
+    /// a time: the plain answer, as the split looked before it took 64 bytes at a time. An
+    /// error is its words and its column (`bytes` has no newline).
+    fn nested_end_by_bytes(bytes: &[u8]) -> Result<usize, (String, u64)> {
+        let mut open = Vec::new();
+        let mut at = 0;
+        loop {
+            let Some(&byte) = bytes.get(at) else {
+                let inside = if open.last() == Some(&b']') { "a list" } else { "an object" };
+                return Err((format!("EOF while parsing {inside}"), bytes.len() as u64));
+            };
+            match byte {
+                b'"' => loop {
+                    at += 1;
+                    match bytes.get(at) {
+                        None => return Err(("EOF while parsing a string".into(), bytes.len() as u64)),
+                        Some(b'"') => break at += 1,
+                        Some(b'\\') => at += 1,
+                        Some(_) => {}
+                    }
+                },
+                b'{' | b'[' => {
+                    open.push(if byte == b'{' { b'}' } else { b']' });
+                    at += 1;
+                }
+                b'}' | b']' => {
+                    match open.pop() {
+                        Some(expected) if expected == byte => {}
+                        Some(expected) => {
+                            return Err((format!("expected `,` or `{}`", char::from(expected)), at as u64 + 1))
+                        }
+                        None => return Err(("expected value".into(), at as u64 + 1)),
+                    }
+                    at += 1;
+                    if open.is_empty() {
+                        return Ok(at);
+                    }
+                }
+                _ => at += 1,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Strings, escapes and brackets anywhere, across the 64-byte blocks and the reads (a
+        /// byte, or a block and one, at a time): the split finds the end, or the error and its
+        /// place, that a byte-by-byte look finds.
+        #[test]
+        fn a_nested_value_ends_where_a_byte_by_byte_look_says(
+            opener in proptest::sample::select(vec!["{", "["]),
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{", "}", "[", "]", "\"", "\"", "\\", "\\\\", "\\\"", ",", ":", " ", "a", "é",
+                    "\"key\": ", "\"x\\\"}]\"", "{\"a\": [1, \"b\"]}",
+                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                ]),
+                0..160,
+            ),
+            chunk in proptest::sample::select(vec![1usize, 7, 63, 64, 65, 1 << 20]),
+            before in 0usize..70,
+        ) {
+            let value = [opener.to_owned(), pieces.concat()].concat();
+            // Spaces before it, taken first: the buffer then holds bytes read before, past
+            // what is read now, which the look must not take for the value's.
+            let text = [" ".repeat(before), value.clone()].concat();
+            let mut input = Input::new(Trickle(text.as_bytes(), chunk));
+            proptest::prop_assert!(input.skip_whitespace().is_ok());
+            let found = input.scan_nested().map_err(|e| match e {
+                StreamError::Syntax(e) => (e.what, e.column - before as u64),
+                other => (other.to_string(), 0),
+            });
+            proptest::prop_assert_eq!(found, nested_end_by_bytes(value.as_bytes()), "{:?}", text);
+        }
     }
 
     #[test]
