@@ -221,7 +221,14 @@ impl<'a> Object<'a> {
                 Some(places)
             }
         };
-        Entries { entries: self.entries, place: 0, places }
+        // Most small objects have no repeated key: then each entry is its key's only one, and
+        // is handed out as it is. Asking once costs half the look back and ahead of every
+        // entry (`Entries::next`, 3% of a GAAD run's instructions: callgrind, issue 18).
+        let distinct = places.is_none() && {
+            let keys = self.entries;
+            keys.iter().enumerate().all(|(i, (key, _))| keys.iter().skip(i + 1).all(|(k, _)| k != key))
+        };
+        Entries { entries: self.entries, place: 0, places, distinct }
     }
 
     /// The value of `key`: its last, if it is written more than once.
@@ -241,6 +248,8 @@ pub struct Entries<'a> {
     place: usize,
     /// For a large object: each key's first and last places.
     places: Option<HashMap<&'a str, (usize, usize)>>,
+    /// No key is written twice: each entry is handed out as it is.
+    distinct: bool,
 }
 
 impl<'a> Iterator for Entries<'a> {
@@ -248,6 +257,11 @@ impl<'a> Iterator for Entries<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let entries = self.entries;
+        if self.distinct {
+            let (key, value) = entries.get(self.place)?;
+            self.place += 1;
+            return Some((key, value));
+        }
         while let Some((key, value)) = entries.get(self.place) {
             let place = self.place;
             self.place += 1;
