@@ -5,8 +5,9 @@
 //! into a `RawValue` every byte goes through that path. On the reader thread, the one serial
 //! stage of the dry-run, that cost more than all the parsing the decoders then do on every core
 //! (callgrind, 10 MB export: 1.45 G of 3.79 G instructions). Here the input is read in large
-//! blocks, and an entry's end is found by following only its strings (with `memchr`) and its
-//! bracket nesting. The decoders parse each entry with serde ([`RawEntry::decode`]).
+//! blocks, and an entry's end is found by following only its strings and its bracket nesting,
+//! 64 bytes at a time ([`super::structural`], `Input::scan_nested`). The decoders parse each
+//! entry ([`RawEntry::decode`]).
 //!
 //! What is checked where:
 //! - here, for the whole file: the structure down to the entries (the top-level object, its
