@@ -101,7 +101,9 @@ fn block_marks(bytes: &[u8], controls: Controls) -> Option<Marks> {
 }
 
 /// [`quote_or_backslash`] a word at a time: the first [`SHORT`] bytes in words, then
-/// `memchr2`.
+/// `memchr2`. Out of line on x86-64 (there it looks only at the last bytes of the input), so
+/// that the blocks' look, inlined where strings are read, keeps to a few registers.
+#[cfg_attr(target_arch = "x86_64", inline(never))]
 fn by_words(bytes: &[u8], controls: Controls) -> Option<usize> {
     let mut words = bytes.chunks_exact(8);
     for (index, word) in words.by_ref().take(SHORT / 8).enumerate() {
@@ -124,7 +126,8 @@ fn by_words(bytes: &[u8], controls: Controls) -> Option<usize> {
 
 /// The rest of [`quote_or_backslash`], from `from` on, where the first bytes held no quote,
 /// backslash or (refused) control character: `memchr2`, and the control characters before
-/// what it finds.
+/// what it finds. Out of line, as [`by_words`]: few strings are this long.
+#[inline(never)]
 fn after_short(bytes: &[u8], from: usize, controls: Controls) -> Option<usize> {
     let rest = bytes.get(from..)?;
     let found = memchr::memchr2(b'"', b'\\', rest);
