@@ -381,6 +381,7 @@ impl<R: Read> Input<R> {
             }
             // The last bytes of the input, padded with spaces (which are none of the marks).
             let mut padded: [u8; WIDTH];
+            // `available` is not 0, so `start` is before `end`: the slice is never the default.
             let read = self.buf.get(start..self.end).unwrap_or_default();
             let bytes: &[u8; WIDTH] = match read.get(..WIDTH).and_then(|bytes| bytes.try_into().ok()) {
                 Some(bytes) => bytes,
@@ -394,6 +395,7 @@ impl<R: Read> Input<R> {
             };
             let block = Block::of(bytes);
             if in_string && !escaped && block.quotes | block.backslashes == 0 && available >= WIDTH {
+                // A whole block was read (`available >= WIDTH`): never the default.
                 let rest = self.buf.get(start + WIDTH..self.end).unwrap_or_default();
                 offset = match memchr::memchr2(b'"', b'\\', rest) {
                     Some(found) => offset + WIDTH + found,
