@@ -16,9 +16,10 @@
 //! key's own ARN: `*` always does, and one naming another key grants and denies nothing here.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::{effective, Access, Counts, StatementRef};
 use crate::policy::{Effect, Policy, Principal, Principals, Statement};
@@ -145,37 +146,79 @@ pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts
 
 /// A key policy's grantee classes and, for each, the statements that cover it and apply to the
 /// key (as indexes into the policy's statements): all that [`key_policy_grantees`] decides
-/// before it counts Allows, which is the same for every rule that asks about the same key.
+/// before it counts Allows. It depends on the key only through which statements apply to it
+/// ([`OnKey`]), so it is the same for every rule that asks about the same key, and for every
+/// key whose policy is the same document with the same statements applying: the parse memo
+/// hands out one allocation of statements for a text met again (`policy::memo`), and an
+/// account's keys often share their policy's text.
 struct Classes {
-    /// The statements these are of: held, so that the same allocation cannot be another
-    /// policy's while the classes are kept.
-    statements: Arc<[Statement]>,
-    key_arn: String,
     covering: Vec<(Rc<Grantee>, Vec<usize>)>,
 }
+
+/// Which of a key policy's statements apply to the key, in statement order.
+type OnKey = Box<[bool]>;
+
+/// How many [`Classes`] a thread keeps by their statements before it drops them all: each
+/// holds its statements' allocation (the `Statement` values' own bytes, not what they point
+/// to), so that its address is not another policy's while it is kept.
+pub(super) const KEPT_AT_MOST: usize = 1024;
+
+/// The classes asked for last on a thread, and the key they were asked for.
+struct Last {
+    statements: Weak<[Statement]>,
+    key_arn: String,
+    classes: Rc<Classes>,
+}
+
+/// Classes kept by the address of their statements and which of those apply to the key. An
+/// entry holds a `Weak` to those statements, so their allocation is not freed while it is
+/// kept: an address found here is the very allocation the classes were worked out from (the
+/// statements of an `Arc` are never changed).
+type Kept = HashMap<(*const Statement, OnKey), (Weak<[Statement]>, Rc<Classes>), foldhash::fast::FixedState>;
 
 thread_local! {
     /// The classes of the key policy last asked about on this thread. The rules judge one
     /// resource after another, each rule in turn, so four of them in a row ask about the same
-    /// key policy.
-    static LAST: RefCell<Option<Rc<Classes>>> = const { RefCell::new(None) };
+    /// key: this answers them without looking at the statements.
+    static LAST: RefCell<Option<Last>> = const { RefCell::new(None) };
+    /// The classes worked out on this thread, for the next key with the same policy.
+    static KEPT: RefCell<Kept> = RefCell::new(Kept::default());
 }
 
 impl Classes {
-    /// The classes of `policy` on `key_arn`, worked out or, when the last ones asked for on this
-    /// thread were of the very same statements (the same allocation, which the cache holds)
-    /// and key, reused.
+    /// The classes of `policy` on `key_arn`: those asked for last on this thread, if they were
+    /// of the very same statements and key; otherwise those kept for the same statements with
+    /// the same of them applying to the key; otherwise worked out (and kept).
     fn of(policy: &Policy, key_arn: &str) -> Rc<Classes> {
-        let same = |last: &Classes| Arc::ptr_eq(&last.statements, &policy.statements) && last.key_arn == key_arn;
-        if let Some(last) = LAST.with_borrow(|last| last.as_ref().filter(|last| same(last)).cloned()) {
-            return last;
+        let statements = Arc::as_ptr(&policy.statements);
+        let same = |last: &Last| std::ptr::eq(last.statements.as_ptr(), statements) && last.key_arn == key_arn;
+        if let Some(classes) =
+            LAST.with_borrow(|last| last.as_ref().filter(|last| same(last)).map(|l| Rc::clone(&l.classes)))
+        {
+            return classes;
         }
-        let classes = Rc::new(Classes::work_out(policy, key_arn));
-        LAST.with_borrow_mut(|last| *last = Some(Rc::clone(&classes)));
+        let on_key: OnKey = policy.statements.iter().map(|s| s.applies_to(key_arn)).collect();
+        let key = (statements.cast::<Statement>(), on_key);
+        let classes = match KEPT.with_borrow(|kept| kept.get(&key).map(|(_, classes)| Rc::clone(classes))) {
+            Some(classes) => classes,
+            None => {
+                let classes = Rc::new(Classes::work_out(policy, &key.1));
+                KEPT.with_borrow_mut(|kept| {
+                    if kept.len() >= KEPT_AT_MOST {
+                        kept.clear();
+                    }
+                    kept.insert(key, (Arc::downgrade(&policy.statements), Rc::clone(&classes)));
+                });
+                classes
+            }
+        };
+        let last = Last { statements: Arc::downgrade(&policy.statements), key_arn: key_arn.to_owned(), classes };
+        let classes = Rc::clone(&last.classes);
+        LAST.with_borrow_mut(|kept| *kept = Some(last));
         classes
     }
 
-    fn work_out(policy: &Policy, key_arn: &str) -> Classes {
+    fn work_out(policy: &Policy, on_key: &[bool]) -> Classes {
         let mut classes: Vec<Grantee> = Vec::new();
         let mut accounts: Vec<String> = Vec::new();
         for statement in policy.statements.iter() {
@@ -202,8 +245,14 @@ impl Classes {
         classes.extend(accounts.into_iter().map(|account| Grantee::OtherOf { account }));
         classes.push(Grantee::Anyone);
         // Which statements apply to this key is the same for every class: decided once.
-        let on_key: Vec<(usize, &Statement)> =
-            policy.statements.iter().enumerate().filter(|(_, s)| s.applies_to(key_arn)).collect();
+        // `on_key` has an entry for each statement (`Classes::of`).
+        let on_key: Vec<(usize, &Statement)> = policy
+            .statements
+            .iter()
+            .enumerate()
+            .zip(on_key)
+            .filter_map(|(statement, applies)| applies.then_some(statement))
+            .collect();
         let covering = classes
             .into_iter()
             .map(|grantee| {
@@ -211,7 +260,7 @@ impl Classes {
                 (Rc::new(grantee), covering)
             })
             .collect();
-        Classes { statements: Arc::clone(&policy.statements), key_arn: key_arn.to_owned(), covering }
+        Classes { covering }
     }
 }
 

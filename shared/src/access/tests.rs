@@ -401,6 +401,48 @@ fn grantee_classes_kept_for_the_next_rule_are_never_another_policys_or_keys() {
 }
 
 #[test]
+fn grantee_classes_kept_for_other_keys_of_the_same_policy_follow_which_statements_apply() {
+    // One document (one allocation of statements, as the parse memo hands out for a text met
+    // again) on keys taken in turn: the classes worked out for one key are kept for the next
+    // key of that policy to which the same statements apply, and never for one to which others
+    // do. More policies than a thread keeps come between, so that the kept ones are dropped.
+    let key = |n: u32| format!("arn:aws:kms:us-east-1:111122223333:key/0000abcd-0000-4000-8000-{n:012}");
+    let shared = key_policy(json!([
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/alice"}, "Action": "kms:Decrypt", "Resource": key(1)},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/bob"}, "Action": "kms:Encrypt", "Resource": "*"}
+    ]));
+    let granted = |policy: &Policy, key_arn: &str| -> Vec<String> {
+        key_policy_grantees(policy, key_arn, &every_allow)
+            .iter()
+            .filter(|g| !g.access.actions().is_empty())
+            .map(|g| {
+                format!("{} {:?}", g.grantee, g.access.actions().iter().map(|a| a.to_string()).collect::<Vec<_>>())
+            })
+            .collect()
+    };
+    let alice_and_bob = [
+        "arn:aws:iam::111122223333:user/alice [\"kms:Decrypt\"]",
+        "arn:aws:iam::111122223333:user/bob [\"kms:Encrypt\"]",
+    ];
+    let bob = ["arn:aws:iam::111122223333:user/bob [\"kms:Encrypt\"]"];
+    for round in 0..3 {
+        for n in [1, 2, 3, 1, 3] {
+            let copy = shared.clone();
+            assert!(std::sync::Arc::ptr_eq(&copy.statements, &shared.statements));
+            let expected: &[&str] = if n == 1 { &alice_and_bob } else { &bob };
+            assert_eq!(granted(&copy, &key(n)), expected, "round {round}, key {n}");
+        }
+        for user in 0..super::grantees::KEPT_AT_MOST / 2 + 1 {
+            let other = key_policy(
+                json!([{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::111122223333:user/u{user}")},
+                "Action": "kms:Sign", "Resource": "*"}]),
+            );
+            assert_eq!(granted(&other, &key(1)), [format!("arn:aws:iam::111122223333:user/u{user} [\"kms:Sign\"]")]);
+        }
+    }
+}
+
+#[test]
 fn a_statement_shared_by_two_documents_of_the_same_text_is_two_statements() {
     // The parse memo hands out one copy of a text's statements: an inline policy and a managed
     // policy of the same text hold the very same statements, and are still two documents.
