@@ -121,14 +121,22 @@ struct Place<'a> {
     statement: Option<&'a str>,
 }
 
+/// Written a piece of text at a time (`write_str`), here and in [`Cause`]'s `Display`: the
+/// text is the same as `write!` makes, without each `{}` of a string going through the
+/// formatter's padding (`Formatter::pad`: 0.8% of the 100 MB snapshot's instructions, writing
+/// the annotations of its NON_COMPLIANT evaluations; callgrind, issue 18).
 impl fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.document, self.statement) {
-            (Some(document), Some(statement)) => write!(f, "policy \"{document}\" stmt {statement}"),
-            (Some(document), None) => write!(f, "policy \"{document}\""),
-            (None, Some(statement)) => write!(f, "stmt {statement}"),
-            (None, None) => Ok(()),
+        if let Some(document) = self.document {
+            f.write_str("policy \"")?;
+            f.write_str(document)?;
+            f.write_str("\"")?;
         }
+        if let Some(statement) = self.statement {
+            f.write_str(if self.document.is_some() { " stmt " } else { "stmt " })?;
+            f.write_str(statement)?;
+        }
+        Ok(())
     }
 }
 
@@ -137,16 +145,26 @@ impl fmt::Display for Place<'_> {
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.document.is_some() || self.statement.is_some() {
-            write!(f, "{}: ", Place { document: self.document.as_deref(), statement: self.statement.as_deref() })?;
+            fmt::Display::fmt(&Place { document: self.document.as_deref(), statement: self.statement.as_deref() }, f)?;
+            f.write_str(": ")?;
         }
         match (&self.principal, &self.action) {
-            (Some(principal), Some(action)) => write!(f, "{principal} may {action}")?,
-            (None, Some(action)) => write!(f, "allows {action}")?,
-            (Some(principal), None) => write!(f, "{principal}")?,
+            (Some(principal), Some(action)) => {
+                f.write_str(principal)?;
+                f.write_str(" may ")?;
+                f.write_str(action)?;
+            }
+            (None, Some(action)) => {
+                f.write_str("allows ")?;
+                f.write_str(action)?;
+            }
+            (Some(principal), None) => f.write_str(principal)?,
             (None, None) => {}
         }
         if let Some(pattern) = &self.pattern {
-            write!(f, " (via \"{pattern}\")")?;
+            f.write_str(" (via \"")?;
+            f.write_str(pattern)?;
+            f.write_str("\")")?;
         }
         if self.principal.is_some() || self.action.is_some() {
             f.write_str(" ")?;
