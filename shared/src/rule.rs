@@ -1068,20 +1068,20 @@ mod tests {
     #[test]
     fn a_parameter_reads_the_same_by_its_declared_name_and_by_the_same_text_made_anew() {
         const FLAG: ParamSpec = ParamSpec::new("flagIt", ParamKind::Bool, "false", "");
-        const LIST: ParamSpec = ParamSpec::new("names", ParamKind::Text, "", "");
+        const EMPTY: ParamSpec = ParamSpec::new("names", ParamKind::Text, "", "");
         const TEXT: ParamSpec = ParamSpec::new("label", ParamKind::Text, "none", "");
         let rule = Rule {
             id: "r",
             summary: "",
             resource_types: &[ResourceType::IamRole],
-            parameters: &[FLAG, LIST, TEXT],
+            parameters: &[FLAG, EMPTY, TEXT],
             reads: Reads::Item,
             function: FunctionSize::ONE_ITEM,
             inactive_keys: InactiveKeys::NotApplicable,
             evaluate: |_, _| Verdict::compliant(),
         };
         let raw = [("flagIt", "true"), ("label", "Purpose")].iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
-        let params = rule.parse_params(&raw.collect()).unwrap_or_default();
+        let params = rule.parse_params(&raw.collect()).expect("declared parameters");
         // The declared names, and the same texts at other addresses (as a caller building a
         // name would give them).
         let made = |name: &str| name.chars().collect::<String>();
@@ -1089,7 +1089,7 @@ mod tests {
         assert!(params.flag(&made(FLAG.name)));
         assert_eq!(params.text(TEXT.name), Some("Purpose"));
         assert_eq!(params.text(&made(TEXT.name)), Some("Purpose"));
-        assert_eq!(params.text(LIST.name), None, "empty by default");
+        assert_eq!(params.text(EMPTY.name), None, "empty by default");
         assert!(!params.flag(&made("undeclared")));
         assert_eq!(
             params,
@@ -1099,7 +1099,7 @@ mod tests {
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect()
             )
-            .unwrap_or_default(),
+            .expect("declared parameters"),
             "the order given does not matter"
         );
     }
