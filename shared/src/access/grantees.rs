@@ -214,7 +214,7 @@ impl Classes {
         };
         let last = Last { statements: Arc::downgrade(&policy.statements), key_arn: key_arn.to_owned(), classes };
         let classes = Rc::clone(&last.classes);
-        LAST.with_borrow_mut(|kept| *kept = Some(last));
+        LAST.with_borrow_mut(|slot| *slot = Some(last));
         classes
     }
 
