@@ -22,7 +22,7 @@
 use bumpalo::Bump;
 use serde_json::Number;
 
-use super::string_end::{quote_or_backslash, Controls};
+use super::string_end::{copy_plain_run, quote_or_backslash, Controls};
 use super::{Object, Tree};
 
 /// The deepest nesting this parser reads; deeper texts are left to serde_json, which allows
@@ -40,6 +40,7 @@ pub(super) fn parse<'a>(text: &'a str, arena: &'a Bump) -> Option<Tree<'a>> {
         depth: 0,
         items: bumpalo::collections::Vec::with_capacity_in(STACK, arena),
         entries: bumpalo::collections::Vec::with_capacity_in(STACK, arena),
+        scratch: Vec::new(),
     };
     parser.skip_whitespace();
     let tree = parser.value()?;
@@ -60,6 +61,9 @@ struct Parser<'a> {
     items: bumpalo::collections::Vec<'a, Tree<'a>>,
     /// The entries of the objects being read, innermost last, as `items`.
     entries: bumpalo::collections::Vec<'a, (&'a str, Tree<'a>)>,
+    /// Where [`Parser::unescaped`] puts a string together: empty until a string has an
+    /// escape, then as large as the longest such string.
+    scratch: Vec<u8>,
 }
 
 /// How many items and entries the stacks hold before they grow: more than most items have.
@@ -194,41 +198,79 @@ impl<'a> Parser<'a> {
     }
 
     /// The rest of a string that starts at `start` and has a backslash at `pos`: unescaped into
-    /// the arena. Out of line: few strings have escapes.
+    /// the arena. Out of line: few strings have escapes, but those that have are dense with
+    /// them (a key policy's JSON text), so the runs between escapes are copied by
+    /// [`copy_plain_run`], a word at a time, into [`Parser::scratch`]; the string is copied
+    /// into the arena once, whole.
     #[inline(never)]
     fn unescaped(&mut self, start: usize) -> Option<&'a str> {
-        let mut unescaped = bumpalo::collections::String::from_str_in(self.text.get(start..self.pos)?, self.arena);
+        // Room for the rest of the text and a block more: a string unescaped is no longer than
+        // its text, and a run is copied a block (16 bytes) at a time. The room is zeroed only as it grows:
+        // the first string with an escape takes it, the later ones (nearer the end) reuse it.
+        let room = self.bytes.len() - start + 16;
+        if self.scratch.len() < room {
+            self.scratch.resize(room, 0);
+        }
+        let mut out = std::mem::take(&mut self.scratch);
+        let before = self.pos - start;
+        out.get_mut(..before)?.copy_from_slice(self.bytes.get(start..self.pos)?);
+        let end = self.unescape_into(&mut out, before);
+        let text = end.and_then(|(end, written)| {
+            self.pos = end;
+            // Valid: the runs copied are cut only at ASCII bytes, and each escape adds a
+            // whole character. (Were it not, serde_json would read the text instead.)
+            let text = simdutf8::basic::from_utf8(out.get(..written)?).ok()?;
+            Some(&*self.arena.alloc_str(text))
+        });
+        self.scratch = out;
+        text
+    }
+
+    /// From the backslash at `pos` to the closing quote: the string's characters written into
+    /// `out` from `written` on; where the string ends (past its quote) and how much of `out`
+    /// is written, or `None` at anything JSON does not allow, or leaves to serde_json (see the
+    /// module docs).
+    fn unescape_into(&self, out: &mut [u8], mut written: usize) -> Option<(usize, usize)> {
+        let mut at = self.pos;
         loop {
-            // At a backslash.
-            self.pos += 1;
-            match self.peek()? {
-                b'"' => unescaped.push('"'),
-                b'\\' => unescaped.push('\\'),
-                b'/' => unescaped.push('/'),
-                b'b' => unescaped.push('\u{8}'),
-                b'f' => unescaped.push('\u{c}'),
-                b'n' => unescaped.push('\n'),
-                b'r' => unescaped.push('\r'),
-                b't' => unescaped.push('\t'),
+            match self.bytes.get(at)? {
+                b'"' => return Some((at + 1, written)),
+                b'\\' => {}
+                // A control character.
+                _ => return None,
+            }
+            at += 1;
+            let byte = match self.bytes.get(at)? {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 0x8,
+                b'f' => 0xc,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
                 b'u' => {
-                    let hex = self.text.get(self.pos + 1..self.pos + 5)?;
+                    let hex = self.text.get(at + 1..at + 5)?;
                     if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                         return None;
                     }
                     // Surrogates (pairs and lone halves) are left to serde_json.
-                    unescaped.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
-                    self.pos += 4;
+                    let character = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                    let encoded = character.encode_utf8(&mut [0; 4]).len();
+                    character.encode_utf8(out.get_mut(written..written + encoded)?);
+                    written += encoded;
+                    at += 5;
+                    let copied = copy_plain_run(self.bytes.get(at..)?, out, written)?;
+                    (at, written) = (at + copied, written + copied);
+                    continue;
                 }
                 _ => return None,
-            }
-            self.pos += 1;
-            let from = self.pos;
-            self.pos = from + quote_or_backslash(self.bytes.get(from..)?, Controls::Refused)?;
-            unescaped.push_str(self.text.get(from..self.pos)?);
-            if self.peek() == Some(b'"') {
-                self.pos += 1;
-                return Some(unescaped.into_bump_str());
-            }
+            };
+            *out.get_mut(written)? = byte;
+            at += 1;
+            written += 1;
+            let copied = copy_plain_run(self.bytes.get(at..)?, out, written)?;
+            (at, written) = (at + copied, written + copied);
         }
     }
 

@@ -202,6 +202,57 @@ pub(crate) fn through_escapes(bytes: &[u8]) -> Escapes {
     Escapes::Short(at)
 }
 
+/// Copies the bytes of `bytes` up to its first quote, backslash or control character (the
+/// next mark of a string being unescaped) into `out` from `at` on; how many. Eight bytes at a
+/// time, or 16 where the CPU has SSE2: each is copied whole (`out` has room for that), and the
+/// count stops at the mark. A string that holds a JSON document (a key policy) has an
+/// escape every 8 bytes or so: there a call of [`quote_or_backslash`] and a `memcpy` for each
+/// run cost the parser some 90 instructions an escape (callgrind, 100 MB snapshot). `None`
+/// when `out` is short of that room (16 bytes more than `bytes` where the CPU has SSE2).
+#[inline]
+pub(crate) fn copy_plain_run(bytes: &[u8], out: &mut [u8], at: usize) -> Option<usize> {
+    let mut copied = 0;
+    // Where the CPU has SSE2 (every x86-64), a block of 16 at a time first.
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = bytes.get(copied..copied + BLOCK) {
+        out.get_mut(at + copied..at + copied + BLOCK)?.copy_from_slice(block);
+        let Some(marks) = block_marks(block, Controls::Refused) else { break };
+        if marks.any != 0 {
+            return Some(copied + marks.any.trailing_zeros() as usize);
+        }
+        copied += BLOCK;
+    }
+    copy_plain_words(bytes, out, at, copied)
+}
+
+/// [`copy_plain_run`] from `copied` on, a word at a time.
+fn copy_plain_words(bytes: &[u8], out: &mut [u8], at: usize, mut copied: usize) -> Option<usize> {
+    while let Some(word) = bytes.get(copied..copied + 8) {
+        let mut bytes_of_word = [0; 8];
+        bytes_of_word.copy_from_slice(word);
+        out.get_mut(at + copied..at + copied + 8)?.copy_from_slice(&bytes_of_word);
+        let word = u64::from_le_bytes(bytes_of_word);
+        // The lowest byte marked by each test is exact (a borrow marks only bytes above it),
+        // so the lowest of all three is.
+        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if found != 0 {
+            return Some(copied + found.trailing_zeros() as usize / 8);
+        }
+        copied += 8;
+    }
+    // Fewer than 8 bytes left: one at a time.
+    for &byte in bytes.iter().skip(copied) {
+        if byte == b'"' || byte == b'\\' || byte < 0x20 {
+            break;
+        }
+        *out.get_mut(at + copied)? = byte;
+        copied += 1;
+    }
+    Some(copied)
+}
+
 /// Does `text` need an escape to be written as a JSON string (a quote, a backslash or a
 /// control character: the bytes serde_json escapes)? A word at a time: the dry-run's JSON
 /// report asks it of every string it writes, and most need none.
@@ -297,6 +348,35 @@ mod tests {
             let mut text = vec![b'x'; filler];
             text.extend_from_slice(&bytes);
             prop_assert_eq!(closing_quote(&text), closing_quote_by_bytes(&text));
+        }
+
+        /// The run copied is the bytes before the first quote, backslash or control character,
+        /// at every length around the words' edges, with bytes one away from the marks (where
+        /// a borrow could mislead) anywhere.
+        #[test]
+        fn the_plain_run_copied_is_what_a_byte_by_byte_look_takes(
+            bytes in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'"'), Just(b'\\'), Just(b'#'), Just(b'!'), Just(b']'), Just(b'['),
+                    Just(0u8), Just(0x1f), Just(0x20), Just(0x21), Just(0x7f), Just(0x80), Just(0xff),
+                    b'a'..=b'z',
+                ],
+                0..40,
+            ),
+            filler in 0usize..24,
+            already in proptest::collection::vec(any::<u8>(), 0..3),
+        ) {
+            let mut text = vec![b'x'; filler];
+            text.extend_from_slice(&bytes);
+            let plain = text.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(text.len());
+            let mut out = [already.clone(), vec![0; text.len() + 16]].concat();
+            prop_assert_eq!(copy_plain_run(&text, &mut out, already.len()), Some(plain));
+            prop_assert_eq!(&out[..already.len() + plain], &[&already[..], &text[..plain]].concat()[..]);
+            // Without room for the last word, it says so.
+            let mut short = vec![0; already.len() + plain];
+            if plain + 16 <= text.len() {
+                prop_assert_eq!(copy_plain_run(&text, &mut short, already.len()), None);
+            }
         }
 
         /// As serde_json decides it: a string needs an escape when serde_json writes it as
