@@ -194,8 +194,11 @@ impl<'a> Parser<'a> {
         self.pos = start + found;
         if self.peek() == Some(b'"') {
             self.pos += 1;
-            // The quote is ASCII, so both ends are character boundaries.
-            return self.text.get(start..start + found);
+            // The quote is ASCII, so both ends are character boundaries. Cut at the end, then
+            // the start: each half-open cut is inlined, where `get(start..end)` was a call,
+            // two million a 100 MB snapshot (callgrind: 1.795 G to 1.764 G; GAAD 3.460 G to
+            // 3.377 G).
+            return self.text.get(..start + found)?.get(start..);
         }
         self.unescaped(start)
     }
