@@ -285,8 +285,17 @@ enum Masks {
     /// so that a step looks a byte's mask up at once rather than through the list: stepping
     /// key ARN texts through every resource pattern of a policy was 2% of the 100 MB GAAD
     /// workload's instructions, most of it that search (callgrind).
-    Small { star: u128, any_one: u128, bytes: Vec<(u8, u128)>, index: Box<[u8; 256]> },
-    Large { star: Vec<u64>, any_one: Vec<u64>, bytes: Vec<(u8, Vec<u64>)> },
+    Small {
+        star: u128,
+        any_one: u128,
+        bytes: Vec<(u8, u128)>,
+        index: Box<[u8; 256]>,
+    },
+    Large {
+        star: Vec<u64>,
+        any_one: Vec<u64>,
+        bytes: Vec<(u8, Vec<u64>)>,
+    },
 }
 
 /// A pattern compiled for matching symbol by symbol ([`Symbol`]): bit masks of the positions

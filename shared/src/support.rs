@@ -368,9 +368,8 @@ mod tests {
     fn the_blocked_actions_kept_are_those_of_the_very_patterns_asked_about() {
         let decrypt = vec!["kms:Decrypt".to_owned()];
         let wrapping = vec!["kms:ReEncrypt*".to_owned(), "KMS:GENERATEDATAKEY".to_owned()];
-        let direct = |patterns: &[String]| {
-            ActionSet::matching(&patterns.iter().map(|p| Pattern::action(p)).collect::<Vec<_>>())
-        };
+        let direct =
+            |patterns: &[String]| ActionSet::matching(&patterns.iter().map(|p| Pattern::action(p)).collect::<Vec<_>>());
         assert_ne!(direct(&decrypt), direct(&wrapping));
         for patterns in [&decrypt, &decrypt, &wrapping, &decrypt, &Vec::new(), &wrapping] {
             assert_eq!(blocked_actions(patterns), direct(patterns), "{patterns:?}");

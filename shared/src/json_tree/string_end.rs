@@ -255,22 +255,28 @@ fn copy_plain_words(bytes: &[u8], out: &mut [u8], at: usize, mut copied: usize) 
     Some(copied)
 }
 
-/// Does `text` need an escape to be written as a JSON string (a quote, a backslash or a
-/// control character: the bytes serde_json escapes)? A word at a time: the dry-run's JSON
-/// report asks it of every string it writes, and most need none.
+/// How many bytes of `bytes` come before its first quote, backslash or control character (the
+/// bytes serde_json escapes in a string): all of them when it has none. A word at a time: the
+/// dry-run's JSON report asks it of every string it writes, and most need no escape.
 #[cfg(feature = "cli")]
-pub(crate) fn needs_escape(text: &str) -> bool {
-    let mut words = text.as_bytes().chunks_exact(8);
-    let mut found = 0;
+pub(crate) fn plain_run(bytes: &[u8]) -> usize {
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
     for word in words.by_ref() {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(word);
-        let word = u64::from_le_bytes(bytes);
-        found |= zero_bytes(word ^ (ONES * u64::from(b'"')))
+        let mut bytes_of_word = [0; 8];
+        bytes_of_word.copy_from_slice(word);
+        let word = u64::from_le_bytes(bytes_of_word);
+        // The lowest byte marked by each test is exact (a borrow marks only bytes above it),
+        // so the lowest of all three is.
+        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
             | zero_bytes(word ^ (ONES * u64::from(b'\\')))
             | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if found != 0 {
+            return at + found.trailing_zeros() as usize / 8;
+        }
+        at += 8;
     }
-    found != 0 || words.remainder().iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+    at + words.remainder().iter().take_while(|&&b| b != b'"' && b != b'\\' && b >= 0x20).count()
 }
 
 /// The high bit of each zero byte of `word` (Mycroft's test), exact for the lowest zero byte.
@@ -381,11 +387,11 @@ mod tests {
             }
         }
 
-        /// As serde_json decides it: a string needs an escape when serde_json writes it as
-        /// other than its bytes between quotes.
+        /// As serde_json decides it: the plain run is what serde_json writes unescaped
+        /// before its first escape.
         #[cfg(feature = "cli")]
         #[test]
-        fn needs_an_escape_where_serde_json_writes_one(
+        fn the_plain_run_ends_where_serde_json_writes_an_escape(
             text in proptest::collection::vec(
                 prop_oneof![
                     Just('"'), Just('\\'), Just('/'), Just('\u{0}'), Just('\u{1f}'), Just(' '),
@@ -396,8 +402,12 @@ mod tests {
             ),
         ) {
             let text: String = text.into_iter().collect();
+            let plain = plain_run(text.as_bytes());
             let written = serde_json::to_string(&text).unwrap();
-            prop_assert_eq!(needs_escape(&text), written != format!("\"{text}\""));
+            // serde_json writes the plain run as it is, then a backslash or the closing quote.
+            prop_assert!(written.as_bytes().get(1..1 + plain) == text.as_bytes().get(..plain));
+            let next = if plain == text.len() { b'"' } else { b'\\' };
+            prop_assert_eq!(written.as_bytes().get(1 + plain), Some(&next));
         }
 
         /// Every length around the words' edges, with quotes, backslashes and control
