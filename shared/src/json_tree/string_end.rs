@@ -112,10 +112,9 @@ fn by_words(bytes: &[u8], controls: Controls) -> Option<usize> {
         let mut bytes_of_word = [0; 8];
         bytes_of_word.copy_from_slice(word);
         let word = u64::from_le_bytes(bytes_of_word);
-        let mut found = zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        let mut found = quotes_and_backslashes(word);
         if controls == Controls::Refused {
-            // The high bit of each byte under 0x20.
-            found |= word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+            found |= control_bytes(word);
         }
         if found != 0 {
             // The lowest byte marked is exact; those above it may be marked by a borrow.
@@ -174,7 +173,7 @@ pub(crate) fn through_escapes(bytes: &[u8]) -> Escapes {
         let mut bytes_of_word = [0; 8];
         bytes_of_word.copy_from_slice(word);
         let word = u64::from_le_bytes(bytes_of_word);
-        let found = zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        let found = quotes_and_backslashes(word);
         if found == 0 {
             at += 8;
             plain += 1;
@@ -234,11 +233,8 @@ fn copy_plain_words(bytes: &[u8], out: &mut [u8], at: usize, mut copied: usize) 
         bytes_of_word.copy_from_slice(word);
         out.get_mut(at + copied..at + copied + 8)?.copy_from_slice(&bytes_of_word);
         let word = u64::from_le_bytes(bytes_of_word);
-        // The lowest byte marked by each test is exact (a borrow marks only bytes above it),
-        // so the lowest of all three is.
-        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
-            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        // The lowest byte marked by each test is exact, so the lowest of both is.
+        let found = quotes_and_backslashes(word) | control_bytes(word);
         if found != 0 {
             return Some(copied + found.trailing_zeros() as usize / 8);
         }
@@ -266,17 +262,25 @@ pub(crate) fn plain_run(bytes: &[u8]) -> usize {
         let mut bytes_of_word = [0; 8];
         bytes_of_word.copy_from_slice(word);
         let word = u64::from_le_bytes(bytes_of_word);
-        // The lowest byte marked by each test is exact (a borrow marks only bytes above it),
-        // so the lowest of all three is.
-        let found = zero_bytes(word ^ (ONES * u64::from(b'"')))
-            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        // The lowest byte marked by each test is exact, so the lowest of both is.
+        let found = quotes_and_backslashes(word) | control_bytes(word);
         if found != 0 {
             return at + found.trailing_zeros() as usize / 8;
         }
         at += 8;
     }
     at + words.remainder().iter().take_while(|&&b| b != b'"' && b != b'\\' && b >= 0x20).count()
+}
+
+/// The high bit of each quote and backslash of `word`, exact for the lowest (a borrow marks
+/// only bytes above a marked one).
+fn quotes_and_backslashes(word: u64) -> u64 {
+    zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+}
+
+/// The high bit of each byte of `word` under 0x20 (a control character), exact for the lowest.
+fn control_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES * 0x20) & !word & HIGHS
 }
 
 /// The high bit of each zero byte of `word` (Mycroft's test), exact for the lowest zero byte.
@@ -325,6 +329,27 @@ mod tests {
         }
     }
 
+    /// Quotes, backslashes and control characters, the bytes one away from them (where a
+    /// borrow could mislead), bytes past ASCII, and letters.
+    fn marks_and_neighbours() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            Just(b'"'),
+            Just(b'\\'),
+            Just(b'#'),
+            Just(b'!'),
+            Just(b']'),
+            Just(b'['),
+            Just(0u8),
+            Just(0x1f),
+            Just(0x20),
+            Just(0x21),
+            Just(0x7f),
+            Just(0x80),
+            Just(0xff),
+            b'a'..=b'z',
+        ]
+    }
+
     #[test]
     fn through_escapes_stops_at_the_quote_or_after_a_plain_run() {
         assert_eq!(through_escapes(br#"\"a\"b""#), Escapes::Quote(6));
@@ -363,14 +388,7 @@ mod tests {
         /// a borrow could mislead) anywhere.
         #[test]
         fn the_plain_run_copied_is_what_a_byte_by_byte_look_takes(
-            bytes in proptest::collection::vec(
-                prop_oneof![
-                    Just(b'"'), Just(b'\\'), Just(b'#'), Just(b'!'), Just(b']'), Just(b'['),
-                    Just(0u8), Just(0x1f), Just(0x20), Just(0x21), Just(0x7f), Just(0x80), Just(0xff),
-                    b'a'..=b'z',
-                ],
-                0..40,
-            ),
+            bytes in proptest::collection::vec(marks_and_neighbours(), 0..40),
             filler in 0usize..24,
             already in proptest::collection::vec(any::<u8>(), 0..3),
         ) {
@@ -414,14 +432,7 @@ mod tests {
         /// characters (and bytes one away from them, where a borrow could mislead) anywhere.
         #[test]
         fn finds_what_a_byte_by_byte_look_finds(
-            bytes in proptest::collection::vec(
-                prop_oneof![
-                    Just(b'"'), Just(b'\\'), Just(b'#'), Just(b'!'), Just(b']'), Just(b'['),
-                    Just(0u8), Just(0x1f), Just(0x20), Just(0x21), Just(0x7f), Just(0x80), Just(0xff),
-                    b'a'..=b'z',
-                ],
-                0..80,
-            ),
+            bytes in proptest::collection::vec(marks_and_neighbours(), 0..80),
             filler in 0usize..64,
         ) {
             // Long runs of plain bytes in front, so that the look reaches `memchr2`.
