@@ -331,6 +331,7 @@ fn small_step(bits: u128, moving: u128, star: u128) -> u128 {
 
 /// The positions of a one-word pattern holding `byte` (see [`Masks::Small`]).
 fn small_literal(bytes: &[(u8, u128)], index: &[u8; 256], byte: u8) -> u128 {
+    // Any byte is an index of the 256: the fallback is never taken.
     let place = index.get(usize::from(byte)).copied().unwrap_or(0);
     // Place 0 (no such byte) wraps past the end of `bytes`: no positions.
     bytes.get(usize::from(place).wrapping_sub(1)).map_or(0, |(_, mask)| *mask)

@@ -249,6 +249,7 @@ fn string(out: &mut Vec<u8>, text: &str) {
         let (run, escaped) = rest.split_at(plain_run(rest));
         out.extend_from_slice(run);
         let Some((&byte, after)) = escaped.split_first() else { break };
+        // A nibble is under 16: the digit is always there.
         let hex = |nibble: u8| b"0123456789abcdef".get(usize::from(nibble)).copied().unwrap_or(b'0');
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),
