@@ -62,7 +62,7 @@ struct Parser<'a> {
     /// The entries of the objects being read, innermost last, as `items`.
     entries: bumpalo::collections::Vec<'a, (&'a str, Tree<'a>)>,
     /// Where [`Parser::unescaped`] puts a string together: empty until a string has an
-    /// escape, then as large as the longest such string.
+    /// escape, then as large as the text after it.
     scratch: Vec<u8>,
 }
 
@@ -219,13 +219,14 @@ impl<'a> Parser<'a> {
     /// The rest of a string that starts at `start` and has a backslash at `pos`: unescaped into
     /// the arena. Out of line: few strings have escapes, but those that have are dense with
     /// them (a key policy's JSON text), so the runs between escapes are copied by
-    /// [`copy_plain_run`], a word at a time, into [`Parser::scratch`]; the string is copied
-    /// into the arena once, whole.
+    /// [`copy_plain_run`], 16 bytes (or a word) at a time, into [`Parser::scratch`]; the string
+    /// is copied into the arena once, whole.
     #[inline(never)]
     fn unescaped(&mut self, start: usize) -> Option<&'a str> {
         // Room for the rest of the text and a block more: a string unescaped is no longer than
-        // its text, and a run is copied a block (16 bytes) at a time. The room is zeroed only as it grows:
-        // the first string with an escape takes it, the later ones (nearer the end) reuse it.
+        // its text, and a run is copied a block (16 bytes) at a time. So the room is at most
+        // the text's size, zeroed only as it grows: the first string with an escape takes it,
+        // the later ones (nearer the end) reuse it; it is freed with the parser.
         let room = self.bytes.len() - start + 16;
         if self.scratch.len() < room {
             self.scratch.resize(room, 0);
@@ -275,7 +276,7 @@ impl<'a> Parser<'a> {
                     }
                     // Surrogates (pairs and lone halves) are left to serde_json.
                     let character = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
-                    let encoded = character.encode_utf8(&mut [0; 4]).len();
+                    let encoded = character.len_utf8();
                     character.encode_utf8(out.get_mut(written..written + encoded)?);
                     written += encoded;
                     at += 5;
