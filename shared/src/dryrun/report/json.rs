@@ -59,8 +59,9 @@ pub(super) struct Spool {
 
 /// An evaluation's resource type, id and ordering time, each as last written, quoted and
 /// escaped: an entry's evaluations (one a rule) repeat all three, and most resources share
-/// their type and many their time. Written out again when the text is the same, the three
-/// were 13% of the report writer's instructions (callgrind, 100 MB snapshot).
+/// their type and many their time. The writer's strings, these three among them, were 40% of
+/// its instructions before (callgrind, 100 MB snapshot: [`string`], 69 M of 170 M, serde_json's
+/// escaping of annotations included).
 #[derive(Default)]
 struct Fields {
     resource_type: Quoted,
