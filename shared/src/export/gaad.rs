@@ -26,7 +26,8 @@ use bumpalo::Bump;
 use serde_json::Value;
 
 use super::ExportError;
-use crate::json_tree::{Object, Tree};
+use crate::json_tree::{Keeping, Object, Tree};
+use crate::policy::{knows_well_formed, PolicyKind};
 
 /// The four lists of `get-account-authorization-details` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,20 @@ pub enum GaadTree<'a> {
         document: Tree<'a>,
     },
 }
+
+/// Where an entry's policy documents are, kept as their text when it is parsed
+/// ([`Keeping`]): a role's trust policy (`AssumeRolePolicyDocument`, a member of the entry), an
+/// inline policy's document (`PolicyDocument`, in an element of `RolePolicyList`,
+/// `UserPolicyList` or `GroupPolicyList`) and a managed policy version's (`Document`, in an
+/// element of `PolicyVersionList`). A document the policy memo holds is left unread.
+/// (`InstanceProfileList`'s roles have trust policies too, deeper: not read, not kept.)
+pub(super) const DOCUMENTS: Keeping<'static> = Keeping {
+    members: &[(1, "AssumeRolePolicyDocument"), (3, "PolicyDocument"), (3, "Document")],
+    known: &|key, text| {
+        let kind = if key == "AssumeRolePolicyDocument" { PolicyKind::Trust } else { PolicyKind::Identity };
+        knows_well_formed(text, kind)
+    },
+};
 
 /// Converts one entry of a GAAD list (`at` names it in errors: `RoleDetailList[3]`).
 pub fn gaad_entry(list: GaadList, at: &str, entry: &Value) -> Result<Option<GaadEntry>, ExportError> {
@@ -285,7 +300,7 @@ impl<'a, 'p> Fields<'a, 'p> {
     fn document(&self, name: &str) -> Result<Tree<'a>, ExportError> {
         match self.get(name) {
             None => Ok(Tree::Null),
-            Some(document @ (Tree::String(_) | Tree::Object(_))) => Ok(*document),
+            Some(document @ (Tree::String(_) | Tree::Object(_) | Tree::Kept(_))) => Ok(*document),
             Some(other) => {
                 Err(wrong(&self.path(name), other, "a policy document (a JSON object or its URL-encoded text)"))
             }

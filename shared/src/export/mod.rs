@@ -34,7 +34,6 @@ use serde_json::{Map, Value};
 
 mod gaad;
 mod split;
-mod structural;
 mod whole;
 
 pub use gaad::{gaad_entry, gaad_tree, GaadEntry, GaadList, GaadTree};
@@ -410,8 +409,10 @@ impl RawEntry {
     ) -> Option<T> {
         let list = self.slot.gaad_list()?;
         let at = SlotAt(self.slot, self.index);
-        crate::json_tree::Tree::with_parsed_in(&self.raw, |entry, arena| read(gaad::gaad_tree(list, &at, entry, arena)))
-            .ok()
+        crate::json_tree::Tree::with_parsed_keeping_in(&self.raw, Some(&gaad::DOCUMENTS), |entry, arena| {
+            read(gaad::gaad_tree(list, &at, entry, arena))
+        })
+        .ok()
     }
 
     /// The entry's text when the entry is a configuration item as it stands (a snapshot's

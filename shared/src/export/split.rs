@@ -6,7 +6,7 @@
 //! stage of the dry-run, that cost more than all the parsing the decoders then do on every core
 //! (callgrind, 10 MB export: 1.45 G of 3.79 G instructions). Here the input is read in large
 //! blocks, and an entry's end is found by following only its strings and its bracket nesting,
-//! 64 bytes at a time ([`super::structural`], `Input::scan_nested`). The decoders parse each
+//! 64 bytes at a time ([`crate::json_tree::structural`], `Input::scan_nested`). The decoders parse each
 //! entry ([`RawEntry::decode`]).
 //!
 //! What is checked where:
@@ -29,8 +29,8 @@ use std::io::Read;
 use serde_json::{Map, Value};
 
 use crate::json_tree::string_end::{quote_or_backslash, through_escapes, Controls, Escapes};
+use crate::json_tree::structural::{delimiting_quotes, prefix_parity, Block, WIDTH};
 
-use super::structural::{prefix_parity, Block, WIDTH};
 use super::{whole, Outline, RawEntry, Slot, StreamError, SyntaxError};
 
 /// How much is read at a time. The buffer grows past it only for an entry larger than it.
@@ -501,37 +501,6 @@ impl<R: Read> Input<R> {
         };
         (line, self.dropped + before.len() as u64 - line_start)
     }
-}
-
-/// The quotes of `block` that open or close a string, and whether its last byte is a
-/// backslash that escapes the first byte of the next block: its quotes and backslashes taken
-/// in order, from inside a string or not (`in_string`), with its first byte escaped or not
-/// (`escaped`). In a string, a backslash escapes the byte after it (a quote or backslash
-/// there is text); outside one, a backslash is not JSON, and is the parser's to refuse for the
-/// one entry, as every byte between strings and brackets is.
-fn delimiting_quotes(block: &Block, mut in_string: bool, escaped: bool) -> (u64, bool) {
-    let mut marks = block.quotes | block.backslashes;
-    if escaped {
-        marks &= !1;
-    }
-    let mut quotes = 0;
-    while marks != 0 {
-        let bit = marks & marks.wrapping_neg();
-        marks &= !bit;
-        if block.quotes & bit != 0 {
-            quotes |= bit;
-            in_string = !in_string;
-        } else if in_string {
-            // The byte after it is escaped: in this block, or (after its last byte) the next
-            // one's first.
-            let next = bit << 1;
-            if next == 0 {
-                return (quotes, true);
-            }
-            marks &= !next;
-        }
-    }
-    (quotes, false)
 }
 
 /// How many line feeds `bytes` holds. One is looked for before any is counted: a compact

@@ -23,16 +23,19 @@ use bumpalo::Bump;
 use serde_json::Number;
 
 use super::string_end::{copy_plain_run, quote_or_backslash, Controls};
-use super::{Object, Tree};
+use super::structural::object_end;
+use super::{Keeping, Kept, Object, Tree};
 
 /// The deepest nesting this parser reads; deeper texts are left to serde_json, which allows
 /// 127 levels.
-const DEEPEST: usize = 100;
+pub(super) const DEEPEST: usize = 100;
 
 /// Parses `text` into `arena` as serde_json would, or `None` when the text is not plain,
-/// well-formed JSON (see the module docs).
-pub(super) fn parse<'a>(text: &'a str, arena: &'a Bump) -> Option<Tree<'a>> {
+/// well-formed JSON (see the module docs); the objects `keeping` names are kept as their text
+/// ([`Tree::Kept`]).
+pub(super) fn parse<'a>(text: &'a str, arena: &'a Bump, keeping: Option<&Keeping<'_>>) -> Option<Tree<'a>> {
     let mut parser = Parser {
+        keeping,
         text,
         bytes: text.as_bytes(),
         pos: 0,
@@ -48,7 +51,9 @@ pub(super) fn parse<'a>(text: &'a str, arena: &'a Bump) -> Option<Tree<'a>> {
     (parser.pos == parser.bytes.len()).then_some(tree)
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'k> {
+    /// What to keep as text, and which texts to leave unread.
+    keeping: Option<&'k Keeping<'k>>,
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -69,7 +74,7 @@ struct Parser<'a> {
 /// How many items and entries the stacks hold before they grow: more than most items have.
 const STACK: usize = 64;
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -125,7 +130,7 @@ impl<'a> Parser<'a> {
     }
 
     /// An array or object, one level deeper, its opening bracket at `pos`.
-    fn nested(&mut self, read: fn(&mut Parser<'a>) -> Option<Tree<'a>>) -> Option<Tree<'a>> {
+    fn nested(&mut self, read: fn(&mut Self) -> Option<Tree<'a>>) -> Option<Tree<'a>> {
         if self.depth >= DEEPEST {
             return None;
         }
@@ -164,7 +169,12 @@ impl<'a> Parser<'a> {
                 let key = self.string()?;
                 self.eat(b':')?;
                 self.skip_whitespace();
-                let value = self.element()?;
+                let value = match self.keeping {
+                    Some(keeping) if self.peek() == Some(b'{') && keeping.members.contains(&(self.depth, key)) => {
+                        self.kept(keeping, key)?
+                    }
+                    _ => self.element()?,
+                };
                 self.entries.push((key, value));
                 if !self.another(b'}')? {
                     break;
@@ -175,6 +185,28 @@ impl<'a> Parser<'a> {
         let entries = self.arena.alloc_slice_copy(self.entries.get(mark..)?);
         self.entries.truncate(mark);
         Some(Tree::Object(Object { entries }))
+    }
+
+    /// The object at `pos`, the value of member `key`, kept as its text: left unread when the
+    /// text is known ([`Keeping`]), and not too deep here, else read.
+    #[inline(never)]
+    fn kept(&mut self, keeping: &Keeping<'_>, key: &str) -> Option<Tree<'a>> {
+        let start = self.pos;
+        let known = object_end(self.bytes.get(start..)?)
+            .filter(|(_, deepest)| self.depth + deepest <= DEEPEST)
+            .and_then(|(length, _)| self.text.get(start..start + length))
+            .filter(|text| (keeping.known)(key, text));
+        let kept = match known {
+            Some(text) => {
+                self.pos = start + text.len();
+                Kept { text, object: None }
+            }
+            None => {
+                let Tree::Object(object) = self.value()? else { return None };
+                Kept { text: self.text.get(start..self.pos)?, object: Some(object) }
+            }
+        };
+        Some(Tree::Kept(self.arena.alloc(kept)))
     }
 
     /// After an element of an array or object: `true` past a comma (another element follows),
@@ -360,7 +392,7 @@ mod tests {
     /// for serde_json.
     fn both(text: &str) -> (Option<String>, Result<String, String>) {
         let (fast_arena, serde_arena) = (Bump::new(), Bump::new());
-        let fast = parse(text, &fast_arena).map(|tree| format!("{tree:?}"));
+        let fast = parse(text, &fast_arena, None).map(|tree| format!("{tree:?}"));
         let serde =
             Tree::parse_by_serde_in(text, &serde_arena).map(|tree| format!("{tree:?}")).map_err(|e| e.to_string());
         (fast, serde)

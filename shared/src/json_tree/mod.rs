@@ -28,6 +28,7 @@ use serde_json::{Number, Value};
 
 mod fast;
 pub(crate) mod string_end;
+pub(crate) mod structural;
 
 /// A JSON value whose strings borrow from its text (or its arena) and whose lists live in an
 /// arena, all for `'a`.
@@ -45,6 +46,42 @@ pub enum Tree<'a> {
     Array(&'a [Tree<'a>]),
     /// An object.
     Object(Object<'a>),
+    /// An object that the parse kept as its text, at a place its caller named ([`Keeping`]).
+    /// Read as a policy document ([`crate::policy::parse_policy_tree`]) or as a whole
+    /// ([`Tree::to_value`]); [`Tree::as_object`] does not see into it.
+    Kept(&'a Kept<'a>),
+}
+
+/// An object kept as its text by a parse ([`Keeping`]). The text is well formed: either the
+/// parse read it (`object`), or it is byte for byte a text that the caller knew to be a
+/// well-formed object ([`Keeping::known`]), and the parse left it unread.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Kept<'a> {
+    /// The object's text, from its `{` to its `}`.
+    pub text: &'a str,
+    /// The object, unless the parse left it unread.
+    pub object: Option<Object<'a>>,
+}
+
+/// Which objects a parse keeps as their text ([`Tree::Kept`]), and which of those it may
+/// leave unread.
+///
+/// Why: a GAAD export holds its policy documents as objects, and an organization's export
+/// repeats them (every account's copy of the same AWS managed and landing-zone policies). A
+/// document whose text the policy memo ([`crate::policy`]) already holds, read from JSON that
+/// parsed, needs no tree: only its end is found (by its brackets and strings), and it is
+/// compared byte for byte. Why that cannot change a tree or an error: a well-formed object's
+/// text is the whole of what a parse of it reads, wherever it stands, so a parse of the same
+/// bytes reads the same object and stops at the same place; what follows is read as before.
+/// Nesting is counted, so that a text left unread would not have been too deep where it
+/// stands ([`fast`]'s limit).
+pub struct Keeping<'k> {
+    /// The members whose object values are kept: each a depth and a key (depth 1: a member of
+    /// the top-level object; 3: of an object in an array in it).
+    pub members: &'k [(usize, &'k str)],
+    /// Whether `text`, the value of member `key`, is known to be a well-formed object's text
+    /// (then it is left unread).
+    pub known: &'k dyn Fn(&str, &str) -> bool,
 }
 
 /// An object's entries in the order of the text, a repeated key as often as it is written;
@@ -84,9 +121,22 @@ impl<'a> Tree<'a> {
         text: &str,
         read: impl for<'t> FnOnce(&Tree<'t>, &'t Bump) -> R,
     ) -> Result<R, serde_json::Error> {
+        Tree::with_parsed_keeping_in(text, None, read)
+    }
+
+    /// As [`Tree::with_parsed_in`], keeping the objects that `keeping` names as their text.
+    pub fn with_parsed_keeping_in<R>(
+        text: &str,
+        keeping: Option<&Keeping<'_>>,
+        read: impl for<'t> FnOnce(&Tree<'t>, &'t Bump) -> R,
+    ) -> Result<R, serde_json::Error> {
         // No spare arena: a new, empty one (nothing is lost; it allocates on first use).
         let mut arena = SPARE_ARENAS.with_borrow_mut(Vec::pop).unwrap_or_default();
-        let result = Tree::parse_in(text, &arena).map(|tree| read(&tree, &arena));
+        let parsed = match fast::parse(text, &arena, keeping) {
+            Some(tree) => Ok(tree),
+            None => Tree::parse_by_serde_in(text, &arena),
+        };
+        let result = parsed.map(|tree| read(&tree, &arena));
         arena.reset();
         // An arena keeps its largest chunk: one grown by an outsized input is let go rather
         // than kept for the rest of the run.
@@ -103,7 +153,7 @@ impl<'a> Tree<'a> {
     /// Parses `text` into `arena`, borrowing from both: plain, well-formed JSON by our own
     /// parser ([`fast`]), anything else by serde_json, whose errors these are.
     pub fn parse_in(text: &'a str, arena: &'a Bump) -> Result<Tree<'a>, serde_json::Error> {
-        match fast::parse(text, arena) {
+        match fast::parse(text, arena, None) {
             Some(tree) => Ok(tree),
             None => Tree::parse_by_serde_in(text, arena),
         }
@@ -169,6 +219,11 @@ impl<'a> Tree<'a> {
             Tree::Object(object) => {
                 Value::Object(object.iter().map(|(key, value)| (key.to_owned(), value.to_value())).collect())
             }
+            Tree::Kept(Kept { object: Some(object), .. }) => Tree::Object(*object).to_value(),
+            // The text is a well-formed object's (see [`Kept`]): the error is unreachable.
+            Tree::Kept(Kept { text, object: None }) => {
+                Tree::with_parsed(text, |tree| tree.to_value()).unwrap_or(Value::Null)
+            }
         }
     }
 
@@ -201,7 +256,7 @@ impl<'a> Tree<'a> {
             Tree::Number(_) => "a number",
             Tree::String(_) => "a string",
             Tree::Array(_) => "an array",
-            Tree::Object(_) => "an object",
+            Tree::Object(_) | Tree::Kept(_) => "an object",
         }
     }
 }
@@ -405,6 +460,7 @@ mod tests {
             Tree::String(s) => Value::String((*s).to_owned()),
             Tree::Array(items) => Value::Array(items.iter().map(to_value).collect()),
             Tree::Object(object) => Value::Object(object.iter().map(|(k, v)| (k.to_owned(), to_value(v))).collect()),
+            Tree::Kept(_) => tree.to_value(),
         }
     }
 
@@ -497,5 +553,140 @@ mod tests {
         assert_eq!(Tree::with_parsed(&big, |tree| matches!(tree, Tree::Array(_))).ok(), Some(true));
         let largest = SPARE_ARENAS.with_borrow(|spare| spare.iter().map(Bump::allocated_bytes).max().unwrap_or(0));
         assert!(largest <= ARENA_KEPT_BYTES, "{largest} bytes kept");
+    }
+
+    /// GAAD's documents in a whole export: an entry is a member of an element of a top-level
+    /// list (depth 3), and its inline policies' members are two levels further down.
+    const WHOLE_EXPORT_DOCUMENTS: [(usize, &str); 3] =
+        [(3, "AssumeRolePolicyDocument"), (5, "PolicyDocument"), (5, "Document")];
+
+    /// The kept objects of `tree`, as (text, read or not), in the order of the text.
+    fn kept<'t>(tree: &Tree<'t>, out: &mut Vec<(&'t str, bool)>) {
+        match tree {
+            Tree::Kept(kept) => {
+                out.push((kept.text, kept.object.is_some()));
+                if let Some(object) = kept.object {
+                    kept_in(&Tree::Object(object), out);
+                }
+            }
+            other => kept_in(other, out),
+        }
+    }
+
+    fn kept_in<'t>(tree: &Tree<'t>, out: &mut Vec<(&'t str, bool)>) {
+        match tree {
+            Tree::Array(items) => items.iter().for_each(|item| kept(item, out)),
+            Tree::Object(object) => object.entries.iter().for_each(|(_, value)| kept(value, out)),
+            _ => {}
+        }
+    }
+
+    /// How many objects `value` holds as members named in [`WHOLE_EXPORT_DOCUMENTS`] at their
+    /// depth (`depth`: that of `value`'s own members, less one).
+    fn named_objects(value: &Value, depth: usize) -> usize {
+        match value {
+            Value::Array(items) => items.iter().map(|item| named_objects(item, depth + 1)).sum(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(key, member)| {
+                    let named = WHOLE_EXPORT_DOCUMENTS.contains(&(depth + 1, key.as_str())) && member.is_object();
+                    usize::from(named) + named_objects(member, depth + 1)
+                })
+                .sum(),
+            _ => 0,
+        }
+    }
+
+    /// What a parse keeping `members` makes of `text`, with `known` for the texts it may leave
+    /// unread: the tree as a `Value` and its kept objects, or the error.
+    fn parse_keeping(
+        text: &str,
+        members: &[(usize, &str)],
+        known: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<(Value, Vec<(String, bool)>), String> {
+        let keeping = Keeping { members, known };
+        Tree::with_parsed_keeping_in(text, Some(&keeping), |tree, _| {
+            let mut found = Vec::new();
+            kept(tree, &mut found);
+            (to_value(tree), found.into_iter().map(|(text, read)| (text.to_owned(), read)).collect())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// The two public GAAD exports (sources in `tests/fixtures/real-exports/SOURCES.md`), read
+    /// keeping their documents: each document is kept, read when its text is not known and
+    /// left unread when it is, and the tree reads as the plain parse's. The exports are
+    /// pretty-printed, so the documents' texts hold white space and line feeds.
+    #[test]
+    fn documents_kept_read_or_not_read_as_the_plain_parse_reads_them() {
+        for export in [
+            include_str!("../../../tests/fixtures/real-exports/aws-cli-iam-get-account-authorization-details.json"),
+            include_str!(
+                "../../../tests/fixtures/real-exports/cloudsplaining-example-authz-details-for-overrides.json"
+            ),
+        ] {
+            let plain = Tree::with_parsed(export, to_value).expect("the export parses");
+            let (value, read) = parse_keeping(export, &WHOLE_EXPORT_DOCUMENTS, &|_, _| false).expect("parses");
+            assert_eq!(value, plain);
+            let named: Value = serde_json::from_str(export).expect("the export parses");
+            assert_eq!(read.len(), named_objects(&named, 0), "every document named is kept");
+            assert!(!read.is_empty());
+            assert!(read.iter().all(|(text, was_read)| *was_read && text.starts_with('{') && text.ends_with('}')));
+            let texts: Vec<&str> = read.iter().map(|(text, _)| text.as_str()).collect();
+            let asked = RefCell::new(Vec::new());
+            let known = |key: &str, text: &str| {
+                asked.borrow_mut().push(key.to_owned());
+                texts.contains(&text)
+            };
+            let (value, unread) = parse_keeping(export, &WHOLE_EXPORT_DOCUMENTS, &known).expect("parses");
+            assert_eq!(value, plain);
+            assert_eq!(unread.iter().map(|(text, _)| text.as_str()).collect::<Vec<_>>(), texts);
+            assert!(unread.iter().all(|(_, was_read)| !was_read));
+            let asked = asked.into_inner();
+            assert_eq!(asked.len(), texts.len());
+            assert!(asked.iter().all(|key| WHOLE_EXPORT_DOCUMENTS.iter().any(|(_, name)| name == key)));
+        }
+    }
+
+    /// Only the members named, at their depth, are kept.
+    #[test]
+    fn only_the_members_named_at_their_depth_are_kept() {
+        let text = r#"{"Doc": {"a": 1}, "Other": {"b": 2}, "List": [{"Doc": {"c": 3}}]}"#;
+        let (_, kept) = parse_keeping(text, &[(1, "Doc")], &|_, _| true).expect("parses");
+        assert_eq!(kept, [(r#"{"a": 1}"#.to_owned(), false)]);
+        let (_, kept) = parse_keeping(text, &[(3, "Doc")], &|_, _| false).expect("parses");
+        assert_eq!(kept, [(r#"{"c": 3}"#.to_owned(), true)]);
+    }
+
+    /// A known text followed by what is not JSON: the parse fails as the plain one does, in
+    /// serde_json's words (the text left unread is read the same wherever it stands, and what
+    /// follows it is read as before).
+    #[test]
+    fn what_follows_a_text_left_unread_is_read_as_before() {
+        for text in [
+            r#"{"Doc": {"a": "}"}} }"#,
+            r#"{"Doc": {"a": "\"}"}, "b": tru}"#,
+            r#"{"Doc": {"a": [1, {"b": "]"}]} "c": 1}"#,
+        ] {
+            let plain = Tree::with_parsed(text, to_value).map_err(|e| e.to_string());
+            assert!(plain.is_err(), "{text}");
+            let kept = parse_keeping(text, &[(1, "Doc")], &|_, _| true).map(|(value, _)| value);
+            assert_eq!(kept, plain, "{text}");
+        }
+    }
+
+    /// A known text that would nest too deep where it stands is read, not left unread: the
+    /// parse goes on as the plain one does (here serde_json reads it, past the fast parser's
+    /// depth), and one just within the depth is left unread.
+    #[test]
+    fn a_known_text_too_deep_where_it_stands_is_read() {
+        for (levels, unread) in [(fast::DEEPEST - 1, true), (fast::DEEPEST, false)] {
+            let deep = format!("{}1{}", "{\"a\":".repeat(levels), "}".repeat(levels));
+            let text = format!(r#"{{"Doc": {deep}}}"#);
+            let plain = Tree::with_parsed(&text, to_value).expect("serde_json reads 127 levels");
+            let (value, kept) = parse_keeping(&text, &[(1, "Doc")], &|_, _| true).expect("parses");
+            assert_eq!(value, plain);
+            assert_eq!(kept.iter().filter(|(_, read)| !read).count(), usize::from(unread), "{levels} levels");
+        }
     }
 }

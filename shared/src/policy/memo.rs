@@ -18,10 +18,21 @@
 //! everything is dropped. Texts shorter than [`SHORTEST`] are parsed each time: the lookup
 //! would cost about what it saves.
 //!
+//! A document whose model keeps statements is kept from its second meeting on: met for the
+//! first time, it leaves only its digest (in a set of at most [`SEEN`]). Why: such a model can
+//! be many times its text (each pattern of a statement naming a key builds an automaton, a
+//! kilobyte or more, once it is used), and many of those texts are never met again (a key
+//! policy or a customer managed policy naming its own key). Kept at first sight, the models of
+//! such policies in a 1 GB GAAD export took the dry-run's peak RSS from 84 MB to 121 MB (issue
+//! 18). A document that keeps no statement (most identity policies: none of theirs names a KMS
+//! action), or an error, is kept at first sight: its memory is its text, which the budget
+//! counts. A digest that two texts share only lets the second be kept at first sight.
+//!
 //! One memo for the process, behind a lock held only to look up and to insert (the parse runs
 //! outside it): the dry-run's decoders share what each of them parsed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{DocumentError, Policy, PolicyKind};
@@ -33,11 +44,30 @@ pub const BUDGET: usize = 6 << 20;
 /// Texts shorter than this are not kept.
 pub const SHORTEST: usize = 64;
 
+/// The most digests of texts met once that the memo keeps; past it, it forgets them all.
+pub const SEEN: usize = 1 << 16;
+
 type Document = Result<Policy, DocumentError>;
 
 /// `parse(text)`, or the document the same text and kind parsed to before.
 pub fn remembered(text: &str, kind: PolicyKind, parse: impl FnOnce() -> Document) -> Document {
     remembered_in(&MEMO, text, kind, parse)
+}
+
+/// Whether `text` is remembered as a document of `kind` read from a well-formed JSON object:
+/// the same bytes parsed before, so a parse may leave them unread
+/// ([`crate::json_tree::Keeping`]) and hand the text to [`remembered`]. A text that is not
+/// remembered is not known, nor one whose JSON did not parse (remembered as that error).
+pub fn knows_well_formed(text: &str, kind: PolicyKind) -> bool {
+    knows_well_formed_in(&MEMO, text, kind)
+}
+
+/// [`knows_well_formed`], in a given memo.
+fn knows_well_formed_in(memo: &Mutex<Option<Memo>>, text: &str, kind: PolicyKind) -> bool {
+    text.len() >= SHORTEST
+        && with(memo, |memo| {
+            memo.map(kind).get(text).is_some_and(|entry| !matches!(*entry.document, Err(DocumentError::Json(_))))
+        })
 }
 
 /// The process's memo.
@@ -57,8 +87,12 @@ fn remembered_in(
         return Document::clone(&found);
     }
     let document = parse();
-    let kept = Arc::new(document.clone());
-    with(memo, |memo| memo.insert(kind, text, kept));
+    let light = document.as_ref().map_or(true, |policy| policy.statements.is_empty());
+    with(memo, |memo| {
+        if light || memo.met_before(kind, text) {
+            memo.insert(kind, text, Arc::new(document.clone()));
+        }
+    });
     document
 }
 
@@ -77,6 +111,9 @@ struct Memo {
     kinds: [HashMap<Box<str>, Entry, foldhash::fast::RandomState>; 3],
     /// The bytes of text kept, over every kind.
     bytes: usize,
+    /// The digests of the texts met once (with their kind), and how they are made.
+    seen: HashSet<u64, foldhash::fast::RandomState>,
+    digests: foldhash::fast::RandomState,
 }
 
 struct Entry {
@@ -99,6 +136,20 @@ impl Memo {
         let entry = self.map(kind).get_mut(text)?;
         entry.hit = true;
         Some(Arc::clone(&entry.document))
+    }
+
+    /// Whether `text` of `kind` was met before (its digest is then forgotten: it is about to
+    /// be kept); if not, it is remembered as met.
+    fn met_before(&mut self, kind: PolicyKind, text: &str) -> bool {
+        let digest = self.digests.hash_one((kind as u8, text));
+        if self.seen.remove(&digest) {
+            return true;
+        }
+        if self.seen.len() >= SEEN {
+            self.seen.clear();
+        }
+        self.seen.insert(digest);
+        false
     }
 
     fn insert(&mut self, kind: PolicyKind, text: &str, document: Arc<Document>) {
@@ -143,12 +194,18 @@ mod tests {
     use super::*;
     use crate::policy::{parse_policy_text, Problem};
 
-    /// A policy text of at least [`SHORTEST`] bytes, distinct for each `n`.
+    /// A policy text of at least [`SHORTEST`] bytes, distinct for each `n`, whose model keeps
+    /// its statement (it names a KMS action).
     fn text(n: usize) -> String {
         let sid = format!("S{n:0>600}");
         format!(
             r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{sid}","Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}}]}}"#
         )
+    }
+
+    /// As [`text`], but an identity policy's model keeps no statement of it (no KMS action).
+    fn light_text(n: usize) -> String {
+        text(n).replace("kms:Decrypt", "s3:GetObject")
     }
 
     /// Parses `text` as an identity policy in `memo`, counting the parses that ran.
@@ -163,11 +220,79 @@ mod tests {
     fn a_text_met_again_is_not_parsed_again_and_reads_the_same() {
         let memo = Mutex::new(None);
         let parses = Cell::new(0);
-        let first = parse_in(&memo, &text(1), PolicyKind::Identity, &parses);
-        let again = parse_in(&memo, &text(1), PolicyKind::Identity, &parses);
+        let first = parse_in(&memo, &light_text(1), PolicyKind::Identity, &parses);
+        let again = parse_in(&memo, &light_text(1), PolicyKind::Identity, &parses);
         assert_eq!(parses.get(), 1);
         assert_eq!(first, again);
-        assert!(first.is_ok());
+        assert!(first.as_ref().is_ok_and(|policy| policy.statements.is_empty()));
+    }
+
+    /// A text whose model keeps statements is parsed at its first two meetings, and read from
+    /// the memo from the third on; met once, it leaves its digest and no model.
+    #[test]
+    fn a_text_whose_model_keeps_statements_is_kept_from_its_second_meeting() {
+        let memo = Mutex::new(None);
+        let parses = Cell::new(0);
+        let first = parse_in(&memo, &text(1), PolicyKind::Identity, &parses);
+        assert!(first.as_ref().is_ok_and(|policy| !policy.statements.is_empty()));
+        assert_eq!(parses.get(), 1);
+        assert_eq!(with(&memo, |memo| (memo.bytes, memo.seen.len())), (0, 1));
+        let second = parse_in(&memo, &text(1), PolicyKind::Identity, &parses);
+        assert_eq!(parses.get(), 2);
+        assert_eq!(with(&memo, |memo| (memo.bytes, memo.seen.len())), (text(1).len(), 0));
+        for _ in 0..3 {
+            assert_eq!(parse_in(&memo, &text(1), PolicyKind::Identity, &parses), first);
+        }
+        assert_eq!(parses.get(), 2);
+        assert_eq!(first, second);
+        // As a key policy it is an error (no `Principal`), kept at first sight.
+        let key_policy = parse_in(&memo, &text(1), PolicyKind::KeyPolicy, &parses);
+        assert!(key_policy.is_err());
+        assert_eq!(parse_in(&memo, &text(1), PolicyKind::KeyPolicy, &parses), key_policy);
+        assert_eq!(parses.get(), 3);
+    }
+
+    /// The digests of texts met once are at most [`SEEN`]: past it, they are forgotten.
+    #[test]
+    fn the_digests_of_texts_met_once_are_bounded() {
+        let mut memo = Memo::default();
+        for n in 0..SEEN + 10 {
+            assert!(!memo.met_before(PolicyKind::Identity, &n.to_string()));
+            assert!(memo.seen.len() <= SEEN);
+        }
+        // The last ones are still there.
+        assert!(memo.met_before(PolicyKind::Identity, &(SEEN + 9).to_string()));
+        assert!(!memo.met_before(PolicyKind::Trust, &(SEEN + 8).to_string()));
+    }
+
+    /// A text is known to be well formed only when it is remembered, as that kind, from JSON
+    /// that parsed: a document with an error of policy is; one whose JSON does not parse, one
+    /// met once and not kept, one of another kind or a short one is not.
+    #[test]
+    fn a_text_is_known_well_formed_only_as_remembered_from_json_that_parsed() {
+        let memo = Mutex::new(None);
+        let parses = Cell::new(0);
+        let known = |text: &str, kind| knows_well_formed_in(&memo, text, kind);
+        let light = light_text(5);
+        assert!(!known(&light, PolicyKind::Identity));
+        assert!(parse_in(&memo, &light, PolicyKind::Identity, &parses).is_ok());
+        assert!(known(&light, PolicyKind::Identity));
+        assert!(!known(&light, PolicyKind::Trust));
+        // Well formed, but not a policy (an unknown element): known.
+        let odd = light.replace("\"Version\"", "\"Versions\"");
+        assert!(parse_in(&memo, &odd, PolicyKind::Identity, &parses).is_err());
+        assert!(known(&odd, PolicyKind::Identity));
+        // Not JSON: remembered, never known.
+        let broken = format!("{light}x");
+        assert!(matches!(parse_in(&memo, &broken, PolicyKind::Identity, &parses), Err(DocumentError::Json(_))));
+        assert!(with(&memo, |memo| memo.map(PolicyKind::Identity).contains_key(broken.as_str())));
+        assert!(!known(&broken, PolicyKind::Identity));
+        // Met once, with statements: not kept, so not known.
+        assert!(parse_in(&memo, &text(6), PolicyKind::Identity, &parses).is_ok());
+        assert!(!known(&text(6), PolicyKind::Identity));
+        let short = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        assert!(parse_in(&memo, short, PolicyKind::Identity, &parses).is_ok());
+        assert!(!known(short, PolicyKind::Identity));
     }
 
     #[test]
@@ -208,18 +333,21 @@ mod tests {
         assert_eq!(parses.get(), 2);
     }
 
-    /// Twice the budget in texts met once, with one text met again all along: the memo never
-    /// holds more than its budget, and the text met again stays.
+    /// Twice the budget in texts met once (kept at first sight: their models keep no
+    /// statement), with one text met again all along: the memo never holds more than its
+    /// budget, and the text met again stays.
     #[test]
     fn the_memo_keeps_to_its_budget_and_keeps_what_is_met_again() {
         let memo = Mutex::new(None);
         let parses = Cell::new(0);
         let hot = text(0);
+        // Kept at its second meeting.
+        assert!(parse_in(&memo, &hot, PolicyKind::Identity, &parses).is_ok());
         assert!(parse_in(&memo, &hot, PolicyKind::Identity, &parses).is_ok());
         let mut n = 1;
         let mut written = 0;
         while written < 2 * BUDGET {
-            let cold = text(1_000_000 + n);
+            let cold = light_text(1_000_000 + n);
             written += cold.len();
             assert!(parse_in(&memo, &cold, PolicyKind::Identity, &parses).is_ok());
             assert!(parse_in(&memo, &hot, PolicyKind::Identity, &parses).is_ok());
@@ -227,8 +355,8 @@ mod tests {
             assert!(held <= BUDGET, "{held} bytes held");
             n += 1;
         }
-        // Every cold text parsed once, the hot one once in all.
-        assert_eq!(parses.get(), n);
+        // Every cold text parsed once (`n - 1` of them), the hot one twice in all.
+        assert_eq!(parses.get(), n + 1);
         let kept: usize = with(&memo, |memo| memo.kinds.iter().flat_map(|m| m.keys()).map(|t| t.len()).sum());
         assert_eq!(kept, with(&memo, |memo| memo.bytes), "the count of bytes held is the bytes held");
     }

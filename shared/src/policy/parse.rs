@@ -15,7 +15,7 @@ use super::{
     Principals, Problem, Resources, SetQualifier, Statement, StatementName,
 };
 use crate::catalog::{may_name_kms_action, ActionSet};
-use crate::json_tree::{Object, Tree};
+use crate::json_tree::{Kept, Object, Tree};
 use crate::pattern::{Pattern, Variables};
 
 const STRINGS: &str = "a string or an array of strings";
@@ -41,10 +41,16 @@ pub fn parse_policy_text(text: &str, kind: PolicyKind) -> Result<Policy, Documen
 }
 
 /// As [`parse_policy`], for a document read into a [`Tree`] (a field of an item): an object,
-/// or text to decode.
+/// or text to decode. An object kept as its text ([`Tree::Kept`]) is read through the memo by
+/// that text, as [`parse_policy_text`] reads it: the text is an object's, which that function
+/// parses as it stands, so the two agree.
 pub fn parse_policy_tree(raw: &Tree<'_>, kind: PolicyKind) -> Result<Policy, DocumentError> {
     match raw {
         Tree::Object(object) => parse_object(object, kind),
+        Tree::Kept(Kept { text, object: Some(object) }) => {
+            super::memo::remembered(text, kind, || parse_object(object, kind))
+        }
+        Tree::Kept(Kept { text, object: None }) => parse_policy_text(text, kind),
         Tree::String(text) => parse_policy_text(text, kind),
         other => Err(DocumentError::NotObject { found: other.type_name() }),
     }
