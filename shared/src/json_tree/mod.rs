@@ -604,6 +604,7 @@ mod tests {
         members: &[(usize, &str)],
         known: &dyn Fn(&str, &str) -> bool,
     ) -> Result<(Value, Vec<(String, bool)>), String> {
+        fast::Probing::reset();
         let keeping = Keeping { members, known };
         Tree::with_parsed_keeping_in(text, Some(&keeping), |tree, _| {
             let mut found = Vec::new();
@@ -688,5 +689,30 @@ mod tests {
             assert_eq!(value, plain);
             assert_eq!(kept.iter().filter(|(_, read)| !read).count(), usize::from(unread), "{levels} levels");
         }
+    }
+
+    /// After 16 unknown texts in a row, the next 64 objects are read as plain ones, then the
+    /// asking starts again; known texts are asked about and left unread every time. Either
+    /// way the tree reads as the plain parse's.
+    #[test]
+    fn after_a_run_of_unknown_texts_the_parser_rests_from_asking() {
+        let elements: Vec<String> = (0..100).map(|n| format!(r#"{{"Doc": {{"n": {n}}}}}"#)).collect();
+        let text = format!(r#"{{"List": [{}]}}"#, elements.join(", "));
+        let plain = Tree::with_parsed(&text, to_value).expect("parses");
+        let asked = RefCell::new(0);
+        let unknown = |_: &str, _: &str| {
+            *asked.borrow_mut() += 1;
+            false
+        };
+        let (value, kept) = parse_keeping(&text, &[(3, "Doc")], &unknown).expect("parses");
+        assert_eq!(value, plain);
+        let numbers: Vec<usize> = kept.iter().map(|(text, _)| text[6..text.len() - 1].parse().expect("n")).collect();
+        let expected: Vec<usize> = (0..16).chain(80..96).collect();
+        assert_eq!(numbers, expected);
+        assert_eq!(asked.into_inner(), 32);
+        let (value, kept) = parse_keeping(&text, &[(3, "Doc")], &|_, _| true).expect("parses");
+        assert_eq!(value, plain);
+        assert_eq!(kept.len(), 100);
+        assert!(kept.iter().all(|(_, read)| !read));
     }
 }
