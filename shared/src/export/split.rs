@@ -29,7 +29,7 @@ use std::io::Read;
 use serde_json::{Map, Value};
 
 use crate::json_tree::string_end::{quote_or_backslash, through_escapes, Controls, Escapes};
-use crate::json_tree::structural::{delimiting_quotes, prefix_parity, Block, WIDTH};
+use crate::json_tree::structural::{Block, WIDTH};
 
 use super::{whole, Outline, RawEntry, Slot, StreamError, SyntaxError};
 
@@ -404,11 +404,7 @@ impl<R: Read> Input<R> {
                 };
                 continue;
             }
-            let (quotes, escapes_next) = match block.backslashes == 0 && !escaped {
-                true => (block.quotes, false),
-                false => delimiting_quotes(&block, in_string, escaped),
-            };
-            let strings = prefix_parity(quotes) ^ if in_string { u64::MAX } else { 0 };
+            let (strings, escapes_next) = block.strings(in_string, escaped);
             let mut brackets = (block.opens | block.closes) & !strings;
             while brackets != 0 {
                 let i = brackets.trailing_zeros() as usize;
