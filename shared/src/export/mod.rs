@@ -402,7 +402,7 @@ impl RawEntry {
     /// For an entry of a GAAD list: the entry parsed into a tree and converted
     /// ([`gaad::gaad_tree`]), handed to `read` with the arena both live in; what `read` gives.
     /// `None` for any other entry, and for one that is not JSON ([`RawEntry::decode`] words
-    /// that error).
+    /// that error). Its policy documents are kept as their text ([`gaad::DOCUMENTS`]).
     pub fn decode_gaad<T>(
         &self,
         read: impl for<'t> FnOnce(Result<Option<GaadTree<'t>>, ExportError>) -> T,
