@@ -689,6 +689,74 @@ mod tests {
         }
     }
 
+    /// A GAAD entry decoded again, once the policy memo holds its documents (they are then left
+    /// unread: `json_tree::Keeping`), reads as the same resource: every entry of the two public
+    /// GAAD exports (sources in `tests/fixtures/real-exports/SOURCES.md`), decoded three times
+    /// (a document whose model keeps statements is kept from its second meeting on). Their
+    /// documents are then known, as their text stands in the entry.
+    #[test]
+    fn gaad_entries_read_again_with_their_documents_known_read_the_same() {
+        use crate::item::Resource;
+        use crate::policy::{knows_well_formed, parse_policy_tree, PolicyKind};
+        let mut documents = 0;
+        let mut known = 0;
+        for export in [
+            include_str!("../../../tests/fixtures/real-exports/aws-cli-iam-get-account-authorization-details.json"),
+            include_str!(
+                "../../../tests/fixtures/real-exports/cloudsplaining-example-authz-details-for-overrides.json"
+            ),
+        ] {
+            let mut entries = Vec::new();
+            let outline = stream_raw(export.as_bytes(), &mut |e| entries.push(e));
+            assert!(outline.is_ok(), "{outline:?}");
+            for entry in &entries {
+                let read = || {
+                    entry.decode_gaad(|converted| match converted {
+                        Ok(Some(GaadTree::Item(item))) => format!("{:?}", Resource::from_tree(&item)),
+                        Ok(Some(GaadTree::AwsManagedPolicy { arn, document })) => {
+                            format!("{arn} {:?}", parse_policy_tree(&document, PolicyKind::Identity))
+                        }
+                        other => format!("{other:?}"),
+                    })
+                };
+                let first = read();
+                assert!(first.is_some(), "{} decodes", entry.at());
+                assert_eq!(read(), first, "{}", entry.at());
+                assert_eq!(read(), first, "{}", entry.at());
+                // The documents as their text stands in the entry, each asked about as a trust
+                // policy and as an identity policy (the kind it was read as is known).
+                let texts = crate::json_tree::Tree::with_parsed_keeping_in(
+                    entry.json(),
+                    Some(&crate::json_tree::Keeping { known: &|_, _| false, ..gaad::DOCUMENTS }),
+                    |tree, _| {
+                        let mut texts = Vec::new();
+                        collect_kept(tree, &mut texts);
+                        texts
+                    },
+                );
+                for text in texts.expect("the entry parses").into_iter().filter(|text| text.len() >= 64) {
+                    documents += 1;
+                    known += usize::from(
+                        knows_well_formed(&text, PolicyKind::Identity) || knows_well_formed(&text, PolicyKind::Trust),
+                    );
+                }
+            }
+        }
+        assert!(documents >= 5, "{documents} documents");
+        assert_eq!(known, documents);
+    }
+
+    /// The texts of the objects kept in `tree`.
+    fn collect_kept(tree: &crate::json_tree::Tree<'_>, out: &mut Vec<String>) {
+        use crate::json_tree::Tree;
+        match tree {
+            Tree::Kept(kept) => out.push(kept.text.to_owned()),
+            Tree::Array(items) => items.iter().for_each(|item| collect_kept(item, out)),
+            Tree::Object(object) => object.iter().for_each(|(_, value)| collect_kept(value, out)),
+            _ => {}
+        }
+    }
+
     /// The dry-run reads a GAAD entry as a tree ([`RawEntry::decode_gaad`]); everything else
     /// reads it as a `Value` ([`RawEntry::decode`]). Both must find the same: over the two
     /// public GAAD exports in `tests/fixtures/real-exports` (sources in its SOURCES.md), and
