@@ -24,9 +24,9 @@ use std::io::Read;
 
 use serde_json::{json, Map, Value};
 use shared::event::{self, Invocation};
-use shared::export::{self, Found};
+use shared::export::{self, Found, GaadTree};
 use shared::item::{Details, ItemError, KeyPolicy, NamedDocument, Resource};
-use shared::policy::{parse_policy, DocumentError, PolicyKind};
+use shared::policy::{parse_policy, parse_policy_tree, DocumentError, PolicyKind};
 use shared::rule::ANNOTATION_LIMIT;
 use shared::{Compliance, Context, MemoryResolver, Params, Rule, Verdict};
 
@@ -133,13 +133,47 @@ pub fn export_stream(data: &[u8]) {
     export_stream_plain(data);
 }
 
+/// A GAAD entry as the dry-run reads it (a tree, its policy documents kept as their text and
+/// left unread once the policy memo knows them, `json_tree::Keeping`) finds what the `Value`
+/// path finds, and reads as the same resource when it is read again (the memo having learnt
+/// its documents the first time).
+fn gaad_tree_reads_as_values_do(entry: &export::RawEntry) {
+    let read = || {
+        entry.decode_gaad(|converted| match converted {
+            Ok(Some(GaadTree::Item(item))) => Some((
+                Found::Item { at: entry.at(), item: item.to_value() },
+                format!("{:?}", Resource::from_tree(&item)),
+            )),
+            Ok(Some(GaadTree::AwsManagedPolicy { arn, document })) => Some((
+                Found::AwsManagedPolicy { arn: arn.to_owned(), document: document.to_value() },
+                format!("{:?}", parse_policy_tree(&document, PolicyKind::Identity)),
+            )),
+            Ok(None) => None,
+            Err(e) => Some((Found::Error(e), String::new())),
+        })
+    };
+    // `None`: not a GAAD entry, or not JSON (which `decode` words).
+    let Some(first) = read() else { return };
+    let again = read();
+    if again.as_ref() != Some(&first) {
+        panic!("a GAAD entry read again reads otherwise: {first:?} then {again:?}");
+    }
+    let as_value = entry.decode();
+    if first.as_ref().map(|(found, _)| found) != as_value.as_ref() {
+        panic!("a GAAD entry read as a tree finds {first:?}, as a value {as_value:?}");
+    }
+}
+
 fn export_stream_plain(data: &[u8]) {
     let mut found = Vec::new();
     let streamed = export::stream(data, &mut |f| found.push(f));
     // The dry-run reads with `stream_raw` and decodes each entry on a worker: the same shape,
     // and the same things found in the same order, as `stream`.
     let mut raw_found = Vec::new();
-    let raw_streamed = export::stream_raw(data, &mut |entry| raw_found.extend(entry.decode()));
+    let raw_streamed = export::stream_raw(data, &mut |entry| {
+        gaad_tree_reads_as_values_do(&entry);
+        raw_found.extend(entry.decode())
+    });
     // `stream_raw` checks the structure down to the entries and leaves each entry's content to
     // its decoder: where `stream` fails on an entry's content, `stream_raw` reads on and that
     // entry decodes to an error of its own. It never accepts less than `stream` does.
