@@ -728,11 +728,7 @@ mod tests {
                 let texts = crate::json_tree::Tree::with_parsed_keeping_in(
                     entry.json(),
                     Some(&crate::json_tree::Keeping { known: &|_, _| false, ..gaad::DOCUMENTS }),
-                    |tree, _| {
-                        let mut texts = Vec::new();
-                        collect_kept(tree, &mut texts);
-                        texts
-                    },
+                    |tree, _| tree.kept().into_iter().map(|(text, _)| text.to_owned()).collect::<Vec<_>>(),
                 );
                 for text in texts.expect("the entry parses").into_iter().filter(|text| text.len() >= 64) {
                     documents += 1;
@@ -744,17 +740,6 @@ mod tests {
         }
         assert!(documents >= 5, "{documents} documents");
         assert_eq!(known, documents);
-    }
-
-    /// The texts of the objects kept in `tree`.
-    fn collect_kept(tree: &crate::json_tree::Tree<'_>, out: &mut Vec<String>) {
-        use crate::json_tree::Tree;
-        match tree {
-            Tree::Kept(kept) => out.push(kept.text.to_owned()),
-            Tree::Array(items) => items.iter().for_each(|item| collect_kept(item, out)),
-            Tree::Object(object) => object.iter().for_each(|(_, value)| collect_kept(value, out)),
-            _ => {}
-        }
     }
 
     /// The dry-run reads a GAAD entry as a tree ([`RawEntry::decode_gaad`]); everything else

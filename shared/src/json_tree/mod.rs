@@ -261,6 +261,31 @@ impl<'a> Tree<'a> {
     }
 }
 
+#[cfg(test)]
+impl<'a> Tree<'a> {
+    /// The objects kept in the tree ([`Tree::Kept`]), each as its text and whether the parse
+    /// read it, in the order of the text (those inside a kept object that was read included):
+    /// what the tests of keeping, here and in [`crate::export`], look at.
+    pub(crate) fn kept(&self) -> Vec<(&'a str, bool)> {
+        fn walk<'a>(tree: &Tree<'a>, out: &mut Vec<(&'a str, bool)>) {
+            match tree {
+                Tree::Kept(kept) => {
+                    out.push((kept.text, kept.object.is_some()));
+                    if let Some(object) = kept.object {
+                        walk(&Tree::Object(object), out);
+                    }
+                }
+                Tree::Array(items) => items.iter().for_each(|item| walk(item, out)),
+                Tree::Object(object) => object.entries.iter().for_each(|(_, value)| walk(value, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+}
+
 impl<'a> Object<'a> {
     /// Each key once, in the order of its first place in the text, with its last value.
     pub fn iter(&self) -> Entries<'a> {
@@ -560,27 +585,6 @@ mod tests {
     const WHOLE_EXPORT_DOCUMENTS: [(usize, &str); 3] =
         [(3, "AssumeRolePolicyDocument"), (5, "PolicyDocument"), (5, "Document")];
 
-    /// The kept objects of `tree`, as (text, read or not), in the order of the text.
-    fn kept<'t>(tree: &Tree<'t>, out: &mut Vec<(&'t str, bool)>) {
-        match tree {
-            Tree::Kept(kept) => {
-                out.push((kept.text, kept.object.is_some()));
-                if let Some(object) = kept.object {
-                    kept_in(&Tree::Object(object), out);
-                }
-            }
-            other => kept_in(other, out),
-        }
-    }
-
-    fn kept_in<'t>(tree: &Tree<'t>, out: &mut Vec<(&'t str, bool)>) {
-        match tree {
-            Tree::Array(items) => items.iter().for_each(|item| kept(item, out)),
-            Tree::Object(object) => object.entries.iter().for_each(|(_, value)| kept(value, out)),
-            _ => {}
-        }
-    }
-
     /// How many objects `value` holds as members named in [`WHOLE_EXPORT_DOCUMENTS`] at their
     /// depth (`depth`: that of `value`'s own members, less one).
     fn named_objects(value: &Value, depth: usize) -> usize {
@@ -607,9 +611,7 @@ mod tests {
         fast::Probing::reset();
         let keeping = Keeping { members, known };
         Tree::with_parsed_keeping_in(text, Some(&keeping), |tree, _| {
-            let mut found = Vec::new();
-            kept(tree, &mut found);
-            (to_value(tree), found.into_iter().map(|(text, read)| (text.to_owned(), read)).collect())
+            (to_value(tree), tree.kept().into_iter().map(|(text, read)| (text.to_owned(), read)).collect())
         })
         .map_err(|e| e.to_string())
     }
