@@ -409,8 +409,12 @@ impl RawEntry {
     ) -> Option<T> {
         let list = self.slot.gaad_list()?;
         let at = SlotAt(self.slot, self.index);
-        crate::json_tree::Tree::with_parsed_keeping_in(&self.raw, Some(&gaad::DOCUMENTS), |entry, arena| {
-            read(gaad::gaad_tree(list, &at, entry, arena))
+        // A document the memo is asked about while the entry is parsed, and found, is handed
+        // over to its reading: not looked up twice.
+        crate::policy::handing_over(&self.raw, || {
+            crate::json_tree::Tree::with_parsed_keeping_in(&self.raw, Some(&gaad::DOCUMENTS), |entry, arena| {
+                read(gaad::gaad_tree(list, &at, entry, arena))
+            })
         })
         .ok()
     }

@@ -30,7 +30,14 @@
 //!
 //! One memo for the process, behind a lock held only to look up and to insert (the parse runs
 //! outside it): the dry-run's decoders share what each of them parsed.
+//!
+//! A document found by [`knows_well_formed`] (a parse asking whether it may leave the text
+//! unread) is handed over to the [`remembered`] that reads the same text next, within
+//! [`handing_over`]: found once, not looked up twice. Why: on the 1 GB GAAD workload the second
+//! lookup (hashing the text and comparing it byte for byte, under the lock) was about 5% of the
+//! run (`perf`, issue 18).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -54,6 +61,69 @@ pub fn remembered(text: &str, kind: PolicyKind, parse: impl FnOnce() -> Document
     remembered_in(&MEMO, text, kind, parse)
 }
 
+/// Runs `f`, within which a document that [`knows_well_formed`] finds in `text` (a part of it,
+/// such as a document of an entry whose text `text` is) is handed over to the next
+/// [`remembered`] call for the very same text (the same bytes at the same address) and kind,
+/// rather than looked up again. What was not taken is dropped when `f` returns (or
+/// unwinds).
+///
+/// Why an address can stand for the text: `text` is borrowed for as long as `f` runs, as every
+/// text asked about within it must be (a parse's input, read while the parse's tree is), so
+/// the bytes at an address handed over cannot change or be freed before they are taken; and
+/// nothing handed over outlives `f`, so an address reused afterwards finds nothing.
+pub fn handing_over<T>(text: &str, f: impl FnOnce() -> T) -> T {
+    /// Drops what was handed over and not taken, however `f` ends.
+    struct Scope;
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            HANDED.with_borrow_mut(|handed| *handed = None);
+        }
+    }
+    let range = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
+    HANDED.with_borrow_mut(|handed| *handed = Some((range, Vec::new())));
+    let _scope = Scope;
+    f()
+}
+
+/// A document [`knows_well_formed`] found, by where its text stands and its kind.
+struct Handed {
+    at: usize,
+    len: usize,
+    kind: PolicyKind,
+    document: Arc<Document>,
+}
+
+thread_local! {
+    /// Within [`handing_over`]: the range of addresses of the text it was given, and the
+    /// documents found there and not taken yet. `None` outside it.
+    static HANDED: RefCell<Option<(std::ops::Range<usize>, Vec<Handed>)>> = const { RefCell::new(None) };
+}
+
+impl Handed {
+    /// Keeps `document`, found for `text` of `kind`, for [`Handed::take`]; only within
+    /// [`handing_over`], and only for a text within the one it was given.
+    fn give(text: &str, kind: PolicyKind, document: &Arc<Document>) {
+        let at = text.as_ptr() as usize;
+        HANDED.with_borrow_mut(|handed| {
+            if let Some((range, handed)) = handed.as_mut() {
+                if range.start <= at && at + text.len() <= range.end {
+                    handed.push(Handed { at, len: text.len(), kind, document: Arc::clone(document) });
+                }
+            }
+        });
+    }
+
+    /// The document handed over for `text` (these bytes, at this address) of `kind`, if any.
+    fn take(text: &str, kind: PolicyKind) -> Option<Document> {
+        let at = text.as_ptr() as usize;
+        HANDED.with_borrow_mut(|handed| {
+            let (_, handed) = handed.as_mut()?;
+            let place = handed.iter().position(|h| h.at == at && h.len == text.len() && h.kind == kind)?;
+            Some(Document::clone(&handed.swap_remove(place).document))
+        })
+    }
+}
+
 /// Whether `text` is remembered as a document of `kind` read from a well-formed JSON object:
 /// the same bytes parsed before, so a parse may leave them unread
 /// ([`crate::json_tree::Keeping`]) and hand the text to [`remembered`]. A text that is not
@@ -64,10 +134,17 @@ pub fn knows_well_formed(text: &str, kind: PolicyKind) -> bool {
 
 /// [`knows_well_formed`], in a given memo.
 fn knows_well_formed_in(memo: &Mutex<Option<Memo>>, text: &str, kind: PolicyKind) -> bool {
-    text.len() >= SHORTEST
-        && with(memo, |memo| {
-            memo.map(kind).get(text).is_some_and(|entry| !matches!(*entry.document, Err(DocumentError::Json(_))))
-        })
+    if text.len() < SHORTEST {
+        return false;
+    }
+    let found = with(memo, |memo| {
+        let entry =
+            memo.map(kind).get_mut(text).filter(|entry| !matches!(*entry.document, Err(DocumentError::Json(_))))?;
+        // It is about to be read: met again, as `Memo::get` marks it.
+        entry.hit = true;
+        Some(Arc::clone(&entry.document))
+    });
+    found.inspect(|document| Handed::give(text, kind, document)).is_some()
 }
 
 /// The process's memo.
@@ -82,6 +159,9 @@ fn remembered_in(
 ) -> Document {
     if text.len() < SHORTEST {
         return parse();
+    }
+    if let Some(found) = Handed::take(text, kind) {
+        return found;
     }
     if let Some(found) = with(memo, |memo| memo.get(kind, text)) {
         return Document::clone(&found);
@@ -214,6 +294,63 @@ mod tests {
             parses.set(parses.get() + 1);
             parse_policy_text(text, kind)
         })
+    }
+
+    /// Within `handing_over`, a document `knows_well_formed` found is read by the next
+    /// `remembered` of the same bytes at the same address and kind, once, without the memo
+    /// (here emptied in between); not for a copy of the text, another kind, or outside the
+    /// scope, nor after it, even when it ends in a panic.
+    #[test]
+    fn a_document_found_is_handed_over_once_within_the_scope_only() {
+        let memo = Mutex::new(None);
+        let parses = Cell::new(0);
+        let document = light_text(7);
+        let entry = format!(r#"{{"PolicyDocument":{document}}}"#);
+        let inside = &entry[entry.find('{').unwrap() + 1..];
+        let inside = &inside[inside.find('{').unwrap()..inside.len() - 1];
+        assert_eq!(inside, document);
+        let first = parse_in(&memo, inside, PolicyKind::Identity, &parses);
+        let forget = || with(&memo, |memo| *memo = Memo::default());
+        handing_over(&entry, || {
+            assert!(knows_well_formed_in(&memo, inside, PolicyKind::Identity));
+            forget();
+            // A copy of the bytes elsewhere, and another kind, are not what was found.
+            let copy = inside.to_owned();
+            assert_eq!(parse_in(&memo, &copy, PolicyKind::Identity, &parses), first);
+            assert_eq!(parses.get(), 2);
+            assert!(parse_in(&memo, inside, PolicyKind::KeyPolicy, &parses).is_err());
+            assert_eq!(parses.get(), 3);
+            // The very text: handed over, not parsed; then gone.
+            assert_eq!(parse_in(&memo, inside, PolicyKind::Identity, &parses), first);
+            assert_eq!(parses.get(), 3);
+            forget();
+            assert_eq!(parse_in(&memo, inside, PolicyKind::Identity, &parses), first);
+            assert_eq!(parses.get(), 4);
+        });
+        // Found within a scope and not taken: dropped at its end, even by a panic.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handing_over(&entry, || {
+                assert!(knows_well_formed_in(&memo, inside, PolicyKind::Identity));
+                panic!("the scope ends in a panic");
+            })
+        }));
+        assert!(unwound.is_err());
+        forget();
+        assert_eq!(parse_in(&memo, inside, PolicyKind::Identity, &parses), first);
+        assert_eq!(parses.get(), 5);
+        // Outside a scope nothing is handed over.
+        assert!(knows_well_formed_in(&memo, inside, PolicyKind::Identity));
+        forget();
+        assert_eq!(parse_in(&memo, inside, PolicyKind::Identity, &parses), first);
+        assert_eq!(parses.get(), 6);
+        // A text outside the scope's is not handed over within it.
+        let elsewhere = document.clone();
+        handing_over(&entry, || {
+            assert!(knows_well_formed_in(&memo, &elsewhere, PolicyKind::Identity));
+            forget();
+            assert_eq!(parse_in(&memo, &elsewhere, PolicyKind::Identity, &parses), first);
+            assert_eq!(parses.get(), 7);
+        });
     }
 
     #[test]
