@@ -192,37 +192,85 @@ impl<V> Shard<V> {
     /// Merges the small map's entries into the chunks, rewritten full. Each old chunk is freed
     /// as soon as it is read, and every chunk has one size, so the allocator hands a freed
     /// chunk back for the next one written: the shard never holds two copies of itself.
+    ///
+    /// The old entries move in runs (those between two new keys, found by a binary search),
+    /// not one at a time: a shard is rewritten at each merge, so every entry moves about
+    /// seventeen times before its shard stops growing, and on the 1 GB snapshot the merge,
+    /// an entry at a time through a chain of iterators, was about 4% of the dry-run's
+    /// instructions (callgrind, issue 18).
     fn merge(&mut self) {
         let mut recent: Vec<(Key, V)> = self.recent.drain().collect();
         recent.sort_unstable_by_key(|a| a.0);
-        let mut older = std::mem::take(&mut self.chunks)
-            .into_iter()
-            .flat_map(|chunk| chunk.keys.into_iter().zip(chunk.values))
-            .peekable();
+        let mut merged = Merged { chunks: Vec::new(), firsts: Vec::new(), chunk: Chunk::new() };
         let mut newer = recent.into_iter().peekable();
-        let mut chunk = Chunk::new();
-        self.firsts.clear();
-        loop {
-            // The smaller head of the two, or the other's once one is used up; the end when both are.
-            let next = match (older.peek(), newer.peek()) {
-                (Some(a), Some(b)) if a.0 < b.0 => older.next(),
-                (Some(_), Some(_)) | (None, _) => newer.next(),
-                (Some(_), None) => older.next(),
-            };
-            let Some(entry) = next else { break };
-            if chunk.len() == CHUNK {
-                self.chunks.push(std::mem::replace(&mut chunk, Chunk::new()));
+        for Chunk { keys, values } in std::mem::take(&mut self.chunks) {
+            let mut values = values.into_iter();
+            let mut at = 0;
+            while at < keys.len() {
+                let rest = keys.get(at..).unwrap_or_default();
+                // The old entries before the next new key go first, in a run; then that key.
+                let run = match newer.peek() {
+                    Some((key, _)) => rest.partition_point(|old| old < key),
+                    None => rest.len(),
+                };
+                merged.push_run(rest.get(..run).unwrap_or_default(), &mut values);
+                at += run;
+                if at < keys.len() {
+                    if let Some(entry) = newer.next() {
+                        merged.push(entry);
+                    }
+                }
             }
-            if chunk.len() == 0 {
-                self.firsts.push(entry.0);
-            }
-            chunk.push(entry);
         }
+        newer.for_each(|entry| merged.push(entry));
+        let Merged { mut chunks, firsts, chunk } = merged;
         if chunk.len() > 0 {
-            self.chunks.push(chunk);
+            chunks.push(chunk);
         }
+        self.chunks = chunks;
+        self.firsts = firsts;
         // The drained map keeps its buckets for the next round: at most a sixteenth of the
         // shard, and reused rather than grown again.
+    }
+}
+
+/// A shard's sorted entries as [`Shard::merge`] writes them: the full chunks, their first
+/// keys, and the chunk being filled.
+struct Merged<V> {
+    chunks: Vec<Chunk<V>>,
+    firsts: Vec<Key>,
+    chunk: Chunk<V>,
+}
+
+impl<V> Merged<V> {
+    /// Room in the chunk being filled: a full one is put away and a new one begun.
+    fn room(&mut self) -> usize {
+        if self.chunk.len() == CHUNK {
+            self.chunks.push(std::mem::replace(&mut self.chunk, Chunk::new()));
+        }
+        CHUNK - self.chunk.len()
+    }
+
+    fn push(&mut self, entry: (Key, V)) {
+        self.room();
+        if self.chunk.len() == 0 {
+            self.firsts.push(entry.0);
+        }
+        self.chunk.push(entry);
+    }
+
+    /// Appends the entries of `keys`, in order, with as many values taken from `values`.
+    fn push_run(&mut self, mut keys: &[Key], values: &mut std::vec::IntoIter<V>) {
+        while let Some(&first) = keys.first() {
+            let take = self.room().min(keys.len());
+            if self.chunk.len() == 0 {
+                self.firsts.push(first);
+            }
+            let (run, rest) = keys.split_at(take);
+            self.chunk.keys.extend_from_slice(run);
+            self.chunk.values.extend(values.by_ref().take(take));
+            keys = rest;
+        }
     }
 }
 
