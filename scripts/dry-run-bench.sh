@@ -5,7 +5,7 @@
 # side in one run:
 #   - the floors, one core each (`xtask workload scan`): reading the bytes, serde's validating
 #     `IgnoredAny` scan of them, and a `serde_json::Value` parse of every list element;
-#   - the dry-run, every rule, JSON report: wall time, CPU time, peak RSS.
+#   - the dry-run, every rule, JSON report: wall time, user and system CPU time, peak RSS.
 # Then the medians, and the dry-run's wall time as a multiple of each floor, and of reading
 # and scanning, and reading and parsing, together ("x r+scan", "x r+value": the median read
 # plus the median scan or parse). Those two are the floors issue 18's goal is judged by for a
@@ -49,17 +49,17 @@ for f in "${workloads[@]}"; do
     # xtask reports on stderr.
     "$bin/xtask" workload scan "$dir/$f" 2>&1 | awk -v f="$f" '{ print "floor", f, $1, $2 }'
     # Exit status 1 means findings, which every workload has.
-    /usr/bin/time -f "dryrun $f %e %U %M" "$bin/kms-guardrails" dry-run --format json --output /dev/null "$dir/$f" 2>&1 >/dev/null \
+    /usr/bin/time -f "dryrun $f %e %U %M %S" "$bin/kms-guardrails" dry-run --format json --output /dev/null "$dir/$f" 2>&1 >/dev/null \
       | grep '^dryrun ' || true
   done
 done | tee /dev/stderr | awk '
   function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
   $1 == "floor" { floor[$2 " " $3] = floor[$2 " " $3] " " $4; files[$2] = 1 }
-  $1 == "dryrun" { wall[$2] = wall[$2] " " $3; user[$2] = user[$2] " " $4; rss[$2] = rss[$2] " " $5; files[$2] = 1 }
+  $1 == "dryrun" { wall[$2] = wall[$2] " " $3; user[$2] = user[$2] " " $4; rss[$2] = rss[$2] " " $5; sys[$2] = sys[$2] " " $6; files[$2] = 1 }
   END {
-    printf "%-16s %8s %8s %8s | %9s %9s %8s | %9s %9s %9s %9s\n", "median of runs", "read s", "scan s", "value s", "dry-run s", "CPU s", "RSS MB", "x scan", "x value", "x r+scan", "x r+value"
+    printf "%-16s %8s %8s %8s | %9s %9s %8s %8s | %9s %9s %9s %9s\n", "median of runs", "read s", "scan s", "value s", "dry-run s", "user s", "sys s", "RSS MB", "x scan", "x value", "x r+scan", "x r+value"
     for (f in files) {
       r = median(floor[f " read"]); s = median(floor[f " scan"]); v = median(floor[f " value"]); w = median(wall[f])
-      printf "%-16s %8.2f %8.2f %8.2f | %9.2f %9.2f %8d | %9.1f %9.1f %9.1f %9.1f\n", f, r, s, v, w, median(user[f]), median(rss[f]) / 1024, w / s, w / v, w / (r + s), w / (r + v)
+      printf "%-16s %8.2f %8.2f %8.2f | %9.2f %9.2f %8.2f %8d | %9.2f %9.2f %9.2f %9.2f\n", f, r, s, v, w, median(user[f]), median(sys[f]), median(rss[f]) / 1024, w / s, w / v, w / (r + s), w / (r + v)
     }
   }'
