@@ -206,6 +206,8 @@ impl<V> Shard<V> {
         for Chunk { keys, values } in std::mem::take(&mut self.chunks) {
             let mut values = values.into_iter();
             let mut at = 0;
+            // `at < keys.len()` in the loop, and `run <= rest.len()`: both slices below are
+            // there, and the empty fallbacks are never taken.
             while at < keys.len() {
                 let rest = keys.get(at..).unwrap_or_default();
                 // The old entries before the next new key go first, in a run; then that key.
