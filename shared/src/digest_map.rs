@@ -205,19 +205,17 @@ impl<V> Shard<V> {
         let mut newer = recent.into_iter().peekable();
         for Chunk { keys, values } in std::mem::take(&mut self.chunks) {
             let mut values = values.into_iter();
-            let mut at = 0;
-            // `at < keys.len()` in the loop, and `run <= rest.len()`: both slices below are
-            // there, and the empty fallbacks are never taken.
-            while at < keys.len() {
-                let rest = keys.get(at..).unwrap_or_default();
+            let mut rest: &[Key] = &keys;
+            while !rest.is_empty() {
                 // The old entries before the next new key go first, in a run; then that key.
                 let run = match newer.peek() {
                     Some((key, _)) => rest.partition_point(|old| old < key),
                     None => rest.len(),
                 };
-                merged.push_run(rest.get(..run).unwrap_or_default(), &mut values);
-                at += run;
-                if at < keys.len() {
+                let (before, after) = rest.split_at(run);
+                merged.push_run(before, &mut values);
+                rest = after;
+                if !rest.is_empty() {
                     if let Some(entry) = newer.next() {
                         merged.push(entry);
                     }
