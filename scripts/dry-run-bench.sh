@@ -5,7 +5,11 @@
 # side in one run:
 #   - the floors, one core each (`xtask workload scan`): reading the bytes, serde's validating
 #     `IgnoredAny` scan of them, and a `serde_json::Value` parse of every list element;
-#   - the dry-run, every rule, JSON report: wall time, user and system CPU time, peak RSS.
+#   - the dry-run, every rule, JSON report: wall time, user and system CPU time, peak RSS; in
+#     two builds of the same source, alternating which runs first: the plain release build
+#     (`cargo build --release`, what `cargo run --release` runs) and the fast build,
+#     profile-guided (`scripts/build-pgo.sh`, which checks its reports byte-identical to the
+#     plain build's), its rows marked `+pgo`.
 # Then the medians, and the dry-run's wall time as a multiple of each floor, and of reading
 # and scanning, and reading and parsing, together ("x r+scan", "x r+value": the median read
 # plus the median scan or parse). Those two are the floors issue 18's goal is judged by for a
@@ -24,6 +28,9 @@ mkdir -p "$dir"
 # `scan` gives the floors.
 cargo build --release --locked -p kms-guardrails -p xtask
 bin=${CARGO_TARGET_DIR:-target}/release
+# The fast build: its path is the script's last line; what it says before goes to stderr.
+fast=$(bash scripts/build-pgo.sh 2>&1 | tee /dev/stderr | tail -1)
+[ -x "$fast" ] || { echo "dry-run-bench.sh: the fast build failed (scripts/build-pgo.sh)" >&2; exit 1; }
 generate() { [ -e "$dir/$1" ] || "$bin/xtask" workload generate "${@:2}" "$dir/$1"; }
 generate w100.json --size-mb 100
 generate w100.json.gz --size-mb 100 --gzip
@@ -48,18 +55,27 @@ for f in "${workloads[@]}"; do
     echo "load $(cut -d' ' -f1 /proc/loadavg) $f round $round" >&2
     # xtask reports on stderr.
     "$bin/xtask" workload scan "$dir/$f" 2>&1 | awk -v f="$f" '{ print "floor", f, $1, $2 }'
-    # Exit status 1 means findings, which every workload has.
-    /usr/bin/time -f "dryrun $f %e %U %M %S" "$bin/kms-guardrails" dry-run --format json --output /dev/null "$dir/$f" 2>&1 >/dev/null \
-      | grep '^dryrun ' || true
+    # The two builds, the first of them in turn.
+    builds=("$f=$bin/kms-guardrails" "$f+pgo=$fast")
+    [ $((round % 2)) = 1 ] || builds=("${builds[1]}" "${builds[0]}")
+    for build in "${builds[@]}"; do
+      # Exit status 1 means findings, which every workload has.
+      /usr/bin/time -f "dryrun ${build%%=*} %e %U %M %S" "${build#*=}" dry-run --format json --output /dev/null "$dir/$f" 2>&1 >/dev/null \
+        | grep '^dryrun ' || true
+    done
   done
 done | tee /dev/stderr | awk '
   function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
-  $1 == "floor" { floor[$2 " " $3] = floor[$2 " " $3] " " $4; files[$2] = 1 }
-  $1 == "dryrun" { wall[$2] = wall[$2] " " $3; user[$2] = user[$2] " " $4; rss[$2] = rss[$2] " " $5; sys[$2] = sys[$2] " " $6; files[$2] = 1 }
+  $1 == "floor" { floor[$2 " " $3] = floor[$2 " " $3] " " $4 }
+  # A run of the fast build is named by its workload and "+pgo", and measured against its floors.
+  $1 == "dryrun" { wall[$2] = wall[$2] " " $3; user[$2] = user[$2] " " $4; rss[$2] = rss[$2] " " $5; sys[$2] = sys[$2] " " $6; runs[$2] = 1 }
   END {
-    printf "%-16s %8s %8s %8s | %9s %9s %8s %8s | %9s %9s %9s %9s\n", "median of runs", "read s", "scan s", "value s", "dry-run s", "user s", "sys s", "RSS MB", "x scan", "x value", "x r+scan", "x r+value"
-    for (f in files) {
-      r = median(floor[f " read"]); s = median(floor[f " scan"]); v = median(floor[f " value"]); w = median(wall[f])
-      printf "%-16s %8.2f %8.2f %8.2f | %9.2f %9.2f %8.2f %8d | %9.2f %9.2f %9.2f %9.2f\n", f, r, s, v, w, median(user[f]), median(sys[f]), median(rss[f]) / 1024, w / s, w / v, w / (r + s), w / (r + v)
+    printf "%-20s %8s %8s %8s | %9s %9s %8s %8s | %9s %9s %9s %9s\n", "median of runs", "read s", "scan s", "value s", "dry-run s", "user s", "sys s", "RSS MB", "x scan", "x value", "x r+scan", "x r+value"
+    fflush()
+    for (run in runs) {
+      f = run; sub(/\+pgo$/, "", f)
+      r = median(floor[f " read"]); s = median(floor[f " scan"]); v = median(floor[f " value"]); w = median(wall[run])
+      printf "%-20s %8.2f %8.2f %8.2f | %9.2f %9.2f %8.2f %8d | %9.2f %9.2f %9.2f %9.2f\n", run, r, s, v, w, median(user[run]), median(sys[run]), median(rss[run]) / 1024, w / s, w / v, w / (r + s), w / (r + v) | "sort"
     }
+    close("sort")
   }'

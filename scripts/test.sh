@@ -48,6 +48,11 @@ if [ "$status" -ne 1 ]; then
   exit 1
 fi
 
+echo "== the dry-run's fast build (scripts/build-pgo.sh): profile-guided, its reports byte-identical to the plain release build's"
+# On every training input (20 MB of each form and the embedded sample) and in every format; it
+# fails the run when a report, standard error or the exit status differs, or a build fails.
+bash scripts/build-pgo.sh >/dev/null
+
 echo "== cargo test (it builds every binary a test runs: CARGO_BIN_EXE_*, cargo lambda's emulator)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
