@@ -50,7 +50,12 @@ plain=$target/release/kms-guardrails
 echo "== training workloads (seed 11)"
 train=$work/train
 mkdir -p "$train"
-generate() { [ -e "$train/$1" ] || "$target/release/xtask" workload generate --seed 11 --size-mb 20 "${@:2}" "$train/$1"; }
+# Written under another name first, so that an interrupted run leaves no partial workload.
+generate() {
+  [ -e "$train/$1" ] && return
+  "$target/release/xtask" workload generate --seed 11 --size-mb 20 "${@:2}" "$train/part.$1"
+  mv "$train/part.$1" "$train/$1"
+}
 generate config.json
 generate config.json.gz --gzip
 generate gaad.json --form gaad
