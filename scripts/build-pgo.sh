@@ -60,18 +60,18 @@ generate config.json
 generate config.json.gz --gzip
 generate gaad.json --form gaad
 generate versions.json --versions 3
-# Every input, as `dry-run` arguments: the embedded sample (no argument), then each workload.
-inputs=("" "$train/config.json" "$train/config.json.gz" "$train/gaad.json" "$train/versions.json")
+# Every input: the embedded sample (`sample`: dry-run without a file), then each workload.
+inputs=(sample "$train/config.json" "$train/config.json.gz" "$train/gaad.json" "$train/versions.json")
 
-# Runs dry-run binary $1 over input $2 (none: the sample) in format $3, writing the report to $4
-# and standard error to $4.err; prints the exit status. 0 (no findings) and 1 (findings) are
-# what a run over sound input exits with; anything else fails the build.
+# Runs dry-run binary $1 over input $2 in format $3, writing the report to $4 and standard
+# error to $4.err; prints the exit status. 0 (no findings) and 1 (findings) are what a run over
+# sound input exits with; anything else fails the build.
 run() {
-  local status=0
-  # shellcheck disable=SC2086
-  "$1" dry-run --format "$3" --output "$4" $2 2>"$4.err" || status=$?
+  local status=0 args=(dry-run --format "$3" --output "$4")
+  [ "$2" = sample ] || args+=("$2")
+  "$1" "${args[@]}" 2>"$4.err" || status=$?
   if [ "$status" -gt 1 ]; then
-    echo "build-pgo.sh: $1 dry-run --format $3 ${2:-(sample)} exited $status:" >&2
+    echo "build-pgo.sh: $1 ${args[*]} exited $status:" >&2
     cat "$4.err" >&2
     exit 1
   fi
@@ -103,7 +103,7 @@ for input in "${inputs[@]}"; do
     a=$(run "$plain" "$input" "$format" "$work/plain.out")
     b=$(run "$out" "$input" "$format" "$work/fast.out")
     if [ "$a" != "$b" ] || ! cmp -s "$work/plain.out" "$work/fast.out" || ! cmp -s "$work/plain.out.err" "$work/fast.out.err"; then
-      echo "build-pgo.sh: the optimized build's $format report on ${input:-the sample} differs from the plain build's (exit $b, $a)" >&2
+      echo "build-pgo.sh: the optimized build's $format report on $input differs from the plain build's (exit $b, $a)" >&2
       exit 1
     fi
   done
