@@ -6,7 +6,7 @@
 # conversion of items, the access arithmetic, the report), and no one of them is a large share
 # any more (BENCHMARKS.md, "Stop 35"). Told which branches and calls are hot by a run over
 # workloads of every form, the compiler lays the code out and inlines accordingly: 10% fewer
-# instructions on the 100 MB snapshot, and 7-12% less CPU time on the 1 GB workloads (side by
+# instructions on the 100 MB snapshot, and 7-14% less CPU time on the 1 GB workloads (side by
 # side, "Stop 35"). The source is the same; only the compiler's choices differ, and the check
 # below holds the reports to that.
 #
