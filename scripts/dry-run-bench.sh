@@ -8,8 +8,8 @@
 #   - the dry-run, every rule, JSON report: wall time, user and system CPU time, peak RSS; in
 #     two builds of the same source, alternating which runs first: the plain release build
 #     (`cargo build --release`, what `cargo run --release` runs) and the fast build,
-#     profile-guided (`scripts/build-pgo.sh`, which checks its reports byte-identical to the
-#     plain build's), its rows marked `+pgo`.
+#     profile-guided and for this machine's CPU (`scripts/build-pgo.sh`, which checks its
+#     reports byte-identical to the plain build's), its rows marked `+pgo`.
 # Then the medians, and the dry-run's wall time as a multiple of each floor, and of reading
 # and scanning, and reading and parsing, together ("x r+scan", "x r+value": the median read
 # plus the median scan or parse). Those two are the floors issue 18's goal is judged by for a
