@@ -10,8 +10,8 @@
 # side, "Stop 35"). It is also compiled for this machine's CPU (`-Ctarget-cpu=native`: AVX2 and
 # BMI where there are, on x86-64), 6% fewer instructions again: the fast build is built where it
 # runs, trained and checked there, and may not start on a machine with an older CPU (the
-# plain build runs on any x86-64). The source is the same; only the compiler's choices differ,
-# and the check below holds the reports to that.
+# plain build runs on any CPU of its target). The source is the same; only the compiler's
+# choices differ, and the check below holds the reports to that.
 #
 # Steps, all under ${CARGO_TARGET_DIR:-target}/pgo/:
 #   1. training workloads from the corpus (`cargo xtask workload generate`), 20 MB of each form
