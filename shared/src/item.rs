@@ -21,8 +21,8 @@ use serde_json::Value;
 use crate::arn::Arn;
 use bumpalo::Bump;
 
-use crate::json_tree::{Object, Tree};
-use crate::policy::{parse_policy_tree, DocumentError, Policy, PolicyKind};
+use crate::json_tree::{Keeping, Object, Tree};
+use crate::policy::{knows_escaped, parse_policy_tree, DocumentError, Policy, PolicyKind};
 use crate::version::{ItemVersion, ResourceKey, VersionError};
 
 mod key_attributes;
@@ -632,6 +632,15 @@ impl Resource {
         Resource::from_item(&ConfigItem::from_tree(tree, &arena)?)
     }
 
+    /// As [`Resource::from_tree`], parsing the item's `text` first (the dry-run's path): its key
+    /// policy is kept as written ([`KEY_POLICY_KEPT`]), so that a key policy met again is not
+    /// unescaped again. `Err` when the text is not JSON (serde_json's error).
+    pub fn from_text(text: &str) -> Result<Result<Resource, ItemError>, serde_json::Error> {
+        crate::policy::handing_over(text, || {
+            Tree::with_parsed_keeping_in(text, Some(&KEY_POLICY_KEPT), |tree, _| Resource::from_tree(tree))
+        })
+    }
+
     /// A user's or role's identity and groups (a role has none); `None` for other resources.
     pub fn identity_and_groups(&self) -> Option<(&Identity, &[String])> {
         match &self.details {
@@ -646,6 +655,17 @@ impl Resource {
         format!("{}/{}", self.type_name, self.resource_id)
     }
 }
+
+/// Where a configuration item's key policy is (`supplementaryConfiguration.Policy`, a JSON
+/// string), kept as written when the item is parsed ([`Keeping::strings`]); a key policy the
+/// policy memo holds as written is left unescaped, and read from the memo ([`Reader::key`]
+/// reads it, and nothing else reads that place).
+pub const KEY_POLICY_KEPT: Keeping<'static> = Keeping {
+    members: &[],
+    known: &|_, _| false,
+    strings: &[("supplementaryConfiguration", "Policy")],
+    known_string: &|_, text| knows_escaped(text, PolicyKind::KeyPolicy),
+};
 
 /// Field access with errors that name the item and the field.
 struct Reader<'r, 'a> {
@@ -1160,5 +1180,61 @@ mod tests {
             &json!({"resourceType":"AWS::IAM::Role","resourceId":"AROA1","configurationItemStatus":"ResourceDeleted","configuration":null}),
         );
         assert_eq!(deleted.map(|r| r.details), Ok(Details::Absent));
+    }
+
+    /// An item read from its text with its key policy kept as written ([`Resource::from_text`])
+    /// is the resource the plain reading gives, the first time (the policy unescaped and
+    /// parsed) and once the memo holds the text as written (the policy left unescaped: the
+    /// parse finds it known). The items: Config RDK's example KMS key item (from outside this
+    /// project, `tests/fixtures/real-exports`), and the same item holding, as its key policy,
+    /// each of the first 300 AWS managed policies of the corpus pretty-printed (a JSON string
+    /// with a backslash every few bytes), the same twice encoded, a policy that is not JSON,
+    /// and a tag named `Policy` with escapes.
+    #[cfg(feature = "bundled-policies")]
+    #[test]
+    fn a_key_policy_kept_as_written_reads_as_the_plain_reading_reads_it() {
+        let rdk = include_str!("../../tests/fixtures/real-exports/rdk-example-ci-aws-kms-key.json");
+        let rdk: Value = serde_json::from_str(rdk).expect("the fixture is JSON");
+        let mut corpus = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(crate::bundled::DATA), &mut corpus)
+            .expect("the corpus inflates");
+        let corpus: Value = serde_json::from_str(&corpus).expect("the corpus is JSON");
+        let with_policy = |policy: Value| {
+            let mut item = rdk.clone();
+            item["supplementaryConfiguration"]["Policy"] = policy;
+            item
+        };
+        let mut items = vec![rdk.clone()];
+        for policy in corpus["Policies"].as_array().expect("policies").iter().take(300) {
+            let document = &policy["PolicyVersionList"][0]["Document"];
+            let pretty = serde_json::to_string_pretty(document).expect("a document");
+            items.push(with_policy(json!(pretty)));
+        }
+        let twice = serde_json::to_string(
+            &serde_json::to_string_pretty(&corpus["Policies"][0]["PolicyVersionList"][0]["Document"])
+                .expect("a document"),
+        )
+        .expect("a string");
+        items.push(with_policy(json!(twice)));
+        items.push(with_policy(json!("{\"Version\": \"2012-10-17\", \"Statement\": [")));
+        let mut tagged = rdk.clone();
+        tagged["tags"] = json!({"Policy": "a \"quoted\" tag\nvalue"});
+        items.push(tagged);
+        let mut unread = 0;
+        for item in &items {
+            let text = item.to_string();
+            let plain = Resource::from_json(item);
+            for _ in 0..3 {
+                assert_eq!(Resource::from_text(&text).expect("the item is JSON"), plain);
+            }
+            let kept = Tree::with_parsed_keeping_in(&text, Some(&KEY_POLICY_KEPT), |tree, _| {
+                tree.kept().into_iter().map(|(_, read)| read).collect::<Vec<_>>()
+            })
+            .expect("the item is JSON");
+            unread += usize::from(kept == [false]);
+        }
+        // Every key policy that is a JSON document was known by its third reading, and left
+        // unescaped (the one that is not JSON is always read).
+        assert_eq!(unread, items.len() - 1, "key policies left unread");
     }
 }

@@ -55,7 +55,6 @@ use crate::evaluation::Evaluation;
 use crate::exceptions::{Date, Exceptions, Target};
 use crate::export;
 use crate::item::{Details, ItemError, Resource, ResourceType};
-use crate::json_tree::Tree;
 use crate::policy::{parse_policy, parse_policy_tree, DocumentError, Policy, PolicyKind};
 use crate::policy_store::{PolicyRecord, PolicyStore, Replaced, StorePart};
 use crate::resolver::{MemoryResolver, Resolver};
@@ -407,7 +406,7 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
     // An item standing as it is in the input (a snapshot's `configurationItems`, the common
     // case) is read in place from its text, with no `Value` built; any other entry, and one
     // that is not JSON (for the error's wording), through `RawEntry::decode`.
-    let in_place = entry.item_text().and_then(|text| Tree::with_parsed(text, Resource::from_tree).ok());
+    let in_place = entry.item_text().and_then(|text| Resource::from_text(text).ok());
     if let Some(read) = in_place {
         return decoded_item(read, export::RawEntry::at, input, entry, &error);
     }

@@ -105,6 +105,8 @@ pub(super) const DOCUMENTS: Keeping<'static> = Keeping {
         let kind = if key == "AssumeRolePolicyDocument" { PolicyKind::Trust } else { PolicyKind::Identity };
         knows_well_formed(text, kind)
     },
+    strings: &[],
+    known_string: &|_, _| false,
 };
 
 /// Converts one entry of a GAAD list (`at` names it in errors: `RoleDetailList[3]`).

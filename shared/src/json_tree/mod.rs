@@ -50,6 +50,22 @@ pub enum Tree<'a> {
     /// Read as a policy document ([`crate::policy::parse_policy_tree`]) or as a whole
     /// ([`Tree::to_value`]); [`Tree::as_object`] does not see into it.
     Kept(&'a Kept<'a>),
+    /// A string that the parse kept as written, at a place its caller named
+    /// ([`Keeping::strings`]): read as a policy document ([`crate::policy::parse_policy_tree`])
+    /// or as a whole ([`Tree::to_value`]). [`Tree::as_str`] sees its value only when the parse
+    /// read it; nothing else reads the places kept.
+    Written(&'a Written<'a>),
+}
+
+/// A string kept as written by a parse ([`Keeping::strings`]). Its text is a well-formed JSON
+/// string's: either the parse read it (`value`), or it is byte for byte a text that the caller
+/// knew to be one ([`Keeping::known_string`]), and the parse left its escapes as they are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Written<'a> {
+    /// The text between the string's quotes, escapes and all.
+    pub text: &'a str,
+    /// The string's value, unless the parse left the escapes unread.
+    pub value: Option<&'a str>,
 }
 
 /// An object kept as its text by a parse ([`Keeping`]). The text is well formed: either the
@@ -82,6 +98,22 @@ pub struct Keeping<'k> {
     /// Whether `text`, the value of member `key`, is known to be a well-formed object's text
     /// (then it is left unread).
     pub known: &'k dyn Fn(&str, &str) -> bool,
+    /// The members whose string values are kept as written ([`Tree::Written`]), each named by
+    /// the top-level member whose object holds it and its own key
+    /// (`("supplementaryConfiguration", "Policy")`). Only a string with an escape is kept: one
+    /// without is its own value, and is read as a plain string.
+    ///
+    /// Why: a configuration item holds its key policy as a JSON string, a backslash every few
+    /// bytes (`\"`, `\n`), and keys share their policies (an account's default key policy, the
+    /// keys one template made). A key policy the memo holds as written ([`crate::policy`]'s
+    /// `Form::Escaped`) needs no unescaping: unescaping those strings was 4.3% of the 100 MB
+    /// snapshot's instructions (callgrind, issue 18). Why that cannot change a tree or an
+    /// error: a well-formed string's text is the whole of what a parse of it reads, and its
+    /// value a function of that text alone.
+    pub strings: &'k [(&'k str, &'k str)],
+    /// Whether `text`, written between the quotes of member `key`'s string, is known as
+    /// written (then its escapes are left as they are).
+    pub known_string: &'k dyn Fn(&str, &str) -> bool,
 }
 
 /// An object's entries in the order of the text, a repeated key as often as it is written;
@@ -224,20 +256,25 @@ impl<'a> Tree<'a> {
             Tree::Kept(Kept { text, object: None }) => {
                 Tree::with_parsed(text, |tree| tree.to_value()).unwrap_or(Value::Null)
             }
+            Tree::Written(Written { value: Some(value), .. }) => Value::String((*value).to_owned()),
+            // The text is a well-formed string's (see [`Written`]): the error is unreachable.
+            Tree::Written(Written { text, value: None }) => {
+                serde_json::from_str(&format!("\"{text}\"")).map(Value::String).unwrap_or(Value::Null)
+            }
         }
     }
 
     /// The string, if this is one.
     pub fn as_str(&self) -> Option<&'a str> {
         match self {
-            Tree::String(s) => Some(s),
+            Tree::String(s) | Tree::Written(Written { value: Some(s), .. }) => Some(s),
             _ => None,
         }
     }
 
     /// Is this a string?
     pub fn is_string(&self) -> bool {
-        matches!(self, Tree::String(_))
+        matches!(self, Tree::String(_) | Tree::Written(_))
     }
 
     /// The object, if this is one.
@@ -254,7 +291,7 @@ impl<'a> Tree<'a> {
             Tree::Null => "null",
             Tree::Bool(_) => "a boolean",
             Tree::Number(_) => "a number",
-            Tree::String(_) => "a string",
+            Tree::String(_) | Tree::Written(_) => "a string",
             Tree::Array(_) => "an array",
             Tree::Object(_) | Tree::Kept(_) => "an object",
         }
@@ -263,8 +300,8 @@ impl<'a> Tree<'a> {
 
 #[cfg(test)]
 impl<'a> Tree<'a> {
-    /// The objects kept in the tree ([`Tree::Kept`]), each as its text and whether the parse
-    /// read it, in the order of the text (those inside a kept object that was read included):
+    /// The objects and strings kept in the tree ([`Tree::Kept`], [`Tree::Written`]), each as its
+    /// text and whether the parse read it, in the order of the text (those inside a kept object that was read included):
     /// what the tests of keeping, here and in [`crate::export`], look at.
     pub(crate) fn kept(&self) -> Vec<(&'a str, bool)> {
         fn walk<'a>(tree: &Tree<'a>, out: &mut Vec<(&'a str, bool)>) {
@@ -275,6 +312,7 @@ impl<'a> Tree<'a> {
                         walk(&Tree::Object(object), out);
                     }
                 }
+                Tree::Written(written) => out.push((written.text, written.value.is_some())),
                 Tree::Array(items) => items.iter().for_each(|item| walk(item, out)),
                 Tree::Object(object) => object.entries.iter().for_each(|(_, value)| walk(value, out)),
                 _ => {}
@@ -485,7 +523,7 @@ mod tests {
             Tree::String(s) => Value::String((*s).to_owned()),
             Tree::Array(items) => Value::Array(items.iter().map(to_value).collect()),
             Tree::Object(object) => Value::Object(object.iter().map(|(k, v)| (k.to_owned(), to_value(v))).collect()),
-            Tree::Kept(_) => tree.to_value(),
+            Tree::Kept(_) | Tree::Written(_) => tree.to_value(),
         }
     }
 
@@ -609,7 +647,7 @@ mod tests {
         known: &dyn Fn(&str, &str) -> bool,
     ) -> Result<(Value, Vec<(String, bool)>), String> {
         fast::Probing::reset();
-        let keeping = Keeping { members, known };
+        let keeping = Keeping { members, known, strings: &[], known_string: &|_, _| false };
         Tree::with_parsed_keeping_in(text, Some(&keeping), |tree, _| {
             (to_value(tree), tree.kept().into_iter().map(|(text, read)| (text.to_owned(), read)).collect())
         })
@@ -716,5 +754,150 @@ mod tests {
         assert_eq!(value, plain);
         assert_eq!(kept.len(), 100);
         assert!(kept.iter().all(|(_, read)| !read));
+    }
+
+    /// What a parse keeping the strings `strings` makes of `text`, with `known` for the texts
+    /// whose escapes it may leave: the tree as a `Value`, its kept strings (their text, and
+    /// whether the parse read the value), and `Tree::as_str` of each kept string, or the error.
+    #[allow(clippy::type_complexity)]
+    fn parse_keeping_strings(
+        text: &str,
+        strings: &[(&str, &str)],
+        known: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<(Value, Vec<(String, bool)>), String> {
+        let keeping = Keeping { members: &[], known: &|_, _| false, strings, known_string: known };
+        Tree::with_parsed_keeping_in(text, Some(&keeping), |tree, _| {
+            (to_value(tree), tree.kept().into_iter().map(|(text, read)| (text.to_owned(), read)).collect())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    /// Key policies kept as written where named: read when not known and left unread when
+    /// known, and the tree reads as the plain parse's either way (a text left unread reads as
+    /// its value, [`Tree::to_value`]). The items: those in `tests/fixtures` with a key policy
+    /// (sources named there), and each of the 1,452 AWS managed policies of the corpus written
+    /// into an item as Config writes a key policy, a JSON string of the document
+    /// pretty-printed (a `\\n` and a `\\"` every few bytes).
+    #[cfg(feature = "bundled-policies")]
+    #[test]
+    fn key_policies_kept_as_written_read_as_the_plain_parse_reads_them() {
+        let strings = [("supplementaryConfiguration", "Policy")];
+        let fixtures = fixture_items_with_key_policies();
+        assert!(!fixtures.is_empty());
+        let mut corpus = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(crate::bundled::DATA), &mut corpus)
+            .expect("the corpus inflates");
+        let corpus: Value = serde_json::from_str(&corpus).expect("the corpus is JSON");
+        let documents = corpus["Policies"].as_array().expect("policies").iter().flat_map(|policy| {
+            policy["PolicyVersionList"].as_array().expect("versions").iter().map(|version| &version["Document"])
+        });
+        let written = documents.map(|document| {
+            let policy = serde_json::to_string_pretty(document).expect("a document");
+            serde_json::json!({"resourceType": "AWS::KMS::Key", "supplementaryConfiguration": {"Policy": policy}})
+                .to_string()
+        });
+        let mut items = 0;
+        for text in fixtures.into_iter().chain(written) {
+            let plain = Tree::with_parsed(&text, to_value).expect("the item parses");
+            let (value, kept) = parse_keeping_strings(&text, &strings, &|_, _| false).expect("parses");
+            assert_eq!(value, plain);
+            let policy = plain["supplementaryConfiguration"]["Policy"].as_str().expect("a key policy");
+            let escaped = serde_json::to_string(policy).expect("a string");
+            assert_eq!(kept, [(escaped[1..escaped.len() - 1].to_owned(), true)], "kept as written, and read");
+            let asked = RefCell::new(Vec::new());
+            let known = |key: &str, text: &str| {
+                asked.borrow_mut().push((key.to_owned(), text.to_owned()));
+                true
+            };
+            let (value, unread) = parse_keeping_strings(&text, &strings, &known).expect("parses");
+            assert_eq!(value, plain);
+            assert_eq!(unread, [(kept[0].0.clone(), false)]);
+            assert_eq!(asked.into_inner(), [("Policy".to_owned(), kept[0].0.clone())]);
+            items += 1;
+        }
+        assert!(items > 1452, "{items} items with a key policy");
+    }
+
+    /// Every configuration item in `tests/fixtures` whose key policy is a string with escapes,
+    /// as compact JSON text.
+    #[cfg(feature = "bundled-policies")]
+    fn fixture_items_with_key_policies() -> Vec<String> {
+        fn walk(value: &Value, out: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    let policy = map.get("supplementaryConfiguration").and_then(|s| s.get("Policy"));
+                    if policy.and_then(Value::as_str).is_some_and(|p| p.contains(['"', '\\', '\n'])) {
+                        out.push(value.to_string());
+                    }
+                    map.values().for_each(|member| walk(member, out));
+                }
+                Value::Array(items) => items.iter().for_each(|item| walk(item, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a fixtures directory") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).expect("readable");
+                    if let Ok(value) = serde_json::from_str::<Value>(&text) {
+                        walk(&value, &mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Only a string at the member named, under the top-level member named, is kept; one
+    /// with no escape is read as a plain string; a known text is left unread wherever it
+    /// stands in the item.
+    #[test]
+    fn only_the_strings_named_with_escapes_are_kept() {
+        let strings = [("supplementaryConfiguration", "Policy")];
+        let text = r#"{"tags": {"Policy": "a\"b"}, "configuration": {"Policy": "c\"d"},
+            "supplementaryConfiguration": {"Other": "e\"f", "Policy": "g\"h\\\\"}, "x": [{"Policy": "i\"j"}]}"#;
+        let (value, kept) = parse_keeping_strings(text, &strings, &|_, _| true).expect("parses");
+        assert_eq!(value, Tree::with_parsed(text, to_value).expect("parses"));
+        assert_eq!(kept, [(r#"g\"h\\\\"#.to_owned(), false)]);
+        let plain = r#"{"supplementaryConfiguration": {"Policy": "no escapes here"}}"#;
+        let (_, kept) = parse_keeping_strings(plain, &strings, &|_, _| true).expect("parses");
+        assert!(kept.is_empty());
+        // A key repeated: each value asked about; the last one is the member's value.
+        let twice = r#"{"supplementaryConfiguration": {"Policy": "a\nb", "Policy": "c\td"}}"#;
+        let (value, kept) = parse_keeping_strings(twice, &strings, &|_, text| text == "a\\nb").expect("parses");
+        assert_eq!(value, serde_json::json!({"supplementaryConfiguration": {"Policy": "c\td"}}));
+        assert_eq!(kept, [("a\\nb".to_owned(), false), ("c\\td".to_owned(), true)]);
+    }
+
+    /// A string that is not well formed (a bad escape, a control character, no end), or one
+    /// followed by what is not JSON, fails as the plain parse does, in serde_json's words,
+    /// whether its text is known or not. (Only a well-formed string's text can be known: what
+    /// the memo holds as written was read from one. Here `known` says yes to every such text.)
+    #[test]
+    fn a_string_not_well_formed_fails_as_before() {
+        let strings = [("s", "p")];
+        let well_formed = |_: &str, text: &str| serde_json::from_str::<String>(&format!("\"{text}\"")).is_ok();
+        for text in [
+            r#"{"s": {"p": "a\qb"}}"#,
+            "{\"s\": {\"p\": \"a\\\"b\u{1}c\"}}",
+            r#"{"s": {"p": "a\"b"#,
+            r#"{"s": {"p": "a\\"b"}}"#,
+            r#"{"s": {"p": "a\u12"}}"#,
+            r#"{"s": {"p": "a\"b"} "t": 1}"#,
+            r#"{"s": {"p": "a\"b", "p": tru}}"#,
+        ] {
+            let plain = Tree::with_parsed(text, to_value).map_err(|e| e.to_string());
+            assert!(plain.is_err(), "{text}");
+            for known in [&well_formed as &dyn Fn(&str, &str) -> bool, &|_, _| false] {
+                let kept = parse_keeping_strings(text, &strings, known).map(|(value, _)| value);
+                assert_eq!(kept, plain, "{text}");
+            }
+        }
     }
 }

@@ -63,6 +63,41 @@ pub fn remembered(text: &str, kind: PolicyKind, parse: impl FnOnce() -> Document
     remembered_in(&MEMO, text, kind, parse)
 }
 
+/// As [`remembered`], for a document given as a JSON string written out ([`Form::Escaped`]):
+/// `written` is the text between its quotes, escapes and all, and `parse` reads its value.
+pub fn remembered_escaped(written: &str, kind: PolicyKind, parse: impl FnOnce() -> Document) -> Document {
+    remembered_in(&MEMO, written, Shelf { kind, form: Form::Escaped }, parse)
+}
+
+/// How a text the memo keeps stands for its document. Each form is a shelf of its own for
+/// each kind: the same bytes read in the two forms are two different documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The document's own text, read as [`super::parse_policy_text`] reads it (JSON, a JSON
+    /// string, or URL-encoded).
+    Text,
+    /// A JSON string as written between its quotes, escapes and all: the document is the
+    /// string's value, read as a [`Form::Text`]. Why: a key policy in a configuration item is
+    /// such a string, dense with escapes (`\"`, `\n`); remembered as written, a key policy met
+    /// again is found without unescaping it first ([`crate::json_tree::Keeping::strings`]).
+    /// Unescaping is a function of the written text alone, so a document found by it is the
+    /// one its value reads as.
+    Escaped,
+}
+
+/// Where the memo keeps a document: its kind and the form of its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shelf {
+    kind: PolicyKind,
+    form: Form,
+}
+
+impl From<PolicyKind> for Shelf {
+    fn from(kind: PolicyKind) -> Shelf {
+        Shelf { kind, form: Form::Text }
+    }
+}
+
 /// Runs `f`, within which a document that [`knows_well_formed`] finds in `text` (a part of it,
 /// such as a document of an entry whose text `text` is) is handed over to the next
 /// [`remembered`] call for the very same text (the same bytes at the same address) and kind,
@@ -91,7 +126,7 @@ pub fn handing_over<T>(text: &str, f: impl FnOnce() -> T) -> T {
 struct Handed {
     at: usize,
     len: usize,
-    kind: PolicyKind,
+    shelf: Shelf,
     document: Arc<Document>,
 }
 
@@ -104,23 +139,23 @@ thread_local! {
 impl Handed {
     /// Keeps `document`, found for `text` of `kind`, for [`Handed::take`]; only within
     /// [`handing_over`], and only for a text within the one it was given.
-    fn give(text: &str, kind: PolicyKind, document: &Arc<Document>) {
+    fn give(text: &str, shelf: Shelf, document: &Arc<Document>) {
         let at = text.as_ptr() as usize;
         HANDED.with_borrow_mut(|handed| {
             if let Some((range, handed)) = handed.as_mut() {
                 if range.start <= at && at + text.len() <= range.end {
-                    handed.push(Handed { at, len: text.len(), kind, document: Arc::clone(document) });
+                    handed.push(Handed { at, len: text.len(), shelf, document: Arc::clone(document) });
                 }
             }
         });
     }
 
     /// The document handed over for `text` (these bytes, at this address) of `kind`, if any.
-    fn take(text: &str, kind: PolicyKind) -> Option<Document> {
+    fn take(text: &str, shelf: Shelf) -> Option<Document> {
         let at = text.as_ptr() as usize;
         HANDED.with_borrow_mut(|handed| {
             let (_, handed) = handed.as_mut()?;
-            let place = handed.iter().position(|h| h.at == at && h.len == text.len() && h.kind == kind)?;
+            let place = handed.iter().position(|h| h.at == at && h.len == text.len() && h.shelf == shelf)?;
             Some(Document::clone(&handed.swap_remove(place).document))
         })
     }
@@ -134,19 +169,28 @@ pub fn knows_well_formed(text: &str, kind: PolicyKind) -> bool {
     knows_well_formed_in(&MEMO, text, kind)
 }
 
+/// Whether the memo holds a document of `kind` given as the JSON string written as `written`
+/// ([`Form::Escaped`]), read from JSON that parsed: a parse may then leave the string's escapes
+/// as they are ([`crate::json_tree::Keeping::strings`]), and the document found is handed to
+/// the [`remembered_escaped`] that reads the same text next, as for [`knows_well_formed`].
+pub fn knows_escaped(written: &str, kind: PolicyKind) -> bool {
+    knows_well_formed_in(&MEMO, written, Shelf { kind, form: Form::Escaped })
+}
+
 /// [`knows_well_formed`], in a given memo.
-fn knows_well_formed_in(memo: &Mutex<Option<Memo>>, text: &str, kind: PolicyKind) -> bool {
+fn knows_well_formed_in(memo: &Mutex<Option<Memo>>, text: &str, shelf: impl Into<Shelf>) -> bool {
+    let shelf = shelf.into();
     if text.len() < SHORTEST {
         return false;
     }
     let found = with(memo, |memo| {
         let entry =
-            memo.map(kind).get_mut(text).filter(|entry| !matches!(*entry.document, Err(DocumentError::Json(_))))?;
+            memo.map(shelf).get_mut(text).filter(|entry| !matches!(*entry.document, Err(DocumentError::Json(_))))?;
         // It is about to be read: met again, as `Memo::get` marks it.
         entry.hit = true;
         Some(Arc::clone(&entry.document))
     });
-    found.inspect(|document| Handed::give(text, kind, document)).is_some()
+    found.inspect(|document| Handed::give(text, shelf, document)).is_some()
 }
 
 /// The process's memo.
@@ -156,23 +200,24 @@ static MEMO: Mutex<Option<Memo>> = Mutex::new(None);
 fn remembered_in(
     memo: &Mutex<Option<Memo>>,
     text: &str,
-    kind: PolicyKind,
+    shelf: impl Into<Shelf>,
     parse: impl FnOnce() -> Document,
 ) -> Document {
+    let shelf = shelf.into();
     if text.len() < SHORTEST {
         return parse();
     }
-    if let Some(found) = Handed::take(text, kind) {
+    if let Some(found) = Handed::take(text, shelf) {
         return found;
     }
-    if let Some(found) = with(memo, |memo| memo.get(kind, text)) {
+    if let Some(found) = with(memo, |memo| memo.get(shelf, text)) {
         return Document::clone(&found);
     }
     let document = parse();
     let light = document.as_ref().map_or(true, |policy| policy.statements.is_empty());
     with(memo, |memo| {
-        if light || memo.met_before(kind, text) {
-            memo.insert(kind, text, Arc::new(document.clone()));
+        if light || memo.met_before(shelf, text) {
+            memo.insert(shelf, text, Arc::new(document.clone()));
         }
     });
     document
@@ -188,9 +233,10 @@ fn with<T>(memo: &Mutex<Option<Memo>>, f: impl FnOnce(&mut Memo) -> T) -> T {
 
 #[derive(Default)]
 struct Memo {
-    /// One map per kind ([`PolicyKind`]'s order): the same text is checked differently as an
-    /// identity policy, a key policy and a trust policy.
-    kinds: [HashMap<Box<str>, Entry, foldhash::fast::RandomState>; 3],
+    /// One map per kind ([`PolicyKind`]'s order) of each form ([`Form::Text`], then
+    /// [`Form::Escaped`]): the same text is checked differently as an identity policy, a key
+    /// policy and a trust policy, and read differently in each form.
+    kinds: [HashMap<Box<str>, Entry, foldhash::fast::RandomState>; 6],
     /// The bytes of text kept, over every kind.
     bytes: usize,
     /// The digests of the texts met once (with their kind), and how they are made.
@@ -205,25 +251,28 @@ struct Entry {
 }
 
 impl Memo {
-    fn map(&mut self, kind: PolicyKind) -> &mut HashMap<Box<str>, Entry, foldhash::fast::RandomState> {
-        let [identity, key_policy, trust] = &mut self.kinds;
-        match kind {
-            PolicyKind::Identity => identity,
-            PolicyKind::KeyPolicy => key_policy,
-            PolicyKind::Trust => trust,
+    fn map(&mut self, shelf: Shelf) -> &mut HashMap<Box<str>, Entry, foldhash::fast::RandomState> {
+        let [identity, key_policy, trust, escaped_identity, escaped_key_policy, escaped_trust] = &mut self.kinds;
+        match (shelf.form, shelf.kind) {
+            (Form::Text, PolicyKind::Identity) => identity,
+            (Form::Text, PolicyKind::KeyPolicy) => key_policy,
+            (Form::Text, PolicyKind::Trust) => trust,
+            (Form::Escaped, PolicyKind::Identity) => escaped_identity,
+            (Form::Escaped, PolicyKind::KeyPolicy) => escaped_key_policy,
+            (Form::Escaped, PolicyKind::Trust) => escaped_trust,
         }
     }
 
-    fn get(&mut self, kind: PolicyKind, text: &str) -> Option<Arc<Document>> {
-        let entry = self.map(kind).get_mut(text)?;
+    fn get(&mut self, shelf: Shelf, text: &str) -> Option<Arc<Document>> {
+        let entry = self.map(shelf).get_mut(text)?;
         entry.hit = true;
         Some(Arc::clone(&entry.document))
     }
 
     /// Whether `text` of `kind` was met before (its digest is then forgotten: it is about to
     /// be kept); if not, it is remembered as met.
-    fn met_before(&mut self, kind: PolicyKind, text: &str) -> bool {
-        let digest = self.digests.hash_one((kind as u8, text));
+    fn met_before(&mut self, shelf: Shelf, text: &str) -> bool {
+        let digest = self.digests.hash_one((shelf.kind as u8, shelf.form as u8, text));
         if self.seen.remove(&digest) {
             return true;
         }
@@ -234,14 +283,14 @@ impl Memo {
         false
     }
 
-    fn insert(&mut self, kind: PolicyKind, text: &str, document: Arc<Document>) {
+    fn insert(&mut self, shelf: Shelf, text: &str, document: Arc<Document>) {
         if text.len() > BUDGET {
             return;
         }
         if self.bytes + text.len() > BUDGET {
             self.sweep();
         }
-        if self.map(kind).insert(text.into(), Entry { document, hit: false }).is_none() {
+        if self.map(shelf).insert(text.into(), Entry { document, hit: false }).is_none() {
             self.bytes += text.len();
         }
     }
@@ -396,12 +445,12 @@ mod tests {
     fn the_digests_of_texts_met_once_are_bounded() {
         let mut memo = Memo::default();
         for n in 0..SEEN + 10 {
-            assert!(!memo.met_before(PolicyKind::Identity, &n.to_string()));
+            assert!(!memo.met_before(PolicyKind::Identity.into(), &n.to_string()));
             assert!(memo.seen.len() <= SEEN);
         }
         // The last ones are still there.
-        assert!(memo.met_before(PolicyKind::Identity, &(SEEN + 9).to_string()));
-        assert!(!memo.met_before(PolicyKind::Trust, &(SEEN + 8).to_string()));
+        assert!(memo.met_before(PolicyKind::Identity.into(), &(SEEN + 9).to_string()));
+        assert!(!memo.met_before(PolicyKind::Trust.into(), &(SEEN + 8).to_string()));
     }
 
     /// A text is known to be well formed only when it is remembered, as that kind, from JSON
@@ -424,7 +473,7 @@ mod tests {
         // Not JSON: remembered, never known.
         let broken = format!("{light}x");
         assert!(matches!(parse_in(&memo, &broken, PolicyKind::Identity, &parses), Err(DocumentError::Json(_))));
-        assert!(with(&memo, |memo| memo.map(PolicyKind::Identity).contains_key(broken.as_str())));
+        assert!(with(&memo, |memo| memo.map(PolicyKind::Identity.into()).contains_key(broken.as_str())));
         assert!(!known(&broken, PolicyKind::Identity));
         // Met once, with statements: not kept, so not known.
         assert!(parse_in(&memo, &text(6), PolicyKind::Identity, &parses).is_ok());
@@ -498,5 +547,40 @@ mod tests {
         assert_eq!(parses.get(), n + 1);
         let kept: usize = with(&memo, |memo| memo.kinds.iter().flat_map(|m| m.keys()).map(|t| t.len()).sum());
         assert_eq!(kept, with(&memo, |memo| memo.bytes), "the count of bytes held is the bytes held");
+    }
+
+    /// A text remembered as written ([`Form::Escaped`]) is a shelf of its own: the same bytes
+    /// remembered as a document's text are not found by it, nor it by them; a written text
+    /// the memo holds is known, and its document handed to the next reading of those bytes.
+    #[test]
+    fn texts_remembered_as_written_are_a_shelf_of_their_own() {
+        let memo = Mutex::new(None);
+        let parses = Cell::new(0);
+        let escaped = Shelf { kind: PolicyKind::KeyPolicy, form: Form::Escaped };
+        let document =
+            text(7).replace(r#""Effect""#, r#""Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Effect""#);
+        let written = serde_json::to_string(&document).expect("a string");
+        let written = &written[1..written.len() - 1];
+        let value = || {
+            parses.set(parses.get() + 1);
+            let value: String = serde_json::from_str(&format!("\"{written}\"")).expect("a string");
+            parse_policy_text(&value, PolicyKind::KeyPolicy)
+        };
+        // Met until kept (a document that keeps statements is kept from its second meeting).
+        let first = remembered_in(&memo, written, escaped, value);
+        assert!(first.is_ok(), "{first:?}");
+        assert_eq!(remembered_in(&memo, written, escaped, value), first);
+        assert!(parses.get() <= 2);
+        let parsed = parses.get();
+        assert!(knows_well_formed_in(&memo, written, escaped));
+        assert!(!knows_well_formed_in(&memo, written, PolicyKind::KeyPolicy));
+        assert!(!knows_well_formed_in(&memo, written, Shelf { kind: PolicyKind::Trust, form: Form::Escaped }));
+        assert_eq!(remembered_in(&memo, written, escaped, value), first);
+        assert_eq!(parses.get(), parsed, "found, not parsed");
+        // The same bytes as a document's own text are another document (here, not JSON).
+        let as_text =
+            remembered_in(&memo, written, PolicyKind::KeyPolicy, || parse_policy_text(written, PolicyKind::KeyPolicy));
+        assert!(matches!(as_text, Err(DocumentError::Json(_))), "{as_text:?}");
+        assert_eq!(remembered_in(&memo, written, escaped, value), first);
     }
 }

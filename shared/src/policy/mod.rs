@@ -30,7 +30,7 @@ use crate::arn::{is_account_id, Arn};
 use crate::catalog::ActionSet;
 use crate::pattern::Pattern;
 
-pub use memo::{handing_over, knows_well_formed};
+pub use memo::{handing_over, knows_escaped, knows_well_formed};
 pub use parse::{parse_policy, parse_policy_text, parse_policy_tree};
 
 /// Where a document came from, which decides the elements it must and must not have.

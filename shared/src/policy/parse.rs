@@ -15,7 +15,7 @@ use super::{
     Principals, Problem, Resources, SetQualifier, Statement, StatementName,
 };
 use crate::catalog::{may_name_kms_action, ActionSet};
-use crate::json_tree::{Kept, Object, Tree};
+use crate::json_tree::{Kept, Object, Tree, Written};
 use crate::pattern::{Pattern, Variables};
 
 const STRINGS: &str = "a string or an array of strings";
@@ -33,10 +33,29 @@ pub fn parse_policy(raw: &Value, kind: PolicyKind) -> Result<Policy, DocumentErr
 /// As [`parse_policy`], for a document held as text (JSON, a JSON string, or URL-encoded).
 /// A text met before is not parsed again ([`super::memo`]).
 pub fn parse_policy_text(text: &str, kind: PolicyKind) -> Result<Policy, DocumentError> {
-    super::memo::remembered(text, kind, || {
-        let text = object_text(text)?;
-        Tree::with_parsed(&text, |tree| parse_policy_tree(tree, kind))
-            .map_err(|e| DocumentError::Json(e.to_string()))?
+    super::memo::remembered(text, kind, || parse_text_afresh(text, kind))
+}
+
+/// [`parse_policy_text`] without the memo: what it does with a text it has not met.
+fn parse_text_afresh(text: &str, kind: PolicyKind) -> Result<Policy, DocumentError> {
+    let text = object_text(text)?;
+    Tree::with_parsed(&text, |tree| parse_policy_tree(tree, kind)).map_err(|e| DocumentError::Json(e.to_string()))?
+}
+
+/// A document given as a string kept as written ([`Tree::Written`]): read as its value is
+/// read as text ([`parse_policy_text`]), through the memo by the text as written
+/// (`memo::Form::Escaped`), so that a string met again is not unescaped again. The value is
+/// a function of the written text alone, so the two agree.
+fn parse_written(written: &Written<'_>, kind: PolicyKind) -> Result<Policy, DocumentError> {
+    super::memo::remembered_escaped(written.text, kind, || match written.value {
+        Some(value) => parse_text_afresh(value, kind),
+        // Left unread only when the memo held the text, which then hands its document to this
+        // call ([`super::memo::knows_escaped`]); were it not there, the text (a well-formed
+        // string's) is unescaped here.
+        None => match serde_json::from_str::<String>(&format!("\"{}\"", written.text)) {
+            Ok(value) => parse_text_afresh(&value, kind),
+            Err(e) => Err(DocumentError::Json(e.to_string())),
+        },
     })
 }
 
@@ -52,6 +71,7 @@ pub fn parse_policy_tree(raw: &Tree<'_>, kind: PolicyKind) -> Result<Policy, Doc
         }
         Tree::Kept(Kept { text, object: None }) => parse_policy_text(text, kind),
         Tree::String(text) => parse_policy_text(text, kind),
+        Tree::Written(written) => parse_written(written, kind),
         other => Err(DocumentError::NotObject { found: other.type_name() }),
     }
 }
