@@ -559,7 +559,7 @@ impl Resource {
             Some(arn) => arn.to_owned(),
             // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
             // with neither, the account comes from `awsAccountId`/`accountId` alone.
-            None => reader.opt_text("arn")?.unwrap_or_default(),
+            None => reader.opt_text("arn")?.unwrap_or_default().to_owned(),
         };
         let account_id = item
             .account_id
@@ -683,11 +683,12 @@ impl<'r, 'a> Reader<'r, 'a> {
     }
 
     /// An optional text field of `configuration`: absent or null is none, any other
-    /// non-string an error.
-    fn opt_text(&self, name: &str) -> Result<Option<String>, ItemError> {
+    /// non-string an error. Borrowed from the item: most are only compared or parsed (a key's
+    /// state, spec and usage), and copied only where they are kept.
+    fn opt_text(&self, name: &str) -> Result<Option<&'a str>, ItemError> {
         match self.config_value(name) {
             None => Ok(None),
-            Some(Tree::String(s)) => Ok(Some((*s).to_owned())),
+            Some(Tree::String(s)) => Ok(Some(*s)),
             Some(other) => {
                 Err(self
                     .error(&format!("configuration.{name}"), format!("is {}, expected a string", other.type_name())))
@@ -807,7 +808,7 @@ impl<'r, 'a> Reader<'r, 'a> {
         let default = checked
             .iter()
             .find(|(is_default, _, _)| *is_default)
-            .or_else(|| checked.iter().find(|(_, id, _)| default_id.is_some() && *id == default_id.as_deref()));
+            .or_else(|| checked.iter().find(|(_, id, _)| default_id.is_some() && *id == default_id));
         let default = default.map(|(_, _, version)| *version);
         let document = match default.and_then(|v| v.get("document")).filter(|d| !matches!(d, Tree::Null)) {
             Some(doc) => parse_policy_tree(doc, PolicyKind::Identity),
@@ -825,7 +826,7 @@ impl<'r, 'a> Reader<'r, 'a> {
         let name = self.text(name_field)?;
         // Config records `path` for every IAM identity; without one the identity is taken as
         // not service-linked (`/aws-service-role/`), so it is judged rather than passed over.
-        let path = self.opt_text("path")?.unwrap_or_else(|| "/".into());
+        let path = self.opt_text("path")?.unwrap_or("/").to_owned();
         let mut inline = Vec::new();
         for (i, entry) in self.array(inline_field)?.iter().enumerate() {
             let at = || format!("configuration.{inline_field}[{i}]");
@@ -877,10 +878,10 @@ impl<'r, 'a> Reader<'r, 'a> {
 
     fn key(&self) -> Result<Key, ItemError> {
         // A key's `resourceId` is its key id; `keyId` only repeats it.
-        let key_id = self.opt_text("keyId")?.unwrap_or_else(|| self.item.resource_id.to_owned());
+        let key_id = self.opt_text("keyId")?.unwrap_or(self.item.resource_id).to_owned();
         // Without `keyManager` a key is judged as a customer managed key (judged, not passed
         // over as AWS's).
-        let manager = match self.opt_text("keyManager")?.as_deref() {
+        let manager = match self.opt_text("keyManager")? {
             Some("AWS") => KeyManager::Aws,
             _ => KeyManager::Customer,
         };
@@ -895,14 +896,13 @@ impl<'r, 'a> Reader<'r, 'a> {
             key_id,
             manager,
             attributes: KeyAttributes {
-                state: self.opt_text("keyState")?.as_deref().map(KeyState::parse),
+                state: self.opt_text("keyState")?.map(KeyState::parse),
                 spec: match self.opt_text("keySpec")? {
                     Some(spec) => Some(spec),
                     None => self.opt_text("customerMasterKeySpec")?,
                 }
-                .as_deref()
                 .map(KeySpec::parse),
-                usage: self.opt_text("keyUsage")?.as_deref().map(KeyUsage::parse),
+                usage: self.opt_text("keyUsage")?.map(KeyUsage::parse),
                 multi_region: self.opt_bool("multiRegion")?,
             },
             policy,
