@@ -658,7 +658,7 @@ impl Resource {
 
 /// Where a configuration item's key policy is (`supplementaryConfiguration.Policy`, a JSON
 /// string), kept as written when the item is parsed ([`Keeping::strings`]); a key policy the
-/// policy memo holds as written is left unescaped, and read from the memo ([`Reader::key`]
+/// policy memo holds as written is left unescaped, and read from the memo (`Reader::key`
 /// reads it, and nothing else reads that place).
 pub const KEY_POLICY_KEPT: Keeping<'static> = Keeping {
     members: &[],

@@ -489,7 +489,7 @@ impl<'a> Parser<'a, '_> {
 /// The length of a string's text, from after its opening quote to its closing one, when it
 /// holds an escape; `None` when it holds none, or does not end in `bytes`. The end is found a
 /// block at a time ([`string_end`]), its escapes told apart without stepping through them:
-/// stepping from each escape to the next, by a word at a time ([`through_escapes`]) or a call
+/// stepping from each escape to the next, by a word at a time (`string_end::through_escapes`) or a call
 /// of [`quote_or_backslash`] each, cost about what unescaping the string does (callgrind,
 /// 100 MB snapshot). Nothing else is checked: a text the caller knows is a well-formed
 /// string's, and one it does not know is read, or refused, as before.
