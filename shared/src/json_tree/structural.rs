@@ -161,23 +161,7 @@ pub(crate) fn object_end(bytes: &[u8]) -> Option<(usize, usize)> {
     // Whether the block starts inside a string, and with a byte a backslash escapes.
     let (mut in_string, mut escaped) = (false, false);
     loop {
-        let rest = bytes.get(offset..).filter(|rest| !rest.is_empty())?;
-        // The last bytes, padded with spaces (which are none of the marks), as the split pads
-        // them. A function for both took 1% more instructions on the snapshot and 2.6% more on
-        // GAAD, inlined or not (callgrind, 100 MB): the split reads a bracket's kind from the
-        // block's array, which a function's slice cannot give it without a bounds check.
-        let mut padded: [u8; WIDTH];
-        let block_bytes: &[u8; WIDTH] = match rest.get(..WIDTH).and_then(|bytes| bytes.try_into().ok()) {
-            Some(bytes) => bytes,
-            None => {
-                padded = [b' '; WIDTH];
-                for (pad, byte) in padded.iter_mut().zip(rest) {
-                    *pad = *byte;
-                }
-                &padded
-            }
-        };
-        let block = Block::of(block_bytes);
+        let block = block_of(bytes.get(offset..).filter(|rest| !rest.is_empty())?);
         let (strings, escapes_next) = block.strings(in_string, escaped);
         let mut brackets = (block.opens | block.closes) & !strings;
         while brackets != 0 {
@@ -197,6 +181,28 @@ pub(crate) fn object_end(bytes: &[u8]) -> Option<(usize, usize)> {
         escaped = escapes_next;
         offset += WIDTH;
     }
+}
+
+/// The block of the first [`WIDTH`] bytes of `rest`, the last bytes of a text padded with
+/// spaces (which are none of the marks), as the split pads them: for [`object_end`] and
+/// [`string_end`], which read only the block's marks. (The split keeps its own: it reads a
+/// bracket's kind from the block's bytes, which this cannot give it without a bounds check;
+/// one function for the split and `object_end` took 1% more instructions on the snapshot and
+/// 2.6% more on GAAD, inlined or not, callgrind, 100 MB.)
+#[inline(always)]
+fn block_of(rest: &[u8]) -> Block {
+    let mut padded: [u8; WIDTH];
+    let bytes: &[u8; WIDTH] = match rest.get(..WIDTH).and_then(|bytes| bytes.try_into().ok()) {
+        Some(bytes) => bytes,
+        None => {
+            padded = [b' '; WIDTH];
+            for (pad, byte) in padded.iter_mut().zip(rest) {
+                *pad = *byte;
+            }
+            &padded
+        }
+    };
+    Block::of(bytes)
 }
 
 /// The bytes of a block inside a string that a backslash escapes (bit `i` for byte `i`), from
@@ -232,20 +238,7 @@ pub(crate) fn string_end(bytes: &[u8]) -> Option<usize> {
     let mut offset = 0;
     let mut carried = false;
     loop {
-        let rest = bytes.get(offset..).filter(|rest| !rest.is_empty())?;
-        // The last bytes, padded with spaces (none of the marks), as `object_end` pads them.
-        let mut padded: [u8; WIDTH];
-        let block_bytes: &[u8; WIDTH] = match rest.get(..WIDTH).and_then(|bytes| bytes.try_into().ok()) {
-            Some(bytes) => bytes,
-            None => {
-                padded = [b' '; WIDTH];
-                for (pad, byte) in padded.iter_mut().zip(rest) {
-                    *pad = *byte;
-                }
-                &padded
-            }
-        };
-        let block = Block::of(block_bytes);
+        let block = block_of(bytes.get(offset..).filter(|rest| !rest.is_empty())?);
         let ends = block.quotes & !escaped_bytes(block.backslashes, &mut carried);
         if ends != 0 {
             return Some(offset + ends.trailing_zeros() as usize);
