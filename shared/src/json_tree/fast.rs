@@ -625,18 +625,7 @@ mod tests {
         let mut corpus = String::new();
         flate2::read::GzDecoder::new(crate::bundled::DATA).read_to_string(&mut corpus).unwrap();
         texts.push(corpus);
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-        let mut dirs = vec![fixtures];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "json" || e == "sarif") {
-                    texts.push(std::fs::read_to_string(&path).unwrap());
-                }
-            }
-        }
+        texts.extend(crate::json_tree::tests::fixture_texts(&["json", "sarif"]));
         assert!(texts.len() > 60, "{} texts", texts.len());
         let mut documents = 0;
         for text in texts.clone() {

@@ -68,6 +68,18 @@ pub struct Written<'a> {
     pub value: Option<&'a str>,
 }
 
+impl<'a> Written<'a> {
+    /// The string's value: as the parse read it, or unescaped from its text now. The text is a
+    /// well-formed string's (see above), so the error is unreachable; it is returned, not
+    /// turned into a value.
+    pub fn value(&self) -> Result<std::borrow::Cow<'a, str>, serde_json::Error> {
+        match self.value {
+            Some(value) => Ok(std::borrow::Cow::Borrowed(value)),
+            None => serde_json::from_str(&format!("\"{}\"", self.text)).map(std::borrow::Cow::Owned),
+        }
+    }
+}
+
 /// An object kept as its text by a parse ([`Keeping`]). The text is well formed: either the
 /// parse read it (`object`), or it is byte for byte a text that the caller knew to be a
 /// well-formed object ([`Keeping::known`]), and the parse left it unread.
@@ -256,10 +268,9 @@ impl<'a> Tree<'a> {
             Tree::Kept(Kept { text, object: None }) => {
                 Tree::with_parsed(text, |tree| tree.to_value()).unwrap_or(Value::Null)
             }
-            Tree::Written(Written { value: Some(value), .. }) => Value::String((*value).to_owned()),
             // The text is a well-formed string's (see [`Written`]): the error is unreachable.
-            Tree::Written(Written { text, value: None }) => {
-                serde_json::from_str(&format!("\"{text}\"")).map(Value::String).unwrap_or(Value::Null)
+            Tree::Written(written) => {
+                written.value().map(|value| Value::String(value.into_owned())).unwrap_or(Value::Null)
             }
         }
     }
@@ -818,6 +829,25 @@ mod tests {
         assert!(items > 1452, "{items} items with a key policy");
     }
 
+    /// The text of every file in `tests/fixtures` and below whose extension is one of
+    /// `extensions`.
+    #[cfg(feature = "bundled-policies")]
+    pub(super) fn fixture_texts(extensions: &[&str]) -> Vec<String> {
+        let mut texts = Vec::new();
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a fixtures directory") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| extensions.iter().any(|x| e == *x)) {
+                    texts.push(std::fs::read_to_string(&path).expect("readable"));
+                }
+            }
+        }
+        texts
+    }
+
     /// Every configuration item in `tests/fixtures` whose key policy is a string with escapes,
     /// as compact JSON text.
     #[cfg(feature = "bundled-policies")]
@@ -836,19 +866,9 @@ mod tests {
             }
         }
         let mut out = Vec::new();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-        let mut dirs = vec![root];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("a fixtures directory") {
-                let path = entry.expect("an entry").path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "json") {
-                    let text = std::fs::read_to_string(&path).expect("readable");
-                    if let Ok(value) = serde_json::from_str::<Value>(&text) {
-                        walk(&value, &mut out);
-                    }
-                }
+        for text in fixture_texts(&["json"]) {
+            if let Ok(value) = serde_json::from_str::<Value>(&text) {
+                walk(&value, &mut out);
             }
         }
         out

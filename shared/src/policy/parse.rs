@@ -47,15 +47,12 @@ fn parse_text_afresh(text: &str, kind: PolicyKind) -> Result<Policy, DocumentErr
 /// (`memo::Form::Escaped`), so that a string met again is not unescaped again. The value is
 /// a function of the written text alone, so the two agree.
 fn parse_written(written: &Written<'_>, kind: PolicyKind) -> Result<Policy, DocumentError> {
-    super::memo::remembered_escaped(written.text, kind, || match written.value {
-        Some(value) => parse_text_afresh(value, kind),
-        // Left unread only when the memo held the text, which then hands its document to this
-        // call ([`super::memo::knows_escaped`]); were it not there, the text (a well-formed
-        // string's) is unescaped here.
-        None => match serde_json::from_str::<String>(&format!("\"{}\"", written.text)) {
-            Ok(value) => parse_text_afresh(&value, kind),
-            Err(e) => Err(DocumentError::Json(e.to_string())),
-        },
+    // Left unread only when the memo held the text, which then hands its document to this call
+    // ([`super::memo::knows_escaped`]); were it not there, the text (a well-formed string's) is
+    // unescaped here ([`Written::value`]).
+    super::memo::remembered_escaped(written.text, kind, || match written.value() {
+        Ok(value) => parse_text_afresh(&value, kind),
+        Err(e) => Err(DocumentError::Json(e.to_string())),
     })
 }
 
