@@ -53,7 +53,7 @@ impl Place {
     /// The place of `entry`, if it was cut out of its input.
     pub(super) fn of(entry: &RawEntry) -> Option<Place> {
         let (tag, index) = entry.to_parts();
-        entry.offset().map(|offset| Place { offset, length: entry.json().len(), tag, index })
+        entry.offset().map(|offset| Place { offset, length: entry.text_len(), tag, index })
     }
 }
 

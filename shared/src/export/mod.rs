@@ -32,6 +32,9 @@
 
 use serde_json::{Map, Value};
 
+use entry_text::EntryText;
+
+mod entry_text;
 mod gaad;
 mod split;
 mod whole;
@@ -360,7 +363,7 @@ pub fn items(document: Value) -> Result<ExportItems, StreamError> {
 pub struct RawEntry {
     slot: Slot,
     index: usize,
-    raw: Box<str>,
+    raw: EntryText,
     /// Where the entry's text starts in the input as read (inflated, for gzip): its text is
     /// that input's bytes from here. `None` for an entry written back rather than cut out (a
     /// document's one item) or rebuilt from parts.
@@ -375,7 +378,12 @@ impl RawEntry {
 
     /// The entry's JSON text, as it stood in the input.
     pub fn json(&self) -> &str {
-        &self.raw
+        self.raw.as_str()
+    }
+
+    /// The length of the entry's JSON text in bytes.
+    pub fn text_len(&self) -> usize {
+        self.raw.len()
     }
 
     /// Parses and converts the entry, as [`stream`] would have handed it out (`None` for a GAAD
@@ -384,7 +392,7 @@ impl RawEntry {
     /// within the entry.
     pub fn decode(&self) -> Option<Found> {
         let at = self.at();
-        match serde_json::from_str::<Value>(&self.raw) {
+        match serde_json::from_str::<Value>(self.json()) {
             Ok(element) => found(self.slot, at, element),
             Err(e) => {
                 let message = e.to_string();
@@ -411,8 +419,9 @@ impl RawEntry {
         let at = SlotAt(self.slot, self.index);
         // A document the memo is asked about while the entry is parsed, and found, is handed
         // over to its reading: not looked up twice.
-        crate::policy::handing_over(&self.raw, || {
-            crate::json_tree::Tree::with_parsed_keeping_in(&self.raw, Some(&gaad::DOCUMENTS), |entry, arena| {
+        let text = self.json();
+        crate::policy::handing_over(text, || {
+            crate::json_tree::Tree::with_parsed_keeping_in(text, Some(&gaad::DOCUMENTS), |entry, arena| {
                 read(gaad::gaad_tree(list, &at, entry, arena))
             })
         })
@@ -424,7 +433,7 @@ impl RawEntry {
     /// [`Found::Item`] unchanged, so a caller may read it in place instead. `None` for the
     /// shapes that are converted first (GAAD, select results, unprocessed keys).
     pub fn item_text(&self) -> Option<&str> {
-        (self.slot.contents() == Contents::Items).then_some(&*self.raw)
+        (self.slot.contents() == Contents::Items).then(|| self.json())
     }
 
     /// Rebuilds an entry from what [`RawEntry::to_parts`] gave (an entry set aside on disk).

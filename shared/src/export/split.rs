@@ -25,16 +25,22 @@
 //! input into an empty value.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::json_tree::string_end::{quote_or_backslash, through_escapes, Controls, Escapes};
 use crate::json_tree::structural::{Block, WIDTH};
 
-use super::{whole, Outline, RawEntry, Slot, StreamError, SyntaxError};
+use super::{whole, EntryText, Outline, RawEntry, Slot, StreamError, SyntaxError};
 
 /// How much is read at a time. The buffer grows past it only for an entry larger than it.
 const BLOCK: usize = 1 << 20;
+
+/// How many blocks read before the split keeps for reuse while entries cut from them are in
+/// flight. Entries move in batches through queues a few batches deep (some hundreds of
+/// entries, of a few kilobytes each), so a handful of blocks holds them all.
+const RETIRED: usize = 8;
 
 /// Splits the export that `reader` holds; see [`super::stream_raw`].
 pub(super) fn split<R: Read>(reader: R, sink: &mut dyn FnMut(RawEntry)) -> Result<Outline, StreamError> {
@@ -113,7 +119,11 @@ fn is_whitespace(byte: u8) -> bool {
 /// are counted only in what is dropped from the buffer, so that an error can say where it is.
 struct Input<R> {
     reader: R,
-    buf: Vec<u8>,
+    /// The block being read, shared with the entries cut from it ([`EntryText::Cut`]).
+    buf: Arc<Vec<u8>>,
+    /// Blocks read before, which entries cut from them may still hold: one that none holds
+    /// any more is read into again rather than a new one allocated (see [`Input::own_block`]).
+    retired: Vec<Arc<Vec<u8>>>,
     pos: usize,
     end: usize,
     eof: bool,
@@ -131,7 +141,8 @@ impl<R: Read> Input<R> {
     fn new(reader: R) -> Input<R> {
         Input {
             reader,
-            buf: vec![0; BLOCK],
+            buf: Arc::new(vec![0; BLOCK]),
+            retired: Vec::new(),
             pos: 0,
             end: 0,
             eof: false,
@@ -150,18 +161,23 @@ impl<R: Read> Input<R> {
         if self.pos > 0 {
             self.drop_front(self.pos);
         }
-        if self.buf.len() - self.end < BLOCK / 4 {
-            self.buf.resize(self.buf.len() + BLOCK.max(self.buf.len() / 2), 0);
+        let grown = self.buf.len() + BLOCK.max(self.buf.len() / 2);
+        self.own_block();
+        let Input { reader, buf, end, eof, .. } = self;
+        // The split's alone now (`own_block`): nothing is cloned.
+        let buf = Arc::make_mut(buf);
+        if buf.len() - *end < BLOCK / 4 {
+            buf.resize(grown, 0);
         }
         loop {
-            let space = self.buf.get_mut(self.end..).unwrap_or_default();
-            match self.reader.read(space) {
+            let space = buf.get_mut(*end..).unwrap_or_default();
+            match reader.read(space) {
                 Ok(0) => {
-                    self.eof = true;
+                    *eof = true;
                     return Ok(false);
                 }
                 Ok(read) => {
-                    self.end += read;
+                    *end += read;
                     return Ok(true);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -181,9 +197,53 @@ impl<R: Read> Input<R> {
             }
         }
         self.dropped += count as u64;
-        self.buf.copy_within(count..self.end, 0);
+        let end = self.end;
+        match Arc::get_mut(&mut self.buf) {
+            Some(buf) => buf.copy_within(count..end, 0),
+            None => {
+                // Entries cut from this block hold it: what is kept moves to another.
+                let mut fresh = self.spare();
+                let kept = self.buf.get(count..end).unwrap_or_default();
+                if fresh.len() < kept.len() + BLOCK {
+                    fresh.resize(kept.len() + BLOCK, 0);
+                }
+                fresh.get_mut(..kept.len()).unwrap_or_default().copy_from_slice(kept);
+                self.retired.push(std::mem::replace(&mut self.buf, Arc::new(fresh)));
+            }
+        }
         self.end -= count;
         self.pos -= count;
+    }
+
+    /// Makes the block the split's alone, to read into: if entries cut from it still hold it,
+    /// its bytes move to a block none holds (which [`Input::drop_front`] does as it drops).
+    fn own_block(&mut self) {
+        if Arc::get_mut(&mut self.buf).is_none() {
+            let mut fresh = self.spare();
+            let kept = self.buf.get(..self.end).unwrap_or_default();
+            if fresh.len() < self.buf.len() {
+                fresh.resize(self.buf.len(), 0);
+            }
+            fresh.get_mut(..kept.len()).unwrap_or_default().copy_from_slice(kept);
+            self.retired.push(std::mem::replace(&mut self.buf, Arc::new(fresh)));
+        }
+    }
+
+    /// A block no entry holds any more (the first retired one that is free), or a new one.
+    /// At most [`RETIRED`] blocks are kept retired: past that, the oldest is left to the
+    /// entries that hold it, and freed with the last of them.
+    fn spare(&mut self) -> Vec<u8> {
+        let free = self.retired.iter().position(|block| Arc::strong_count(block) == 1);
+        if let Some(block) = free.map(|at| self.retired.swap_remove(at)) {
+            // No entry holds it, and nothing else can start to: it is ours alone.
+            if let Ok(block) = Arc::try_unwrap(block) {
+                return block;
+            }
+        }
+        if self.retired.len() >= RETIRED {
+            self.retired.remove(0);
+        }
+        vec![0; BLOCK]
     }
 
     fn peek(&mut self) -> Result<Option<u8>, StreamError> {
@@ -281,11 +341,12 @@ impl<R: Read> Input<R> {
             // simdutf8 checks 32 bytes at a time where the CPU can, and answers as `std` does
             // (its `compat` error has `std`'s `valid_up_to`): `std`'s check, a word at a
             // time, was 2.3% of the dry-run's instructions (callgrind, 100 MB, stop 28).
-            let text = match simdutf8::compat::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(e) => return Err(self.error_at(start + e.valid_up_to(), "invalid UTF-8".into())),
-            };
-            sink(RawEntry { slot, index, raw: text.into(), offset: Some(self.dropped + start as u64) });
+            if let Err(e) = simdutf8::compat::from_utf8(bytes) {
+                return Err(self.error_at(start + e.valid_up_to(), "invalid UTF-8".into()));
+            }
+            // Cut, not copied: the entry holds the block (see `EntryText`).
+            let raw = EntryText::Cut { block: Arc::clone(&self.buf), start, end: start + length };
+            sink(RawEntry { slot, index, raw, offset: Some(self.dropped + start as u64) });
             self.pos += length;
             index += 1;
             self.skip_whitespace()?;
@@ -650,6 +711,35 @@ mod tests {
                 let at = entry.offset().map(|at| at as usize);
                 let stands = at.and_then(|at| text.get(at..at + entry.json().len()));
                 assert_eq!(stands, Some(entry.json()), "chunk {chunk}");
+            }
+        }
+    }
+
+    /// Entries cut from blocks that are read into again: an entry held while the split reads
+    /// on (past more blocks than it keeps retired) keeps its text, and so does one handed out
+    /// after others were dropped (their blocks reused). 12 MB, 6,000 entries of 2 KB.
+    #[test]
+    fn an_entry_keeps_its_text_while_the_split_reads_on() {
+        let entry = |i: usize| format!("{{\"resourceId\": \"k{i}\", \"pad\": \"{}\"}}", "x".repeat(2000 + i % 89));
+        let mut text = String::from("{\"configurationItems\": [");
+        for i in 0..6000 {
+            text.push_str(&entry(i));
+            text.push_str(if i < 5999 { ",\n" } else { "]}" });
+        }
+        for chunk in [4096, 1 << 16, 1 << 20] {
+            let (mut held, mut count) = (Vec::new(), 0usize);
+            let read = split(&mut Trickle(text.as_bytes(), chunk), &mut |e| {
+                assert_eq!(e.json(), entry(count), "chunk {chunk}, entry {count}");
+                // Every 97th held to the end (pinning blocks across the file), the rest dropped.
+                if count % 97 == 0 {
+                    held.push((count, e));
+                }
+                count += 1;
+            });
+            assert!(read.is_ok(), "chunk {chunk}");
+            assert_eq!(count, 6000);
+            for (i, e) in &held {
+                assert_eq!(e.json(), entry(*i), "chunk {chunk}, held entry {i}");
             }
         }
     }
