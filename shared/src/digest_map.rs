@@ -93,6 +93,9 @@ struct Shard<V> {
     chunks: Vec<Chunk<V>>,
     /// The first key of each chunk.
     firsts: Vec<Key>,
+    /// The last key of each chunk: with its first, where a search of the chunk starts
+    /// ([`search`]), known without reading the chunk.
+    lasts: Vec<Key>,
     recent: HashMap<Key, V, BuildHasherDefault<FirstHalf>>,
 }
 
@@ -121,7 +124,7 @@ impl<V> Chunk<V> {
 
 impl<V> Default for Shard<V> {
     fn default() -> Self {
-        Shard { chunks: Vec::new(), firsts: Vec::new(), recent: HashMap::default() }
+        Shard { chunks: Vec::new(), firsts: Vec::new(), lasts: Vec::new(), recent: HashMap::default() }
     }
 }
 
@@ -139,7 +142,30 @@ impl<V> Shard<V> {
         // The last chunk whose first key is at most `key`.
         let chunk = self.firsts.partition_point(|first| first <= key).checked_sub(1)?;
         let keys = &self.chunks.get(chunk)?.keys;
-        Some((chunk, search(keys, key)))
+        let ends = self.firsts.get(chunk).zip(self.lasts.get(chunk));
+        Some((chunk, search(keys, key, ends)))
+    }
+
+    /// Prefetches the keys (and the value) where [`Shard::find`] will look for `key` in its
+    /// chunk: found from the chunk's first and last keys, which the cache holds (a few hundred
+    /// a shard), as [`search`]'s first step finds them, without reading the chunk.
+    fn prefetch(&self, key: &Key) {
+        let Some(chunk) = self.firsts.partition_point(|first| first <= key).checked_sub(1) else { return };
+        let (Some(entries), Some(first), Some(last)) =
+            (self.chunks.get(chunk), self.firsts.get(chunk), self.lasts.get(chunk))
+        else {
+            return;
+        };
+        let Some(guess) = interpolate(entries.keys.len(), key, (first, last)) else { return };
+        // The window the search reads: the guess's sixteen neighbours, five cache lines of keys.
+        for near in [guess.saturating_sub(8), guess.saturating_sub(4), guess, guess + 4, guess + 8] {
+            if let Some(key) = entries.keys.get(near) {
+                prefetch(key);
+            }
+        }
+        if let Some(value) = entries.values.get(guess) {
+            prefetch(value);
+        }
     }
 
     fn get(&self, key: &Key) -> Option<&V> {
@@ -227,6 +253,7 @@ impl<V> Shard<V> {
         if chunk.len() > 0 {
             chunks.push(chunk);
         }
+        self.lasts = chunks.iter().filter_map(|chunk| chunk.keys.last()).copied().collect();
         self.chunks = chunks;
         self.firsts = firsts;
         // The drained map keeps its buckets for the next round: at most a sixteenth of the
@@ -274,25 +301,54 @@ impl<V> Merged<V> {
     }
 }
 
+/// Where `key` would be among `len` sorted keys from `first` to `last` (the range's ends), were
+/// they spread evenly between the two (digests are uniform); `None` when `key` is outside them
+/// or they are one.
+fn interpolate(len: usize, key: &Key, (first, last): (&Key, &Key)) -> Option<usize> {
+    let (from, to, at) = (first.0[0], last.0[0], key.0[0]);
+    if at < from || at > to || from == to || len == 0 {
+        return None;
+    }
+    let span = (len - 1) as u128;
+    Some((u128::from(at - from) * span / u128::from(to - from)) as usize)
+}
+
+/// Asks the CPU to fetch the cache line `value` is in (`prefetcht0`, through `safe_arch`'s
+/// safe wrapper). A hint: it reads and changes nothing.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    safe_arch::prefetch_t0(value);
+}
+
+/// Elsewhere, no hint.
+#[cfg(not(target_arch = "x86_64"))]
+fn prefetch<T>(_: &T) {}
+
 /// The place of `key` in `entries`, sorted: `Ok` where it is, `Err` where it would go.
 /// Interpolation on the first half narrows the range while it is wide (digests are uniform,
 /// so a step or two leaves a handful of entries); each step keeps `key` within the range if it
 /// is there at all, and the binary search over what is left decides exactly.
-fn search(keys: &[Key], key: &Key) -> Result<usize, usize> {
+fn search(keys: &[Key], key: &Key, ends: Option<(&Key, &Key)>) -> Result<usize, usize> {
     let (mut low, mut high) = (0, keys.len());
+    // The whole range's ends, when the caller knows them (a chunk's first and last keys, kept
+    // apart: two cache misses fewer a search), else read.
+    let mut known = ends;
     for _ in 0..4 {
         if high - low <= 16 {
             break;
         }
-        let (Some(first), Some(last)) = (keys.get(low), keys.get(high - 1)) else { break };
-        let (from, to, at) = (first.0[0], last.0[0], key.0[0]);
-        if at < from || at > to || from == to {
-            break;
-        }
-        let span = (high - 1 - low) as u128;
-        let guess = low + (u128::from(at - from) * span / u128::from(to - from)) as usize;
+        let ends = match known.take() {
+            Some(ends) => ends,
+            None => {
+                let (Some(first), Some(last)) = (keys.get(low), keys.get(high - 1)) else { break };
+                (first, last)
+            }
+        };
+        let Some(guess) = interpolate(high - low, key, ends).map(|at| low + at) else { break };
         // A window around the guess; where the key falls outside it, the range is cut to the
-        // side it falls on.
+        // side it falls on. (Whatever the ends and the guess, each cut is decided by the keys
+        // read at the window's ends: the result is exact either way.)
         let window_low = guess.saturating_sub(8).max(low);
         let window_high = (guess + 9).min(high);
         match (keys.get(window_low), keys.get(window_high - 1)) {
@@ -373,6 +429,15 @@ impl<V> DigestMap<V> {
         self.len() == 0
     }
 
+    /// Asks the CPU to bring into its cache where `digest`'s search will look: a hint, which
+    /// changes nothing the map holds or answers. For a caller that knows the digests it will
+    /// look up next (the dry-run's sequencer, a batch of items at a time): the searches are
+    /// cache misses on tables far larger than the cache, one after another; fetched while
+    /// other work runs, they are waited for a shorter time, or not at all.
+    pub fn prefetch(&self, digest: &[u64; 2]) {
+        self.shards.get(Self::place(digest)).unwrap_or(&self.spare).prefetch(&Key(*digest));
+    }
+
     fn shard_mut(&mut self, digest: &[u64; 2]) -> &mut Shard<V> {
         self.shards.get_mut(Self::place(digest)).unwrap_or(&mut self.spare)
     }
@@ -424,8 +489,37 @@ mod tests {
             assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
             let firsts: Vec<Key> = shard.chunks.iter().filter_map(|c| c.keys.first()).copied().collect();
             assert_eq!(firsts, shard.firsts);
+            let lasts: Vec<Key> = shard.chunks.iter().filter_map(|c| c.keys.last()).copied().collect();
+            assert_eq!(lasts, shard.lasts);
         }
         assert!(map.spare.len() == 0);
+    }
+
+    /// A search finds what a binary search finds, whether it is told the range's ends, told
+    /// wrong ends (they only guide it), or reads them; and prefetching changes nothing.
+    #[test]
+    fn a_search_is_exact_whatever_ends_it_is_told() {
+        let mut keys: Vec<Key> = (0..5_000u32).map(|n| Key(digest(&[&n.to_string()]))).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (first, last) = (keys[0], keys[keys.len() - 1]);
+        let wrong = (keys[100], keys[200]);
+        for n in 0..10_000u32 {
+            let key = Key(digest(&[&n.to_string()]));
+            let want = keys.binary_search(&key);
+            assert_eq!(search(&keys, &key, None), want, "{n}");
+            assert_eq!(search(&keys, &key, Some((&first, &last))), want, "{n}");
+            assert_eq!(search(&keys, &key, Some((&wrong.0, &wrong.1))), want, "{n}");
+            assert_eq!(search(&keys, &key, Some((&wrong.1, &wrong.0))), want, "{n}");
+        }
+        let mut map = DigestMap::default();
+        for n in 0..50_000u32 {
+            map.prefetch(&digest(&[&n.to_string()]));
+            map.insert(digest(&[&(n / 2).to_string()]), n);
+        }
+        for n in 0..25_000u32 {
+            assert_eq!(map.get(&digest(&[&n.to_string()])), Some(&(2 * n + 1)));
+        }
     }
 
     /// A slot is the digest's value, in the sorted chunks or in the small map, to change in

@@ -669,6 +669,12 @@ fn sequence(queues: Queues, reread: Reread<'_>, judged: Judged, failure: &Failur
     let stopped = || Error::Interrupted { stage: "sequencer" };
     for batch in queue::iter(&decoded).take_while(|_| !failure.stopped()) {
         for (order, entry) in batch {
+            // The version table is far larger than the cache on large inputs, and its searches
+            // were the sequencer's largest cost (`perf`, issue 18): the CPU fetches where each
+            // item's search will look while the items before it are dealt with.
+            if let Decoded::Item { resource, .. } = &entry {
+                versions.prefetch(&resource.key);
+            }
             in_order.push(order, entry);
         }
         while let Some((order, entry)) = in_order.pop() {

@@ -76,6 +76,12 @@ impl Versions {
         }
     }
 
+    /// Prefetches where [`Versions::admit`] will look for `key` (see
+    /// [`DigestMap::prefetch`]): a hint, which changes nothing.
+    pub(super) fn prefetch(&self, key: &ResourceKey) {
+        self.newest.prefetch(key.digest());
+    }
+
     /// Is entry `order`, an item of `key`, still judged: the newest version of its resource,
     /// or any version with `--all-versions`? (An entry set aside is asked at the end.)
     pub(super) fn is_judged(&self, key: &ResourceKey, order: usize) -> bool {
