@@ -10,7 +10,8 @@
 //!
 //! The bytes of a cut entry were checked as UTF-8 when it was cut (an error there stops the
 //! file, placed in it), and a block is never written while an entry holds it (it is shared
-//! behind an `Arc`, written only through `Arc::get_mut`). So reading them as text again cannot
+//! behind an `Arc`, and written only through `Arc::get_mut` and `Arc::make_mut`, which never
+//! hand out a block another holds). So reading them as text again cannot
 //! fail; it is checked all the same (`simdutf8`, 32 bytes at a time where the CPU can, a
 //! fraction of the copy it replaces), since `unsafe` is forbidden here. Were it ever to fail,
 //! the text would be [`NOT_TEXT`], which is not JSON: the entry would be an error of its own,
