@@ -204,16 +204,8 @@ impl<R: Read> Input<R> {
         let end = self.end;
         match Arc::get_mut(&mut self.buf) {
             Some(buf) => buf.copy_within(count..end, 0),
-            None => {
-                // Entries cut from this block hold it: what is kept moves to another.
-                let mut fresh = self.spare();
-                let kept = self.buf.get(count..end).unwrap_or_default();
-                if fresh.len() < kept.len() + BLOCK {
-                    fresh.resize(kept.len() + BLOCK, 0);
-                }
-                fresh.get_mut(..kept.len()).unwrap_or_default().copy_from_slice(kept);
-                self.retired.push(std::mem::replace(&mut self.buf, Arc::new(fresh)));
-            }
+            // Entries cut from this block hold it: what is kept moves to another.
+            None => self.move_to_spare(count, end - count + BLOCK),
         }
         self.end -= count;
         self.pos -= count;
@@ -223,14 +215,22 @@ impl<R: Read> Input<R> {
     /// its bytes move to a block none holds (which [`Input::drop_front`] does as it drops).
     fn own_block(&mut self) {
         if Arc::get_mut(&mut self.buf).is_none() {
-            let mut fresh = self.spare();
-            let kept = self.buf.get(..self.end).unwrap_or_default();
-            if fresh.len() < self.buf.len() {
-                fresh.resize(self.buf.len(), 0);
-            }
-            fresh.get_mut(..kept.len()).unwrap_or_default().copy_from_slice(kept);
-            self.retired.push(std::mem::replace(&mut self.buf, Arc::new(fresh)));
+            self.move_to_spare(0, self.buf.len());
         }
+    }
+
+    /// Moves `buf[from..end]` to the front of a block no entry holds ([`Input::spare`]), at
+    /// least `least` bytes long, and retires the block it was in. `least` is never less than
+    /// the bytes moved (both callers ask for them and more), and the spare is grown to it, so
+    /// both slices below are whole: the defaults are never taken.
+    fn move_to_spare(&mut self, from: usize, least: usize) {
+        let mut fresh = self.spare();
+        let kept = self.buf.get(from..self.end).unwrap_or_default();
+        if fresh.len() < least.max(kept.len()) {
+            fresh.resize(least.max(kept.len()), 0);
+        }
+        fresh.get_mut(..kept.len()).unwrap_or_default().copy_from_slice(kept);
+        self.retired.push(std::mem::replace(&mut self.buf, Arc::new(fresh)));
     }
 
     /// A block no entry holds any more (the first retired one that is free), or a new one.
