@@ -555,11 +555,13 @@ impl Resource {
     pub fn from_item(item: &ConfigItem<'_>) -> Result<Resource, ItemError> {
         let resource_type = ResourceType::from_name(item.resource_type);
         let reader = Reader { item, config: item.configuration.as_ref() };
-        let arn = match item.arn {
-            Some(arn) => arn.to_owned(),
+        // Made shared at once: a `String` turned into an `Arc<str>` afterwards is copied into a
+        // second allocation (an allocation and a copy an item).
+        let arn: Arc<str> = match item.arn {
+            Some(arn) => arn.into(),
             // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
             // with neither, the account comes from `awsAccountId`/`accountId` alone.
-            None => reader.opt_text("arn")?.unwrap_or_default().to_owned(),
+            None => reader.opt_text("arn")?.unwrap_or_default().into(),
         };
         let account_id = item
             .account_id
@@ -608,7 +610,7 @@ impl Resource {
             type_name: item.resource_type.into(),
             resource_type,
             resource_id: item.resource_id.into(),
-            arn: arn.into(),
+            arn,
             account_id,
             status: item.status.clone(),
             capture_time: item.capture_time.as_deref().map(Arc::from),

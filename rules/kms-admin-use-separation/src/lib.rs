@@ -95,8 +95,15 @@ pub static RULE: Rule = Rule {
 };
 
 /// A cause when `access` holds both an admin and a use action: names the use action's grant
-/// and, in the reason, the admin action and its statement.
-fn separation_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> Option<Cause> {
+/// and `principal()`, and, in the reason, the admin action and its statement, after `on()`.
+/// Both are called only for a cause: most cells and grantees hold no both, and formatting
+/// their texts for nothing was 0.8% of the 100 MB snapshot's instructions (callgrind: 8,212
+/// cell texts and 20,841 grantee names).
+fn separation_cause<P: AsRef<str>>(
+    access: &Access<'_>,
+    principal: impl FnOnce() -> Option<P>,
+    on: impl FnOnce() -> String,
+) -> Option<Cause> {
     let admin = access.admin_actions().first()?;
     let use_action = access.use_actions().first()?;
     let admin_by = access.source(admin)?;
@@ -105,7 +112,13 @@ fn separation_cause(access: &Access<'_>, principal: Option<&str>, on: &str) -> O
         true => "same statement".to_owned(),
         false => admin_by.place(),
     };
-    access_cause(access, principal, use_action, &format!("{on}and also {admin} ({admin_place})"))
+    let principal = principal();
+    access_cause(
+        access,
+        principal.as_ref().map(AsRef::as_ref),
+        use_action,
+        &format!("{}and also {admin} ({admin_place})", on()),
+    )
 }
 
 /// The causes of an identity's key cells: one for the keys no policy names (the first cell
@@ -128,10 +141,9 @@ fn cell_causes(resource: &Resource, held: &HeldPolicies) -> Vec<Cause> {
         .collect();
     let cells = identity_cells(&docs, held.boundary.as_ref().map(|_| boundary.as_slice()), &scope, &every_allow);
     let unnamed = cells.classes.iter().find_map(|class| {
-        class
-            .unnamed
-            .iter()
-            .find_map(|cell| separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, false))))
+        class.unnamed.iter().find_map(|cell| {
+            separation_cause(&cell.access, || principal, || format!("{} ", class.cell_text(cell, false)))
+        })
     });
     causes.extend(unnamed);
     let mut judged_keys: Vec<&str> = Vec::new();
@@ -140,7 +152,8 @@ fn cell_causes(resource: &Resource, held: &HeldPolicies) -> Vec<Cause> {
             if judged_keys.contains(&cell.key_id.as_str()) {
                 continue;
             }
-            if let Some(cause) = separation_cause(&cell.access, principal, &format!("{} ", class.cell_text(cell, true)))
+            if let Some(cause) =
+                separation_cause(&cell.access, || principal, || format!("{} ", class.cell_text(cell, true)))
             {
                 judged_keys.push(&cell.key_id);
                 causes.push(cause);
@@ -160,7 +173,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
                     return None;
                 }
                 let (use_action, by) = g.access.first_grant(ActionSet::use_actions())?;
-                let cause = separation_cause(&g.access, Some(&g.grantee.named_for(by.statement)), "")?;
+                let cause = separation_cause(&g.access, || Some(g.grantee.named_for(by.statement)), String::new)?;
                 Some((by, use_action, cause))
             });
             Verdict::from_causes(causes)

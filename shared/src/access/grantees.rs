@@ -21,7 +21,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
-use super::{effective, Access, Counts, StatementRef};
+use super::{effective, effective_into, Access, Counts, StatementRef};
 use crate::policy::{Effect, Policy, Principal, Principals, Statement};
 
 /// A class of principals a key policy treats alike.
@@ -132,16 +132,21 @@ pub struct GranteeAccess<'p> {
 /// Denies that cover it and apply to the key.
 pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts<'_>) -> Vec<GranteeAccess<'p>> {
     let classes = Classes::of(policy, key_arn);
-    classes
-        .covering
-        .iter()
-        .map(|(grantee, covering)| {
-            // The indexes are into these very statements (`Classes::of`): `get` never misses.
-            let applying = covering.iter().filter_map(|i| policy.statements.get(*i));
-            let access = effective(applying.map(|statement| StatementRef { document: None, statement }), counts);
-            GranteeAccess { grantee: Rc::clone(grantee), access }
-        })
-        .collect()
+    let mut grantees: Vec<GranteeAccess<'p>> = Vec::with_capacity(classes.covering.len());
+    for (grantee, covering) in &classes.covering {
+        grantees.push(GranteeAccess { grantee: Rc::clone(grantee), access: Access::empty() });
+        // The indexes are into these very statements (`Classes::of`): `get` never misses.
+        let applying = covering.iter().filter_map(|i| policy.statements.get(*i));
+        // Worked out in its slot, not moved there (`effective_into`); the slot was just pushed.
+        if let Some(last) = grantees.last_mut() {
+            effective_into(
+                &mut last.access,
+                applying.map(|statement| StatementRef { document: None, statement }),
+                counts,
+            );
+        }
+    }
+    grantees
 }
 
 /// A key policy's grantee classes and, for each, the statements that cover it and apply to the

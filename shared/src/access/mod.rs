@@ -251,6 +251,19 @@ impl<'p> Access<'p> {
 /// which statements apply (to a key cell, to a grantee); this decides what they leave granted.
 fn effective<'p>(applying: impl IntoIterator<Item = StatementRef<'p>>, counts: Counts<'_>) -> Access<'p> {
     let mut access = Access::empty();
+    effective_into(&mut access, applying, counts);
+    access
+}
+
+/// [`effective`], worked out in `access` (empty): where it is to be kept, such as a slot of a
+/// list, rather than returned and moved there. An `Access` is some 200 bytes, and
+/// [`key_policy_grantees`] moved each three times (callgrind, 100 MB snapshot: 650,000 copies,
+/// 18.7 M instructions).
+fn effective_into<'p>(
+    access: &mut Access<'p>,
+    applying: impl IntoIterator<Item = StatementRef<'p>>,
+    counts: Counts<'_>,
+) {
     let mut denied = ActionSet::EMPTY;
     for by in applying {
         let statement = by.statement;
@@ -265,7 +278,6 @@ fn effective<'p>(applying: impl IntoIterator<Item = StatementRef<'p>>, counts: C
         }
     }
     access.granted = access.granted.minus(denied);
-    access
 }
 
 /// CreateGrant is not admin in a statement restricting `kms:GrantIsForAWSResource` to true or
