@@ -132,19 +132,17 @@ pub struct GranteeAccess<'p> {
 /// Denies that cover it and apply to the key.
 pub fn key_policy_grantees<'p>(policy: &'p Policy, key_arn: &str, counts: Counts<'_>) -> Vec<GranteeAccess<'p>> {
     let classes = Classes::of(policy, key_arn);
-    let mut grantees: Vec<GranteeAccess<'p>> = Vec::with_capacity(classes.covering.len());
-    for (grantee, covering) in &classes.covering {
-        grantees.push(GranteeAccess { grantee: Rc::clone(grantee), access: Access::empty() });
+    // Each grantee's access is worked out in its slot of the list, not moved there
+    // (`effective_into`).
+    let mut grantees: Vec<GranteeAccess<'p>> = classes
+        .covering
+        .iter()
+        .map(|(grantee, _)| GranteeAccess { grantee: Rc::clone(grantee), access: Access::empty() })
+        .collect();
+    for (slot, (_, covering)) in grantees.iter_mut().zip(&classes.covering) {
         // The indexes are into these very statements (`Classes::of`): `get` never misses.
         let applying = covering.iter().filter_map(|i| policy.statements.get(*i));
-        // Worked out in its slot, not moved there (`effective_into`); the slot was just pushed.
-        if let Some(last) = grantees.last_mut() {
-            effective_into(
-                &mut last.access,
-                applying.map(|statement| StatementRef { document: None, statement }),
-                counts,
-            );
-        }
+        effective_into(&mut slot.access, applying.map(|statement| StatementRef { document: None, statement }), counts);
     }
     grantees
 }

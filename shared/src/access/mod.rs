@@ -257,8 +257,8 @@ fn effective<'p>(applying: impl IntoIterator<Item = StatementRef<'p>>, counts: C
 
 /// [`effective`], worked out in `access` (empty): where it is to be kept, such as a slot of a
 /// list, rather than returned and moved there. An `Access` is some 200 bytes, and
-/// [`key_policy_grantees`] moved each three times (callgrind, 100 MB snapshot: 650,000 copies,
-/// 18.7 M instructions).
+/// [`key_policy_grantees`] moved each three times (callgrind, 100 MB snapshot: 650,000 calls
+/// of `memcpy` from it, 18.7 M instructions; 17,000 calls and 0.3 M after).
 fn effective_into<'p>(
     access: &mut Access<'p>,
     applying: impl IntoIterator<Item = StatementRef<'p>>,
