@@ -636,10 +636,14 @@ impl Resource {
 
     /// As [`Resource::from_tree`], parsing the item's `text` first (the dry-run's path): its key
     /// policy is kept as written ([`KEY_POLICY_KEPT`]), so that a key policy met again is not
-    /// unescaped again. `Err` when the text is not JSON (serde_json's error).
-    pub fn from_text(text: &str) -> Result<Result<Resource, ItemError>, serde_json::Error> {
+    /// unescaped again. `Err` when the text is not JSON (serde_json's error). Boxed where it is
+    /// made: a `Resource` is several hundred bytes, and the layers of results it came back
+    /// through each moved it (callgrind, BENCHMARKS.md "Stop 38").
+    pub fn from_text(text: &str) -> Result<Result<Box<Resource>, ItemError>, serde_json::Error> {
         crate::policy::handing_over(text, || {
-            Tree::with_parsed_keeping_in(text, Some(&KEY_POLICY_KEPT), |tree, _| Resource::from_tree(tree))
+            Tree::with_parsed_keeping_in(text, Some(&KEY_POLICY_KEPT), |tree, _| {
+                Resource::from_tree(tree).map(Box::new)
+            })
         })
     }
 
@@ -1227,7 +1231,7 @@ mod tests {
             let text = item.to_string();
             let plain = Resource::from_json(item);
             for _ in 0..3 {
-                assert_eq!(Resource::from_text(&text).expect("the item is JSON"), plain);
+                assert_eq!(Resource::from_text(&text).expect("the item is JSON"), plain.clone().map(Box::new));
             }
             let kept = Tree::with_parsed_keeping_in(&text, Some(&KEY_POLICY_KEPT), |tree, _| {
                 tree.kept().into_iter().map(|(_, read)| read).collect::<Vec<_>>()

@@ -414,7 +414,7 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
     // with no `Value` built or copied either; an item read from it comes back here, since the
     // entry itself may have to be kept ([`decoded_item`]).
     let gaad = entry.decode_gaad(|converted| match converted {
-        Ok(Some(export::GaadTree::Item(item))) => Ok(Resource::from_tree(&item)),
+        Ok(Some(export::GaadTree::Item(item))) => Ok(Resource::from_tree(&item).map(Box::new)),
         Ok(Some(export::GaadTree::AwsManagedPolicy { arn, document })) => {
             Err(aws_managed_policy(arn.to_owned(), parse_policy_tree(&document, PolicyKind::Identity), &error))
         }
@@ -429,7 +429,7 @@ pub(super) fn decode(name: &str, input: usize, entry: export::RawEntry) -> Decod
     match entry.decode() {
         None => Decoded::Nothing,
         Some(export::Found::Item { at, item }) => {
-            decoded_item(Resource::from_json(&item), |_| at, input, entry, &error)
+            decoded_item(Resource::from_json(&item).map(Box::new), |_| at, input, entry, &error)
         }
         Some(export::Found::AwsManagedPolicy { arn, document }) => {
             aws_managed_policy(arn, parse_policy(&document, PolicyKind::Identity), &error)
@@ -454,7 +454,7 @@ fn aws_managed_policy(
 /// An item read from `entry`, as [`decode`] hands it on. Where the entry stood (`at`) is
 /// written out only for an error.
 fn decoded_item(
-    read: Result<Resource, ItemError>,
+    read: Result<Box<Resource>, ItemError>,
     at: impl FnOnce(&export::RawEntry) -> String,
     input: usize,
     entry: export::RawEntry,
@@ -472,7 +472,7 @@ fn decoded_item(
             let may_wait = matches!(resource.details, Details::Role(_) | Details::User(_));
             let place = may_wait.then(|| Place::of(&entry)).flatten();
             let entry = (may_wait && !resource.can_be_stored()).then_some(entry);
-            Decoded::Item { resource: Box::new(resource), input, entry, record, built_by: None, place }
+            Decoded::Item { resource, input, entry, record, built_by: None, place }
         }
         Err(e) => error(format!("{}: {e}", at(&entry))),
     }
