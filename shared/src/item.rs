@@ -560,7 +560,10 @@ impl Resource {
         let arn: Arc<str> = match item.arn {
             Some(arn) => arn.into(),
             // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
-            // with neither, the account comes from `awsAccountId`/`accountId` alone.
+            // with neither, the ARN is empty (as `Resource::arn` says, and SARIF and the
+            // evaluations read it: no ARN, not a made-up one), and the account comes from
+            // `awsAccountId`/`accountId` alone. A `configuration.arn` that is not a string is
+            // an error (`opt_text`), not an empty ARN.
             None => reader.opt_text("arn")?.unwrap_or_default().into(),
         };
         let account_id = item
