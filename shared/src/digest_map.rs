@@ -29,6 +29,14 @@
 //! A digest is random already, so its first half is the small map's hash as it is, and the
 //! shard is chosen by a byte of the other half, so that a shard's keys do not share the bits
 //! its small map's buckets are chosen by.
+//!
+//! Each shard also keeps a [`Filter`] of the digests it holds: a digest the filter has never
+//! seen is not in the shard, and is known not to be without a search (the common case of a
+//! snapshot, whose resources are nearly all new).
+
+mod filter;
+
+use filter::Filter;
 
 use std::collections::hash_map::{Entry, VacantEntry};
 use std::collections::HashMap;
@@ -40,6 +48,9 @@ const SHARDS: usize = 16;
 /// The small map of a shard is merged into its sorted entries once it holds this many entries,
 /// or a sixteenth as many as they, whichever is more (before the next value is put).
 const SMALLEST_MERGE: usize = 256;
+
+/// How many digests a shard's first [`Filter`] has room for (it grows with the shard).
+const FIRST_FILTER_ROOM: usize = 4 * SMALLEST_MERGE;
 
 /// How many entries a chunk of a shard's sorted entries holds: 40 to 48 KB for the dry-run's
 /// tables, small enough for the allocator to reuse a freed chunk at once.
@@ -97,6 +108,8 @@ struct Shard<V> {
     /// ([`search`]), known without reading the chunk.
     lasts: Vec<Key>,
     recent: HashMap<Key, V, BuildHasherDefault<FirstHalf>>,
+    /// Every key of the shard (and perhaps keys a vacant slot was asked for and not given).
+    filter: Filter,
 }
 
 /// A run of a shard's sorted entries, its keys apart from its values: a search reads 16 bytes
@@ -124,7 +137,13 @@ impl<V> Chunk<V> {
 
 impl<V> Default for Shard<V> {
     fn default() -> Self {
-        Shard { chunks: Vec::new(), firsts: Vec::new(), lasts: Vec::new(), recent: HashMap::default() }
+        Shard {
+            chunks: Vec::new(),
+            firsts: Vec::new(),
+            lasts: Vec::new(),
+            recent: HashMap::default(),
+            filter: Filter::with_room(FIRST_FILTER_ROOM),
+        }
     }
 }
 
@@ -150,6 +169,12 @@ impl<V> Shard<V> {
     /// chunk: found from the chunk's first and last keys, which the cache holds (a few hundred
     /// a shard), as [`search`]'s first step finds them, without reading the chunk.
     fn prefetch(&self, key: &Key) {
+        // The filter's block first: `slot` reads it before the chunk, and a key the filter has
+        // not seen needs nothing else. (The chunk is fetched all the same: deciding here would
+        // wait for the block.)
+        if let Some(block) = self.filter.block(&key.0) {
+            prefetch(block);
+        }
         let Some(chunk) = self.firsts.partition_point(|first| first <= key).checked_sub(1) else { return };
         let (Some(entries), Some(first), Some(last)) =
             (self.chunks.get(chunk), self.firsts.get(chunk), self.lasts.get(chunk))
@@ -169,6 +194,9 @@ impl<V> Shard<V> {
     }
 
     fn get(&self, key: &Key) -> Option<&V> {
+        if !self.filter.may_hold(&key.0) {
+            return None;
+        }
         match self.find(key) {
             Some((chunk, Ok(at))) => self.chunks.get(chunk)?.values.get(at),
             _ => self.recent.get(key),
@@ -176,6 +204,9 @@ impl<V> Shard<V> {
     }
 
     fn get_mut(&mut self, key: &Key) -> Option<&mut V> {
+        if !self.filter.may_hold(&key.0) {
+            return None;
+        }
         match self.find(key) {
             Some((chunk, Ok(at))) => self.chunks.get_mut(chunk)?.values.get_mut(at),
             _ => self.recent.get_mut(key),
@@ -198,12 +229,15 @@ impl<V> Shard<V> {
         if self.recent.len() >= SMALLEST_MERGE.max(self.sorted_len() / 16) {
             self.merge();
         }
-        let sorted = match self.find(&key) {
+        if self.filter.is_full() {
+            self.grow_filter();
+        }
+        let sorted = match self.filter.may_hold(&key.0).then(|| self.find(&key)).flatten() {
             Some((chunk, Ok(at))) => Some((chunk, at)),
             _ => None,
         };
         // Two borrows, one a field: the sorted entries' is returned, or the small map's is used.
-        let Shard { chunks, recent, .. } = self;
+        let Shard { chunks, recent, filter, .. } = self;
         if let Some((chunk, at)) = sorted {
             if let Some(held) = chunks.get_mut(chunk).and_then(|entries| entries.values.get_mut(at)) {
                 return Slot::Held(held);
@@ -211,8 +245,23 @@ impl<V> Shard<V> {
         }
         match recent.entry(key) {
             Entry::Occupied(held) => Slot::Held(held.into_mut()),
-            Entry::Vacant(vacant) => Slot::Vacant(Vacant(vacant)),
+            Entry::Vacant(vacant) => {
+                // Added now, whether or not the caller puts a value: a key added and not held
+                // only costs a search.
+                filter.add(&key.0);
+                Slot::Vacant(Vacant(vacant))
+            }
         }
+    }
+
+    /// Builds the filter again, with room for twice the shard's keys, from every one of them.
+    fn grow_filter(&mut self) {
+        let mut filter = Filter::with_room(2 * self.len().max(FIRST_FILTER_ROOM));
+        for chunk in &self.chunks {
+            chunk.keys.iter().for_each(|key| filter.add(&key.0));
+        }
+        self.recent.keys().for_each(|key| filter.add(&key.0));
+        self.filter = filter;
     }
 
     /// Merges the small map's entries into the chunks, rewritten full. Each old chunk is freed
@@ -569,6 +618,23 @@ mod tests {
             let skewed = [u64::MAX - n, n];
             assert_eq!(map.get(&skewed), None);
         }
+    }
+
+    /// A shard's filter holds every key of the shard, and takes at most 4 bytes a key (beside
+    /// the 40 to 48 an entry takes), past its first room.
+    #[test]
+    fn a_shard_s_filter_holds_its_keys_in_a_few_bytes_each() {
+        let mut map = DigestMap::default();
+        for n in 0..300_000u32 {
+            map.insert(digest(&[&n.to_string()]), n);
+        }
+        for shard in &map.shards {
+            let keys = shard.chunks.iter().flat_map(|chunk| chunk.keys.iter()).chain(shard.recent.keys());
+            assert!(keys.into_iter().all(|key| shard.filter.may_hold(&key.0)));
+            assert!(shard.filter.bytes() <= 4 * shard.len().max(FIRST_FILTER_ROOM), "{} keys", shard.len());
+        }
+        let absent = (300_000..400_000u32).filter(|n| map.get(&digest(&[&n.to_string()])).is_none()).count();
+        assert_eq!(absent, 100_000);
     }
 
     /// A merged shard's chunks are full but the last: no slack.
