@@ -620,7 +620,7 @@ mod tests {
         }
     }
 
-    /// A shard's filter holds every key of the shard, and takes at most 4 bytes a key (beside
+    /// A shard's filter holds every key of the shard, and takes at most 2 bytes a key (beside
     /// the 40 to 48 an entry takes), past its first room.
     #[test]
     fn a_shard_s_filter_holds_its_keys_in_a_few_bytes_each() {
@@ -631,7 +631,7 @@ mod tests {
         for shard in &map.shards {
             let keys = shard.chunks.iter().flat_map(|chunk| chunk.keys.iter()).chain(shard.recent.keys());
             assert!(keys.into_iter().all(|key| shard.filter.may_hold(&key.0)));
-            assert!(shard.filter.bytes() <= 4 * shard.len().max(FIRST_FILTER_ROOM), "{} keys", shard.len());
+            assert!(shard.filter.bytes() <= 2 * shard.len().max(FIRST_FILTER_ROOM), "{} keys", shard.len());
         }
         let absent = (300_000..400_000u32).filter(|n| map.get(&digest(&[&n.to_string()])).is_none()).count();
         assert_eq!(absent, 100_000);
