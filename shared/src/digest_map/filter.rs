@@ -45,6 +45,8 @@ impl Filter {
     /// Adds `digest`: [`Filter::may_hold`] says yes for it from now on.
     pub(super) fn add(&mut self, digest: &[u64; 2]) {
         let (block, bits) = self.place(digest);
+        // A block or word that is not there (never: see `place`) is not set, and
+        // `may_hold` reads it as set: no digest added is ever said not to be.
         if let Some(block) = self.blocks.get_mut(block) {
             for (word, bit) in bits {
                 if let Some(word) = block.get_mut(word) {
