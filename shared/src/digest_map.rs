@@ -497,6 +497,15 @@ mod tests {
     use super::*;
     use crate::version::digest;
 
+    /// A map of the digests of `0..count`, each to its number.
+    fn numbered(count: u32) -> DigestMap<u32> {
+        let mut map = DigestMap::default();
+        for n in 0..count {
+            map.insert(digest(&[&n.to_string()]), n);
+        }
+        map
+    }
+
     /// The map agrees with a `HashMap` of the same digests (the reference) after every insert:
     /// lookups, replaced values and the count, over enough keys to merge every shard many
     /// times (the small maps and the sorted vectors both answer).
@@ -576,10 +585,7 @@ mod tests {
     /// and after a merge.
     #[test]
     fn a_slot_is_the_value_held_or_the_place_for_one() {
-        let mut map = DigestMap::default();
-        for n in 0..20_000u32 {
-            map.insert(digest(&[&n.to_string()]), n);
-        }
+        let mut map = numbered(20_000);
         // The early keys are merged into chunks by now; the last few are in the small maps.
         for n in [0u32, 7, 19_999] {
             match map.slot(&digest(&[&n.to_string()])) {
@@ -624,10 +630,7 @@ mod tests {
     /// the 40 to 48 an entry takes), past its first room.
     #[test]
     fn a_shard_s_filter_holds_its_keys_in_a_few_bytes_each() {
-        let mut map = DigestMap::default();
-        for n in 0..300_000u32 {
-            map.insert(digest(&[&n.to_string()]), n);
-        }
+        let map = numbered(300_000);
         for shard in &map.shards {
             let keys = shard.chunks.iter().flat_map(|chunk| chunk.keys.iter()).chain(shard.recent.keys());
             assert!(keys.into_iter().all(|key| shard.filter.may_hold(&key.0)));
@@ -640,10 +643,7 @@ mod tests {
     /// A merged shard's chunks are full but the last: no slack.
     #[test]
     fn a_merged_shard_has_no_slack() {
-        let mut map = DigestMap::default();
-        for n in 0..100_000u32 {
-            map.insert(digest(&[&n.to_string()]), n);
-        }
+        let map = numbered(100_000);
         for shard in &map.shards {
             let (last, full) = shard.chunks.split_last().expect("a shard of about 6,000 entries has chunks");
             assert!(full.iter().all(|chunk| chunk.len() == CHUNK

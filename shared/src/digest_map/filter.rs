@@ -37,9 +37,14 @@ impl Filter {
         Filter { blocks: vec![[0; 8]; blocks], added: 0 }
     }
 
+    /// How many digests it has room for: [`BITS_PER_DIGEST`] bits each.
+    fn room(&self) -> usize {
+        self.blocks.len() * 512 / BITS_PER_DIGEST
+    }
+
     /// Have as many digests been added as it has room for?
     pub(super) fn is_full(&self) -> bool {
-        self.added >= self.blocks.len() * 512 / BITS_PER_DIGEST
+        self.added >= self.room()
     }
 
     /// Adds `digest`: [`Filter::may_hold`] says yes for it from now on.
@@ -96,12 +101,12 @@ mod tests {
     use super::*;
     use crate::version::digest;
 
-    /// Every digest added is held, however full; of digests not added, a few in a thousand at
+    /// Every digest added is held, however full; of digests not added, a few in a hundred at
     /// most are said to be, up to the filter being full; it says when it is full.
     #[test]
     fn every_digest_added_is_held_and_few_others() {
         let mut filter = Filter::with_room(10_000);
-        let room = filter.blocks.len() * 512 / BITS_PER_DIGEST;
+        let room = filter.room();
         assert!((10_000..20_000 + 512 / BITS_PER_DIGEST).contains(&room), "{room}");
         let added: Vec<[u64; 2]> = (0..room).map(|n| digest(&["added", &n.to_string()])).collect();
         for (n, digest) in added.iter().enumerate() {
