@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
-use shared::item::{Details, ItemStatus, ManagedPolicy, Resource, ResourceType};
+use shared::item::{Details, ItemStatus, ManagedPolicy, Resource, ResourceNames, ResourceType};
 use shared::policy::{parse_policy, PolicyKind};
 use shared::rule::{Compliance, Context};
 use shared::MemoryResolver;
@@ -63,13 +63,9 @@ fn blocked_actions_verdicts(accept: &str) -> Vec<(String, Compliance, Option<Str
             let name = arn.rsplit('/').next().unwrap_or_default().to_owned();
             let own_arn = format!("arn:aws:iam::111122223333:policy/{name}");
             let resource = Resource {
-                type_name: "AWS::IAM::Policy".into(),
+                names: ResourceNames::new("AWS::IAM::Policy", &name, &own_arn, "111122223333", None),
                 resource_type: Some(ResourceType::IamPolicy),
-                resource_id: name.as_str().into(),
-                arn: own_arn.into(),
-                account_id: "111122223333".into(),
                 status: ItemStatus::Ok,
-                capture_time: None,
                 key: Default::default(),
                 version: Default::default(),
                 details: Details::Policy(ManagedPolicy {

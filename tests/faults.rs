@@ -39,13 +39,9 @@ fn judged(n: usize) -> Vec<Evaluation> {
     (0..n)
         .map(|i| {
             let verdict = shared::Verdict::from_causes(vec![shared::Cause::because("reason")]);
-            let mut evaluation = Evaluation::by_id(
-                "kms-key-policy-no-public-access",
-                "AWS::KMS::Key".to_owned(),
-                format!("key-{i}"),
-                verdict,
-            );
-            evaluation.ordering_timestamp = Some("2026-11-23T06:00:00.000Z".into());
+            let mut evaluation =
+                Evaluation::by_id("kms-key-policy-no-public-access", "AWS::KMS::Key", &format!("key-{i}"), verdict);
+            evaluation.order_at("2026-11-23T06:00:00.000Z");
             evaluation
         })
         .collect()

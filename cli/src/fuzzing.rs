@@ -231,8 +231,8 @@ fn export_stream_plain(data: &[u8]) {
     }
     for resource in &resources {
         match &resource.details {
-            Details::Policy(policy) => resolver.add_policy(resource.arn.to_string(), policy.document.clone()),
-            Details::Group(group) => resolver.add_group(resource.account_id.clone(), group.clone()),
+            Details::Policy(policy) => resolver.add_policy(resource.arn().to_owned(), policy.document.clone()),
+            Details::Group(group) => resolver.add_group(resource.account_id().to_owned(), group.clone()),
             _ => {}
         }
     }
@@ -247,7 +247,7 @@ fn judge_all(resource: &Resource, resolver: &MemoryResolver) {
     for rule in ALL {
         let mut raw = BTreeMap::new();
         if rule.id == "kms-key-service-readiness" {
-            raw.insert("keyIds".to_owned(), resource.resource_id.to_string());
+            raw.insert("keyIds".to_owned(), resource.resource_id().to_string());
             raw.insert("managementAccountId".to_owned(), ACCOUNT.to_owned());
         }
         let params = rule.parse_params(&raw).unwrap_or_else(|_| rule.default_params());

@@ -45,7 +45,7 @@ fn read(path: &Path) -> (BTreeMap<String, usize>, usize, Vec<String>) {
     let (mut items, mut aws_managed, mut errors) = (BTreeMap::new(), 0, Vec::new());
     let shape = stream(std::io::BufReader::new(file), &mut |found| match found {
         Found::Item { at, item } => match shared::Resource::from_json(&item) {
-            Ok(resource) => *items.entry(resource.type_name.to_string()).or_default() += 1,
+            Ok(resource) => *items.entry(resource.type_name().to_string()).or_default() += 1,
             Err(e) => errors.push(format!("{at}: {e}")),
         },
         Found::AwsManagedPolicy { .. } => aws_managed += 1,

@@ -11,18 +11,19 @@
 //! (`None`, which the dry-run leaves out and PutEvaluations refuses as an error), and a
 //! resource without an ARN has none.
 //!
-//! The resource's type, id, ARN and capture time are the [`Resource`]'s own strings, shared
-//! (`Arc<str>`), not copies: every rule's evaluation of a resource names the same four. The
-//! dry-run makes them on a decoder thread, its judges make the evaluations and its report
-//! writer frees them, and with copies the four allocations an evaluation made on a judge and
-//! freed on the writer were the judges' largest cost (`perf`: mimalloc collecting blocks freed
-//! by another thread; BENCHMARKS.md, "Stop 26").
+//! The resource's names (type, id, ARN, capture time) are the [`Resource`]'s own
+//! ([`ResourceNames`], one shared allocation), not copies: every rule's evaluation of a
+//! resource names the same. The dry-run makes them on a decoder thread, its judges make the
+//! evaluations and its report writer frees them. With copies, the four allocations an
+//! evaluation made on a judge and freed on the writer were the judges' largest cost (`perf`:
+//! mimalloc collecting blocks freed by another thread; BENCHMARKS.md, "Stop 26"); with four
+//! shared strings, their four reference counts were (BENCHMARKS.md, "Stop 40").
 
 use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
-use crate::item::Resource;
+use crate::item::{Resource, ResourceNames};
 use crate::rule::{Cause, Compliance, Verdict};
 
 /// A rule's verdict on one resource, ready to report (PutEvaluations, the dry-run's reports).
@@ -30,18 +31,16 @@ use crate::rule::{Cause, Compliance, Verdict};
 pub struct Evaluation {
     /// The rule's id: its default Config rule name (`ConfigRuleName` in the dry-run's JSON).
     pub rule: &'static str,
-    /// The Config type name, as recorded (`ComplianceResourceType`).
-    pub resource_type: Arc<str>,
-    /// The resource id (`ComplianceResourceId`): an IAM unique id, a KMS key id.
-    pub resource_id: Arc<str>,
-    /// The resource's ARN, when known: where SARIF locates a finding. `None` for an item
-    /// without one, and for a resource known only by type and id.
-    pub resource_arn: Option<Arc<str>>,
-    /// `OrderingTimestamp`: the item's capture time; a periodic run's evaluations, and a
-    /// change whose item records none, take the notification's time instead (runtime). `None`
-    /// when neither is known: the dry-run leaves the field out, PutEvaluations fails with
-    /// `RuleError::NoOrderingTimestamp` rather than send an invented time.
-    pub ordering_timestamp: Option<Arc<str>>,
+    /// The resource's names: its type as recorded (`ComplianceResourceType`), its id
+    /// (`ComplianceResourceId`: an IAM unique id, a KMS key id), its ARN (where SARIF locates a
+    /// finding; empty for an item without one and for a resource known only by type and id)
+    /// and the item's capture time.
+    names: ResourceNames,
+    /// `OrderingTimestamp`, when it is not the item's capture time: a periodic run's
+    /// evaluations, and a change whose item records none, take the notification's time
+    /// instead (runtime). With neither, the dry-run leaves the field out, and PutEvaluations
+    /// fails with `RuleError::NoOrderingTimestamp` rather than send an invented time.
+    ordering_timestamp: Option<Arc<str>>,
     /// The verdict's compliance.
     compliance: Compliance,
     /// The verdict's annotation ([`Verdict::annotation`]): none when COMPLIANT.
@@ -57,34 +56,54 @@ pub struct Evaluation {
 impl Evaluation {
     /// `rule`'s verdict on `resource`, ordered by the item's capture time.
     pub fn new(rule: &'static str, resource: &Resource, verdict: Verdict) -> Evaluation {
-        Evaluation {
-            // `Resource::arn` is empty when the item has none.
-            resource_arn: Some(resource.arn.clone()).filter(|arn| !arn.is_empty()),
-            ordering_timestamp: resource.capture_time.clone(),
-            ..Evaluation::by_id(rule, resource.type_name.clone(), resource.resource_id.clone(), verdict)
-        }
+        Evaluation::of(rule, resource.names.clone(), verdict)
     }
 
     /// `rule`'s verdict on a resource known only by its type and id (a periodic run retires a
     /// resource Config no longer records by the type and id its compliance results name): no
     /// ARN, no ordering timestamp until one is set.
-    pub fn by_id(
-        rule: &'static str,
-        resource_type: impl Into<Arc<str>>,
-        resource_id: impl Into<Arc<str>>,
-        verdict: Verdict,
-    ) -> Evaluation {
+    pub fn by_id(rule: &'static str, resource_type: &str, resource_id: &str, verdict: Verdict) -> Evaluation {
+        Evaluation::of(rule, ResourceNames::new(resource_type, resource_id, "", "", None), verdict)
+    }
+
+    /// `rule`'s verdict on the resource these names name, ordered by their capture time.
+    pub fn of(rule: &'static str, names: ResourceNames, verdict: Verdict) -> Evaluation {
         Evaluation {
             rule,
-            resource_type: resource_type.into(),
-            resource_id: resource_id.into(),
-            resource_arn: None,
+            names,
             ordering_timestamp: None,
             compliance: verdict.compliance,
             annotation: verdict.annotation(),
             excepted: verdict.is_excepted(),
             causes: verdict.causes,
         }
+    }
+
+    /// The Config type name, as recorded (`ComplianceResourceType`).
+    pub fn resource_type(&self) -> &str {
+        self.names.type_name()
+    }
+
+    /// The resource id (`ComplianceResourceId`).
+    pub fn resource_id(&self) -> &str {
+        self.names.resource_id()
+    }
+
+    /// The resource's ARN, when known: `None` for an item without one, and for a resource
+    /// known only by type and id.
+    pub fn resource_arn(&self) -> Option<&str> {
+        Some(self.names.arn()).filter(|arn| !arn.is_empty())
+    }
+
+    /// `OrderingTimestamp`: the time set ([`Evaluation::order_at`]), else the item's capture
+    /// time; `None` when neither is known.
+    pub fn ordering_timestamp(&self) -> Option<&str> {
+        self.ordering_timestamp.as_deref().or_else(|| self.names.capture_time())
+    }
+
+    /// Orders the evaluation at `time` instead of the item's capture time.
+    pub fn order_at(&mut self, time: impl Into<Arc<str>>) {
+        self.ordering_timestamp = Some(time.into());
     }
 
     /// The verdict's compliance.
@@ -116,11 +135,11 @@ impl Serialize for Evaluation {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         Wire {
             config_rule_name: self.rule,
-            compliance_resource_type: &self.resource_type,
-            compliance_resource_id: &self.resource_id,
+            compliance_resource_type: self.resource_type(),
+            compliance_resource_id: self.resource_id(),
             compliance_type: self.compliance,
             annotation: self.annotation(),
-            ordering_timestamp: self.ordering_timestamp.as_deref(),
+            ordering_timestamp: self.ordering_timestamp(),
             causes: &self.causes,
         }
         .serialize(serializer)
@@ -179,9 +198,24 @@ mod tests {
     #[test]
     fn unknown_is_none() {
         let evaluation = Evaluation::new("rule", &key("", None), Verdict::compliant());
-        assert_eq!((evaluation.resource_arn, evaluation.ordering_timestamp), (None, None));
+        assert_eq!((evaluation.resource_arn(), evaluation.ordering_timestamp()), (None, None));
         let evaluation =
             Evaluation::new("rule", &key("arn:aws:kms:us-east-1:111122223333:key/k1", None), Verdict::compliant());
-        assert_eq!(evaluation.resource_arn.as_deref(), Some("arn:aws:kms:us-east-1:111122223333:key/k1"));
+        assert_eq!(evaluation.resource_arn(), Some("arn:aws:kms:us-east-1:111122223333:key/k1"));
+    }
+
+    /// A time set orders the evaluation instead of the capture time; without one, the capture
+    /// time does; a resource known by type and id has neither until one is set.
+    #[test]
+    fn a_time_set_orders_instead_of_the_capture_time() {
+        let mut evaluation = Evaluation::new("rule", &key("", Some("2026-01-01T00:00:00.000Z")), Verdict::compliant());
+        assert_eq!(evaluation.ordering_timestamp(), Some("2026-01-01T00:00:00.000Z"));
+        evaluation.order_at("2026-02-01T00:00:00.000Z");
+        assert_eq!(evaluation.ordering_timestamp(), Some("2026-02-01T00:00:00.000Z"));
+        let mut by_id = Evaluation::by_id("rule", "AWS::KMS::Key", "k1", Verdict::compliant());
+        assert_eq!((by_id.resource_type(), by_id.resource_id()), ("AWS::KMS::Key", "k1"));
+        assert_eq!((by_id.resource_arn(), by_id.ordering_timestamp()), (None, None));
+        by_id.order_at("2026-02-01T00:00:00.000Z");
+        assert_eq!(by_id.ordering_timestamp(), Some("2026-02-01T00:00:00.000Z"));
     }
 }

@@ -14,7 +14,6 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -26,6 +25,9 @@ use crate::policy::{knows_escaped, parse_policy_tree, DocumentError, Policy, Pol
 use crate::version::{ItemVersion, ResourceKey, VersionError};
 
 mod key_attributes;
+mod names;
+
+pub use names::ResourceNames;
 
 pub use key_attributes::{KeyAttributes, KeySpec, KeyState, KeyUsage};
 
@@ -511,24 +513,19 @@ pub enum Details {
 
 /// One resource, decoded.
 ///
-/// The strings every evaluation of it repeats (type, id, ARN, capture time) are shared
-/// (`Arc<str>`, see [`crate::evaluation`]); serde writes and reads them as strings.
+/// Its names (type as recorded, id, ARN, account, capture time), which every evaluation of it
+/// repeats, are one shared allocation ([`ResourceNames`]); serde writes and reads them as
+/// strings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resource {
-    /// The Config type name as recorded.
-    pub type_name: Arc<str>,
+    /// The Config type name as recorded, id, ARN (empty when the item has none), owning account
+    /// (from the item, else from the ARN; empty when neither has one) and
+    /// `configurationItemCaptureTime`.
+    pub names: ResourceNames,
     /// The type, when it is one the rules know.
     pub resource_type: Option<ResourceType>,
-    /// `resourceId`
-    pub resource_id: Arc<str>,
-    /// The resource's ARN (empty when the item has none).
-    pub arn: Arc<str>,
-    /// The owning account (from the item, else from the ARN; empty when neither has one).
-    pub account_id: String,
     /// `configurationItemStatus`
     pub status: ItemStatus,
-    /// `configurationItemCaptureTime`
-    pub capture_time: Option<Arc<str>>,
     /// Which resource this is, whatever version ([`ResourceKey`]).
     pub key: ResourceKey,
     /// Which version of the resource this item is.
@@ -555,24 +552,21 @@ impl Resource {
     pub fn from_item(item: &ConfigItem<'_>) -> Result<Resource, ItemError> {
         let resource_type = ResourceType::from_name(item.resource_type);
         let reader = Reader { item, config: item.configuration.as_ref() };
-        // Made shared at once: a `String` turned into an `Arc<str>` afterwards is copied into a
-        // second allocation (an allocation and a copy an item).
-        let arn: Arc<str> = match item.arn {
-            Some(arn) => arn.into(),
+        let arn: &str = match item.arn {
+            Some(arn) => arn,
             // Items without a top-level ARN (hand-made ones) may carry it in `configuration`;
-            // with neither, the ARN is empty (as `Resource::arn` says, and SARIF and the
+            // with neither, the ARN is empty (as `Resource::names` says, and SARIF and the
             // evaluations read it: no ARN, not a made-up one), and the account comes from
             // `awsAccountId`/`accountId` alone. A `configuration.arn` that is not a string is
             // an error (`opt_text`), not an empty ARN.
-            None => reader.opt_text("arn")?.unwrap_or_default().into(),
+            None => reader.opt_text("arn")?.unwrap_or_default(),
         };
         let account_id = item
             .account_id
             .filter(|a| !a.is_empty())
-            .map(str::to_owned)
             // An ARN that does not parse has no account to give: the account stays empty, as
             // for an item with no ARN at all (nothing the item says is dropped).
-            .or_else(|| Arn::parse(&arn).ok().map(|a| a.account).filter(|a| !a.is_empty()).map(str::to_owned))
+            .or_else(|| Arn::parse(arn).ok().map(|a| a.account).filter(|a| !a.is_empty()))
             .unwrap_or_default();
         let details = match resource_type {
             _ if item.status.is_deleted() => Details::Absent,
@@ -608,15 +602,17 @@ impl Resource {
         // An item without `awsRegion` (one written by hand) is keyed with an empty region: it is
         // a version of the other region-less items of its account, type and id, and of no
         // other; nothing about the item is lost.
-        let key = ResourceKey::new(&account_id, item.region.unwrap_or_default(), item.resource_type, item.resource_id);
+        let key = ResourceKey::new(account_id, item.region.unwrap_or_default(), item.resource_type, item.resource_id);
         Ok(Resource {
-            type_name: item.resource_type.into(),
+            names: ResourceNames::new(
+                item.resource_type,
+                item.resource_id,
+                arn,
+                account_id,
+                item.capture_time.as_deref(),
+            ),
             resource_type,
-            resource_id: item.resource_id.into(),
-            arn,
-            account_id,
             status: item.status.clone(),
-            capture_time: item.capture_time.as_deref().map(Arc::from),
             key,
             version,
             details,
@@ -661,7 +657,32 @@ impl Resource {
 
     /// `resourceType/resourceId`, for messages.
     pub fn label(&self) -> String {
-        format!("{}/{}", self.type_name, self.resource_id)
+        format!("{}/{}", self.type_name(), self.resource_id())
+    }
+
+    /// The Config type name as recorded.
+    pub fn type_name(&self) -> &str {
+        self.names.type_name()
+    }
+
+    /// `resourceId`
+    pub fn resource_id(&self) -> &str {
+        self.names.resource_id()
+    }
+
+    /// The resource's ARN (empty when the item has none).
+    pub fn arn(&self) -> &str {
+        self.names.arn()
+    }
+
+    /// The owning account (from the item, else from the ARN; empty when neither has one).
+    pub fn account_id(&self) -> &str {
+        self.names.account_id()
+    }
+
+    /// `configurationItemCaptureTime`, when the item records one.
+    pub fn capture_time(&self) -> Option<&str> {
+        self.names.capture_time()
     }
 }
 
@@ -1172,8 +1193,8 @@ mod tests {
             "configuration": "{\"keyId\":\"k1\",\"keyManager\":\"CUSTOMER\",\"keyState\":\"Enabled\",\"multiRegion\":false}",
             "supplementaryConfiguration": {"Policy": "\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[]}\""}});
         let resource = Resource::from_json(&api);
-        assert_eq!(resource.as_ref().map(|r| r.account_id.as_str()), Ok("111122223333"));
-        assert_eq!(resource.as_ref().map(|r| r.capture_time.as_deref()), Ok(Some("2026-01-01T00:00:00.000Z")));
+        assert_eq!(resource.as_ref().map(|r| r.account_id()), Ok("111122223333"));
+        assert_eq!(resource.as_ref().map(|r| r.capture_time()), Ok(Some("2026-01-01T00:00:00.000Z")));
         match resource.map(|r| r.details) {
             Ok(Details::Key(key)) => {
                 assert!(matches!(key.policy, KeyPolicy::Parsed(_)), "{:?}", key.policy);

@@ -892,7 +892,7 @@ impl Rule {
     pub fn judge(&self, resource: &Resource, ctx: &Context<'_>) -> Verdict {
         let in_scope = resource.resource_type.is_some_and(|t| self.resource_types.contains(&t));
         if !in_scope {
-            return Verdict::not_applicable(format!("{} is not evaluated by this rule", resource.type_name));
+            return Verdict::not_applicable(format!("{} is not evaluated by this rule", resource.type_name()));
         }
         if resource.status.is_deleted() {
             return Verdict::not_applicable("resource was deleted");

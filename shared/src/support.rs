@@ -169,7 +169,7 @@ impl<'r> HeldPolicies<'r> {
             }
         }
         for group in groups {
-            match ctx.resolver.group(&resource.account_id, group) {
+            match ctx.resolver.group(resource.account_id(), group) {
                 Ok(identity) => held.add_group(group, &identity, ctx),
                 Err(e) => held.unreadable.push(Cause::because(format!("group {group} could not be resolved: {e}"))),
             }
@@ -284,7 +284,7 @@ pub fn blocked_actions_causes(
             .is_none()
     };
     // Made only here, for the few documents that may allow a blocked action.
-    let scope = crate::access::KeyScope::new(&resource.arn, &resource.account_id);
+    let scope = crate::access::KeyScope::new(resource.arn(), resource.account_id());
     let cells = crate::access::identity_cells(&[doc], None, &scope, &counts);
     blocked
         .iter()
@@ -358,7 +358,7 @@ pub fn grantee_causes<'p>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::{AttachedPolicy, Identity, ItemStatus, ResourceType, Role};
+    use crate::item::{AttachedPolicy, Identity, ItemStatus, ResourceNames, ResourceType, Role};
     use crate::policy::{parse_policy, PolicyKind};
     use crate::resolver::MemoryResolver;
 
@@ -388,13 +388,15 @@ mod tests {
             boundary: boundary.map(str::to_owned),
         };
         Resource {
-            type_name: "AWS::IAM::Role".into(),
+            names: ResourceNames::new(
+                "AWS::IAM::Role",
+                "AROA1",
+                "arn:aws:iam::111122223333:role/App",
+                "111122223333",
+                None,
+            ),
             resource_type: Some(ResourceType::IamRole),
-            resource_id: "AROA1".into(),
-            arn: "arn:aws:iam::111122223333:role/App".into(),
-            account_id: "111122223333".into(),
             status: ItemStatus::Ok,
-            capture_time: None,
             key: Default::default(),
             version: Default::default(),
             details: Details::Role(Role { identity, trust: None }),

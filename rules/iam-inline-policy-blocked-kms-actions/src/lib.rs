@@ -134,7 +134,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         match &inline.document {
             Ok(policy) => causes.extend(blocked_actions_causes(
                 IdentityDoc { name: Some(&inline.name), policy },
-                Some(&resource.arn),
+                Some(resource.arn()),
                 resource,
                 ctx.params,
             )),

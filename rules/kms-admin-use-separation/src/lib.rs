@@ -129,8 +129,8 @@ fn cell_causes(resource: &Resource, held: &HeldPolicies) -> Vec<Cause> {
     if !Access::may_administer_and_use(granted_at_most(&docs)) {
         return Vec::new();
     }
-    let scope = KeyScope::new(&resource.arn, &resource.account_id);
-    let principal = Some(&*resource.arn);
+    let scope = KeyScope::new(resource.arn(), resource.account_id());
+    let principal = Some(resource.arn());
     let mut causes: Vec<Cause> = Vec::new();
     // Within the permissions boundary, where there is one (SPEC section 2): a cell is
     // administered and used only where both the policies and the boundary allow it.
@@ -164,10 +164,10 @@ fn cell_causes(resource: &Resource, held: &HeldPolicies) -> Vec<Cause> {
 }
 
 fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
-    let filter = GranteeFilter::new(&resource.account_id, ctx.params);
+    let filter = GranteeFilter::new(resource.account_id(), ctx.params);
     match &resource.details {
         Details::Key(_) => judge_key_policy(resource, |policy| {
-            let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
+            let grantees = key_policy_grantees(policy, resource.arn(), &every_allow);
             let causes = grantee_causes(&grantees, &filter, |g| {
                 if g.grantee.is_service() {
                     return None;
@@ -180,7 +180,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         }),
         Details::Role(role) if role.identity.is_service_linked() => Verdict::not_applicable("service-linked role"),
         Details::Role(_) | Details::User(_) => {
-            if filter.is_exempt(&resource.arn) {
+            if filter.is_exempt(resource.arn()) {
                 return Verdict::not_applicable("principal is exempt");
             }
             let held = HeldPolicies::gather(resource, ctx);

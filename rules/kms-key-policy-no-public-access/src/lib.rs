@@ -82,7 +82,7 @@ fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
         let unlimited = |s: &Statement| restricting(&s.conditions, &LIMITING_KEYS).is_none();
         // What survives for anyone at all is public; a grant to everyone that Denies leave only
         // to named principals is judged by the rules that judge those principals.
-        let causes = key_policy_grantees(policy, &resource.arn, &unlimited)
+        let causes = key_policy_grantees(policy, resource.arn(), &unlimited)
             .into_iter()
             .filter(|g| *g.grantee == Grantee::Anyone)
             .filter_map(|g| {

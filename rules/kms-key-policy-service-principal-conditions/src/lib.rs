@@ -68,7 +68,7 @@ fn unguarded_service_grant(statement: &Statement) -> bool {
 
 fn evaluate(resource: &Resource, _ctx: &Context<'_>) -> Verdict {
     judge_key_policy(resource, |policy| {
-        let causes = key_policy_grantees(policy, &resource.arn, &unguarded_service_grant)
+        let causes = key_policy_grantees(policy, resource.arn(), &unguarded_service_grant)
             .into_iter()
             .filter(|g| g.grantee.is_service())
             .filter_map(|g| {

@@ -98,10 +98,10 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
             .iter()
             .map(|p| Pattern::new(p, CaseRule::AsciiInsensitive, Variables::Literal))
             .collect();
-        let filter = GranteeFilter::new(&resource.account_id, ctx.params);
+        let filter = GranteeFilter::new(resource.account_id(), ctx.params);
         // Asked of every statement for every grantee: it decides without writing the reason.
         let lacks_via_service = |s: &Statement| via_service_problem(s, &allowed).is_some();
-        let grantees = key_policy_grantees(policy, &resource.arn, &lacks_via_service);
+        let grantees = key_policy_grantees(policy, resource.arn(), &lacks_via_service);
         let causes = grantee_causes(&grantees, &filter, |g| {
             if g.grantee.is_service() {
                 return None;

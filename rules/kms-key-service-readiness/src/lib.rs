@@ -184,7 +184,7 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let Details::Key(key) = &resource.details else {
         return Verdict::not_applicable("not a KMS key");
     };
-    if let Some(verdict) = unselected(key, &resource.arn, ctx.params) {
+    if let Some(verdict) = unselected(key, resource.arn(), ctx.params) {
         return verdict;
     }
     verdict(&checklist(resource, ctx.params))
@@ -339,9 +339,9 @@ pub fn checklist(resource: &Resource, params: &Params) -> Vec<Check> {
         let management = params.text(MANAGEMENT_ACCOUNT_ID);
         checks.push(check(
             "key is in the management account",
-            management == Some(resource.account_id.as_str()),
+            management == Some(resource.account_id()),
             match management {
-                Some(m) => format!("key is in account {}, not the management account {m}", resource.account_id),
+                Some(m) => format!("key is in account {}, not the management account {m}", resource.account_id()),
                 None => "management account unknown: set parameter managementAccountId".into(),
             },
         ));
@@ -389,10 +389,10 @@ fn target_trails(resource: &Resource, params: &Params) -> Vec<String> {
     }
     // A key item without an ARN (hand-made ones) or with fields left empty: the trail stands
     // in partition `aws`, region us-east-1.
-    let arn = Arn::parse(&resource.arn).ok();
+    let arn = Arn::parse(resource.arn()).ok();
     let partition = arn.map(|a| a.partition).filter(|p| !p.is_empty()).unwrap_or("aws");
     let region = arn.map(|a| a.region).filter(|r| !r.is_empty()).unwrap_or("us-east-1");
-    vec![format!("arn:{partition}:cloudtrail:{region}:{}:trail/any-trail-of-the-account", resource.account_id)]
+    vec![format!("arn:{partition}:cloudtrail:{region}:{}:trail/any-trail-of-the-account", resource.account_id())]
 }
 
 /// Does condition value `value` under `operator` cover the trail `trail` (an ARN, or an ARN
@@ -489,7 +489,7 @@ fn deputy_check(
 
 fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &Needs) -> Vec<Check> {
     let mut checks = Vec::new();
-    let account = &resource.account_id;
+    let account = resource.account_id();
     let source_account = format!("{{\"StringEquals\": {{\"aws:SourceAccount\": \"{account}\"}}}}");
     let trail_context = format!(
         "{{\"StringLike\": {{\"kms:EncryptionContext:aws:cloudtrail:arn\": \"arn:aws:cloudtrail:*:{account}:trail/*\"}}}}"
@@ -500,7 +500,7 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
         statement("AllowCloudTrailToEncryptLogs", CLOUDTRAIL, &["kms:GenerateDataKey*"], &trail_context);
     if needs.config {
         let service = Grantee::Named(Principal::Service(CONFIG.into()));
-        let all = key_policy_access(policy, &resource.arn, &service, &|_| true);
+        let all = key_policy_access(policy, resource.arn(), &service, &|_| true);
         for name in ["kms:Decrypt", "kms:GenerateDataKey"] {
             checks.push(grant_check(
                 format!("{CONFIG} may {name}"),
@@ -511,7 +511,7 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
         }
         checks.push(deputy_check(
             policy,
-            &resource.arn,
+            resource.arn(),
             CONFIG,
             &["kms:Decrypt", "kms:GenerateDataKey"],
             &format!("add aws:SourceAccount {account}"),
@@ -521,7 +521,7 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
     }
     if needs.cloudtrail {
         let service = Grantee::Named(Principal::Service(CLOUDTRAIL.into()));
-        let all = key_policy_access(policy, &resource.arn, &service, &|_| true);
+        let all = key_policy_access(policy, resource.arn(), &service, &|_| true);
         let trails = target_trails(resource, params);
         let generate = granted(&all, "kms:GenerateDataKey");
         checks.push(grant_check(
@@ -533,7 +533,7 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
             &trail_statement,
         ));
         if generate {
-            let covered = key_policy_access(policy, &resource.arn, &service, &|s| context_covers(s, &trails));
+            let covered = key_policy_access(policy, resource.arn(), &service, &|s| context_covers(s, &trails));
             let covers = granted(&covered, "kms:GenerateDataKey");
             let fix = match policy.statements.iter().any(context_wildcard_under_equals) {
                 true => format!("{CLOUDTRAIL} kms:GenerateDataKey* encryption context is under StringEquals, where * is a literal character: use StringLike arn:aws:cloudtrail:*:{account}:trail/*"),
@@ -566,7 +566,7 @@ fn policy_checks(policy: &Policy, resource: &Resource, params: &Params, needs: &
             if needs.control_tower { &["kms:GenerateDataKey", "kms:Decrypt"] } else { &["kms:GenerateDataKey"] };
         checks.push(deputy_check(
             policy,
-            &resource.arn,
+            resource.arn(),
             CLOUDTRAIL,
             needed,
             &format!("add aws:SourceArn of the trail, or limit the encryption context to account {account}"),

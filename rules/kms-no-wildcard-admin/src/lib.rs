@@ -119,7 +119,7 @@ fn identity_cause(docs: &[IdentityDoc<'_>], resource: &Resource, holder: Option<
     if !Access::may_be_wildcard_admin(granted_at_most(docs)) {
         return None;
     }
-    let scope = KeyScope::new(&resource.arn, &resource.account_id);
+    let scope = KeyScope::new(resource.arn(), resource.account_id());
     let cells = identity_cells(docs, None, &scope, &every_allow);
     let all_keys = cells.all_keys_where(Access::is_wildcard_admin).and_then(|(class, on)| {
         let on = if on == "on all keys" { String::new() } else { format!("{on} ") };
@@ -139,8 +139,8 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
     let docs = match &resource.details {
         Details::Key(_) => {
             return judge_key_policy(resource, |policy| {
-                let filter = GranteeFilter::new(&resource.account_id, ctx.params);
-                let grantees = key_policy_grantees(policy, &resource.arn, &every_allow);
+                let filter = GranteeFilter::new(resource.account_id(), ctx.params);
+                let grantees = key_policy_grantees(policy, resource.arn(), &every_allow);
                 let causes = grantee_causes(&grantees, &filter, |g| {
                     let first_admin = ActionSet::admin_actions().first()?;
                     let by = g.access.source(first_admin)?;
@@ -165,10 +165,10 @@ fn evaluate(resource: &Resource, ctx: &Context<'_>) -> Verdict {
         Details::Group(group) => &group.inline,
         Details::Absent => return Verdict::not_applicable("nothing recorded to evaluate"),
     };
-    if GranteeFilter::new(&resource.account_id, ctx.params).is_exempt(&resource.arn) {
+    if GranteeFilter::new(resource.account_id(), ctx.params).is_exempt(resource.arn()) {
         return Verdict::not_applicable("principal is exempt");
     }
     let (parsed, mut causes) = parsed_inline(docs);
-    causes.splice(0..0, identity_cause(&parsed, resource, Some(&resource.arn)));
+    causes.splice(0..0, identity_cause(&parsed, resource, Some(resource.arn())));
     Verdict::from_causes(causes)
 }

@@ -578,7 +578,7 @@ impl Changes {
         dependencies.clear();
         let Some((identity, groups)) = resource.identity_and_groups() else { return };
         dependencies.extend(identity.managed_policy_arns().map(policy_dependency));
-        dependencies.extend(groups.iter().map(|name| group_dependency(&resource.account_id, name)));
+        dependencies.extend(groups.iter().map(|name| group_dependency(resource.account_id(), name)));
     }
 
     /// For each policy and group, by its hash, the last entry after which a user or role that
@@ -615,9 +615,9 @@ impl Changes {
         let Some((identity, groups)) = resource.identity_and_groups() else { return false };
         identity.managed_policy_arns().any(|arn| changed_after(self.policies.get(arn)))
             || groups.iter().any(|name| {
-                let group_key = (resource.account_id.clone(), name.clone());
+                let group_key = (resource.account_id().to_owned(), name.clone());
                 changed_after(self.groups.get(&group_key))
-                    || store.group_identity(&resource.account_id, name).is_some_and(|group| {
+                    || store.group_identity(resource.account_id(), name).is_some_and(|group| {
                         group.managed_policy_arns().any(|arn| changed_after(self.policies.get(arn)))
                     })
             })
@@ -795,25 +795,26 @@ fn shelve(
                     message: "a managed policy came without its record".into(),
                 });
             };
-            let replaced = store.put_policy(&resource.arn, version, Some(record))?;
-            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.to_string()))
+            let replaced = store.put_policy(resource.arn(), version, Some(record))?;
+            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn().to_string()))
         }
         (Details::Absent, Some(ResourceType::IamPolicy)) => {
-            let replaced = store.put_policy(&resource.arn, version, None)?;
-            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn.to_string()))
+            let replaced = store.put_policy(resource.arn(), version, None)?;
+            (replaced == Replaced::Different).then(|| Changed::Policy(resource.arn().to_string()))
         }
         (Details::Group(group), _) => {
-            let replaced = store.put_group(&resource.account_id, &group.name, version, Some(group.clone()));
-            (replaced == Replaced::Different).then(|| Changed::Group(resource.account_id.clone(), group.name.clone()))
+            let replaced = store.put_group(resource.account_id(), &group.name, version, Some(group.clone()));
+            (replaced == Replaced::Different)
+                .then(|| Changed::Group(resource.account_id().to_owned(), group.name.clone()))
         }
         // A deleted item carries no configuration: the group's name is the last part of its
         // ARN (`arn:aws:iam::111122223333:group/path/Name`). Without one, the deletion cannot
         // be applied, and the group would go on granting what it granted: an input error.
         (Details::Absent, Some(ResourceType::IamGroup)) => {
-            let Ok(arn) = Arn::parse(&resource.arn) else { return Ok(Err(Unshelved::DeletedGroupWithoutArn)) };
+            let Ok(arn) = Arn::parse(resource.arn()) else { return Ok(Err(Unshelved::DeletedGroupWithoutArn)) };
             let name = arn.resource_name();
-            let replaced = store.put_group(&resource.account_id, name, version, None);
-            (replaced == Replaced::Different).then(|| Changed::Group(resource.account_id.clone(), name.to_owned()))
+            let replaced = store.put_group(resource.account_id(), name, version, None);
+            (replaced == Replaced::Different).then(|| Changed::Group(resource.account_id().to_owned(), name.to_owned()))
         }
         _ => None,
     };
@@ -1034,15 +1035,16 @@ fn send<T>(queue: &Sender<Vec<T>>, batch: &mut Vec<T>) -> Result<(), Error> {
 /// role must wait for the rest of the inputs.
 fn resolver_part(resource: &Resource, resolver: &PolicyStore) -> Option<StorePart> {
     let Some((identity, groups)) = resource.identity_and_groups() else {
-        return Some(resolver.part(&resource.account_id, [], []));
+        return Some(resolver.part(resource.account_id(), [], []));
     };
     let known = |identity: &crate::item::Identity| {
         identity.managed_policy_arns().all(|arn| resolver.knows_policy(arn) || is_bundled(arn))
     };
     // Borrowed, not the `Arc` `Resolver::group` hands out: its count is shared with the judges.
-    let groups_known = groups.iter().all(|g| resolver.group_identity(&resource.account_id, g).is_some_and(known));
-    (known(identity) && groups_known)
-        .then(|| resolver.part(&resource.account_id, identity.managed_policy_arns(), groups.iter().map(String::as_str)))
+    let groups_known = groups.iter().all(|g| resolver.group_identity(resource.account_id(), g).is_some_and(known));
+    (known(identity) && groups_known).then(|| {
+        resolver.part(resource.account_id(), identity.managed_policy_arns(), groups.iter().map(String::as_str))
+    })
 }
 
 /// Is `arn` one of the bundled AWS managed policies?
@@ -1061,17 +1063,17 @@ fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &
         let verdict = catch_unwind(AssertUnwindSafe(|| rule.judge(resource, &Context { params, resolver }))).map_err(
             |panic| Error::RulePanicked {
                 rule: rule.id,
-                resource_type: resource.type_name.to_string(),
-                resource_id: resource.resource_id.to_string(),
+                resource_type: resource.type_name().to_string(),
+                resource_id: resource.resource_id().to_string(),
                 file: file.to_owned(),
                 message: panic_message(panic.as_ref()),
             },
         )?;
         let target = Target {
             rule: rule.id,
-            arn: &resource.arn,
-            resource_id: &resource.resource_id,
-            account_id: &resource.account_id,
+            arn: resource.arn(),
+            resource_id: resource.resource_id(),
+            account_id: resource.account_id(),
         };
         evaluations.push(Evaluation::new(rule.id, resource, rules.exceptions.apply(&target, verdict, rules.today)));
     }
@@ -1095,7 +1097,7 @@ mod tests {
         function: crate::FunctionSize::ONE_ITEM,
         inactive_keys: InactiveKeys::Evaluate,
         evaluate: |resource, _| match resource.details {
-            Details::Role(_) => panic!("deliberate panic on {}", resource.resource_id),
+            Details::Role(_) => panic!("deliberate panic on {}", resource.resource_id()),
             _ => Verdict::compliant(),
         },
     };
@@ -1309,7 +1311,7 @@ mod tests {
                 items += 1;
                 let needed =
                     matches!(resource.details, Details::Role(_) | Details::User(_)) && !resource.can_be_stored();
-                assert_eq!(entry.is_some(), needed, "{}", resource.resource_id);
+                assert_eq!(entry.is_some(), needed, "{}", resource.resource_id());
             }
         }
         assert!(items > 10, "the sample has items: {items}");

@@ -125,7 +125,7 @@ pub(super) fn run_precheck(precheck: Precheck, args: &PrecheckArgs) -> Result<Ex
             0 => "READY".to_owned(),
             n => format!("NOT READY: {n} of {} requirements unmet", checks.len()),
         };
-        out.push_str(&format!("{} ({}) for {}: {verdict}\n", key.resource_id, key.account_id, services));
+        out.push_str(&format!("{} ({}) for {}: {verdict}\n", key.resource_id(), key.account_id(), services));
         // The two kinds apart (SPEC section 3): what the services need, then the guards against
         // the confused deputy.
         for kind in [CheckKind::ServiceNeeds, CheckKind::ConfusedDeputy] {

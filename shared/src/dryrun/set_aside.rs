@@ -151,7 +151,7 @@ impl SetAside {
             self.file.write_all(&bytes)?;
             self.scratch = bytes;
         } else {
-            let entry = entry.ok_or_else(|| SetAsideError::NoEntry(resource.resource_id.to_string()))?;
+            let entry = entry.ok_or_else(|| SetAsideError::NoEntry(resource.resource_id().to_string()))?;
             let (tag, index) = entry.to_parts();
             let json = entry.json().as_bytes();
             self.file.write_all(&[ENTRY])?;

@@ -25,7 +25,7 @@ impl Summary {
     pub(super) fn judge(&mut self, resource: &Resource, covered: bool) {
         match covered {
             true => self.judged += 1,
-            false => *self.not_covered.entry(resource.type_name.to_string()).or_default() += 1,
+            false => *self.not_covered.entry(resource.type_name().to_string()).or_default() += 1,
         }
     }
 
@@ -33,7 +33,7 @@ impl Summary {
     pub(super) fn unjudge(&mut self, resource: &Resource, covered: bool) {
         let count = match covered {
             true => Some(&mut self.judged),
-            false => self.not_covered.get_mut(&*resource.type_name),
+            false => self.not_covered.get_mut(resource.type_name()),
         };
         if let Some(count) = count {
             *count = count.saturating_sub(1);

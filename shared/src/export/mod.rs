@@ -1152,8 +1152,8 @@ mod tests {
         assert_eq!(out.items.len(), 1);
         assert_eq!(out.aws_managed_policies.len(), 1);
         let resource = crate::item::Resource::from_json(&out.items[0].1);
-        assert_eq!(resource.as_ref().map(|r| &*r.resource_id), Ok("AROA1"));
-        assert_eq!(resource.map(|r| r.account_id), Ok("111122223333".to_owned()));
+        assert_eq!(resource.as_ref().map(|r| r.resource_id()), Ok("AROA1"));
+        assert_eq!(resource.as_ref().map(|r| r.account_id()), Ok("111122223333"));
     }
 
     #[test]
@@ -1172,8 +1172,8 @@ mod tests {
             .iter()
             .filter_map(|(_, item)| crate::item::Resource::from_json(item).ok())
             .filter_map(|r| match r.details {
-                crate::item::Details::Role(role) => Some((r.resource_id.to_string(), role.identity.boundary)),
-                crate::item::Details::User(user) => Some((r.resource_id.to_string(), user.identity.boundary)),
+                crate::item::Details::Role(role) => Some((r.names.resource_id().to_owned(), role.identity.boundary)),
+                crate::item::Details::User(user) => Some((r.names.resource_id().to_owned(), user.identity.boundary)),
                 _ => None,
             })
             .collect();

@@ -106,7 +106,7 @@ pub(super) async fn resolve(
         match group(clients, cache, name).await {
             Ok(group) => {
                 arns.extend(group.attached.iter().map(|a| a.arn.clone()));
-                resolver.add_group(resource.account_id.clone(), group);
+                resolver.add_group(resource.account_id().to_owned(), group);
             }
             Err(reason) => resolver.add_unavailable(format!("group {name}"), reason),
         }

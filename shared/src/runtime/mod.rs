@@ -351,13 +351,13 @@ pub fn judge_fetched_excepting(
     let verdict = rule.judge(resource, &Context { params, resolver });
     let target = crate::exceptions::Target {
         rule: rule.id,
-        arn: &resource.arn,
-        resource_id: &resource.resource_id,
-        account_id: &resource.account_id,
+        arn: resource.arn(),
+        resource_id: resource.resource_id(),
+        account_id: resource.account_id(),
     };
     let evaluation = Evaluation::new(rule.id, resource, excepting.exceptions.apply(&target, verdict, excepting.today));
     // A COMPLIANT verdict has no annotation: the log line shows an empty one, nothing is lost.
-    tracing::info!(rule = evaluation.rule, resource_type = %evaluation.resource_type, resource_id = %evaluation.resource_id, compliance = evaluation.compliance().as_str(), annotation = evaluation.annotation().unwrap_or_default(), "evaluated");
+    tracing::info!(rule = evaluation.rule, resource_type = %evaluation.resource_type(), resource_id = %evaluation.resource_id(), compliance = evaluation.compliance().as_str(), annotation = evaluation.annotation().unwrap_or_default(), "evaluated");
     evaluation
 }
 
@@ -423,8 +423,8 @@ pub async fn evaluate_event_excepting(
 /// always carry it) by the notification's time. Neither known: none, which reporting refuses
 /// (`RuleError::NoOrderingTimestamp`).
 fn or_ordering(mut evaluation: Evaluation, notification_time: Option<&str>) -> Evaluation {
-    if evaluation.ordering_timestamp.is_none() {
-        evaluation.ordering_timestamp = notification_time.map(Arc::from);
+    if let (None, Some(time)) = (evaluation.ordering_timestamp(), notification_time) {
+        evaluation.order_at(time);
     }
     evaluation
 }
@@ -449,7 +449,7 @@ async fn judge_one(
     };
     // `ordering` (a periodic run's notification time) over the item's capture time.
     if let Some(time) = ordering {
-        evaluation.ordering_timestamp = Some(time.into());
+        evaluation.order_at(time);
     }
     Ok(evaluation)
 }

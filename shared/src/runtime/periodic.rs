@@ -325,11 +325,11 @@ async fn sweep(
             if gone && seen.insert((resource_type.to_owned(), resource_id.to_owned())) {
                 let mut evaluation = Evaluation::by_id(
                     rule.id,
-                    resource_type.to_owned(),
-                    resource_id.to_owned(),
+                    resource_type,
+                    resource_id,
                     Verdict::not_applicable("resource is no longer recorded"),
                 );
-                evaluation.ordering_timestamp = Some(ordering.into());
+                evaluation.order_at(ordering);
                 if verdicts.send(evaluation).await.is_err() {
                     return Err(Missed::new(what, "the reporter had stopped"));
                 }

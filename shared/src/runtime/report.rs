@@ -158,14 +158,14 @@ fn name_of(evaluation: &Entry) -> String {
 
 /// `type/id`, as errors and logs name a resource.
 pub(super) fn key_name(evaluation: &Evaluation) -> String {
-    format!("{}/{}", evaluation.resource_type, evaluation.resource_id)
+    format!("{}/{}", evaluation.resource_type(), evaluation.resource_id())
 }
 
 /// The PutEvaluations entry of an evaluation. The ordering timestamp must be there and parse:
 /// an evaluation sent with a made-up time (the epoch) would be older than the one Config
 /// holds, and Config would keep the stale verdict.
 fn to_entry(evaluation: &Evaluation) -> Result<Entry, RuleError> {
-    let Some(ordering) = &evaluation.ordering_timestamp else {
+    let Some(ordering) = evaluation.ordering_timestamp() else {
         return Err(RuleError::NoOrderingTimestamp { resource: key_name(evaluation) });
     };
     // Config writes capture times with and without the `Z`; both are UTC.
@@ -178,8 +178,8 @@ fn to_entry(evaluation: &Evaluation) -> Result<Entry, RuleError> {
         Compliance::NotApplicable => ComplianceType::NotApplicable,
     };
     Entry::builder()
-        .compliance_resource_type(&*evaluation.resource_type)
-        .compliance_resource_id(&*evaluation.resource_id)
+        .compliance_resource_type(evaluation.resource_type())
+        .compliance_resource_id(evaluation.resource_id())
         .compliance_type(compliance)
         .set_annotation(evaluation.annotation().map(str::to_owned))
         .ordering_timestamp(timestamp)
@@ -195,7 +195,9 @@ mod tests {
     fn evaluation(ordering: Option<&str>) -> Evaluation {
         let verdict = Verdict::from_causes(vec![Cause::because("because")]);
         let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key", "k1", verdict);
-        evaluation.ordering_timestamp = ordering.map(std::sync::Arc::from);
+        if let Some(time) = ordering {
+            evaluation.order_at(time);
+        }
         evaluation
     }
 

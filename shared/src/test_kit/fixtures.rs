@@ -204,8 +204,8 @@ fn resolver(spec: Option<&ResolverSpec>) -> Result<MemoryResolver, String> {
     for item in &spec.items {
         let resource = Resource::from_json(item).map_err(|e| format!("resolver item: {e}"))?;
         match resource.details {
-            Details::Policy(policy) => resolver.add_policy(resource.arn.to_string(), policy.document),
-            Details::Group(group) => resolver.add_group(resource.account_id.clone(), group),
+            Details::Policy(policy) => resolver.add_policy(resource.names.arn().to_owned(), policy.document),
+            Details::Group(group) => resolver.add_group(resource.names.account_id().to_owned(), group),
             other => return Err(format!("resolver items must be policies or groups, found {other:?}")),
         }
     }

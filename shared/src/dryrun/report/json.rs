@@ -187,16 +187,16 @@ fn render(
     out.extend_from_slice(b"{\n      \"ConfigRuleName\": ");
     out.extend_from_slice(rule_name);
     out.extend_from_slice(b",\n      \"ComplianceResourceType\": ");
-    fields.resource_type.put(out, &evaluation.resource_type);
+    fields.resource_type.put(out, evaluation.resource_type());
     out.extend_from_slice(b",\n      \"ComplianceResourceId\": ");
-    fields.resource_id.put(out, &evaluation.resource_id);
+    fields.resource_id.put(out, evaluation.resource_id());
     out.extend_from_slice(b",\n      \"ComplianceType\": ");
     out.extend_from_slice(quoted_compliance(evaluation.compliance()));
     if let Some(annotation) = evaluation.annotation() {
         out.extend_from_slice(b",\n      \"Annotation\": ");
         string(out, annotation);
     }
-    if let Some(timestamp) = &evaluation.ordering_timestamp {
+    if let Some(timestamp) = evaluation.ordering_timestamp() {
         out.extend_from_slice(b",\n      \"OrderingTimestamp\": ");
         fields.timestamp.put(out, timestamp);
     }
@@ -539,9 +539,11 @@ mod tests {
             for verdict in verdicts {
                 // Rules named alike, and one whose name needs an escape.
                 let rule = ["rule-id", "other-rule", "rule \"quoted\""][all.len() % 3];
-                let mut evaluation = Evaluation::by_id(rule, format!("AWS::{text}"), format!("id {text} {i}"), verdict);
-                evaluation.ordering_timestamp =
-                    (i % 2 == 0).then(|| format!("2026-01-0{i}T00:00:00.000Z {text}").into());
+                let mut evaluation =
+                    Evaluation::by_id(rule, &format!("AWS::{text}"), &format!("id {text} {i}"), verdict);
+                if i % 2 == 0 {
+                    evaluation.order_at(format!("2026-01-0{i}T00:00:00.000Z {text}"));
+                }
                 all.push(evaluation);
             }
         }

@@ -282,9 +282,9 @@ impl Findings {
         let record = FindingRecord {
             entry,
             rule: evaluation.rule,
-            resource_type: &evaluation.resource_type,
-            resource_id: &evaluation.resource_id,
-            resource_arn: evaluation.resource_arn.as_deref(),
+            resource_type: evaluation.resource_type(),
+            resource_id: evaluation.resource_id(),
+            resource_arn: evaluation.resource_arn(),
             // Findings are NON_COMPLIANT or excepted evaluations, which always carry an
             // annotation (a verdict with causes has one); the default is never written.
             annotation: evaluation.annotation().unwrap_or_default(),
@@ -380,6 +380,7 @@ pub(in crate::dryrun) fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::ResourceNames;
     use crate::rule::{AnnotationStyle, Verdict};
 
     /// serde_json's pretty printer over a streamed sequence writes what it writes for a
@@ -423,10 +424,15 @@ mod tests {
                 ..Verdict::not_applicable(format!("not applicable {id}"))
             },
         };
-        let mut evaluation = Evaluation::by_id(rule, "AWS::KMS::Key", format!("k{id}"), verdict);
-        evaluation.resource_arn = Some(format!("arn:aws:kms:us-east-1:111122223333:key/k{id}").into());
-        evaluation.ordering_timestamp = Some("2026-01-01T00:00:00.000Z".into());
-        evaluation
+        let arn = format!("arn:aws:kms:us-east-1:111122223333:key/k{id}");
+        let names = ResourceNames::new(
+            "AWS::KMS::Key",
+            &format!("k{id}"),
+            &arn,
+            "111122223333",
+            Some("2026-01-01T00:00:00.000Z"),
+        );
+        Evaluation::of(rule, names, verdict)
     }
 
     /// `n` entries, entry `e` with `e % 4` evaluations (none for every fourth).
@@ -502,7 +508,7 @@ mod tests {
             .filter(|(e, _)| *e != 1)
             .flat_map(|(_, evaluations)| evaluations)
             .filter(|e| e.compliance() == Compliance::NonCompliant || e.is_excepted())
-            .map(|e| e.resource_id.to_string())
+            .map(|e| e.resource_id().to_string())
             .collect();
         assert_eq!(ids, want);
     }
@@ -511,9 +517,9 @@ mod tests {
     #[test]
     fn a_finding_reads_back_as_written() {
         let verdict = Verdict::from_causes(vec![Cause::because("why")]);
-        let mut evaluation = Evaluation::by_id("rule", "AWS::KMS::Key", "k1", verdict);
-        evaluation.resource_arn = Some("arn:aws:kms:us-east-1:111122223333:key/k1".into());
-        evaluation.ordering_timestamp = Some("2026-01-01T00:00:00.000Z".into());
+        let arn = "arn:aws:kms:us-east-1:111122223333:key/k1";
+        let names = ResourceNames::new("AWS::KMS::Key", "k1", arn, "111122223333", Some("2026-01-01T00:00:00.000Z"));
+        let evaluation = Evaluation::of("rule", names, verdict);
         let mut file = tempfile::tempfile().unwrap();
         Findings::write(&mut file, &evaluation, 0).unwrap();
         Findings::write(&mut file, &evaluation, 1).unwrap();
@@ -526,7 +532,7 @@ mod tests {
             ("rule", "k1", "why")
         );
         assert_eq!(finding.causes, serde_json::to_value(evaluation.causes()).unwrap());
-        assert_eq!(finding.resource_arn.as_deref(), evaluation.resource_arn.as_deref());
+        assert_eq!(finding.resource_arn.as_deref(), evaluation.resource_arn());
         assert_eq!(findings.read().unwrap().count(), 2, "read again from the start");
     }
 }
