@@ -30,6 +30,7 @@
 
 mod args;
 mod error;
+mod evaluated;
 mod homeward;
 mod input;
 mod pipeline;

@@ -41,6 +41,7 @@ use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 
 use super::args::Format;
 use super::error::Error;
+use super::evaluated::Evaluated;
 use super::homeward::{self, Homeward, Worker};
 use super::input::{progress_bar, Input, InputError};
 use super::places::{Dependency, Place, Placed, PlacedError, Places};
@@ -109,13 +110,14 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     let (to_sequence, sequence_queue) = bounded::<Vec<(usize, Decoded)>>(QUEUE_DEPTH);
     let (to_judge, judge_queue) = bounded::<Vec<(usize, Work)>>(QUEUE_DEPTH);
     // Unbounded: the judges must never wait for the writer, which waits for them in order.
-    let (to_collect, collect_queue) = unbounded::<Vec<(usize, Vec<Evaluation>)>>();
+    let (to_collect, collect_queue) = unbounded::<Evaluated>();
 
     let (read, sequenced, collected) = std::thread::scope(|scope| {
         // Where what a stage is done with goes back to be freed: see `homeward`.
         let (to_decoders, decoder_homes) = homeward::homes::<Box<Resource>>(workers);
         let writer = stage(scope, failure, "report writer", move || {
-            let mut in_order = InOrder::new(queue::iter(&collect_queue).take_while(|_| !failure.stopped()).flatten());
+            let batches = queue::iter(&collect_queue).take_while(|_| !failure.stopped());
+            let mut in_order = InOrder::new(batches.flat_map(Evaluated::into_entries));
             let collected = report::collect(in_order.by_ref(), format)?;
             Ok((collected, in_order.into_buffer()))
         });
@@ -139,13 +141,26 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
             let (queue, to_collect) = (judge_queue.clone(), to_collect.clone());
             let mut homeward = Homeward::new(to_decoders.clone());
             stage(scope, failure, "judge", move || {
-                worker(&queue, &to_collect, failure, |(order, work)| {
-                    let (evaluations, built) = work.judge(rules, names)?;
-                    if let Some((decoder, resource)) = built {
-                        homeward.send(decoder, resource);
+                // Sized as the last batch's evaluations were: a batch's list grown from small
+                // moved its evaluations several times.
+                let mut evaluations = 0;
+                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
+                    let mut evaluated = Evaluated::with_capacity(batch.len(), evaluations);
+                    for (order, work) in batch {
+                        evaluated.add(order, |list| {
+                            if let Some((decoder, resource)) = work.judge(rules, names, list)? {
+                                homeward.send(decoder, resource);
+                            }
+                            Ok::<_, Error>(())
+                        })?;
                     }
-                    Ok((order, evaluations))
-                })
+                    evaluations = evaluated.evaluations();
+                    // The writer has stopped: it holds the run's error, or the run is over.
+                    if queue::send(&to_collect, evaluated).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
             });
         }
         drop(to_decoders);
@@ -493,17 +508,23 @@ enum Work {
 }
 
 impl Work {
-    /// Every evaluation of the item, and the resource to send back to the decoder that built
-    /// it. A rule that panics is an error naming it and the item: the run stops rather than
-    /// report without that evaluation.
-    fn judge(self, rules: Rules<'_>, names: &[String]) -> Result<(Vec<Evaluation>, Option<Built>), Error> {
+    /// Every evaluation of the item, pushed onto `evaluations`; and the resource to send back
+    /// to the decoder that built it. A rule that panics is an error naming it and the item:
+    /// the run stops rather than report without that evaluation.
+    fn judge(
+        self,
+        rules: Rules<'_>,
+        names: &[String],
+        evaluations: &mut Vec<Evaluation>,
+    ) -> Result<Option<Built>, Error> {
         match self {
             Work::Now { input, resource, part, built_by } => {
-                let evaluations = judge(rules, &part, &resource, name(names, input))?;
-                Ok((evaluations, built_by.map(|by| (by, resource))))
+                judge(rules, &part, &resource, name(names, input), evaluations)?;
+                Ok(built_by.map(|by| (by, resource)))
             }
             Work::Again { input, resource, store } => {
-                Ok((judge(rules, store.as_ref(), &resource, name(names, input))?, None))
+                judge(rules, store.as_ref(), &resource, name(names, input), evaluations)?;
+                Ok(None)
             }
             Work::SetAside { record, store } => {
                 let (input, number) = (record.input, record.number);
@@ -521,7 +542,8 @@ impl Work {
                         }
                     },
                 };
-                Ok((judge(rules, store.as_ref(), &resource, file)?, None))
+                judge(rules, store.as_ref(), &resource, file, evaluations)?;
+                Ok(None)
             }
         }
     }
@@ -548,7 +570,7 @@ struct Sequenced {
 struct Queues {
     decoded: Receiver<Vec<(usize, Decoded)>>,
     to_judge: Sender<Vec<(usize, Work)>>,
-    to_collect: Sender<Vec<(usize, Vec<Evaluation>)>>,
+    to_collect: Sender<Evaluated>,
 }
 
 /// What the sequencer needs to read the inputs again ([`judge_again`]).
@@ -982,17 +1004,14 @@ impl JudgingAgain<'_, '_, '_, '_> {
 /// each sent as a batch of [`BATCH`] fills or when flushed.
 struct Outbox<'q> {
     to_judge: &'q Sender<Vec<(usize, Work)>>,
-    to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
+    to_collect: &'q Sender<Evaluated>,
     judging: Vec<(usize, Work)>,
-    nothing: Vec<(usize, Vec<Evaluation>)>,
+    nothing: Evaluated,
 }
 
 impl<'q> Outbox<'q> {
-    fn new(
-        to_judge: &'q Sender<Vec<(usize, Work)>>,
-        to_collect: &'q Sender<Vec<(usize, Vec<Evaluation>)>>,
-    ) -> Outbox<'q> {
-        Outbox { to_judge, to_collect, judging: Vec::with_capacity(BATCH), nothing: Vec::new() }
+    fn new(to_judge: &'q Sender<Vec<(usize, Work)>>, to_collect: &'q Sender<Evaluated>) -> Outbox<'q> {
+        Outbox { to_judge, to_collect, judging: Vec::with_capacity(BATCH), nothing: Evaluated::default() }
     }
 
     /// Entry `order` is to be judged as `work`.
@@ -1007,16 +1026,25 @@ impl<'q> Outbox<'q> {
     /// Entry `order` has no evaluation (not an item, an input error, a superseded version, a
     /// user or role set aside): the writer is told, so that every number reaches it.
     fn skip(&mut self, order: usize) -> Result<(), Error> {
-        self.nothing.push((order, Vec::new()));
+        self.nothing.add_none(order);
         match self.nothing.len() < BATCH {
             true => Ok(()),
-            false => send(self.to_collect, &mut self.nothing),
+            false => self.send_nothing(),
         }
     }
 
     fn flush(&mut self) -> Result<(), Error> {
         send(self.to_judge, &mut self.judging)?;
-        send(self.to_collect, &mut self.nothing)
+        self.send_nothing()
+    }
+
+    /// Sends the entries without evaluations, if there are any.
+    fn send_nothing(&mut self) -> Result<(), Error> {
+        if self.nothing.len() == 0 {
+            return Ok(());
+        }
+        queue::send(self.to_collect, std::mem::take(&mut self.nothing))
+            .map_err(|_| Error::Interrupted { stage: "sequencer" })
     }
 }
 
@@ -1052,14 +1080,19 @@ fn is_bundled(arn: &str) -> bool {
     !matches!(MemoryResolver::new().managed_policy(arn), Err(crate::resolver::ResolveError::NotFound(_)))
 }
 
-/// Every rule whose scope includes the resource, judged, in rule order. A rule that panics is
-/// [`Error::RulePanicked`], naming the rule, the item and `file`.
-fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &str) -> Result<Vec<Evaluation>, Error> {
-    let Some(resource_type) = resource.resource_type else { return Ok(Vec::new()) };
-    let covering = || rules.rules.iter().filter(move |(rule, _)| rule.resource_types.contains(&resource_type));
-    // Sized at once: grown from empty, the list of a key's evaluations was moved twice.
-    let mut evaluations = Vec::with_capacity(covering().count());
-    for (rule, params) in covering() {
+/// Every rule whose scope includes the resource, judged, in rule order, pushed onto
+/// `evaluations`. A rule that panics is [`Error::RulePanicked`], naming the rule, the item and
+/// `file`.
+fn judge(
+    rules: Rules<'_>,
+    resolver: &dyn Resolver,
+    resource: &Resource,
+    file: &str,
+    evaluations: &mut Vec<Evaluation>,
+) -> Result<(), Error> {
+    let Some(resource_type) = resource.resource_type else { return Ok(()) };
+    let covering = rules.rules.iter().filter(|(rule, _)| rule.resource_types.contains(&resource_type));
+    for (rule, params) in covering {
         let verdict = catch_unwind(AssertUnwindSafe(|| rule.judge(resource, &Context { params, resolver }))).map_err(
             |panic| Error::RulePanicked {
                 rule: rule.id,
@@ -1077,7 +1110,7 @@ fn judge(rules: Rules<'_>, resolver: &dyn Resolver, resource: &Resource, file: &
         };
         evaluations.push(Evaluation::new(rule.id, resource, rules.exceptions.apply(&target, verdict, rules.today)));
     }
-    Ok(evaluations)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1265,11 +1298,12 @@ mod tests {
             (RecordKind::Entry(not_an_item), "resourceType"),
         ] {
             let work = Work::SetAside { record: Record { input: 0, number: 7, kind }, store: Arc::clone(&store) };
-            match work.judge(rules, &names) {
+            let mut evaluations = Vec::new();
+            match work.judge(rules, &names, &mut evaluations) {
                 Err(Error::SetAsideRecord { file, number: 7, problem }) if file == "export.json" => {
                     assert!(problem.to_string().contains(says), "{problem}")
                 }
-                other => panic!("{:?}", other.map(|(e, _)| e.len())),
+                other => panic!("{:?}", other.map(|built| (evaluations.len(), built.is_some()))),
             }
         }
         // A sound record is judged.
@@ -1277,7 +1311,8 @@ mod tests {
             record: Record { input: 0, number: 1, kind: RecordKind::Entry(key) },
             store: Arc::clone(&store),
         };
-        let (evaluations, built) = work.judge(rules, &names).unwrap();
+        let mut evaluations = Vec::new();
+        let built = work.judge(rules, &names, &mut evaluations).unwrap();
         assert_eq!(evaluations.len(), 1);
         assert!(built.is_none(), "no decoder built a set-aside item");
     }

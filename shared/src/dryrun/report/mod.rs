@@ -20,6 +20,7 @@ mod table;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Seek, Write};
+use std::ops::Deref;
 
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -126,8 +127,8 @@ fn too_many() -> Error {
 /// The report writer: counts the evaluations of `entries` (each entry's, in number order from
 /// 0, as the writer's reorder buffer hands them on) and keeps, on disk, what the report in
 /// `format` is made from.
-pub(in crate::dryrun) fn collect(
-    entries: impl Iterator<Item = (usize, Vec<Evaluation>)>,
+pub(in crate::dryrun) fn collect<E: Deref<Target = [Evaluation]>>(
+    entries: impl Iterator<Item = (usize, E)>,
     format: Format,
 ) -> Result<Collected, Error> {
     let mut by_place: Vec<[usize; KINDS]> = Vec::new();
@@ -148,7 +149,7 @@ pub(in crate::dryrun) fn collect(
             Err(_) => overflow = true,
         }
         overflow |= !ledger.spool.entry_starts(written(&spool));
-        for evaluation in &evaluations {
+        for evaluation in evaluations.iter() {
             let (place, kind) = (rule_place(&mut ledger.rules, evaluation.rule), count_index(evaluation));
             // The counts of each rule, by its place in the ledger: `rule_place` adds one place
             // at a time, so a new place is the next one.
