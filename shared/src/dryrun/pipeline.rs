@@ -211,9 +211,10 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
     Ok(Run { collected, errors, summary })
 }
 
-/// A decoder's or a judge's loop: `work` on every item of every batch of `queue` until it
-/// closes or the run fails, each batch's results sent on to `to` in one batch. An item whose
-/// work fails ends the stage with that error.
+/// A decoder's loop: `work` on every item of every batch of `queue` until it closes or the run
+/// fails, each batch's results sent on to `to` in one batch. An item whose work fails ends the
+/// stage with that error. (The judges' loop is their own: they put a batch's evaluations in one
+/// list, [`Evaluated`].)
 fn worker<I, O>(
     queue: &Receiver<Vec<I>>,
     to: &Sender<Vec<O>>,
