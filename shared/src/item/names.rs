@@ -52,6 +52,7 @@ impl ResourceNames {
                 joined.push_str(part);
                 *end = joined.len();
             }
+            // No capture time joins nothing; `has_capture_time` keeps it apart from an empty one.
             joined.push_str(capture_time.unwrap_or_default());
             (Arc::<str>::from(joined.as_str()), ends)
         });
