@@ -4,8 +4,9 @@
 //!
 //! Why one list a batch: with a list for each entry, each judged entry cost a judge an
 //! allocation and the report writer a free of another thread's block, the judge later
-//! collecting it back (mimalloc): the judges' allocation of those lists was about 1% of a
-//! 1 GB snapshot's samples, the writer's frees of them 0.5% (`perf`, BENCHMARKS.md "Stop 40").
+//! collecting it back (mimalloc): the judges' allocation of those lists was about 1% of the
+//! samples on a 500 MB snapshot, the writer's frees of them 0.5% (`perf` with call graphs,
+//! BENCHMARKS.md "Stop 40").
 //! One list a batch is one allocation and one free for [`BATCH`] entries.
 //!
 //! [`BATCH`]: super::pipeline::BATCH
@@ -60,8 +61,9 @@ impl Evaluated {
         self.evaluations.len()
     }
 
-    /// Each entry with its evaluations, in the batch's order (the writer's thread: the list is
-    /// shared by the entries (an `Arc`, whose count only this thread changes), and freed once the last of them is written).
+    /// Each entry with its evaluations, in the batch's order. On the writer's thread: the
+    /// entries share the list through an `Arc` whose count only that thread changes, and the
+    /// list is freed once the last of them is written.
     pub(super) fn into_entries(self) -> impl Iterator<Item = (usize, EntryEvaluations)> {
         let Evaluated { entries, evaluations } = self;
         let all = Arc::new(evaluations);
