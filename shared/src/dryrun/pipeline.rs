@@ -144,7 +144,7 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
                 // Sized as the last batch's evaluations were: a batch's list grown from small
                 // moved its evaluations several times.
                 let mut evaluations = 0;
-                for batch in queue::iter(&queue).take_while(|_| !failure.stopped()) {
+                batches(&queue, &to_collect, failure, |batch| {
                     let mut evaluated = Evaluated::with_capacity(batch.len(), evaluations);
                     for (order, work) in batch {
                         evaluated.add(order, |list| {
@@ -155,12 +155,8 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
                         })?;
                     }
                     evaluations = evaluated.evaluations();
-                    // The writer has stopped: it holds the run's error, or the run is over.
-                    if queue::send(&to_collect, evaluated).is_err() {
-                        break;
-                    }
-                }
-                Ok(())
+                    Ok(evaluated)
+                })
             });
         }
         drop(to_decoders);
@@ -213,16 +209,28 @@ pub(super) fn run(rules: Rules<'_>, inputs: &[Input], format: Format, judged: Ju
 
 /// A decoder's loop: `work` on every item of every batch of `queue` until it closes or the run
 /// fails, each batch's results sent on to `to` in one batch. An item whose work fails ends the
-/// stage with that error. (The judges' loop is their own: they put a batch's evaluations in one
-/// list, [`Evaluated`].)
+/// stage with that error.
 fn worker<I, O>(
     queue: &Receiver<Vec<I>>,
     to: &Sender<Vec<O>>,
     failure: &Failure,
     mut work: impl FnMut(I) -> Result<O, Error>,
 ) -> Result<(), Error> {
+    batches(queue, to, failure, |batch| batch.into_iter().map(&mut work).collect())
+}
+
+/// A stage's loop over batches: `each` makes what a batch of `queue` gives (a batch of results
+/// for a decoder; for a judge, one [`Evaluated`] list) and it is sent on to `to`, until `queue`
+/// closes, the run fails, or the next stage stops. A batch that fails ends the stage with that
+/// error.
+fn batches<I, O>(
+    queue: &Receiver<Vec<I>>,
+    to: &Sender<O>,
+    failure: &Failure,
+    mut each: impl FnMut(Vec<I>) -> Result<O, Error>,
+) -> Result<(), Error> {
     for batch in queue::iter(queue).take_while(|_| !failure.stopped()) {
-        let done = batch.into_iter().map(&mut work).collect::<Result<Vec<O>, Error>>()?;
+        let done = each(batch)?;
         // The next stage has stopped: it holds the run's error, or the run is over.
         if queue::send(to, done).is_err() {
             break;
