@@ -14,8 +14,11 @@
 # and scanning, and reading and parsing, together ("x r+scan", "x r+value": the median read
 # plus the median scan or parse). Those two are the floors issue 18's goal is judged by for a
 # `.json.gz`: scanning or parsing a gzip file on one core means inflating it first, and
-# inflating alone takes several times the scan, and more than the parse (README, "Speed").
-# The machine's state (cores, memory, load) is printed first.
+# inflating alone takes several times the scan (README, "Speed").
+# The machine's state (cores, memory, load) is printed first. What the runs print goes to
+# standard error too, through `cat` (`tee >(cat >&2)`), not `tee /dev/stderr`: that opened the
+# file anew and truncated it, so that `> OUT 2>&1` or `>> OUT 2>&1` lost lines (the copy on
+# standard error may now end after the medians).
 # Usage: bash scripts/dry-run-bench.sh [DIR] [ROUNDS] [WORKLOAD...]
 #   (defaults: /tmp/kms-guardrails-bench, 3, every workload)
 set -euo pipefail
@@ -29,7 +32,7 @@ mkdir -p "$dir"
 cargo build --release --locked -p kms-guardrails -p xtask
 bin=${CARGO_TARGET_DIR:-target}/release
 # The fast build: its path is the script's last line; what it says before goes to stderr.
-fast=$(bash scripts/build-pgo.sh 2>&1 | tee /dev/stderr | tail -1)
+fast=$(bash scripts/build-pgo.sh 2>&1 | tee >(cat >&2) | tail -1)
 [ -x "$fast" ] || { echo "dry-run-bench.sh: the fast build failed (scripts/build-pgo.sh)" >&2; exit 1; }
 generate() { [ -e "$dir/$1" ] || "$bin/xtask" workload generate "${@:2}" "$dir/$1"; }
 generate w100.json --size-mb 100
@@ -64,7 +67,7 @@ for f in "${workloads[@]}"; do
         | grep '^dryrun ' || true
     done
   done
-done | tee /dev/stderr | awk '
+done | tee >(cat >&2) | awk '
   function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
   $1 == "floor" { floor[$2 " " $3] = floor[$2 " " $3] " " $4 }
   # A run of the fast build is named by its workload and "+pgo", and measured against its floors.

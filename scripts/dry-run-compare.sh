@@ -3,6 +3,8 @@
 # wall time, user time, system time and peak RSS of every run, then the median of each. For
 # "no slower than before" claims (BENCHMARKS.md): build the old commit in its own worktree and
 # target dir.
+# Each run's line is copied to standard error through `cat`, not `tee /dev/stderr`, which
+# truncated the output when both streams went to one file (see dry-run-bench.sh).
 # Usage: bash scripts/dry-run-compare.sh OLD_BINARY NEW_BINARY ROUNDS FILE...
 set -uo pipefail
 old=$1 new=$2 rounds=$3
@@ -16,6 +18,6 @@ for f in "$@"; do
         | grep -E "^$which " || true
     done
   done
-done | tee /dev/stderr | awk '{ key = $1 " " $2; wall[key] = wall[key] " " $3; user[key] = user[key] " " $4; rss[key] = rss[key] " " $5; sys[key] = sys[key] " " $6 }
+done | tee >(cat >&2) | awk '{ key = $1 " " $2; wall[key] = wall[key] " " $3; user[key] = user[key] " " $4; rss[key] = rss[key] " " $5; sys[key] = sys[key] " " $6 }
   function median(list,   n, a, i, j, t) { n = split(list, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
   END { for (k in wall) printf "median %s: %s s wall, %s s user, %s s system, %d MB peak RSS\n", k, median(wall[k]), median(user[k]), median(sys[k]), median(rss[k]) / 1024 }' | sort
